@@ -1,0 +1,23 @@
+"""PostGIS models, one module per layer family. Importing this registers them all."""
+
+from spatial.models.admin import (
+    BOUNDARIES, CURRENT_VALID_FROM, LEGACY_VALID_TO, LEVELS, AdminCrosswalk, AdminUnit, Village,
+)
+from spatial.models.base import Base
+from spatial.models.households import (
+    DEPRIVATION_COLUMNS, AreaIndicator, Household, HouseholdUnit, PovertyClassification,
+    PovertyLine, PovertyStandard, SurveyRound,
+)
+from spatial.models.programme import (
+    MODEL_TYPES, WATER_STATUSES, WORK_TYPES, InfrastructureWork, LivelihoodModel,
+    ModelParticipant, Visit, WaterScheme, WaterSchemeHousehold,
+)
+from spatial.models.runs import DemoTruth, JobRun
+
+__all__ = [
+    "BOUNDARIES", "CURRENT_VALID_FROM", "DEPRIVATION_COLUMNS", "LEGACY_VALID_TO", "LEVELS",
+    "MODEL_TYPES", "WATER_STATUSES", "WORK_TYPES", "AdminCrosswalk", "AdminUnit", "AreaIndicator",
+    "Base", "DemoTruth", "Household", "HouseholdUnit", "InfrastructureWork", "JobRun",
+    "LivelihoodModel", "ModelParticipant", "PovertyClassification", "PovertyLine",
+    "PovertyStandard", "SurveyRound", "Village", "Visit", "WaterScheme", "WaterSchemeHousehold",
+]

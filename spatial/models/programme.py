@@ -1,0 +1,148 @@
+"""What the programme builds and funds: livelihood models, works, water schemes, visits."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer, SmallInteger,
+    String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from spatial.models.base import Base, Edited
+
+MODEL_TYPES = ("cow_bank", "buffalo_loan", "free_range_chicken", "medicinal_plant")
+MODEL_STATUSES = ("planned", "active", "completed", "suspended")
+WORK_TYPES = ("road", "bridge", "school", "clinic", "irrigation", "market")
+WORK_STATUSES = ("planned", "under_construction", "completed", "suspended")
+#: the field's own vocabulary (mWater, WPDx)
+WATER_STATUSES = ("functional", "partially_functional", "not_functional")
+
+
+class LivelihoodModel(Base, Edited):
+    __tablename__ = "livelihood_models"
+    __table_args__ = (
+        UniqueConstraint("code", name="uq_livelihood_models_code"),
+        CheckConstraint(
+            "model_type IN ('cow_bank','buffalo_loan','free_range_chicken','medicinal_plant')",
+            name="model_type",
+        ),
+        CheckConstraint("status IN ('planned','active','completed','suspended')", name="status"),
+        CheckConstraint("budget_disbursed_vnd <= budget_allocated_vnd", name="disbursed_le_allocated"),
+        Index("ix_livelihood_models_geom", "geom", postgresql_using="gist"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), nullable=False)
+    model_type: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    #: a point (herd, flock) or a polygon (medicinal-plant plots)
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), nullable=False, index=True)
+    start_date: Mapped[date] = mapped_column(Date, nullable=False)
+    funding_project: Mapped[str] = mapped_column(String(200), nullable=False)
+    funding_subproject: Mapped[str | None] = mapped_column(String(200))
+    budget_allocated_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    budget_disbursed_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    value_chain_partner: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), nullable=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ModelParticipant(Base, Edited):
+    """A household in a model; pass-on chains link a recipient to the one who handed on."""
+
+    __tablename__ = "model_participants"
+    __table_args__ = (
+        UniqueConstraint("model_id", "household_id", name="uq_model_participants_model_household"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey("livelihood_models.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), nullable=False, index=True)
+    joined_on: Mapped[date] = mapped_column(Date, nullable=False)
+    left_on: Mapped[date | None] = mapped_column(Date)
+    #: 1 for a first recipient; n+1 for a household that received a pass-on from generation n
+    generation: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="1")
+    received_from_id: Mapped[int | None] = mapped_column(ForeignKey("model_participants.id"))
+
+
+class InfrastructureWork(Base, Edited):
+    __tablename__ = "infrastructure_works"
+    __table_args__ = (
+        UniqueConstraint("code", name="uq_infrastructure_works_code"),
+        CheckConstraint(
+            "work_type IN ('road','bridge','school','clinic','irrigation','market')", name="work_type"
+        ),
+        CheckConstraint(
+            "status IN ('planned','under_construction','completed','suspended')", name="status"
+        ),
+        CheckConstraint("disbursed_vnd <= budget_vnd", name="disbursed_le_budget"),
+        Index("ix_infrastructure_works_geom", "geom", postgresql_using="gist"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), nullable=False)
+    work_type: Mapped[str] = mapped_column(String(12), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    #: point (bridge, school), line (road, canal) or polygon (market)
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    start_date: Mapped[date | None] = mapped_column(Date)
+    completion_date: Mapped[date | None] = mapped_column(Date)
+    budget_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    disbursed_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    funding_project: Mapped[str | None] = mapped_column(String(200))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WaterScheme(Base, Edited):
+    __tablename__ = "water_schemes"
+    __table_args__ = (
+        UniqueConstraint("code", name="uq_water_schemes_code"),
+        CheckConstraint(
+            "status IN ('functional','partially_functional','not_functional')", name="status"
+        ),
+        Index("ix_water_schemes_geom", "geom", postgresql_using="gist"),
+        Index("ix_water_schemes_service_area", "service_area", postgresql_using="gist"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+    service_area = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), nullable=False, index=True)
+    capacity_m3_day: Mapped[float | None] = mapped_column(Float)
+    technology: Mapped[str] = mapped_column(String(40), nullable=False)
+    install_year: Mapped[int | None] = mapped_column(SmallInteger)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    status_reported_on: Mapped[date | None] = mapped_column(Date)
+    budget_vnd: Mapped[int | None] = mapped_column(BigInteger)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WaterSchemeHousehold(Base, Edited):
+    __tablename__ = "water_scheme_households"
+    scheme_id: Mapped[int] = mapped_column(
+        ForeignKey("water_schemes.id", ondelete="CASCADE"), primary_key=True
+    )
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("households.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    connected_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Visit(Base, Edited):
+    """An extension worker's visit to a model (minimal until the field-visit issue)."""
+
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_geom", "geom", postgresql_using="gist"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("livelihood_models.id"), nullable=False, index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    visited_on: Mapped[date] = mapped_column(Date, nullable=False)
+    visitor: Mapped[str] = mapped_column(String(80), nullable=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))

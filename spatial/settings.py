@@ -1,0 +1,57 @@
+"""Typed settings read from ``SINHKE_*`` environment variables.
+
+The same object reaches the web app, the jobs, the importers and the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"SINHKE_{name}")
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. ``database_url`` None means: the private cluster."""
+
+    database_url: str | None = None
+    data_dir: Path = PROJECT_ROOT / "var"
+    secret_key: str = "dev-only-not-secret"
+    pg_port: int = 54329
+    database_name: str = "sinhke"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    default_locale: str = "vi"
+    node_modules: Path = PROJECT_ROOT / "node_modules"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            database_url=_env("DATABASE_URL"),
+            data_dir=Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve(),  # type: ignore[arg-type]
+            secret_key=_env("SECRET_KEY", "dev-only-not-secret"),  # type: ignore[arg-type]
+            pg_port=int(_env("PG_PORT", "54329")),  # type: ignore[arg-type]
+            database_name=_env("DATABASE_NAME", "sinhke"),  # type: ignore[arg-type]
+            timezone=_env("TIMEZONE", "Asia/Ho_Chi_Minh"),  # type: ignore[arg-type]
+            default_locale=_env("DEFAULT_LOCALE", "vi"),  # type: ignore[arg-type]
+        )
+
+    @property
+    def uses_private_cluster(self) -> bool:
+        return self.database_url is None
+
+    def with_database(self, name: str) -> Settings:
+        """The same settings pointed at another database of the same server."""
+        if self.database_url is None:
+            return replace(self, database_name=name)
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database_url).set(database=name)
+        return replace(self, database_url=url.render_as_string(hide_password=False))
