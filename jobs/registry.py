@@ -1,0 +1,45 @@
+"""The jobs sinhke knows, under fixed ids, in the order a full refresh runs them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from jobs import JobError
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: Callable[[Session], int]
+    description: str
+    #: cron fields for the scheduler (Asia/Ho_Chi_Minh)
+    cron: dict[str, str]
+
+
+JOBS: dict[str, Job] = {}
+
+
+def register(name: str, description: str, **cron: str) -> Callable[[Callable[[Session], int]], Callable[[Session], int]]:
+    def wrap(func: Callable[[Session], int]) -> Callable[[Session], int]:
+        JOBS[name] = Job(name=name, func=func, description=description, cron=cron)
+        return func
+
+    return wrap
+
+
+def get_job(name: str) -> Job:
+    load_all()
+    try:
+        return JOBS[name]
+    except KeyError:
+        raise JobError(f"unknown job {name!r}; known jobs: {', '.join(JOBS)}") from None
+
+
+def load_all() -> dict[str, Job]:
+    """Import the job modules (registration happens at import)."""
+    from jobs import area_indicators, classify, placement  # noqa: F401
+
+    return JOBS

@@ -1,0 +1,88 @@
+"""Run a job once: a row in job_runs, an advisory lock, a unique (job, scheduled_for) key.
+
+Two runners (threads, processes, machines) asked for the same job never both run it:
+the advisory lock keeps a second one out while the first runs, and the unique key
+keeps out a second run of the same scheduled slot after the first has finished.
+"""
+
+from __future__ import annotations
+
+import socket
+import traceback
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from jobs.registry import get_job
+from spatial.db import engine_for, session_factory
+from spatial.models import JobRun
+from spatial.settings import Settings
+
+#: first key of the two-int advisory lock: sinhke's namespace
+LOCK_NAMESPACE = 0x51E4
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    job: str
+    status: str  # succeeded | failed | skipped
+    run_id: int | None = None
+    rows_affected: int | None = None
+    error: str | None = None
+    reason: str | None = None
+
+
+def lock_key(job: str) -> int:
+    return zlib.crc32(job.encode()) & 0x7FFFFFFF
+
+
+def run_job(
+    settings: Settings, name: str, *, scheduled_for: datetime | None = None, trigger: str = "manual"
+) -> RunOutcome:
+    job = get_job(name)
+    when = scheduled_for or datetime.now(UTC)
+    engine = engine_for(settings)
+    factory = session_factory(settings)
+    with engine.connect() as lock_conn:
+        got = lock_conn.scalar(select(func.pg_try_advisory_lock(LOCK_NAMESPACE, lock_key(name))))
+        lock_conn.commit()
+        if not got:
+            return RunOutcome(name, "skipped", reason="another runner holds this job's lock")
+        try:
+            with factory.begin() as s:
+                run_id = s.scalar(
+                    insert(JobRun)
+                    .values(job=name, scheduled_for=when, trigger=trigger, status="running",
+                            host=socket.gethostname())
+                    .on_conflict_do_nothing(constraint="uq_job_runs_job_scheduled_for")
+                    .returning(JobRun.id)
+                )
+            if run_id is None:
+                return RunOutcome(name, "skipped", reason=f"the run scheduled for {when.isoformat()} exists")
+            try:
+                with factory.begin() as s:
+                    rows = job.func(s)
+            except Exception as exc:  # noqa: BLE001 - recorded, then reported
+                detail = "".join(traceback.format_exception_only(exc)).strip()
+                with factory.begin() as s:
+                    s.execute(update(JobRun).where(JobRun.id == run_id).values(
+                        status="failed", finished_at=func.now(), error=detail[:4000]))
+                return RunOutcome(name, "failed", run_id=run_id, error=detail)
+            with factory.begin() as s:
+                s.execute(update(JobRun).where(JobRun.id == run_id).values(
+                    status="succeeded", finished_at=func.now(), rows_affected=rows))
+            return RunOutcome(name, "succeeded", run_id=run_id, rows_affected=rows)
+        finally:
+            lock_conn.execute(select(func.pg_advisory_unlock(LOCK_NAMESPACE, lock_key(name))))
+            lock_conn.commit()
+
+
+def last_runs(session) -> list[JobRun]:  # type: ignore[no-untyped-def]
+    """The latest run of each job."""
+    sub = (
+        select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
+    )
+    return list(session.scalars(select(JobRun).join(sub, JobRun.id == sub.c.id).order_by(JobRun.job)))
