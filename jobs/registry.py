@@ -20,6 +20,8 @@ class Job:
 
 
 JOBS: dict[str, Job] = {}
+#: a full refresh runs jobs in this order (each reads what the one before wrote)
+RUN_ORDER = ("place_households", "classify_households", "area_indicators")
 
 
 def register(name: str, description: str, **cron: str) -> Callable[[Callable[[Session], int]], Callable[[Session], int]]:
@@ -42,4 +44,5 @@ def load_all() -> dict[str, Job]:
     """Import the job modules (registration happens at import)."""
     from jobs import area_indicators, classify, placement  # noqa: F401
 
-    return JOBS
+    order = [n for n in RUN_ORDER if n in JOBS] + [n for n in JOBS if n not in RUN_ORDER]
+    return {n: JOBS[n] for n in order}

@@ -1,0 +1,198 @@
+"""Map layers as GeoJSON built by PostGIS, with bbox filter and paging.
+
+Each layer is an allow-listed table and property list; request values only ever
+reach SQL as bound parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from geoalchemy2 import functions as gf
+from sqlalchemy import JSON, ColumnElement, Select, cast, func, literal, select
+from sqlalchemy.orm import Session, aliased
+
+from spatial import ParameterError
+from spatial.models import (
+    AdminUnit, Household, InfrastructureWork, LivelihoodModel, ModelParticipant, Village,
+    WaterScheme, WaterSchemeHousehold,
+)
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10_000
+LEVELS = ("province", "district", "commune")
+BOUNDARIES = ("current", "legacy")
+
+
+@dataclass(frozen=True)
+class LayerQuery:
+    bbox: tuple[float, float, float, float] | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    level: str | None = None
+    boundaries: str | None = None
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    title: str
+    build: Callable[[LayerQuery], tuple[Select[Any], Any, Any]]  # (select of id+props, id col, geom col)
+    params: tuple[str, ...] = ()
+
+
+def _admin_units(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
+    parent = aliased(AdminUnit)
+    props = _props(code=AdminUnit.code, name=AdminUnit.name, level=AdminUnit.level,
+                   unit_type=AdminUnit.unit_type, area_type=AdminUnit.area_type,
+                   boundary=AdminUnit.boundary, parent_code=parent.code,
+                   valid_from=AdminUnit.valid_from, valid_to=AdminUnit.valid_to,
+                   approximate=AdminUnit.geom_approximate)
+    stmt = (select(AdminUnit.id, props.label("properties"))
+            .outerjoin(parent, parent.id == AdminUnit.parent_id)
+            .where(AdminUnit.level == (q.level or "commune"),
+                   AdminUnit.boundary == (q.boundaries or "current")))
+    return stmt, AdminUnit.id, AdminUnit.geom
+
+
+def _commune_name(unit_id: Any) -> ColumnElement[Any]:
+    return select(AdminUnit.name).where(AdminUnit.id == unit_id).scalar_subquery()
+
+
+def _livelihood_models(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
+    participants = (select(func.count()).where(ModelParticipant.model_id == LivelihoodModel.id)
+                    .scalar_subquery())
+    m = LivelihoodModel
+    props = _props(code=m.code, name=m.name, model_type=m.model_type, status=m.status,
+                   commune=_commune_name(m.commune_id), start_date=m.start_date,
+                   funding_project=m.funding_project, budget_allocated_vnd=m.budget_allocated_vnd,
+                   budget_disbursed_vnd=m.budget_disbursed_vnd,
+                   value_chain_partner=m.value_chain_partner, participants=participants)
+    return select(m.id, props.label("properties")).where(m.deleted_at.is_(None)), m.id, m.geom
+
+
+def _infrastructure_works(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
+    w = InfrastructureWork
+    props = _props(code=w.code, name=w.name, work_type=w.work_type, status=w.status,
+                   commune=_commune_name(w.commune_id), start_date=w.start_date,
+                   completion_date=w.completion_date, budget_vnd=w.budget_vnd,
+                   disbursed_vnd=w.disbursed_vnd)
+    return select(w.id, props.label("properties")).where(w.deleted_at.is_(None)), w.id, w.geom
+
+
+def _water_schemes(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
+    s = WaterScheme
+    served = (select(func.count()).where(WaterSchemeHousehold.scheme_id == s.id).scalar_subquery())
+    props = _props(code=s.code, name=s.name, technology=s.technology, status=s.status,
+                   capacity_m3_day=s.capacity_m3_day, install_year=s.install_year,
+                   status_reported_on=s.status_reported_on, households_served=served,
+                   commune=_commune_name(s.commune_id))
+    return select(s.id, props.label("properties")).where(s.deleted_at.is_(None)), s.id, s.geom
+
+
+def _households(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
+    # personal fields (head's name, ID card) stay out of the map layer
+    h = Household
+    village = select(Village.name).where(Village.id == h.village_id).scalar_subquery()
+    props = _props(code=h.code, commune=_commune_name(h.commune_id), village=village,
+                   members=h.members, ethnicity=h.ethnicity)
+    stmt = select(h.id, props.label("properties")).where(h.deleted_at.is_(None), h.geom.is_not(None))
+    return stmt, h.id, h.geom
+
+
+def _props(**columns: Any) -> ColumnElement[Any]:
+    args: list[Any] = []
+    for key, expr in columns.items():
+        args += [literal(key), expr]
+    return func.json_build_object(*args)
+
+
+LAYERS: dict[str, Layer] = {
+    layer.name: layer
+    for layer in (
+        Layer("admin_units", "Administrative units", _admin_units, ("level", "boundaries")),
+        Layer("livelihood_models", "Livelihood models", _livelihood_models),
+        Layer("infrastructure_works", "Infrastructure works", _infrastructure_works),
+        Layer("water_schemes", "Water schemes", _water_schemes),
+        Layer("households", "Households", _households),
+    )
+}
+
+
+def parse_layer_query(args: dict[str, str], layer: str) -> LayerQuery:
+    """Validate request arguments into a LayerQuery; ParameterError names what is wrong."""
+    if layer not in LAYERS:
+        raise ParameterError("layer", f"unknown layer {layer!r}", list(LAYERS))
+    bbox = parse_bbox(args.get("bbox"))
+    limit = _int(args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = _int(args, "offset", 0, 0, 10**9)
+    level = boundaries = None
+    if layer == "admin_units":
+        level = _choice(args, "level", LEVELS, "commune")
+        boundaries = _choice(args, "boundaries", BOUNDARIES, "current")
+        check_level_boundaries(level, boundaries)
+    return LayerQuery(bbox=bbox, limit=limit, offset=offset, level=level, boundaries=boundaries)
+
+
+def check_level_boundaries(level: str, boundaries: str) -> None:
+    if level == "district" and boundaries == "current":
+        raise ParameterError(
+            "level", "districts were abolished on 1 July 2025, so level=district needs "
+            "boundaries=legacy", ["province", "commune"])
+
+
+def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
+    if raw is None or raw == "":
+        return None
+    parts = raw.split(",")
+    try:
+        minx, miny, maxx, maxy = (float(p) for p in parts)
+    except ValueError:
+        raise ParameterError("bbox", f"{raw!r} is not four numbers minlon,minlat,maxlon,maxlat") from None
+    if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+        raise ParameterError("bbox", f"{raw!r} is not a valid WGS 84 box (min < max, within ±180/±90)")
+    return (minx, miny, maxx, maxy)
+
+
+def _int(args: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ParameterError(name, f"{raw!r} is not a whole number") from None
+    if not lo <= value <= hi:
+        raise ParameterError(name, f"{value} is outside {lo}..{hi}")
+    return value
+
+
+def _choice(args: dict[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = args.get(name) or default
+    if raw not in allowed:
+        raise ParameterError(name, f"unknown value {raw!r}", list(allowed))
+    return raw
+
+
+def feature_collection(session: Session, layer: str, q: LayerQuery) -> dict[str, Any]:
+    """One page of a layer as a GeoJSON FeatureCollection, assembled by PostGIS."""
+    stmt, id_col, geom_col = LAYERS[layer].build(q)
+    if q.bbox is not None:
+        envelope = gf.ST_MakeEnvelope(*q.bbox, 4326)
+        stmt = stmt.where(geom_col.intersects(envelope))
+    matched = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    page = stmt.add_columns(geom_col.label("g")).order_by(id_col).limit(q.limit).offset(q.offset).subquery()
+    feature = func.json_build_object(
+        "type", "Feature", "id", page.c.id,
+        "geometry", cast(func.ST_AsGeoJSON(page.c.g, 6), JSON),
+        "properties", page.c.properties,
+    )
+    features = session.scalar(select(func.coalesce(func.json_agg(feature), cast(literal("[]"), JSON))))
+    return {
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": len(features),
+        "features": features,
+    }

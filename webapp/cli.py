@@ -1,0 +1,236 @@
+"""The ``sinhke`` command line: database, demo, jobs, scheduler and web server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from functools import wraps
+from typing import Any
+
+import click
+
+from spatial import SinhkeError
+from spatial.settings import Settings
+
+
+def _friendly(func):  # type: ignore[no-untyped-def]
+    """Errors sinhke knows become one readable line on stderr and exit status 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SinhkeError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except Exception as exc:  # database unreachable and the like: no traceback
+            from sqlalchemy.exc import OperationalError
+
+            if isinstance(exc, OperationalError):
+                click.echo(f"error: the database is not reachable ({str(exc.orig).strip().splitlines()[0]}). "
+                           "Start it with `sinhke db up`.", err=True)
+                sys.exit(1)
+            raise
+
+    return wrapper
+
+
+@click.group(help="sinhke: a poverty-reduction programme on the map.")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    ctx.obj = Settings.from_env()
+
+
+# ---------------------------------------------------------------------------- db
+@main.group(help="The database: the private cluster under var/pg, or SINHKE_DATABASE_URL.")
+def db() -> None:
+    pass
+
+
+@db.command("up", help="Initialise (first time) and start the database; create it and PostGIS.")
+@click.pass_obj
+@_friendly
+def db_up(settings: Settings) -> None:
+    from spatial import cluster
+
+    url = cluster.up(settings)
+    where = "private cluster in " + str(settings.data_dir / "pg") if settings.uses_private_cluster else "SINHKE_DATABASE_URL"
+    click.echo(f"database ready ({where}): {url}")
+
+
+@db.command("down", help="Stop the private cluster.")
+@click.pass_obj
+@_friendly
+def db_down(settings: Settings) -> None:
+    from spatial.cluster import PrivateCluster
+
+    if not settings.uses_private_cluster:
+        click.echo("SINHKE_DATABASE_URL is set: that server is not ours to stop.")
+        return
+    stopped = PrivateCluster(settings).stop()
+    click.echo("stopped" if stopped else "not running")
+
+
+@db.command("status", help="Is the database up, and at which migration?")
+@click.pass_obj
+@_friendly
+def db_status(settings: Settings) -> None:
+    from spatial.cluster import PrivateCluster, database_url
+
+    if settings.uses_private_cluster:
+        c = PrivateCluster(settings)
+        state = "running" if c.running() else ("stopped" if c.initialised else "not initialised")
+        click.echo(f"private cluster {c.datadir}: {state} (port {c.port})")
+        if state != "running":
+            sys.exit(3)
+    from sqlalchemy import text
+
+    from spatial.db import engine_for
+    from spatial.migrate import current_revision, heads
+
+    eng = engine_for(settings)
+    with eng.connect() as conn:
+        pg, postgis = conn.execute(text(
+            "SELECT current_setting('server_version'), "
+            "(SELECT extversion FROM pg_extension WHERE extname = 'postgis')")).one()
+    rev = current_revision(eng)
+    head = heads(settings)
+    click.echo(f"database {database_url(settings)}: PostgreSQL {pg}, PostGIS {postgis or 'missing'}")
+    click.echo(f"migration {rev or 'none'} (head {', '.join(head)})"
+               + ("" if rev in head else " — run `sinhke db migrate`"))
+
+
+@db.command("url", help="Print the database URL.")
+@click.pass_obj
+def db_url(settings: Settings) -> None:
+    from spatial.cluster import database_url
+
+    click.echo(database_url(settings))
+
+
+@db.command("migrate", help="Apply Alembic migrations up to the head.")
+@click.pass_obj
+@_friendly
+def db_migrate(settings: Settings) -> None:
+    from spatial import migrate
+
+    migrate.upgrade(settings)
+    click.echo(f"migrated to {', '.join(migrate.heads(settings))}")
+
+
+# ---------------------------------------------------------------------------- demo
+@main.command(help="Load the Lạng Sơn demo (real units, synthetic programme data).")
+@click.option("--households", type=click.IntRange(100, 5_000_000), default=20_000, show_default=True)
+@click.option("--seed", type=int, default=2025, show_default=True)
+@click.option("--reset", is_flag=True, help="Delete all loaded data first and rebuild.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when data are already loaded.")
+@click.pass_obj
+@_friendly
+def demo(settings: Settings, households: int, seed: int, reset: bool, if_empty: bool) -> None:
+    from ingest import demo as demo_mod
+    from spatial.db import transaction
+
+    with transaction(settings) as session:
+        if demo_mod.is_loaded(session):
+            if if_empty and not reset:
+                click.echo("demo data already loaded; leaving them (use --reset to rebuild)")
+                return
+            if reset:
+                click.echo("removing loaded data (--reset)")
+                demo_mod.reset(session)
+        summary = demo_mod.load_demo(
+            session, demo_mod.DemoOptions(households=households, seed=seed),
+            progress=lambda m: click.echo(m, err=True))
+    click.echo(demo_mod.describe(summary))
+
+
+# ---------------------------------------------------------------------------- jobs
+@main.group(help="Scheduled computations.")
+def jobs() -> None:
+    pass
+
+
+@jobs.command("list", help="Jobs, their schedule and last run.")
+@click.pass_obj
+@_friendly
+def jobs_list(settings: Settings) -> None:
+    from jobs.registry import load_all
+    from jobs.runner import last_runs
+    from spatial.db import transaction
+
+    with transaction(settings) as session:
+        last = {r.job: r for r in last_runs(session)}
+    for job in load_all().values():
+        run = last.get(job.name)
+        when = " ".join(f"{k}={v}" for k, v in job.cron.items())
+        state = f"{run.status} at {run.started_at:%Y-%m-%d %H:%M}" if run else "never run"
+        click.echo(f"{job.name:<22} {when:<18} {state:<32} {job.description}")
+
+
+@jobs.command("run", help="Run one job now (NAME), or every job in order (all).")
+@click.argument("name")
+@click.pass_obj
+@_friendly
+def jobs_run(settings: Settings, name: str) -> None:
+    import time
+
+    from jobs.registry import get_job, load_all
+    from jobs.runner import run_job
+
+    names = list(load_all()) if name == "all" else [get_job(name).name]
+    failed = False
+    for n in names:
+        t = time.monotonic()
+        click.echo(f"{n}: running …", err=True)
+        out = run_job(settings, n)
+        took = time.monotonic() - t
+        if out.status == "succeeded":
+            click.echo(f"{n}: succeeded, {out.rows_affected:,} rows, {took:.1f} s")
+        elif out.status == "skipped":
+            click.echo(f"{n}: skipped ({out.reason})")
+        else:
+            failed = True
+            click.echo(f"{n}: FAILED: {out.error}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@main.command(help="Run the job scheduler (its own process; Ctrl-C stops it).")
+@click.pass_obj
+@_friendly
+def scheduler(settings: Settings) -> None:
+    import logging
+
+    from jobs.scheduler import build_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    sched = build_scheduler(settings)
+    for job in sched.get_jobs():
+        click.echo(f"scheduled {job.id}: {job.trigger}")
+    try:
+        sched.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+# ---------------------------------------------------------------------------- web
+@main.command(help="Serve the web app (gunicorn; --dev for Flask's reloading server).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--workers", default=2, type=int, show_default=True)
+@click.option("--dev", is_flag=True)
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int, workers: int, dev: bool) -> None:
+    if dev or not shutil.which("gunicorn", path=os.path.dirname(sys.executable)):
+        from webapp import create_app
+
+        create_app(settings).run(host=host, port=port, debug=dev)
+        return
+    gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable))
+    os.execv(gunicorn, [gunicorn, "--workers", str(workers), "--bind", f"{host}:{port}",  # type: ignore[list-item]
+                        "--access-logfile", "-", "webapp:create_app()"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Exceptions → HTTP status: JSON bodies for the API, a readable page for people.
+
+No stack trace ever reaches a client; unexpected errors are logged server-side.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from spatial import NotFound, ParameterError, SinhkeError
+
+STATUS: dict[type[Exception], int] = {ParameterError: 400, NotFound: 404}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/api", "/healthz", "/ogc", "/tiles"))
+
+
+def _respond(code: int, message: str, extra: dict | None = None) -> tuple[Response | str, int]:
+    if _wants_json():
+        body = {"error": {"code": code, "message": message, **(extra or {})}}
+        return jsonify(body), code
+    return render_template("error.html", code=code, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        return _respond(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(SinhkeError)
+    def domain_error(exc: SinhkeError):  # type: ignore[no-untyped-def]
+        code = next((c for t, c in STATUS.items() if isinstance(exc, t)), 500)
+        extra = {}
+        if isinstance(exc, ParameterError):
+            extra = {"parameter": exc.parameter, "allowed": exc.allowed}
+        if code == 500:
+            app.logger.exception("unhandled domain error")
+            return _respond(500, "internal error")
+        return _respond(code, str(exc), extra)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        app.logger.exception("unhandled error")
+        return _respond(500, "internal error; the administrators have the details in the server log")

@@ -1,0 +1,1 @@
+"""Blueprints: thin routes that parse, call one domain function and serialise."""
