@@ -165,12 +165,14 @@ def tessellate(
         piece_label[mask] = values
 
     from rasterio.features import shapes
-    from rasterio.transform import from_origin
 
-    affine = from_origin(x0, y1, resolution_m, resolution_m)
+    # vectorise in pixel space, then place on the grid (column → easting, row → northing)
+    def to_grid(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack([x0 + xy[:, 0] * resolution_m, y1 - xy[:, 1] * resolution_m])
+
     parts: dict[int, list[Polygon]] = defaultdict(list)
-    for geom, value in shapes(piece_label, mask=piece_label > 0, transform=affine, connectivity=4):
-        parts[int(value)].append(shape(geom))
+    for geom, value in shapes(piece_label, mask=piece_label > 0, connectivity=4):
+        parts[int(value)].append(shapely.transform(shape(geom), to_grid))
     keys = sorted(parts)
     merged = [shapely.union_all(parts[k]) for k in keys]
     simplified = shapely.coverage_simplify(np.array(merged, dtype=object), simplify_m)

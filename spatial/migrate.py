@@ -16,6 +16,15 @@ from spatial.settings import Settings
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+    """Compare only our tables: PostGIS's own (spatial_ref_sys, topology, tiger) are not ours."""
+    from geoalchemy2 import alembic_helpers
+
+    if type_ == "table" and reflected and compare_to is None:
+        return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+
+
 def alembic_config(settings: Settings) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

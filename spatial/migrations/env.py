@@ -7,16 +7,10 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
 import spatial.models  # noqa: F401  (registers every table)
+from spatial.migrate import include_object
 from spatial.models.base import Base
 
 config = context.config
-
-
-def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    # PostGIS's own tables (spatial_ref_sys, topology, tiger) are not ours
-    if type_ == "table" and reflected and compare_to is None:
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def run_migrations_online() -> None:

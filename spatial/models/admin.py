@@ -27,6 +27,7 @@ class AdminUnit(Base):
         CheckConstraint("boundary IN ('legacy','current')", name="boundary"),
         CheckConstraint("area_type IN ('rural','urban')", name="area_type"),
         Index("ix_admin_units_geom", "geom", postgresql_using="gist"),
+        Index("ix_admin_units_centroid", "centroid", postgresql_using="gist"),
         Index("ix_admin_units_boundary_level", "boundary", "level"),
     )
 

@@ -43,6 +43,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_admin_units_boundary_level', 'admin_units', ['boundary', 'level'], unique=False)
     op.create_geospatial_index('ix_admin_units_geom', 'admin_units', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('ix_admin_units_centroid', 'admin_units', ['centroid'], unique=False, postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_admin_units_parent_id'), 'admin_units', ['parent_id'], unique=False)
     op.create_table('demo_truth',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -414,6 +415,7 @@ def downgrade() -> None:
     op.drop_table('job_runs')
     op.drop_table('demo_truth')
     op.drop_index(op.f('ix_admin_units_parent_id'), table_name='admin_units')
+    op.drop_geospatial_index('ix_admin_units_centroid', table_name='admin_units', postgresql_using='gist', column_name='centroid')
     op.drop_geospatial_index('ix_admin_units_geom', table_name='admin_units', postgresql_using='gist', column_name='geom')
     op.drop_index('ix_admin_units_boundary_level', table_name='admin_units')
     op.drop_geospatial_table('admin_units')

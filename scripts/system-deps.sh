@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Install the system packages sinhke needs, from Debian/Ubuntu's own repositories.
+#   scripts/system-deps.sh base      python venv, PostgreSQL + PostGIS, Node.js + npm
+#   scripts/system-deps.sh browser   the above plus Chromium (browser tests)
+# As root it installs what is missing; otherwise it prints the exact command and stops.
+set -euo pipefail
+want="${1:-base}"
+missing=()
+
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+
+if [ -z "${SINHKE_DATABASE_URL:-}" ]; then
+  majors=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sed -E 's#/usr/lib/postgresql/([0-9]+)/.*#\1#' | sort -n || true)
+  if [ -z "$majors" ]; then
+    missing+=(postgresql postgresql-postgis)
+  else
+    ok=""
+    for m in $majors; do
+      [ -f "/usr/share/postgresql/$m/extension/postgis.control" ] && ok=1
+    done
+    if [ -z "$ok" ]; then
+      newest=$(echo "$majors" | tail -n1)
+      missing+=("postgresql-$newest-postgis-3")
+    fi
+  fi
+fi
+
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm  >/dev/null 2>&1 || missing+=(npm)
+
+if [ "$want" = "browser" ]; then
+  command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
+  fc-list 2>/dev/null | grep -qi 'dejavu\|noto\|liberation' || missing+=(fonts-dejavu-core)
+fi
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+  echo "installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "sinhke needs these system packages: ${missing[*]}" >&2
+  echo "install them, then run make again:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi

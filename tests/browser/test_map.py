@@ -1,0 +1,214 @@
+"""The /map page in headless Chromium against a live app with the demo loaded.
+
+Every wait and evaluation passes a JavaScript *function*: a bare expression string
+is evaluated with eval(), which the page's Content Security Policy forbids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+READY_TIMEOUT_MS = 60_000
+
+COMMUNES_LAYER = "communes-fill"
+CLICKABLE_LAYERS = [
+    "models-points", "works-points", "water-schemes",
+    "works-lines", "models-plots", "works-areas", COMMUNES_LAYER,
+]
+
+RENDERED = """(layers) => {
+  const map = window.sinhkeMap;
+  const count = (ids) => map.queryRenderedFeatures({layers: ids}).length;
+  const communes = map.queryRenderedFeatures({layers: [layers.communes]});
+  return {
+    communes: communes.length,
+    communeCodes: [...new Set(communes.map((f) => f.properties.code))],
+    withRate: communes.filter((f) => typeof f.state.poverty_rate === 'number').length,
+    models: count(['models-points', 'models-plots']),
+    works: count(['works-points', 'works-lines', 'works-areas']),
+    water: count(['water-schemes']),
+    districts: count(['districts-outline']),
+  };
+}"""
+
+# A canvas point, nearest the centre, where only a commune polygon is under the pointer.
+COMMUNE_ONLY_POINT = """(layers) => {
+  const map = window.sinhkeMap;
+  const canvas = map.getCanvas();
+  const width = canvas.clientWidth;
+  const height = canvas.clientHeight;
+  const points = [];
+  for (let y = 10; y < height - 10; y += 12) {
+    for (let x = 10; x < width - 10; x += 12) points.push([x, y]);
+  }
+  points.sort((a, b) => Math.hypot(a[0] - width / 2, a[1] - height / 2)
+                      - Math.hypot(b[0] - width / 2, b[1] - height / 2));
+  for (const [x, y] of points) {
+    const around = map.queryRenderedFeatures([[x - 8, y - 8], [x + 8, y + 8]], {layers: layers.clickable});
+    const onlyCommunes = around.length > 0 && around.every((f) => f.layer.id === layers.communes);
+    const here = map.queryRenderedFeatures([x, y], {layers: [layers.communes]});
+    if (onlyCommunes && here.length === 1) {
+      return {x, y, code: here[0].properties.code, name: here[0].properties.name};
+    }
+  }
+  return null;
+}"""
+
+LAYERS_ARG = {"communes": COMMUNES_LAYER, "clickable": CLICKABLE_LAYERS}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def console_errors() -> list[str]:
+    """Console errors and uncaught exceptions of the page; every test expects none."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, console_errors: list[str]) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
+    page = context.new_page()
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            console_errors.append(f"console: {message.text} ({message.location.get('url')})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: console_errors.append(f"pageerror: {error}"))
+    yield page
+    context.close()
+
+
+def wait_until_ready(page: Page, boundaries: str | None = None, year: int | None = None) -> None:
+    page.wait_for_function(
+        """([boundaries, year]) => document.body.dataset.mapReady === '1'
+            && (boundaries === null || document.body.dataset.mapBoundaries === boundaries)
+            && (year === null || document.body.dataset.mapYear === String(year))""",
+        arg=[boundaries, year],
+        timeout=READY_TIMEOUT_MS,
+    )
+
+
+def open_map(page: Page, base_url: str, lang: str = "en") -> None:
+    page.goto(f"{base_url}/map?lang={lang}")
+    wait_until_ready(page)
+
+
+def canvas_origin(page: Page) -> tuple[float, float]:
+    box = page.locator("#map canvas.maplibregl-canvas").bounding_box()
+    assert box is not None
+    return box["x"], box["y"]
+
+
+def popup_text(page: Page) -> str:
+    popup = page.locator(".maplibregl-popup-content")
+    popup.wait_for(state="visible", timeout=10_000)
+    return popup.text_content() or ""
+
+
+def test_map_renders_poverty_choropleth_and_programme_layers(
+    page: Page, live_server: str, console_errors: list[str]
+) -> None:
+    open_map(page, live_server)
+
+    rendered = page.evaluate(RENDERED, LAYERS_ARG)
+    assert rendered["communes"] > 10
+    assert rendered["withRate"] >= 1, "no commune carries a poverty rate"
+    assert rendered["models"] > 0
+    assert rendered["works"] > 0
+    assert rendered["water"] > 0
+
+    # a click at the centre opens a popup on whatever is there
+    x0, y0 = canvas_origin(page)
+    box = page.locator("#map canvas.maplibregl-canvas").bounding_box()
+    assert box is not None
+    page.mouse.click(x0 + box["width"] / 2, y0 + box["height"] / 2)
+    assert popup_text(page).strip()
+
+    # a click on a commune (nothing else under the pointer) shows its name, code and rate as text
+    target = page.evaluate(COMMUNE_ONLY_POINT, LAYERS_ARG)
+    assert target is not None, "no point on the canvas with only a commune under it"
+    page.mouse.click(x0 + target["x"], y0 + target["y"])
+    text = popup_text(page)
+    assert "Commune" in text
+    assert target["name"] in text
+    assert target["code"] in text
+    assert "Poverty rate" in text
+
+    # the legacy boundaries have more communes, and district outlines
+    page.select_option("#boundary-select", "legacy")
+    wait_until_ready(page, boundaries="legacy")
+    legacy = page.evaluate(RENDERED, LAYERS_ARG)
+    assert legacy["communes"] > 10
+    assert len(legacy["communeCodes"]) != len(rendered["communeCodes"])
+    assert legacy["districts"] > 0
+    assert page.locator(".maplibregl-popup").count() == 0
+
+    # another year re-colours the same polygons
+    years = page.eval_on_selector_all("#year-select option", "(options) => options.map((o) => o.value)")
+    other_years = [y for y in years if y != page.input_value("#year-select")]
+    if other_years:
+        page.select_option("#year-select", other_years[0])
+        wait_until_ready(page, boundaries="legacy", year=int(other_years[0]))
+        assert page.evaluate(RENDERED, LAYERS_ARG)["communes"] == legacy["communes"]
+
+    page.select_option("#boundary-select", "current")
+    wait_until_ready(page, boundaries="current")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "map.png"))
+
+    assert console_errors == []
+
+
+def test_layer_toggle_hides_the_layer(page: Page, live_server: str, console_errors: list[str]) -> None:
+    open_map(page, live_server)
+    page.uncheck("input[data-layer-group='water']")
+    visibility = page.evaluate("() => window.sinhkeMap.getLayoutProperty('water-schemes', 'visibility')")
+    assert visibility == "none"
+    page.check("input[data-layer-group='water']")
+    visibility = page.evaluate("() => window.sinhkeMap.getLayoutProperty('water-schemes', 'visibility')")
+    assert visibility == "visible"
+    assert console_errors == []
+
+
+def test_language_switch(page: Page, live_server: str, console_errors: list[str]) -> None:
+    open_map(page, live_server, lang="en")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").inner_text() == "Poverty map"
+    assert "Legacy boundaries" in page.locator("#boundary-select").inner_text()
+
+    open_map(page, live_server, lang="vi")
+    assert page.locator("html").get_attribute("lang") == "vi"
+    assert page.locator("h1").inner_text() == "Bản đồ tỷ lệ hộ nghèo"
+    assert "Địa giới cũ" in page.locator("#boundary-select").inner_text()
+
+    # the choice is remembered without the query parameter
+    page.goto(f"{live_server}/map")
+    wait_until_ready(page)
+    assert page.locator("h1").inner_text() == "Bản đồ tỷ lệ hộ nghèo"
+
+    assert console_errors == []

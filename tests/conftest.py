@@ -1,0 +1,111 @@
+"""Fixtures on a real PostGIS: the private cluster (or SINHKE_DATABASE_URL), test databases.
+
+- ``demo_settings``: database ``sinhke_test`` with a small Lạng Sơn demo loaded and every
+  job run once (session-wide, committed);
+- ``empty_settings``: database ``sinhke_test_empty``, migrated, no data;
+- ``db`` / ``empty_db``: a Session on those inside a transaction rolled back after the test.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from spatial import cluster, migrate
+from spatial.db import engine_for
+from spatial.settings import Settings
+
+DEMO_HOUSEHOLDS = 1500
+DEMO_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    settings = Settings.from_env()
+    if settings.uses_private_cluster:
+        cluster.PrivateCluster(settings).start()
+    return settings
+
+
+def _fresh(base: Settings, name: str) -> Settings:
+    settings = base.with_database(name)
+    cluster.ensure_database(settings, name, fresh=True)
+    migrate.upgrade(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def empty_settings(base_settings: Settings) -> Settings:
+    return _fresh(base_settings, "sinhke_test_empty")
+
+
+@pytest.fixture(scope="session")
+def demo_settings(base_settings: Settings) -> Settings:
+    from ingest.demo import DemoOptions, load_demo
+    from jobs.runner import run_job
+    from spatial.db import transaction
+
+    settings = _fresh(base_settings, "sinhke_test")
+    with transaction(settings) as session:
+        load_demo(session, DemoOptions(households=DEMO_HOUSEHOLDS, seed=DEMO_SEED))
+    for job in ("place_households", "classify_households", "area_indicators"):
+        outcome = run_job(settings, job)
+        assert outcome.status == "succeeded", outcome
+    return settings
+
+
+def _rollback_session(settings: Settings) -> Iterator[Session]:
+    connection = engine_for(settings).connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def db(demo_settings: Settings) -> Iterator[Session]:
+    yield from _rollback_session(demo_settings)
+
+
+@pytest.fixture
+def empty_db(empty_settings: Settings) -> Iterator[Session]:
+    yield from _rollback_session(empty_settings)
+
+
+@pytest.fixture(scope="session")
+def app(demo_settings: Settings):  # type: ignore[no-untyped-def]
+    from webapp import create_app
+
+    app = create_app(demo_settings)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
