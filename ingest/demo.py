@@ -416,8 +416,12 @@ class _Builder:
                            for i in range(len(communes))])
         c_weight = np.where(np.isfinite(c_base), 1 / np.maximum(c_base, 1) ** 2, 0)
         c_count = np.bincount(self.h_commune, minlength=len(communes))
-        c_weight = np.where(c_count >= 30, c_weight, 0)
-        c_weight = c_weight / c_weight.sum()
+        c_weight = np.where(c_count >= max(8, min(30, n // 200)), c_weight, 0)
+        if c_weight.sum() == 0:
+            self.step("too few households per commune for livelihood models; none created")
+            c_weight = np.zeros(len(communes))
+        else:
+            c_weight = c_weight / c_weight.sum()
         members_of: dict[int, np.ndarray] = {i: np.flatnonzero(self.h_commune == i) for i in range(len(communes))}
         taken = np.zeros(n, dtype=bool)
         self.model_rows: list[dict] = []
@@ -426,7 +430,7 @@ class _Builder:
         mid = 0
         pid = 0
         for mtype, base_count in per_type.items():
-            count = max(2, int(round(base_count * scale)))
+            count = max(2, int(round(base_count * scale))) if c_weight.any() else 0
             for _ in range(count):
                 ci = int(rng.choice(len(communes), p=c_weight))
                 c = communes[ci]

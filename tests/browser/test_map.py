@@ -29,8 +29,13 @@ READY_TIMEOUT_MS = 60_000
 
 COMMUNES_LAYER = "communes-fill"
 CLICKABLE_LAYERS = [
-    "models-points", "works-points", "water-schemes",
-    "works-lines", "models-plots", "works-areas", COMMUNES_LAYER,
+    "models-points",
+    "works-points",
+    "water-schemes",
+    "works-lines",
+    "models-plots",
+    "works-areas",
+    COMMUNES_LAYER,
 ]
 
 RENDERED = """(layers) => {
@@ -61,7 +66,8 @@ COMMUNE_ONLY_POINT = """(layers) => {
   points.sort((a, b) => Math.hypot(a[0] - width / 2, a[1] - height / 2)
                       - Math.hypot(b[0] - width / 2, b[1] - height / 2));
   for (const [x, y] of points) {
-    const around = map.queryRenderedFeatures([[x - 8, y - 8], [x + 8, y + 8]], {layers: layers.clickable});
+    const box = [[x - 8, y - 8], [x + 8, y + 8]];
+    const around = map.queryRenderedFeatures(box, {layers: layers.clickable});
     const onlyCommunes = around.length > 0 && around.every((f) => f.layer.id === layers.communes);
     const here = map.queryRenderedFeatures([x, y], {layers: [layers.communes]});
     if (onlyCommunes && here.length === 1) {
@@ -169,7 +175,7 @@ def test_map_renders_poverty_choropleth_and_programme_layers(
     assert page.locator(".maplibregl-popup").count() == 0
 
     # another year re-colours the same polygons
-    years = page.eval_on_selector_all("#year-select option", "(options) => options.map((o) => o.value)")
+    years = page.eval_on_selector_all("#year-select option", "(opts) => opts.map((o) => o.value)")
     other_years = [y for y in years if y != page.input_value("#year-select")]
     if other_years:
         page.select_option("#year-select", other_years[0])
@@ -184,14 +190,15 @@ def test_map_renders_poverty_choropleth_and_programme_layers(
     assert console_errors == []
 
 
-def test_layer_toggle_hides_the_layer(page: Page, live_server: str, console_errors: list[str]) -> None:
+def test_layer_toggle_hides_the_layer(
+    page: Page, live_server: str, console_errors: list[str]
+) -> None:
     open_map(page, live_server)
+    visibility = "() => window.sinhkeMap.getLayoutProperty('water-schemes', 'visibility')"
     page.uncheck("input[data-layer-group='water']")
-    visibility = page.evaluate("() => window.sinhkeMap.getLayoutProperty('water-schemes', 'visibility')")
-    assert visibility == "none"
+    assert page.evaluate(visibility) == "none"
     page.check("input[data-layer-group='water']")
-    visibility = page.evaluate("() => window.sinhkeMap.getLayoutProperty('water-schemes', 'visibility')")
-    assert visibility == "visible"
+    assert page.evaluate(visibility) == "visible"
     assert console_errors == []
 
 
