@@ -8,6 +8,9 @@ from flask_babel import Babel
 from spatial.settings import Settings
 
 LOCALES = ("vi", "en")
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "worker-src blob:; child-src blob:; connect-src 'self'; object-src 'none'; "
+       "base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
 
 
 def _select_locale() -> str:
@@ -43,12 +46,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     for bp in (pages.bp, api.bp, health.bp, vendor.bp):
         app.register_blueprint(bp)
 
+    @app.context_processor
+    def template_locale() -> dict[str, str]:
+        from flask_babel import get_locale
+
+        return {"locale": str(get_locale())}
+
     @app.after_request
-    def remember_language(response):  # type: ignore[no-untyped-def]
+    def headers(response):  # type: ignore[no-untyped-def]
         lang = request.args.get("lang")
         if lang in LOCALES:
             response.set_cookie("lang", lang, max_age=3600 * 24 * 365, samesite="Lax", httponly=True)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        # MapLibre needs blob: workers; nothing else leaves 'self'
+        response.headers.setdefault("Content-Security-Policy", CSP)
         return response
 
     return app

@@ -77,6 +77,25 @@ COMMUNE_ONLY_POINT = """(layers) => {
   return null;
 }"""
 
+# Communes whose rendered poverty rate differs from the API's row for the shown year/boundaries.
+STATE_MISMATCHES = """async (layer) => {
+  const map = window.sinhkeMap;
+  const params = new URLSearchParams({
+    indicator: 'poverty_rate', level: 'commune',
+    boundaries: document.body.dataset.mapBoundaries, year: document.body.dataset.mapYear,
+  });
+  const response = await fetch(`/api/indicators?${params}`);
+  const rows = (await response.json()).rows;
+  const expected = new Map(rows.map((row) => [String(row.code), row.value]));
+  const mismatches = [];
+  for (const feature of map.queryRenderedFeatures({layers: [layer]})) {
+    const want = expected.has(String(feature.id)) ? expected.get(String(feature.id)) : null;
+    const got = feature.state.poverty_rate ?? null;
+    if (want !== got) mismatches.push([feature.id, want, got]);
+  }
+  return mismatches;
+}"""
+
 LAYERS_ARG = {"communes": COMMUNES_LAYER, "clickable": CLICKABLE_LAYERS}
 
 
@@ -142,6 +161,7 @@ def test_map_renders_poverty_choropleth_and_programme_layers(
     open_map(page, live_server)
 
     rendered = page.evaluate(RENDERED, LAYERS_ARG)
+    assert page.evaluate(STATE_MISMATCHES, COMMUNES_LAYER) == []
     assert rendered["communes"] > 10
     assert rendered["withRate"] >= 1, "no commune carries a poverty rate"
     assert rendered["models"] > 0
@@ -184,6 +204,8 @@ def test_map_renders_poverty_choropleth_and_programme_layers(
 
     page.select_option("#boundary-select", "current")
     wait_until_ready(page, boundaries="current")
+    # colours follow the shown year after several switches (no stale or dropped state)
+    assert page.evaluate(STATE_MISMATCHES, COMMUNES_LAYER) == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "map.png"))
 

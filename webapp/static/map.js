@@ -1,0 +1,812 @@
+/*
+ * sinhke poverty map: communes coloured by poverty rate, with the programme's
+ * livelihood models, infrastructure works and water schemes on top.
+ *
+ * Configuration comes from data- attributes on #map and translated strings from
+ * the JSON block #map-i18n (no inline script, so a strict CSP holds). Data from
+ * the API is only ever written into the page as text (textContent), never HTML.
+ *
+ * For tests: the map is window.sinhkeMap, and body[data-map-ready] is "1" once
+ * the communes and their indicator colours are rendered ("0" while reloading);
+ * body[data-map-boundaries] and body[data-map-year] say what is shown.
+ */
+
+const maplibregl = window.maplibregl;
+
+const mapElement = document.getElementById('map');
+const config = {
+  years: JSON.parse(mapElement.dataset.years || '[]'),
+  defaultYear: Number(mapElement.dataset.defaultYear),
+  locale: mapElement.dataset.locale === 'en' ? 'en' : 'vi',
+  apiRoot: mapElement.dataset.apiRoot || '/api',
+};
+const t = JSON.parse(document.getElementById('map-i18n').textContent);
+const languageTag = config.locale === 'en' ? 'en-GB' : 'vi-VN';
+
+// ---------------------------------------------------------------------------
+// Palettes and layer ids
+
+/** Upper bounds (exclusive) of the poverty-rate classes, in percent. */
+const POVERTY_BREAKS = [2, 5, 10, 20, 40];
+/** ColorBrewer OrRd, one colour per class (breaks + 1). */
+const POVERTY_COLOURS = ['#fef0d9', '#fdd49e', '#fdbb84', '#fc8d59', '#e34a33', '#b30000'];
+const NO_DATA_COLOUR = '#c5ccd4';
+const OTHER_COLOUR = '#6b7280';
+
+const MODEL_COLOURS = {
+  cow_bank: '#6a3d9a',
+  buffalo_loan: '#1f78b4',
+  free_range_chicken: '#e7298a',
+  medicinal_plant: '#1b9e77',
+};
+const WORK_COLOURS = {
+  road: '#3b3b3b',
+  bridge: '#8c510a',
+  school: '#2166ac',
+  clinic: '#c51b7d',
+  irrigation: '#01858f',
+  market: '#762a83',
+};
+const WATER_COLOURS = {
+  functional: '#1a9850',
+  partially_functional: '#e6a100',
+  not_functional: '#d7191c',
+};
+
+/** Layers in each toggle group, bottom to top. */
+const LAYER_GROUPS = {
+  communes: ['communes-fill', 'communes-outline', 'communes-selected'],
+  districts: ['districts-outline'],
+  models: ['models-plots', 'models-plots-outline', 'models-points'],
+  works: ['works-areas', 'works-lines', 'works-points'],
+  water: ['water-schemes'],
+};
+
+/** Clickable layers, the one drawn on top first. */
+const CLICKABLE_LAYERS = [
+  'models-points', 'works-points', 'water-schemes',
+  'works-lines', 'models-plots', 'works-areas', 'communes-fill',
+];
+
+const SOURCE_IDS = ['communes', 'districts', 'province', 'models', 'works', 'water'];
+
+// ---------------------------------------------------------------------------
+// Formatting (Intl, in the page's language)
+
+const integerFormat = new Intl.NumberFormat(languageTag, { maximumFractionDigits: 0 });
+const decimalFormat = new Intl.NumberFormat(languageTag, { maximumFractionDigits: 1 });
+const percentFormat = new Intl.NumberFormat(languageTag, {
+  style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1,
+});
+const moneyFormat = new Intl.NumberFormat(languageTag, {
+  style: 'currency', currency: 'VND', maximumFractionDigits: 0,
+});
+const dateFormat = new Intl.DateTimeFormat(languageTag, { dateStyle: 'medium', timeZone: 'UTC' });
+
+const isNumber = (value) => typeof value === 'number' && Number.isFinite(value);
+const formatInteger = (value) => (isNumber(value) ? integerFormat.format(value) : null);
+const formatRate = (percent) => (isNumber(percent) ? percentFormat.format(percent / 100) : null);
+const formatMoney = (value) => (isNumber(value) ? moneyFormat.format(value) : null);
+
+function formatDate(value) {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(value)) return value ?? null;
+  const date = new Date(`${value.slice(0, 10)}T00:00:00Z`);
+  return Number.isNaN(date.getTime()) ? value : dateFormat.format(date);
+}
+
+/** "{name}" placeholders filled from an object; the result is plain text. */
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (match, key) => (key in values ? String(values[key]) : match));
+}
+
+/** A vocabulary term in the page's language, or the raw value when unknown. */
+function term(vocabulary, value) {
+  if (value === undefined || value === null || value === '') return null;
+  return (t[vocabulary] && t[vocabulary][value]) || String(value);
+}
+
+// ---------------------------------------------------------------------------
+// Small DOM helpers: every piece of data goes in through textContent.
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = text;
+  return node;
+}
+
+const statusElement = document.getElementById('map-status');
+const summaryElement = document.getElementById('map-summary');
+
+function setStatus(message, isError = false) {
+  statusElement.textContent = message || '';
+  statusElement.classList.toggle('is-error', Boolean(isError));
+}
+
+function setReady(ready, selection) {
+  document.body.dataset.mapReady = ready ? '1' : '0';
+  if (ready && selection) {
+    document.body.dataset.mapBoundaries = selection.boundaries;
+    document.body.dataset.mapYear = String(selection.year);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Point symbols: drawn on a canvas once, used both as map icons and in legends.
+
+const SYMBOL_SIZE = 17;
+
+function traceShape(ctx, shape, size) {
+  const c = size / 2;
+  const r = size / 2 - 1.5;
+  ctx.beginPath();
+  if (shape === 'circle') {
+    ctx.arc(c, c, r, 0, 2 * Math.PI);
+  } else if (shape === 'square') {
+    ctx.rect(c - r * 0.8, c - r * 0.8, r * 1.6, r * 1.6);
+  } else if (shape === 'drop') {
+    // a water drop: point at the top, round at the bottom
+    const bottom = c + r * 0.45;
+    const radius = r * 0.58;
+    ctx.moveTo(c, c - r);
+    ctx.bezierCurveTo(c + radius * 0.25, c - r * 0.55, c + radius, bottom - radius * 0.9, c + radius, bottom);
+    ctx.arc(c, bottom, radius, 0, Math.PI, false);
+    ctx.bezierCurveTo(c - radius, bottom - radius * 0.9, c - radius * 0.25, c - r * 0.55, c, c - r);
+  } else if (shape === 'line') {
+    ctx.moveTo(1.5, size * 0.7);
+    ctx.lineTo(size * 0.45, size * 0.35);
+    ctx.lineTo(size - 1.5, size * 0.45);
+  } else if (shape === 'area') {
+    ctx.rect(1.5, 2.5, size - 3, size - 5);
+  }
+}
+
+function drawSymbol(ctx, shape, colour, size) {
+  traceShape(ctx, shape, size);
+  if (shape === 'line') {
+    ctx.lineCap = 'round';
+    ctx.lineJoin = 'round';
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = 2.5;
+    ctx.stroke();
+    return;
+  }
+  ctx.fillStyle = shape === 'area' ? withAlpha(colour, 0.45) : colour;
+  ctx.fill();
+  ctx.lineWidth = shape === 'area' ? 1.5 : 1.6;
+  ctx.strokeStyle = shape === 'area' ? colour : '#ffffff';
+  ctx.stroke();
+}
+
+function withAlpha(hex, alpha) {
+  const value = parseInt(hex.slice(1), 16);
+  return `rgba(${(value >> 16) & 255}, ${(value >> 8) & 255}, ${value & 255}, ${alpha})`;
+}
+
+function symbolCanvas(shape, colour, size = SYMBOL_SIZE) {
+  const ratio = Math.max(2, Math.ceil(window.devicePixelRatio || 1));
+  const canvas = document.createElement('canvas');
+  canvas.width = size * ratio;
+  canvas.height = size * ratio;
+  canvas.style.width = `${size}px`;
+  canvas.style.height = `${size}px`;
+  const ctx = canvas.getContext('2d');
+  ctx.scale(ratio, ratio);
+  drawSymbol(ctx, shape, colour, size);
+  return { canvas, ratio };
+}
+
+function addSymbolImage(map, id, shape, colour) {
+  const { canvas, ratio } = symbolCanvas(shape, colour);
+  const image = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+  map.addImage(id, image, { pixelRatio: ratio });
+}
+
+/** A `match` expression: category property → colour, with a fallback. */
+function colourBy(property, palette) {
+  return ['match', ['get', property], ...Object.entries(palette).flat(), OTHER_COLOUR];
+}
+
+/** A `match` expression: category property → icon id (`prefix-category`). */
+function iconBy(property, prefix, palette) {
+  const pairs = Object.keys(palette).flatMap((key) => [key, `${prefix}-${key}`]);
+  return ['match', ['get', property], ...pairs, `${prefix}-other`];
+}
+
+function addSymbolImages(map, prefix, shape, palette) {
+  for (const [key, colour] of Object.entries(palette)) addSymbolImage(map, `${prefix}-${key}`, shape, colour);
+  addSymbolImage(map, `${prefix}-other`, shape, OTHER_COLOUR);
+}
+
+// ---------------------------------------------------------------------------
+// Legends
+
+function legendItem(swatch, label) {
+  const item = element('li');
+  item.append(swatch, element('span', null, label));
+  return item;
+}
+
+function colourBox(colour) {
+  const box = element('span', 'legend-box');
+  box.style.backgroundColor = colour;
+  return box;
+}
+
+function povertyClassLabels() {
+  const bounds = [0, ...POVERTY_BREAKS];
+  return bounds.map((lower, index) => {
+    const upper = POVERTY_BREAKS[index];
+    return upper === undefined
+      ? `≥ ${decimalFormat.format(lower)}`
+      : `${decimalFormat.format(lower)}–${decimalFormat.format(upper)}`;
+  });
+}
+
+function buildLegends() {
+  const poverty = document.getElementById('legend-poverty');
+  povertyClassLabels().forEach((label, index) => {
+    const item = legendItem(colourBox(POVERTY_COLOURS[index]), label);
+    item.lastChild.classList.add('legend-number');
+    poverty.append(item);
+  });
+  poverty.append(legendItem(colourBox(NO_DATA_COLOUR), t.no_data));
+
+  const models = document.getElementById('legend-models');
+  for (const [key, colour] of Object.entries(MODEL_COLOURS)) {
+    models.append(legendItem(symbolCanvas('circle', colour).canvas, term('model_type', key)));
+  }
+  models.append(legendItem(symbolCanvas('area', MODEL_COLOURS.medicinal_plant).canvas, t.legend.plot));
+
+  const works = document.getElementById('legend-works');
+  for (const [key, colour] of Object.entries(WORK_COLOURS)) {
+    works.append(legendItem(symbolCanvas('square', colour).canvas, term('work_type', key)));
+  }
+  works.append(legendItem(symbolCanvas('line', WORK_COLOURS.road).canvas, t.legend.line));
+
+  const water = document.getElementById('legend-water');
+  for (const [key, colour] of Object.entries(WATER_COLOURS)) {
+    water.append(legendItem(symbolCanvas('drop', colour).canvas, term('water_status', key)));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Data from the API
+
+async function getJSON(url) {
+  const response = await fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  if (!response.ok) {
+    let message = response.statusText;
+    try {
+      const body = await response.json();
+      message = (body && body.error && body.error.message) || message;
+    } catch {
+      // not JSON: keep the status text
+    }
+    throw new Error(`${response.status} ${message} (${url})`);
+  }
+  return response.json();
+}
+
+/** Every feature of a collection, following `next` links if the server pages. */
+async function getAllFeatures(path, params) {
+  const url = new URL(`${config.apiRoot}${path}`, window.location.href);
+  for (const [key, value] of Object.entries({ limit: 10000, ...params })) url.searchParams.set(key, value);
+  const features = [];
+  let next = url.href;
+  for (let page = 0; next && page < 100; page += 1) {
+    const collection = await getJSON(next);
+    const batch = collection.features || [];
+    features.push(...batch);
+    const link = (collection.links || []).find((candidate) => candidate.rel === 'next');
+    next = link && batch.length ? new URL(link.href, window.location.href).href : null;
+  }
+  return { type: 'FeatureCollection', features };
+}
+
+const boundaryCache = new Map();
+const indicatorCache = new Map();
+
+function boundaryLayers(boundaries) {
+  if (!boundaryCache.has(boundaries)) {
+    const units = (level) => getAllFeatures('/layers/admin_units', { level, boundaries });
+    const emptyCollection = Promise.resolve({ type: 'FeatureCollection', features: [] });
+    const request = Promise.all([
+      units('commune'),
+      boundaries === 'legacy' ? units('district') : emptyCollection,
+      units('province'),
+    ]).then(([communes, districts, province]) => ({ communes, districts, province }));
+    request.catch(() => boundaryCache.delete(boundaries));
+    boundaryCache.set(boundaries, request);
+  }
+  return boundaryCache.get(boundaries);
+}
+
+function povertyRows(boundaries, year) {
+  if (!year) return Promise.resolve([]); // no survey year loaded yet
+  const key = `${boundaries}:${year}`;
+  if (!indicatorCache.has(key)) {
+    const url = new URL(`${config.apiRoot}/indicators`, window.location.href);
+    url.search = new URLSearchParams({
+      indicator: 'poverty_rate', level: 'commune', boundaries, year: String(year),
+    }).toString();
+    const request = getJSON(url.href).then((body) => body.rows || []);
+    request.catch(() => indicatorCache.delete(key));
+    indicatorCache.set(key, request);
+  }
+  return indicatorCache.get(key);
+}
+
+// ---------------------------------------------------------------------------
+// The map
+
+const emptyCollection = () => ({ type: 'FeatureCollection', features: [] });
+const isPolygon = ['in', ['geometry-type'], ['literal', ['Polygon', 'MultiPolygon']]];
+const isLine = ['in', ['geometry-type'], ['literal', ['LineString', 'MultiLineString']]];
+const isPoint = ['in', ['geometry-type'], ['literal', ['Point', 'MultiPoint']]];
+const povertyRate = ['feature-state', 'poverty_rate'];
+
+const map = new maplibregl.Map({
+  container: mapElement,
+  style: {
+    version: 8,
+    // no basemap: the app runs without internet, so only our own GeoJSON is drawn
+    sources: {},
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#e4e9ee' } }],
+  },
+  center: [106.6, 21.85],
+  zoom: 8,
+  attributionControl: false,
+  locale: t.control,
+  dragRotate: false,
+  pitchWithRotate: false,
+});
+map.touchZoomRotate.disableRotation();
+map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+window.sinhkeMap = map;
+
+function addSourcesAndLayers() {
+  addSymbolImages(map, 'work', 'square', WORK_COLOURS);
+  addSymbolImages(map, 'water', 'drop', WATER_COLOURS);
+
+  map.addSource('communes', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
+  map.addSource('districts', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
+  map.addSource('province', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
+  map.addSource('models', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
+  map.addSource('works', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
+  map.addSource('water', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
+
+  map.addLayer({
+    id: 'communes-fill',
+    type: 'fill',
+    source: 'communes',
+    paint: {
+      'fill-color': [
+        'case',
+        ['==', ['typeof', povertyRate], 'number'],
+        ['step', povertyRate, POVERTY_COLOURS[0],
+          ...POVERTY_BREAKS.flatMap((limit, index) => [limit, POVERTY_COLOURS[index + 1]])],
+        NO_DATA_COLOUR,
+      ],
+      'fill-opacity': 0.88,
+    },
+  });
+  map.addLayer({
+    id: 'communes-outline',
+    type: 'line',
+    source: 'communes',
+    paint: { 'line-color': '#ffffff', 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 0.5, 12, 1.5] },
+  });
+  map.addLayer({
+    id: 'districts-outline',
+    type: 'line',
+    source: 'districts',
+    layout: { 'line-join': 'round' },
+    paint: { 'line-color': '#4b5563', 'line-width': 1.4, 'line-dasharray': [3, 1.5] },
+  });
+  map.addLayer({
+    id: 'province-outline',
+    type: 'line',
+    source: 'province',
+    layout: { 'line-join': 'round' },
+    paint: { 'line-color': '#374151', 'line-width': 1.8 },
+  });
+  map.addLayer({
+    id: 'communes-selected',
+    type: 'line',
+    source: 'communes',
+    layout: { 'line-join': 'round' },
+    paint: {
+      'line-color': '#111827',
+      'line-width': ['case', ['boolean', ['feature-state', 'selected'], false], 3, 0],
+    },
+  });
+  map.addLayer({
+    id: 'models-plots',
+    type: 'fill',
+    source: 'models',
+    filter: isPolygon,
+    paint: { 'fill-color': colourBy('model_type', MODEL_COLOURS), 'fill-opacity': 0.5 },
+  });
+  map.addLayer({
+    id: 'models-plots-outline',
+    type: 'line',
+    source: 'models',
+    filter: isPolygon,
+    paint: { 'line-color': colourBy('model_type', MODEL_COLOURS), 'line-width': 1.5 },
+  });
+  map.addLayer({
+    id: 'works-areas',
+    type: 'fill',
+    source: 'works',
+    filter: isPolygon,
+    paint: {
+      'fill-color': colourBy('work_type', WORK_COLOURS),
+      'fill-opacity': 0.45,
+      'fill-outline-color': colourBy('work_type', WORK_COLOURS),
+    },
+  });
+  map.addLayer({
+    id: 'works-lines',
+    type: 'line',
+    source: 'works',
+    filter: isLine,
+    layout: { 'line-join': 'round', 'line-cap': 'round' },
+    paint: {
+      'line-color': colourBy('work_type', WORK_COLOURS),
+      'line-width': ['interpolate', ['linear'], ['zoom'], 8, 1.8, 13, 4],
+    },
+  });
+  map.addLayer({
+    id: 'water-schemes',
+    type: 'symbol',
+    source: 'water',
+    filter: isPoint,
+    layout: {
+      'icon-image': iconBy('status', 'water', WATER_COLOURS),
+      'icon-allow-overlap': true,
+      'icon-ignore-placement': true,
+      'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.8, 13, 1.3],
+    },
+  });
+  map.addLayer({
+    id: 'works-points',
+    type: 'symbol',
+    source: 'works',
+    filter: isPoint,
+    layout: {
+      'icon-image': iconBy('work_type', 'work', WORK_COLOURS),
+      'icon-allow-overlap': true,
+      'icon-ignore-placement': true,
+      'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.8, 13, 1.3],
+    },
+  });
+  map.addLayer({
+    id: 'models-points',
+    type: 'circle',
+    source: 'models',
+    filter: isPoint,
+    paint: {
+      'circle-color': colourBy('model_type', MODEL_COLOURS),
+      'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 4, 13, 7],
+      'circle-stroke-color': '#ffffff',
+      'circle-stroke-width': 1.2,
+    },
+  });
+}
+
+/** setData, resolved once the worker has indexed the data. */
+function setSourceData(id, data) {
+  return map.getSource(id).setData(data, true);
+}
+
+/** Resolves after the next frame in which every source is loaded and nothing is moving. */
+function whenRendered() {
+  return new Promise((resolve) => {
+    const onIdle = () => {
+      if (SOURCE_IDS.every((id) => map.isSourceLoaded(id))) resolve();
+      else map.once('idle', onIdle);
+    };
+    map.once('idle', onIdle);
+    map.triggerRepaint();
+  });
+}
+
+function boundsOf(collection) {
+  const bounds = new maplibregl.LngLatBounds();
+  const visit = (coordinates) => {
+    if (typeof coordinates[0] === 'number') bounds.extend(coordinates);
+    else coordinates.forEach(visit);
+  };
+  for (const feature of collection.features) {
+    if (feature.geometry) visit(feature.geometry.coordinates);
+  }
+  return bounds.isEmpty() ? null : bounds;
+}
+
+// ---------------------------------------------------------------------------
+// Popups
+
+// closeOnClick is off: the map's click handler below closes or replaces the popup itself
+const popup = new maplibregl.Popup({
+  closeButton: true, closeOnClick: false, maxWidth: '22rem', focusAfterOpen: false,
+});
+let selectedCommune = null;
+
+popup.on('close', () => selectCommune(null));
+
+function selectCommune(code) {
+  if (selectedCommune !== null) {
+    map.setFeatureState({ source: 'communes', id: selectedCommune }, { selected: false });
+  }
+  selectedCommune = code;
+  if (code !== null) map.setFeatureState({ source: 'communes', id: code }, { selected: true });
+}
+
+function popupContent(kind, title, fields, note) {
+  const root = element('div', 'popup');
+  root.append(element('p', 'popup-kind', kind), element('h3', 'popup-title', title));
+  const list = element('dl', 'popup-fields');
+  for (const [label, value] of fields) {
+    if (value === null || value === undefined || value === '') continue;
+    list.append(element('dt', null, label), element('dd', null, String(value)));
+  }
+  root.append(list);
+  if (note) root.append(element('p', 'popup-note', note));
+  return root;
+}
+
+function share(part, whole, format = formatMoney) {
+  if (!isNumber(part)) return null;
+  if (!isNumber(whole) || whole <= 0) return format(part);
+  return `${format(part)} (${percentFormat.format(part / whole)})`;
+}
+
+function communePopup(feature) {
+  const p = feature.properties;
+  const s = feature.state || {};
+  const poor = isNumber(s.poor) && isNumber(s.households)
+    ? `${formatInteger(s.poor)} ${t.unit.of} ${formatInteger(s.households)}`
+    : null;
+  const title = p.unit_type && !String(p.name).startsWith(p.unit_type) ? `${p.unit_type} ${p.name}` : p.name;
+  return popupContent(t.kind.commune, title, [
+    [t.field.code, p.code],
+    [t.field.poverty_rate, isNumber(s.poverty_rate) ? formatRate(s.poverty_rate) : t.no_data],
+    [t.field.poor_households, poor],
+    [t.field.year, s.year ?? currentSelection().year],
+    [t.field.area_type, term('area_type', p.area_type)],
+  ], s.estimated ? t.estimated_note : null);
+}
+
+function modelPopup(feature) {
+  const p = feature.properties;
+  return popupContent(t.kind.model, p.name, [
+    [t.field.code, p.code],
+    [t.field.type, term('model_type', p.model_type)],
+    [t.field.status, term('model_status', p.status)],
+    [t.field.commune, p.commune],
+    [t.field.start_date, formatDate(p.start_date)],
+    [t.field.budget_allocated, formatMoney(p.budget_allocated_vnd)],
+    [t.field.budget_disbursed, share(p.budget_disbursed_vnd, p.budget_allocated_vnd)],
+    [t.field.participants, formatInteger(p.participants)],
+  ]);
+}
+
+function workPopup(feature) {
+  const p = feature.properties;
+  return popupContent(t.kind.work, p.name, [
+    [t.field.code, p.code],
+    [t.field.type, term('work_type', p.work_type)],
+    [t.field.status, term('work_status', p.status)],
+    [t.field.commune, p.commune],
+    [t.field.start_date, formatDate(p.start_date)],
+    [t.field.completion_date, formatDate(p.completion_date)],
+    [t.field.budget, formatMoney(p.budget_vnd)],
+    [t.field.budget_disbursed, share(p.disbursed_vnd, p.budget_vnd)],
+  ]);
+}
+
+function waterPopup(feature) {
+  const p = feature.properties;
+  const capacity = isNumber(p.capacity_m3_day) ? `${decimalFormat.format(p.capacity_m3_day)} ${t.unit.m3_per_day}` : null;
+  return popupContent(t.kind.water, p.name, [
+    [t.field.code, p.code],
+    [t.field.status, term('water_status', p.status)],
+    [t.field.technology, p.technology],
+    [t.field.capacity, capacity],
+    [t.field.install_year, p.install_year],
+    [t.field.households_served, formatInteger(p.households_served)],
+    [t.field.commune, p.commune],
+  ]);
+}
+
+const POPUP_BUILDERS = {
+  communes: communePopup,
+  models: modelPopup,
+  works: workPopup,
+  water: waterPopup,
+};
+
+function visibleClickableLayers() {
+  return CLICKABLE_LAYERS.filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none');
+}
+
+map.on('click', (event) => {
+  const [feature] = map.queryRenderedFeatures(event.point, { layers: visibleClickableLayers() });
+  if (!feature) {
+    popup.remove();
+    return;
+  }
+  const content = POPUP_BUILDERS[feature.source](feature);
+  popup.remove();
+  popup.setLngLat(event.lngLat).setDOMContent(content).addTo(map);
+  selectCommune(feature.source === 'communes' ? feature.id : null);
+});
+
+map.on('mousemove', (event) => {
+  const hit = map.queryRenderedFeatures(event.point, { layers: visibleClickableLayers() }).length > 0;
+  map.getCanvas().style.cursor = hit ? 'pointer' : '';
+});
+
+// ---------------------------------------------------------------------------
+// Controls
+
+const yearSelect = document.getElementById('year-select');
+const boundarySelect = document.getElementById('boundary-select');
+const toggles = Array.from(document.querySelectorAll('input[data-layer-group]'));
+
+function currentSelection() {
+  return {
+    year: Number(yearSelect.value) || config.defaultYear || null,
+    boundaries: boundarySelect.value === 'legacy' ? 'legacy' : 'current',
+  };
+}
+
+function applyLayerVisibility() {
+  const legacy = currentSelection().boundaries === 'legacy';
+  for (const toggle of toggles) {
+    const group = toggle.dataset.layerGroup;
+    if (group === 'districts') toggle.disabled = !legacy;
+    const visible = toggle.checked && !toggle.disabled;
+    toggle.closest('.layer').classList.toggle('is-hidden', !visible);
+    for (const id of LAYER_GROUPS[group] || []) {
+      if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
+    }
+  }
+  if (popup.isOpen()) popup.remove();
+}
+
+function showCount(group, count) {
+  const target = document.querySelector(`[data-count-for="${group}"]`);
+  if (target) target.textContent = `(${integerFormat.format(count)})`;
+}
+
+// ---------------------------------------------------------------------------
+// Loading
+
+let programmeLayers = null;
+let shownBoundaries = null;
+let generation = 0;
+let fitted = false;
+
+async function loadProgrammeLayers() {
+  const layers = [
+    ['models', '/layers/livelihood_models'],
+    ['works', '/layers/infrastructure_works'],
+    ['water', '/layers/water_schemes'],
+  ];
+  const results = await Promise.allSettled(layers.map(async ([source, path]) => {
+    const collection = await getAllFeatures(path, {});
+    await setSourceData(source, collection);
+    showCount(source, collection.features.length);
+  }));
+  return results.filter((result) => result.status === 'rejected').map((result) => result.reason);
+}
+
+/**
+ * Joins indicator rows to the commune polygons by code, as feature state.
+ *
+ * Every shown commune gets every key (null when there is no row): removing all
+ * state and setting it again in the same frame would drop falsy values such as a
+ * 0 % rate, because MapLibre queues the removal of any key whose new value is falsy.
+ */
+function applyIndicators(communes, rows) {
+  const rowsByCode = new Map(rows.map((row) => [String(row.code), row]));
+  for (const feature of communes.features) {
+    const code = String(feature.properties.code);
+    const row = rowsByCode.get(code);
+    const number = (value) => (row && isNumber(value) ? value : null);
+    map.setFeatureState({ source: 'communes', id: code }, {
+      poverty_rate: number(row && row.value),
+      poor: number(row && row.numerator),
+      households: number(row && row.denominator),
+      estimated: Boolean(row && row.estimated),
+      year: row ? row.year : null,
+    });
+  }
+}
+
+function summarise(communes, rows, year) {
+  const shown = new Set(communes.features.map((feature) => String(feature.properties.code)));
+  const matched = rows.filter((row) => shown.has(String(row.code)));
+  const withData = matched.filter((row) => isNumber(row.value));
+  summaryElement.replaceChildren(element('span', null, fill(t.summary, {
+    shown: integerFormat.format(shown.size),
+    with_data: integerFormat.format(withData.length),
+    year,
+  })));
+  const poor = withData.reduce((sum, row) => sum + (isNumber(row.numerator) ? row.numerator : 0), 0);
+  const households = withData.reduce((sum, row) => sum + (isNumber(row.denominator) ? row.denominator : 0), 0);
+  if (households > 0) {
+    summaryElement.append(element('span', null, fill(t.overall, {
+      rate: percentFormat.format(poor / households),
+      poor: integerFormat.format(poor),
+      households: integerFormat.format(households),
+    })));
+  }
+}
+
+function reportFailures(errors) {
+  if (!errors.length) return;
+  setStatus(`${t.load_error} ${errors.map((error) => error.message).join('; ')}`, true);
+  for (const error of errors) console.error('sinhke map:', error);
+}
+
+/** Shows the communes and poverty rates for the selected year and boundaries. */
+async function refresh() {
+  if (!programmeLayers) return; // the map's 'load' handler calls again once the style is ready
+  const run = ++generation;
+  const selection = currentSelection();
+  setReady(false);
+  setStatus(t.loading);
+  applyLayerVisibility();
+  try {
+    const [layers, rows] = await Promise.all([
+      boundaryLayers(selection.boundaries),
+      povertyRows(selection.boundaries, selection.year),
+    ]);
+    if (run !== generation) return;
+    if (shownBoundaries !== selection.boundaries) {
+      shownBoundaries = selection.boundaries;
+      await Promise.all([
+        setSourceData('communes', layers.communes),
+        setSourceData('districts', layers.districts),
+        setSourceData('province', layers.province),
+      ]);
+      if (run !== generation) return;
+    }
+    applyIndicators(layers.communes, rows);
+    summarise(layers.communes, rows, selection.year);
+    if (!fitted) {
+      const bounds = boundsOf(layers.province) || boundsOf(layers.communes);
+      if (bounds) map.fitBounds(bounds, { padding: 24, animate: false });
+      fitted = true;
+    }
+    const failures = await programmeLayers;
+    await whenRendered();
+    if (run !== generation) return;
+    if (failures.length) reportFailures(failures);
+    else setStatus('');
+    setReady(true, selection);
+  } catch (error) {
+    if (run === generation) reportFailures([error]);
+  }
+}
+
+buildLegends();
+setReady(false);
+yearSelect.addEventListener('change', refresh);
+boundarySelect.addEventListener('change', refresh);
+for (const toggle of toggles) toggle.addEventListener('change', applyLayerVisibility);
+
+map.on('error', (event) => {
+  setStatus(`${t.load_error} ${event.error && event.error.message}`, true);
+  console.error('sinhke map:', event.error);
+});
+
+map.on('load', () => {
+  addSourcesAndLayers();
+  programmeLayers = loadProgrammeLayers();
+  refresh();
+});
