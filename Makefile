@@ -44,7 +44,7 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $@
 
 translations: $(STAMP)
-	@$(BIN)/pybabel compile -q -d webapp/translations
+	@$(BIN)/pybabel --quiet compile -d webapp/translations
 
 lint: install
 	$(BIN)/ruff check spatial ingest jobs webapp tests bench
