@@ -6,61 +6,68 @@ every query (a 1M-row ST_Contains join costs several times the GROUP BY itself).
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
 from jobs.registry import register
 
+# shared parts: the row written, and a commune's district (legacy only) and province
+_PARTS = {
+    "insert": "INSERT INTO household_units "
+              "(household_id, boundary, commune_id, district_id, province_id, method)",
+    "parents": "CASE WHEN p.level = 'district' THEN p.id END,\n"
+               "       CASE WHEN p.level = 'district' THEN pp.id ELSE p.id END,",
+    "parent_joins": "JOIN admin_units p ON p.id = c.parent_id\n"
+                    "LEFT JOIN admin_units pp ON pp.id = p.parent_id",
+    "unplaced": "  AND NOT EXISTS (SELECT 1 FROM household_units hu\n"
+                "                  WHERE hu.household_id = h.id AND hu.boundary = :boundary)",
+}
+
+
+def _sql(template: str) -> TextClause:
+    return text(template.format(**_PARTS))
+
 # Households with a point: the commune polygon that holds it (lowest id on a shared edge).
-_BY_POINT = text("""
-INSERT INTO household_units (household_id, boundary, commune_id, district_id, province_id, method)
+_BY_POINT = _sql("""
+{insert}
 SELECT DISTINCT ON (h.id) h.id, c.boundary, c.id,
-       CASE WHEN p.level = 'district' THEN p.id END,
-       CASE WHEN p.level = 'district' THEN pp.id ELSE p.id END,
+       {parents}
        'point'
 FROM households h
 JOIN admin_units c ON c.level = 'commune' AND c.boundary = :boundary AND ST_Intersects(c.geom, h.geom)
-JOIN admin_units p ON p.id = c.parent_id
-LEFT JOIN admin_units pp ON pp.id = p.parent_id
+{parent_joins}
 WHERE h.geom IS NOT NULL AND h.deleted_at IS NULL
-  AND NOT EXISTS (SELECT 1 FROM household_units hu
-                  WHERE hu.household_id = h.id AND hu.boundary = :boundary)
+{unplaced}
 ORDER BY h.id, c.id
 """)
 
 # Without a usable point: the recorded commune where it is of this boundary version ...
-_BY_RECORD = text("""
-INSERT INTO household_units (household_id, boundary, commune_id, district_id, province_id, method)
+_BY_RECORD = _sql("""
+{insert}
 SELECT h.id, c.boundary, c.id,
-       CASE WHEN p.level = 'district' THEN p.id END,
-       CASE WHEN p.level = 'district' THEN pp.id ELSE p.id END,
+       {parents}
        'recorded'
 FROM households h
 JOIN admin_units c ON c.id = h.commune_id AND c.boundary = :boundary
-JOIN admin_units p ON p.id = c.parent_id
-LEFT JOIN admin_units pp ON pp.id = p.parent_id
+{parent_joins}
 WHERE h.deleted_at IS NULL
-  AND NOT EXISTS (SELECT 1 FROM household_units hu
-                  WHERE hu.household_id = h.id AND hu.boundary = :boundary)
+{unplaced}
 """)
 
 # ... else the crosswalk's heaviest counterpart of the recorded commune: an estimate.
-_BY_CROSSWALK = text("""
-INSERT INTO household_units (household_id, boundary, commune_id, district_id, province_id, method)
+_BY_CROSSWALK = _sql("""
+{insert}
 SELECT DISTINCT ON (h.id) h.id, c.boundary, c.id,
-       CASE WHEN p.level = 'district' THEN p.id END,
-       CASE WHEN p.level = 'district' THEN pp.id ELSE p.id END,
+       {parents}
        'crosswalk'
 FROM households h
 JOIN admin_crosswalk x ON (x.old_unit_id = h.commune_id OR x.new_unit_id = h.commune_id)
 JOIN admin_units c ON c.id = CASE WHEN x.old_unit_id = h.commune_id THEN x.new_unit_id
                                   ELSE x.old_unit_id END
                   AND c.boundary = :boundary
-JOIN admin_units p ON p.id = c.parent_id
-LEFT JOIN admin_units pp ON pp.id = p.parent_id
+{parent_joins}
 WHERE h.deleted_at IS NULL
-  AND NOT EXISTS (SELECT 1 FROM household_units hu
-                  WHERE hu.household_id = h.id AND hu.boundary = :boundary)
+{unplaced}
 ORDER BY h.id, x.weight_area DESC, c.id
 """)
 
