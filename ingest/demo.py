@@ -32,7 +32,8 @@ from spatial.geometry import (
     Seed, SplitSeed, as_multipolygon, random_points_in, tessellate, to_metric, to_wgs84, union,
 )
 from spatial.models import (
-    CURRENT_VALID_FROM, DEPRIVATION_COLUMNS, LEGACY_VALID_TO, AdminCrosswalk, AdminUnit, DemoTruth,
+    CURRENT_VALID_FROM, DEPRIVATION_COLUMNS, LEGACY_VALID_TO, AdminCrosswalk, AdminUnit, AuditEntry,
+    DemoTruth, User,
     InfrastructureWork, LivelihoodModel, ModelParticipant, PovertyLine, PovertyStandard, Village,
     WaterScheme,
 )
@@ -109,6 +110,7 @@ class DemoSummary:
     planted_effects: dict[str, int] = field(default_factory=dict)
     poverty_rate: dict[int, float] = field(default_factory=dict)
     seconds: float = 0.0
+    logins: str = ""
 
 
 Progress = Callable[[str], None]
@@ -140,7 +142,17 @@ def load_demo(session: Session, options: DemoOptions, progress: Progress = lambd
             "them. Use `sinhke demo --reset` to rebuild the demo from scratch."
         )
     started = time.monotonic()
-    return _Builder(session, options, progress, started).build()
+    # one audit entry for the whole load instead of one per generated row
+    session.execute(text("SELECT set_config('sinhke.audit', 'off', true)"))
+    summary = _Builder(session, options, progress, started).build()
+    session.execute(text("SELECT set_config('sinhke.audit', 'on', true)"))
+    session.execute(insert(AuditEntry).values(
+        actor=DEMO_USER, table_name="*", action="import",
+        note=f"Lạng Sơn demo loaded: {summary.counts}", new={"seed": options.seed,
+                                                             "households": options.households}))
+    demo_users(session, options.seed)
+    summary.logins = describe_logins(session)
+    return summary
 
 
 class _Builder:
@@ -822,6 +834,71 @@ def _to_lonlat(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(lon), np.asarray(lat)
 
 
+#: one user per role, scoped to different areas: (name, role, display name, areas)
+#: areas: province code, or the 2025 communes that hold these legacy districts' first communes
+DEMO_ACCOUNTS = (
+    ("admin", "admin", "Quản trị viên", ("province",)),
+    ("planner", "planner", "Cán bộ kế hoạch Bình Gia", ("Bình Gia", 4)),
+    ("extension", "extension_worker", "Khuyến nông viên Văn Quan", ("Văn Quan", 2)),
+    ("evaluator", "evaluator", "Cán bộ đánh giá", ("province",)),
+)
+
+
+def demo_password(seed: int, name: str) -> str:
+    """Deterministic for a seed, so `make demo` can print the logins again later."""
+    import hashlib
+
+    return f"{name}-" + hashlib.sha256(f"sinhke-demo-{seed}-{name}".encode()).hexdigest()[:10]
+
+
+def _demo_area_codes(session: Session, spec: tuple) -> list[str]:
+    if spec[0] == "province":
+        return [session.scalar(select(AdminUnit.code).where(AdminUnit.level == "province",
+                                                           AdminUnit.boundary == "current"))]
+    district, count = spec
+    rows = session.execute(text("""
+        SELECT DISTINCT n.code FROM admin_units d
+        JOIN admin_units o ON o.parent_id = d.id
+        JOIN admin_crosswalk x ON x.old_unit_id = o.id AND x.is_default
+        JOIN admin_units n ON n.id = x.new_unit_id
+        WHERE d.level = 'district' AND d.name LIKE '%' || :district ORDER BY n.code LIMIT :n
+    """), {"district": district, "n": count}).scalars().all()
+    return list(rows)
+
+
+def demo_users(session: Session, seed: int) -> None:
+    """Create (or reset) the demo's users: passwords from the seed, areas as listed."""
+    from spatial.accounts import assign_areas, create_user, get_user, set_password
+
+    for name, role, display, spec in DEMO_ACCOUNTS:
+        codes = _demo_area_codes(session, spec)
+        password = demo_password(seed, name)
+        if session.scalar(select(User.id).where(User.name == name)) is None:
+            create_user(session, name, role, password=password, areas=codes, display_name=display)
+        else:
+            user = get_user(session, name)
+            user.role, user.display_name, user.disabled_at = role, display, None
+            set_password(session, user, password)
+            assign_areas(session, user, codes)
+
+
+def describe_logins(session: Session) -> str:
+    from spatial.accounts import user_areas
+
+    seed_row = session.scalar(select(DemoTruth).where(DemoTruth.kind == "demo_options"))
+    if seed_row is None:
+        return ""
+    seed = int(seed_row.detail["seed"])
+    lines = ["Demo logins (http://127.0.0.1:5000/login):"]
+    for name, role, _display, _spec in DEMO_ACCOUNTS:
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            continue
+        areas = ", ".join(a.name for a in user_areas(session, user.id))
+        lines.append(f"  {name:<10} {demo_password(seed, name):<22} {role:<17} {areas}")
+    return "\n".join(lines) + "\n"
+
+
 def planted_effects(session: Session) -> dict[str, float]:
     return {row.key: row.value for row in session.scalars(
         select(DemoTruth).where(DemoTruth.kind == "planted_effect"))}
@@ -840,4 +917,5 @@ def describe(summary: DemoSummary) -> str:
     for k, v in summary.planted_effects.items():
         out.write(f"  {k:<20} +{v:,}\n")
     out.write("Commune polygons are approximations (real centroids and boxes, not real borders).\n")
+    out.write(summary.logins)
     return out.getvalue()

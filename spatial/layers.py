@@ -14,7 +14,7 @@ from geoalchemy2 import functions as gf
 from sqlalchemy import JSON, ColumnElement, Select, cast, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from spatial import ParameterError
+from spatial import NotFound, ParameterError
 from spatial.models import (
     AdminUnit, Household, InfrastructureWork, LivelihoodModel, ModelParticipant, Village,
     WaterScheme, WaterSchemeHousehold,
@@ -40,6 +40,7 @@ class Layer:
     name: str
     title: str
     build: Callable[[LayerQuery], tuple[Select[Any], Any, Any]]  # (select of id+props, id col, geom col)
+    code: Any  # the column a feature is addressed by
     params: tuple[str, ...] = ()
 
 
@@ -52,8 +53,9 @@ def _admin_units(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
                    approximate=AdminUnit.geom_approximate)
     stmt = (select(AdminUnit.id, props.label("properties"))
             .outerjoin(parent, parent.id == AdminUnit.parent_id)
-            .where(AdminUnit.level == (q.level or "commune"),
-                   AdminUnit.boundary == (q.boundaries or "current")))
+            .where(AdminUnit.boundary == (q.boundaries or "current")))
+    if q.level is not None:
+        stmt = stmt.where(AdminUnit.level == q.level)
     return stmt, AdminUnit.id, AdminUnit.geom
 
 
@@ -112,11 +114,13 @@ def _props(**columns: Any) -> ColumnElement[Any]:
 LAYERS: dict[str, Layer] = {
     layer.name: layer
     for layer in (
-        Layer("admin_units", "Administrative units", _admin_units, ("level", "boundaries")),
-        Layer("livelihood_models", "Livelihood models", _livelihood_models),
-        Layer("infrastructure_works", "Infrastructure works", _infrastructure_works),
-        Layer("water_schemes", "Water schemes", _water_schemes),
-        Layer("households", "Households", _households),
+        Layer("admin_units", "Administrative units", _admin_units, AdminUnit.code,
+              ("level", "boundaries")),
+        Layer("livelihood_models", "Livelihood models", _livelihood_models, LivelihoodModel.code),
+        Layer("infrastructure_works", "Infrastructure works", _infrastructure_works,
+              InfrastructureWork.code),
+        Layer("water_schemes", "Water schemes", _water_schemes, WaterScheme.code),
+        Layer("households", "Households", _households, Household.code),
     )
 }
 
@@ -174,6 +178,23 @@ def _choice(args: dict[str, str], name: str, allowed: tuple[str, ...], default: 
     if raw not in allowed:
         raise ParameterError(name, f"unknown value {raw!r}", list(allowed))
     return raw
+
+
+def feature(session: Session, layer: str, code: str, boundaries: str = "current") -> dict[str, Any]:
+    """One feature by its code; NotFound when it does not exist or is outside the scope.
+
+    Administrative codes differ in length between levels, so no level is needed."""
+    if boundaries not in BOUNDARIES:
+        raise ParameterError("boundaries", f"unknown boundary version {boundaries!r}", list(BOUNDARIES))
+    spec = LAYERS[layer]
+    stmt, _id_col, geom_col = spec.build(LayerQuery(boundaries=boundaries))
+    sub = stmt.where(spec.code == code).add_columns(geom_col.label("g")).limit(1).subquery()
+    row = session.scalar(select(func.json_build_object(
+        "type", "Feature", "id", sub.c.id,
+        "geometry", cast(func.ST_AsGeoJSON(sub.c.g, 6), JSON), "properties", sub.c.properties)))
+    if row is None:
+        raise NotFound(f"no {layer} feature with code {code!r}")
+    return row
 
 
 def feature_collection(session: Session, layer: str, q: LayerQuery) -> dict[str, Any]:

@@ -29,6 +29,9 @@ class Settings:
     timezone: str = "Asia/Ho_Chi_Minh"
     default_locale: str = "vi"
     node_modules: Path = PROJECT_ROOT / "node_modules"
+    #: send the session cookie over HTTPS only (set true behind TLS in production)
+    cookie_secure: bool = False
+    max_upload_mb: int = 64
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -41,6 +44,8 @@ class Settings:
             database_name=_env("DATABASE_NAME", "sinhke"),  # type: ignore[arg-type]
             timezone=_env("TIMEZONE", "Asia/Ho_Chi_Minh"),  # type: ignore[arg-type]
             default_locale=_env("DEFAULT_LOCALE", "vi"),  # type: ignore[arg-type]
+            cookie_secure=(_env("COOKIE_SECURE", "false") or "").lower() in ("1", "true", "yes"),
+            max_upload_mb=int(_env("MAX_UPLOAD_MB", "64")),  # type: ignore[arg-type]
         )
 
     @property

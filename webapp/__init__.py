@@ -33,17 +33,22 @@ def create_app(settings: Settings | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES="translations",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_NAME="sinhke_session",
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese names stay readable
     Babel(app, locale_selector=_select_locale)
 
-    from webapp import db, errors
-    from webapp.views import api, health, pages, vendor
+    from webapp import auth, db, errors
+    from webapp.views import admin, api, health, pages, vendor
+    from webapp.views import auth as auth_views
 
     db.init_app(app)
     errors.init_app(app)
-    for bp in (pages.bp, api.bp, health.bp, vendor.bp):
+    auth.init_app(app)
+    for bp in (pages.bp, api.bp, health.bp, vendor.bp, auth_views.bp, admin.bp):
         app.register_blueprint(bp)
 
     @app.context_processor

@@ -9,8 +9,12 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from spatial import NotFound, ParameterError, SinhkeError
+from spatial.accounts import AccountError, Conflict, RateLimited
 
-STATUS: dict[type[Exception], int] = {ParameterError: 400, NotFound: 404}
+#: most specific first
+STATUS: dict[type[Exception], int] = {
+    ParameterError: 400, NotFound: 404, Conflict: 409, RateLimited: 429, AccountError: 400,
+}
 
 
 def _wants_json() -> bool:

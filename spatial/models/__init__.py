@@ -1,5 +1,9 @@
 """PostGIS models, one module per layer family. Importing this registers them all."""
 
+from spatial.models.accounts import (
+    READ_ONLY_ROLES, ROLES, ApiToken, AuditEntry, LoginAttempt, User, UserArea, UserSession,
+    UserVisibleUnit,
+)
 from spatial.models.admin import (
     BOUNDARIES, CURRENT_VALID_FROM, LEGACY_VALID_TO, LEVELS, AdminCrosswalk, AdminUnit, Village,
 )
@@ -15,6 +19,8 @@ from spatial.models.programme import (
 from spatial.models.runs import DemoTruth, JobRun
 
 __all__ = [
+    "READ_ONLY_ROLES", "ROLES", "ApiToken", "AuditEntry", "LoginAttempt", "User", "UserArea",
+    "UserSession", "UserVisibleUnit",
     "BOUNDARIES", "CURRENT_VALID_FROM", "DEPRIVATION_COLUMNS", "LEGACY_VALID_TO", "LEVELS",
     "MODEL_TYPES", "WATER_STATUSES", "WORK_TYPES", "AdminCrosswalk", "AdminUnit", "AreaIndicator",
     "Base", "DemoTruth", "Household", "HouseholdUnit", "InfrastructureWork", "JobRun",

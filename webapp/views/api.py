@@ -5,7 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 
 from spatial.indicators import indicator_rows, parse_indicator_query
-from spatial.layers import feature_collection, parse_layer_query
+from spatial import ParameterError
+from spatial.accounts import user_areas
+from spatial.layers import LAYERS, feature, feature_collection, parse_layer_query
+from webapp.auth import current_principal
 from webapp.db import get_session
 from webapp.openapi import openapi_document
 
@@ -18,6 +21,22 @@ def layer(name: str):  # type: ignore[no-untyped-def]
     fc = feature_collection(get_session(), name, q)
     fc["links"] = _paging_links(name, q.limit, q.offset, fc["numberMatched"])
     return jsonify(fc)
+
+
+@bp.get("/layers/<name>/<code>")
+def layer_feature(name: str, code: str):  # type: ignore[no-untyped-def]
+    if name not in LAYERS:
+        raise ParameterError("layer", f"unknown layer {name!r}", list(LAYERS))
+    return jsonify(feature(get_session(), name, code, request.args.get("boundaries") or "current"))
+
+
+@bp.get("/me")
+def me():  # type: ignore[no-untyped-def]
+    who = current_principal()
+    areas = user_areas(get_session(), who.user_id) if who else []
+    return jsonify({"name": who.name, "role": who.role, "display_name": who.display_name,
+                    "read_only": who.read_only, "sees_everything": who.sees_everything,
+                    "areas": [{"code": a.code, "name": a.name, "level": a.level} for a in areas]})
 
 
 def _paging_links(name: str, limit: int, offset: int, matched: int) -> list[dict]:

@@ -1,0 +1,110 @@
+"""Admin pages: users, their roles and areas, API tokens, and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from spatial import ParameterError
+from spatial.accounts import (
+    assign_areas, create_user, disable_user, enable_user, get_user, issue_token, user_areas,
+)
+from spatial.audit import AUDIT_PAGE, audit_entries
+from spatial.models import ROLES, AdminUnit, User
+from webapp.db import get_session
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _codes(raw: str) -> list[str]:
+    return [c.strip() for c in raw.replace(";", ",").replace(" ", ",").split(",") if c.strip()]
+
+
+@bp.get("/users")
+def users():  # type: ignore[no-untyped-def]
+    db = get_session()
+    rows = [(u, user_areas(db, u.id)) for u in db.scalars(select(User).order_by(User.name))]
+    areas = db.scalars(select(AdminUnit).where(AdminUnit.boundary == "current",
+                                               AdminUnit.level.in_(("province", "commune")))
+                       .order_by(AdminUnit.level.desc(), AdminUnit.name)).all()
+    return render_template("admin_users.html", rows=rows, roles=ROLES, areas=areas)
+
+
+@bp.post("/users")
+def create():  # type: ignore[no-untyped-def]
+    db = get_session()
+    user = create_user(db, request.form.get("name", ""), request.form.get("role", ""),
+                       password=request.form.get("password") or None,
+                       areas=_codes(request.form.get("areas", "")),
+                       display_name=request.form.get("display_name") or None)
+    return redirect(url_for("admin.user", name=user.name), 303)
+
+
+@bp.get("/users/<name>")
+def user(name: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    u = get_user(db, name)
+    return render_template("admin_user.html", user=u, areas=user_areas(db, u.id), roles=ROLES,
+                           token=None)
+
+
+@bp.post("/users/<name>")
+def update(name: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    u = get_user(db, name)
+    role = request.form.get("role", u.role)
+    if role not in ROLES:
+        raise ParameterError("role", f"unknown role {role!r}", list(ROLES))
+    u.role = role
+    u.display_name = request.form.get("display_name") or None
+    if "areas" in request.form:
+        assign_areas(db, u, _codes(request.form["areas"]))
+    return redirect(url_for("admin.user", name=u.name), 303)
+
+
+@bp.post("/users/<name>/disable")
+def disable(name: str):  # type: ignore[no-untyped-def]
+    disable_user(get_session(), get_user(get_session(), name))
+    return redirect(url_for("admin.user", name=name), 303)
+
+
+@bp.post("/users/<name>/enable")
+def enable(name: str):  # type: ignore[no-untyped-def]
+    enable_user(get_session(), get_user(get_session(), name))
+    return redirect(url_for("admin.user", name=name), 303)
+
+
+@bp.post("/users/<name>/token")
+def token(name: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    u = get_user(db, name)
+    secret = issue_token(db, u)
+    return render_template("admin_user.html", user=u, areas=user_areas(db, u.id), roles=ROLES,
+                           token=secret)
+
+
+@bp.get("/audit")
+def audit():  # type: ignore[no-untyped-def]
+    args = request.args
+    since = _date(args.get("since"), "since")
+    until = _date(args.get("until"), "until")
+    try:
+        page = max(1, int(args.get("page", "1")))
+    except ValueError:
+        raise ParameterError("page", f"{args.get('page')!r} is not a whole number") from None
+    entries = audit_entries(get_session(), table=args.get("table") or None, actor=args.get("actor") or None,
+                            action=args.get("action") or None, row_id=args.get("row_id") or None,
+                            since=since, until=until, page=page)
+    return render_template("admin_audit.html", entries=entries, args=args, page=page,
+                           page_size=AUDIT_PAGE)
+
+
+def _date(raw: str | None, name: str) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ParameterError(name, f"{raw!r} is not a date (YYYY-MM-DD)") from None
