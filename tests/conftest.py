@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy.orm import Session
@@ -80,6 +81,44 @@ def empty_db(empty_settings: Settings) -> Iterator[Session]:
     yield from _rollback_session(empty_settings)
 
 
+PASSWORD = "correct horse battery"
+ROLES = ("admin", "planner", "extension_worker", "evaluator")
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Test users: one per role scoped to commune A (admin: everything); tokens by role."""
+
+    commune_a: str
+    commune_b: str
+    tokens: dict[str, str]
+    password: str = PASSWORD
+
+    def name(self, role: str) -> str:
+        return f"t_{role}"
+
+
+@pytest.fixture(scope="session")
+def accounts(demo_settings: Settings) -> Accounts:
+    from sqlalchemy import text
+
+    from spatial.accounts import create_user, issue_token
+    from spatial.db import transaction
+
+    with transaction(demo_settings) as s:
+        # the two 2025 communes with most households
+        a, b = s.execute(text("""
+            SELECT u.code FROM household_units hu JOIN admin_units u ON u.id = hu.commune_id
+            WHERE hu.boundary = 'current' GROUP BY u.code ORDER BY count(*) DESC, u.code LIMIT 2
+        """)).scalars().all()
+        tokens = {}
+        for role in ROLES:
+            user = create_user(s, f"t_{role}", role, password=PASSWORD,
+                               areas=["20"] if role == "admin" else [a])
+            tokens[role] = issue_token(s, user)
+    return Accounts(commune_a=a, commune_b=b, tokens=tokens)
+
+
 @pytest.fixture(scope="session")
 def app(demo_settings: Settings):  # type: ignore[no-untyped-def]
     from webapp import create_app
@@ -90,8 +129,22 @@ def app(demo_settings: Settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
+def anonymous(app):  # type: ignore[no-untyped-def]
     return app.test_client()
+
+
+@pytest.fixture
+def client(app, accounts):  # type: ignore[no-untyped-def]
+    """A client acting as the test admin through its API token."""
+    c = app.test_client()
+    c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {accounts.tokens['admin']}"
+    return c
+
+
+def client_for(app, accounts: Accounts, role: str):  # type: ignore[no-untyped-def]
+    c = app.test_client()
+    c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {accounts.tokens[role]}"
+    return c
 
 
 @pytest.fixture

@@ -18,7 +18,13 @@ STATUS: dict[type[Exception], int] = {
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(("/api", "/healthz", "/ogc", "/tiles"))
+    """API paths, token-bearing clients and clients that prefer JSON get JSON bodies."""
+    if request.path.startswith(("/api", "/healthz", "/ogc", "/tiles")):
+        return True
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
 
 
 def _respond(code: int, message: str, extra: dict | None = None) -> tuple[Response | str, int]:

@@ -114,9 +114,15 @@ def console_errors() -> list[str]:
 
 
 @pytest.fixture
-def page(browser: Browser, console_errors: list[str]) -> Iterator[Page]:
+def page(browser: Browser, console_errors: list[str], live_server: str, accounts) -> Iterator[Page]:  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
     page = context.new_page()
+    # sign in through the real form, as the test admin (sees the whole province)
+    page.goto(f"{live_server}/login")
+    page.fill("#username", accounts.name("admin"))
+    page.fill("#password", accounts.password)
+    page.click("form.stack-form button[type=submit]")
+    page.wait_for_url(f"{live_server}/map")
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":

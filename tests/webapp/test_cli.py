@@ -45,3 +45,40 @@ def test_jobs_list_and_db_status(demo_settings):
 def test_bad_household_count(demo_settings):
     r = _run(demo_settings, "demo", "--households", "5")
     assert r.exit_code == 2 and "5 is not in the range" in r.output
+
+
+def _run_input(settings, stdin, *args):
+    return CliRunner().invoke(main, list(args), obj=settings, input=stdin, catch_exceptions=False,
+                              env={"SINHKE_DATABASE_URL": _url(settings)})
+
+
+def test_users_commands(demo_settings, accounts, app):
+    r = _run_input(demo_settings, "a long enough pass\n", "users", "add", "cli_worker", "--role",
+                   "extension_worker", "--area", accounts.commune_a, "--password-stdin")
+    assert r.exit_code == 0, r.output
+    assert "added cli_worker (extension_worker;" in r.output and accounts.commune_a in r.output
+    r = _run(demo_settings, "users", "add", "cli_worker", "--role", "planner")
+    assert r.exit_code == 1 and "exists already" in r.output
+    r = _run(demo_settings, "users", "add", "cli_other", "--role", "planner", "--area", "99999")
+    assert r.exit_code == 1 and "no province or commune with code '99999'" in r.output
+    r = _run(demo_settings, "users", "add", "cli_gen", "--role", "evaluator", "--area", "20")
+    assert r.exit_code == 0 and "password: " in r.output  # generated and shown once
+    r = _run(demo_settings, "users", "list")
+    assert "cli_worker" in r.output and "extension_worker" in r.output
+    r = _run(demo_settings, "users", "assign", "cli_worker", "--area", accounts.commune_b)
+    assert r.exit_code == 0 and accounts.commune_b in r.output
+    token = _run(demo_settings, "users", "token", "cli_worker").output.strip()
+    assert token.startswith("shk_")
+    me = app.test_client().get("/api/me", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert me["role"] == "extension_worker" and [a["code"] for a in me["areas"]] == [accounts.commune_b]
+    r = _run_input(demo_settings, "short\n", "users", "passwd", "cli_worker", "--password-stdin")
+    assert r.exit_code == 1 and "at least 10 characters" in r.output
+    r = _run_input(demo_settings, "another long pass\n", "users", "passwd", "cli_worker", "--password-stdin")
+    assert r.exit_code == 0
+    r = _run(demo_settings, "users", "disable", "cli_worker")
+    assert r.exit_code == 0
+    assert app.test_client().get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    r = _run(demo_settings, "users", "disable", "nobody_here")
+    assert r.exit_code == 1 and "no user named 'nobody_here'" in r.output
+    r = _run(demo_settings, "users", "add", "bad", "--role", "king")
+    assert r.exit_code == 2 and "'king' is not one of" in r.output

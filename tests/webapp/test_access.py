@@ -1,0 +1,301 @@
+"""Who may see and change what: every route × every role × objects in two communes.
+
+The test users of each role are scoped to commune A (admin: the province). Every
+route the app registers must be classified below, so a new route fails this test
+until someone decides how it is protected; the expected scope is computed from
+geometry (points in A's polygon), independently of the placement table and the
+policies under test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from sqlalchemy import text
+
+from spatial.cluster import database_url
+from spatial.db import engine_for, transaction
+from tests.conftest import ROLES, client_for
+
+LIST_LAYERS = ("admin_units", "livelihood_models", "infrastructure_works", "water_schemes", "households")
+
+#: endpoint -> how it is protected
+ROUTES = {
+    "static": "public", "vendor.asset": "public", "health.healthz": "public",
+    "api.openapi": "public", "pages.index": "public", "auth.login": "public",
+    "pages.map_page": "page", "auth.password": "self", "auth.logout": "self",
+    "api.me": "scoped", "api.layer": "scoped", "api.layer_feature": "scoped",
+    "api.indicators": "scoped",
+    "admin.users": "admin", "admin.user": "admin", "admin.audit": "admin",
+    "admin.create": "admin_write", "admin.update": "admin_write", "admin.disable": "admin_write",
+    "admin.enable": "admin_write", "admin.token": "admin_write",
+}
+
+
+def test_every_route_is_classified(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(ROUTES), (
+        f"unclassified: {sorted(endpoints - set(ROUTES))}; gone: {sorted(set(ROUTES) - endpoints)}")
+
+
+@pytest.fixture(scope="module")
+def expected(demo_settings, accounts):
+    """Codes each layer may show to a user scoped to commune A, from geometry alone."""
+    with transaction(demo_settings) as s:
+        a = {"code": accounts.commune_a}
+        households = set(s.execute(text("""
+            SELECT h.code FROM households h JOIN admin_units c
+              ON c.code = :code AND c.boundary = 'current' AND ST_Intersects(c.geom, h.geom)"""), a).scalars())
+        communes = set(s.execute(text("""
+            SELECT o.id FROM admin_units n JOIN admin_crosswalk x ON x.new_unit_id = n.id
+            JOIN admin_units o ON o.id = x.old_unit_id
+            WHERE n.code = :code AND n.boundary = 'current'
+            UNION SELECT id FROM admin_units WHERE code = :code AND boundary = 'current'
+              AND level = 'commune'"""), a).scalars())
+        def by_commune(table):
+            return set(s.execute(text(f"SELECT code FROM {table} WHERE commune_id = ANY(:ids)"),
+                                 {"ids": list(communes)}).scalars())
+        everything = {t: set(s.execute(text(f"SELECT code FROM {t}")).scalars())
+                      for t in LIST_LAYERS if t != "admin_units"}
+        return {
+            "households": households,
+            "livelihood_models": by_commune("livelihood_models"),
+            "infrastructure_works": by_commune("infrastructure_works"),
+            "water_schemes": by_commune("water_schemes"),
+            "all": everything,
+        }
+
+
+def _all_codes(client, layer, extra=""):
+    codes, offset = set(), 0
+    while True:
+        r = client.get(f"/api/layers/{layer}?limit=10000&offset={offset}{extra}")
+        assert r.status_code == 200, r.get_data(as_text=True)
+        body = r.get_json()
+        codes |= {f["properties"]["code"] for f in body["features"]}
+        offset += 10000
+        if offset >= body["numberMatched"]:
+            return codes
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("layer", [l for l in LIST_LAYERS if l != "admin_units"])
+def test_layer_lists_leak_nothing(app, accounts, expected, role, layer):
+    c = client_for(app, accounts, role)
+    got = _all_codes(c, layer)
+    if role == "admin":
+        assert got == expected["all"][layer]
+    else:
+        assert got == expected[layer], f"{role} sees {len(got - expected[layer])} {layer} outside its scope"
+        assert got, f"the matrix needs {layer} in commune A"
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])
+def test_admin_units_and_indicators_scoped(app, accounts, role):
+    c = client_for(app, accounts, role)
+    current = _all_codes(c, "admin_units", "&level=commune&boundaries=current")
+    assert current == {accounts.commune_a}
+    assert _all_codes(c, "admin_units", "&level=province&boundaries=current") == set()
+    rows = c.get("/api/indicators?level=commune&boundaries=current").get_json()["rows"]
+    assert {r["code"] for r in rows} == {accounts.commune_a}
+    assert c.get("/api/indicators?level=province&boundaries=current").get_json()["rows"] == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("layer", [l for l in LIST_LAYERS if l != "admin_units"])
+def test_objects_outside_scope_are_404(app, accounts, expected, role, layer):
+    c = client_for(app, accounts, role)
+    inside = sorted(expected[layer])[0]
+    outside = sorted(expected["all"][layer] - expected[layer])[0]
+    assert c.get(f"/api/layers/{layer}/{inside}").status_code == 200
+    r = c.get(f"/api/layers/{layer}/{outside}")
+    assert r.status_code == (200 if role == "admin" else 404)
+    if role != "admin":  # same answer as for a code that does not exist: no existence leak
+        missing = c.get(f"/api/layers/{layer}/NO-SUCH-CODE")
+        assert missing.status_code == 404
+        assert set(r.get_json()["error"]) == set(missing.get_json()["error"])
+    c_b = c.get(f"/api/layers/admin_units/{accounts.commune_b}")
+    assert c_b.status_code == (200 if role == "admin" else 404)
+
+
+def test_anonymous(anonymous, accounts):
+    for url in ("/api/layers/households", "/api/indicators", "/api/me",
+                f"/api/layers/admin_units/{accounts.commune_a}"):
+        r = anonymous.get(url)
+        assert r.status_code == 401 and r.get_json()["error"]["code"] == 401
+    assert anonymous.get("/map").status_code == 302
+    assert anonymous.get("/admin/users").status_code == 302
+    assert anonymous.get("/healthz").status_code == 200
+    assert anonymous.get("/api/openapi.json").status_code == 200
+    assert anonymous.get("/api/layers/households", headers={"Authorization": "Bearer shk_nope"}).status_code == 401
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_admin_routes(app, accounts, role):
+    c = client_for(app, accounts, role)
+    for url in ("/admin/users", f"/admin/users/{accounts.name('planner')}", "/admin/audit"):
+        assert c.get(url).status_code == (200 if role == "admin" else 403)
+    r = c.post(f"/admin/users/{accounts.name('planner')}/token")
+    assert r.status_code == (200 if role == "admin" else 403)
+
+
+def test_read_only_role_gets_403_on_writes(app, accounts):
+    c = client_for(app, accounts, "evaluator")
+    r = c.post("/admin/users", data={"name": "x", "role": "planner"})
+    assert r.status_code == 403
+    assert "read" in r.get_json()["error"]["message"] or "administrators" in r.get_json()["error"]["message"]
+
+
+# --------------------------------------------------------------------- browser sessions
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def _login(app, name, password):
+    c = app.test_client()
+    token = _csrf(c.get("/login").get_data(as_text=True))
+    r = c.post("/login", data={"username": name, "password": password, "csrf_token": token})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    return c
+
+
+@pytest.fixture
+def person(demo_settings):
+    """A fresh planner for tests that change passwords, sessions or limits."""
+    import secrets
+
+    from spatial.accounts import create_user
+
+    name = f"p_{secrets.token_hex(4)}"
+    with transaction(demo_settings) as s:
+        create_user(s, name, "planner", password="first password 1", areas=["20"])
+    return name
+
+
+def test_csrf_refused(app, person):
+    c = _login(app, person, "first password 1")
+    r = c.post("/logout")  # no token
+    assert r.status_code == 400 and "CSRF" in r.get_data(as_text=True)
+    assert c.get("/api/me").status_code == 200  # still signed in
+    r = c.post("/account/password", data={"current": "x", "new": "y", "confirm": "y"})
+    assert r.status_code == 400
+    bad = _csrf(c.get("/map").get_data(as_text=True))[:-4] + "AAAA"
+    assert c.post("/logout", data={"csrf_token": bad}).status_code == 400
+
+
+def test_session_dies_at_logout(app, person):
+    c = _login(app, person, "first password 1")
+    cookie = c.get_cookie("sinhke_session").value
+    token = _csrf(c.get("/map").get_data(as_text=True))
+    assert c.post("/logout", data={"csrf_token": token}).status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("sinhke_session", cookie)
+    assert replay.get("/api/me").status_code == 401
+
+
+def test_sessions_die_at_password_change(app, person):
+    c1 = _login(app, person, "first password 1")
+    c2 = _login(app, person, "first password 1")
+    old_cookie = c1.get_cookie("sinhke_session").value
+    token = _csrf(c1.get("/account/password").get_data(as_text=True))
+    r = c1.post("/account/password", data={"current": "first password 1", "new": "second password 2",
+                                           "confirm": "second password 2", "csrf_token": token})
+    assert r.status_code == 302
+    assert c2.get("/api/me").status_code == 401
+    replay = app.test_client()
+    replay.set_cookie("sinhke_session", old_cookie)
+    assert replay.get("/api/me").status_code == 401
+    assert _login(app, person, "second password 2").get("/api/me").status_code == 200
+
+
+def test_disabled_user_loses_sessions_and_tokens(app, demo_settings, person):
+    from spatial.accounts import disable_user, get_user, issue_token
+
+    c = _login(app, person, "first password 1")
+    with transaction(demo_settings) as s:
+        token = issue_token(s, get_user(s, person))
+    assert app.test_client().get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    with transaction(demo_settings) as s:
+        disable_user(s, get_user(s, person))
+    assert c.get("/api/me").status_code == 401
+    assert app.test_client().get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    login = app.test_client()
+    tok = _csrf(login.get("/login").get_data(as_text=True))
+    assert login.post("/login", data={"username": person, "password": "first password 1",
+                                      "csrf_token": tok}).status_code == 401
+
+
+def test_login_rate_limit_holds_across_processes(app, demo_settings, person):
+    url = database_url(demo_settings)
+    script = textwrap.dedent(f"""
+        from spatial.settings import Settings
+        from webapp import create_app
+        app = create_app(Settings(database_url={url!r}))
+        app.config["WTF_CSRF_ENABLED"] = False
+        c = app.test_client()
+        print(",".join(str(c.post("/login", data={{"username": {person!r}, "password": "wrong"}}).status_code)
+                       for _ in range(3)))
+    """)
+    env = {**os.environ, "SINHKE_DATABASE_URL": url}
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    codes = ",".join(o for o, _ in outs).replace("\n", "").split(",")
+    assert sorted(codes) == ["401"] * 5 + ["429"], codes  # the sixth failure, in either process
+    login = app.test_client()
+    tok = _csrf(login.get("/login").get_data(as_text=True))
+    r = login.post("/login", data={"username": person, "password": "first password 1", "csrf_token": tok})
+    assert r.status_code == 429  # even the right password waits out the window
+    assert "Too many" in r.get_data(as_text=True) or "Quá nhiều" in r.get_data(as_text=True)
+
+
+# --------------------------------------------------------------------- audit
+def test_admin_edit_is_audited_with_old_and_new(app, accounts, demo_settings):
+    c = client_for(app, accounts, "admin")
+    target = accounts.name("planner")
+    r = c.post(f"/admin/users/{target}", data={"role": "planner", "display_name": "Cán bộ Thử"})
+    assert r.status_code == 303
+    with transaction(demo_settings) as s:
+        row = s.execute(text("""SELECT actor, action, old ->> 'display_name', new ->> 'display_name', new ? 'password_hash'
+                                FROM audit_log WHERE table_name = 'users' ORDER BY id DESC LIMIT 1""")).one()
+    assert row == (accounts.name("admin"), "update", None, "Cán bộ Thử", False)
+    page = c.get(f"/admin/audit?table=users&actor={accounts.name('admin')}").get_data(as_text=True)
+    assert "Cán bộ Thử" in page
+
+
+def test_audit_rows_cannot_be_changed(demo_settings):
+    engine = engine_for(demo_settings)
+    for role_sql in ("SET LOCAL ROLE sinhke_app", None):  # the app's role, then the owner
+        for stmt in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log",
+                     "TRUNCATE audit_log"):
+            with engine.connect() as conn, conn.begin():
+                if role_sql:
+                    conn.execute(text(role_sql))
+                with pytest.raises(Exception, match="permission denied|append-only"):
+                    conn.execute(text(stmt))
+    with engine.connect() as conn, conn.begin():
+        conn.execute(text("SET LOCAL ROLE sinhke_app"))
+        conn.execute(text("INSERT INTO audit_log (actor, table_name, action, note) "
+                          "VALUES ('t', 'x', 'import', 'the app may add rows')"))
+        conn.rollback()
+
+
+def test_status_pages_for_people_and_json_for_api(app, accounts, demo_settings):
+    admin = client_for(app, accounts, "admin")
+    dup = admin.post("/admin/users", data={"name": accounts.name("planner"), "role": "planner"})
+    assert dup.status_code == 409
+    assert admin.get("/api/layers/households/NOPE").get_json()["error"]["code"] == 404
+    from dataclasses import replace
+
+    from webapp import create_app
+
+    small = create_app(replace(demo_settings, max_upload_mb=1))
+    c = small.test_client()
+    r = c.post("/login", data={"username": "x", "password": "y" * (2 * 1024 * 1024)})
+    assert r.status_code == 413 and "Traceback" not in r.get_data(as_text=True)
