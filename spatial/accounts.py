@@ -222,6 +222,9 @@ def _digest(token: str) -> str:
 
 
 def check_rate_limit(session: Session, username: str, ip: str) -> None:
+    # count and record under one lock per name, so concurrent workers cannot both slip in
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('sinhke-login:' || lower(:n)))"),
+                    {"n": username})
     since = datetime.now(UTC) - FAILURE_WINDOW
     by_name = session.scalar(select(func.count()).select_from(LoginAttempt).where(
         func.lower(LoginAttempt.username) == username.lower(), LoginAttempt.at > since,

@@ -138,10 +138,10 @@ def test_error_page_for_people_has_no_trace(client):
     assert "Traceback" not in r.get_data(as_text=True)
 
 
-def test_security_headers_and_error_page_language(client):
+def test_security_headers_and_error_page_language(client, anonymous):
     r = client.get("/map")
     csp = r.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert r.headers["X-Content-Type-Options"] == "nosniff"
-    page = client.get("/nowhere?lang=en").get_data(as_text=True)
+    page = anonymous.get("/nowhere?lang=en").get_data(as_text=True)
     assert 'lang="en"' in page
