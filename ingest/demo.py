@@ -866,15 +866,23 @@ def _demo_area_codes(session: Session, spec: tuple) -> list[str]:
     return list(rows)
 
 
-def demo_users(session: Session, seed: int) -> None:
-    """Create (or reset) the demo's users: passwords from the seed, areas as listed."""
+def demo_users(session: Session, seed: int | None = None, *, only_missing: bool = False) -> None:
+    """Create (or reset) the demo's users: passwords from the seed, areas as listed.
+    ``only_missing`` leaves existing accounts (and changed passwords) alone."""
     from spatial.accounts import assign_areas, create_user, get_user, set_password
 
+    if seed is None:
+        row = session.scalar(select(DemoTruth).where(DemoTruth.kind == "demo_options"))
+        if row is None:
+            return
+        seed = int(row.detail["seed"])
     for name, role, display, spec in DEMO_ACCOUNTS:
         codes = _demo_area_codes(session, spec)
         password = demo_password(seed, name)
         if session.scalar(select(User.id).where(User.name == name)) is None:
             create_user(session, name, role, password=password, areas=codes, display_name=display)
+        elif only_missing:
+            continue
         else:
             user = get_user(session, name)
             user.role, user.display_name, user.disabled_at = role, display, None

@@ -135,6 +135,7 @@ def demo(settings: Settings, households: int, seed: int, reset: bool, if_empty: 
         if demo_mod.is_loaded(session):
             if if_empty and not reset:
                 click.echo("demo data already loaded; leaving them (use --reset to rebuild)")
+                demo_mod.demo_users(session, only_missing=True)
                 click.echo(demo_mod.describe_logins(session))
                 return
             if reset:
