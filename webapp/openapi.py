@@ -67,13 +67,32 @@ def openapi_document() -> dict[str, Any]:
                     "400": _ERROR,
                 },
             }},
-            "/api/openapi.json": {"get": {"summary": "This document",
+            "/api/layers/{name}/{code}": {"get": {
+                "summary": "One feature by its code (any administrative level for admin_units)",
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True,
+                     "schema": {"type": "string", "enum": list(LAYERS)}},
+                    {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}},
+                    _enum("boundaries", BOUNDARIES, "current", "admin_units only"),
+                ],
+                "responses": {"200": {"description": "GeoJSON Feature"},
+                              "404": {"description": "no such feature, or outside the caller's areas"}},
+            }},
+            "/api/me": {"get": {"summary": "The caller: name, role, areas",
+                                "responses": {"200": {"description": "the signed-in user or token owner"}}}},
+            "/api/openapi.json": {"get": {"summary": "This document", "security": [],
                                           "responses": {"200": {"description": "OpenAPI 3.1"}}}},
             "/healthz": {"get": {"summary": "Database, PostGIS, migration head and last job runs",
+                                 "security": [],
                                  "responses": {"200": {"description": "healthy"},
                                                "503": {"description": "database unavailable"}}}},
         },
-        "components": {"schemas": {
+        "security": [{"bearer": []}, {"session": []}],
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "API token from `sinhke users token NAME`; carries the user's role and areas"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "sinhke_session"},
+        }, "schemas": {
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                 "type": "object", "required": ["code", "message"],
                 "properties": {"code": {"type": "integer"}, "message": {"type": "string"},

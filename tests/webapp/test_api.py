@@ -113,7 +113,9 @@ def test_unknown_api_path_is_json_404(client):
 def test_openapi_describes_the_api(client):
     doc = client.get("/api/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
-    assert {"/api/layers/{name}", "/api/indicators", "/healthz"} <= set(doc["paths"])
+    assert {"/api/layers/{name}", "/api/layers/{name}/{code}", "/api/indicators", "/api/me",
+            "/healthz"} <= set(doc["paths"])
+    assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     params = {p["name"]: p for p in doc["paths"]["/api/layers/{name}"]["get"]["parameters"]}
     assert params["name"]["schema"]["enum"] == LAYERS
     ind = {p["name"]: p for p in doc["paths"]["/api/indicators"]["get"]["parameters"]}
