@@ -11,7 +11,7 @@ from spatial.models import Base
 
 
 def test_one_head(base_settings):
-    assert migrate.heads(base_settings) == ["0003"]
+    assert len(migrate.heads(base_settings)) == 1
 
 
 def test_empty_to_head_and_back(base_settings):
@@ -20,8 +20,9 @@ def test_empty_to_head_and_back(base_settings):
     engine = engine_for(settings)
     assert migrate.current_revision(engine) is None
 
+    head = migrate.heads(settings)[0]
     migrate.upgrade(settings)
-    assert migrate.current_revision(engine) == "0003"
+    assert migrate.current_revision(engine) == head
     tables = set(inspect(engine).get_table_names())
     assert {"admin_units", "admin_crosswalk", "households", "survey_rounds", "poverty_standards",
             "livelihood_models", "model_participants", "infrastructure_works", "water_schemes",
@@ -44,7 +45,7 @@ def test_empty_to_head_and_back(base_settings):
     assert migrate.current_revision(engine) is None
     assert "households" not in inspect(engine).get_table_names()
     migrate.upgrade(settings)
-    assert migrate.current_revision(engine) == "0003"
+    assert migrate.current_revision(engine) == head
 
     # the models and the migrations describe the same schema
     with engine.connect() as conn:
