@@ -29,12 +29,30 @@ from sqlalchemy.orm import Session
 from ingest import IngestError
 from ingest.adminunits import Province, Unit, load_province
 from spatial.geometry import (
-    Seed, SplitSeed, as_multipolygon, random_points_in, tessellate, to_metric, to_wgs84, union,
+    Seed,
+    SplitSeed,
+    as_multipolygon,
+    random_points_in,
+    tessellate,
+    to_metric,
+    to_wgs84,
+    union,
 )
 from spatial.models import (
-    CURRENT_VALID_FROM, DEPRIVATION_COLUMNS, LEGACY_VALID_TO, AdminCrosswalk, AdminUnit, AuditEntry,
-    DemoTruth, User,
-    InfrastructureWork, LivelihoodModel, ModelParticipant, PovertyLine, PovertyStandard, Village,
+    CURRENT_VALID_FROM,
+    DEPRIVATION_COLUMNS,
+    LEGACY_VALID_TO,
+    AdminCrosswalk,
+    AdminUnit,
+    AuditEntry,
+    DemoTruth,
+    InfrastructureWork,
+    LivelihoodModel,
+    ModelParticipant,
+    PovertyLine,
+    PovertyStandard,
+    User,
+    Village,
     WaterScheme,
 )
 
@@ -192,7 +210,7 @@ class _Builder:
         for table in ("admin_units", "villages", "households", "survey_rounds", "livelihood_models",
                       "model_participants", "infrastructure_works", "water_schemes"):
             self.s.execute(text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed fragments, no input
                 f"coalesce((SELECT max(id) FROM {table}), 1))"))
         self.summary.seconds = time.monotonic() - self.started
         self.step("done")
@@ -527,7 +545,6 @@ class _Builder:
     def rounds(self) -> None:
         rng = self.rng
         n = self.o.households
-        years = np.array(YEARS)
         effect = np.zeros((n, len(YEARS)))
         for mtype, joins in self.h_join.items():
             for hh, joined in joins:
@@ -575,7 +592,8 @@ class _Builder:
             self.summary.poverty_rate[y] = round(poor_share(shifts[y]) * 100, 2)
         self.r_income = income
         self.r_dep = dep
-        self.r_members = np.clip(self.h_members[:, None] + rng.integers(-1, 2, (n, len(YEARS))) * (rng.random((n, len(YEARS))) < 0.15), 1, 12)
+        step = rng.integers(-1, 2, (n, len(YEARS)))
+        self.r_members = np.clip(self.h_members[:, None] + step * (rng.random((n, len(YEARS))) < 0.15), 1, 12)
         self.year_shift = shifts
 
     def _standards(self) -> list[dict]:
@@ -722,7 +740,7 @@ class _Builder:
                      "completed": rng.uniform(0.85, 1.0), "under_construction": rng.uniform(0.15, 0.8)}[status]
             geom = self._work_geom(wtype, piece, vxy)
             at_current = start_d is None or start_d >= CURRENT_VALID_FROM
-            commune_id = self.unit_ids[("current", "commune", new)] if at_current else self.unit_ids[("legacy", "commune", old)]
+            commune_id = self.unit_ids[("current", "commune", new) if at_current else ("legacy", "commune", old)]
             cname = self.legacy_communes[ci].name
             rows.append(dict(
                 id=wid, code=f"CT-{old}-{wid:04d}", work_type=wtype,
@@ -777,7 +795,7 @@ class _Builder:
                 id=sid, code=f"NS-{old}-{sid:04d}", name=f"Công trình cấp nước {self.legacy_communes[ci].name} ({sid})",
                 geom=from_shape(to_wgs84(p), srid=4326),
                 service_area=from_shape(as_multipolygon(to_wgs84(area)), srid=4326),
-                commune_id=self.unit_ids[("current", "commune", new)] if at_current else self.unit_ids[("legacy", "commune", old)],
+                commune_id=self.unit_ids[("current", "commune", new) if at_current else ("legacy", "commune", old)],
                 capacity_m3_day=None, technology=tech, install_year=year, status=status,
                 status_reported_on=date(2025, int(rng.integers(1, 11)), int(rng.integers(1, 28))),
                 budget_vnd=int(rng.uniform(0.8e9, 6e9) // 1_000_000 * 1_000_000),

@@ -11,18 +11,32 @@ from sqlalchemy.orm import Session
 
 from jobs.registry import register
 
-_REFRESH = text("""
+# Aggregating household rows (aliased hu: household_units) to every unit of both versions
+# at once: communes, legacy districts and provinces. Shared by the area jobs.
+UNIT_ID = """CASE WHEN GROUPING(hu.commune_id) = 0 THEN hu.commune_id
+            WHEN GROUPING(hu.district_id) = 0 THEN hu.district_id
+            ELSE hu.province_id END"""
+UNIT_LEVEL = """CASE WHEN GROUPING(hu.commune_id) = 0 THEN 'commune'
+            WHEN GROUPING(hu.district_id) = 0 THEN 'district'
+            ELSE 'province' END"""
+
+
+def unit_grouping(*keys: str) -> str:
+    """GROUP BY over (boundary, keys…) for communes, legacy districts and provinces.
+
+    One rollup chain (province → district → commune), so the rows are sorted once; the
+    HAVING drops the empty district level of the 2025 boundaries (no districts)."""
+    k = ", ".join(("hu.boundary", *keys))
+    return (f"GROUP BY {k}, hu.province_id, ROLLUP (hu.district_id, hu.commune_id)\n"
+            "HAVING GROUPING(hu.commune_id) = 0 OR GROUPING(hu.district_id) = 1 "
+            "OR hu.district_id IS NOT NULL")
+
+
+_REFRESH = text(f"""
 INSERT INTO area_indicators
        (unit_id, boundary, level, year, households, poor, near_poor,
         mean_income, median_income, estimated, computed_at)
-SELECT CASE WHEN GROUPING(hu.commune_id) = 0 THEN hu.commune_id
-            WHEN GROUPING(hu.district_id) = 0 THEN hu.district_id
-            ELSE hu.province_id END,
-       hu.boundary,
-       CASE WHEN GROUPING(hu.commune_id) = 0 THEN 'commune'
-            WHEN GROUPING(hu.district_id) = 0 THEN 'district'
-            ELSE 'province' END,
-       r.year,
+SELECT {UNIT_ID}, hu.boundary, {UNIT_LEVEL}, r.year,
        count(*),
        count(*) FILTER (WHERE pc.status = 'poor'),
        count(*) FILTER (WHERE pc.status = 'near_poor'),
@@ -33,10 +47,7 @@ SELECT CASE WHEN GROUPING(hu.commune_id) = 0 THEN hu.commune_id
 FROM survey_rounds r
 JOIN poverty_classifications pc ON pc.survey_round_id = r.id
 JOIN household_units hu ON hu.household_id = r.household_id
-GROUP BY GROUPING SETS ((hu.boundary, r.year, hu.commune_id),
-                        (hu.boundary, r.year, hu.district_id),
-                        (hu.boundary, r.year, hu.province_id))
-HAVING GROUPING(hu.district_id) = 1 OR hu.district_id IS NOT NULL
+{unit_grouping("r.year")}
 """)
 
 

@@ -9,33 +9,37 @@ from jobs import JobError
 from jobs.registry import register
 from spatial.models import DEPRIVATION_COLUMNS, PovertyStandard
 
+# Computed statuses are anti-joined against the stored ones, so only new or changed
+# rows reach ON CONFLICT (a nightly run with nothing changed writes and locks nothing).
 _CLASSIFY = """
 INSERT INTO poverty_classifications
        (survey_round_id, standard_id, area_type, deprivations, status, classified_at)
-SELECT r.id, :standard_id, c.area_type, r.deprivations,
-       CASE WHEN l.absolute_line IS NOT NULL AND r.income_per_person_month <= l.absolute_line
-                 THEN 'poor'
-            WHEN r.income_per_person_month <= l.income_line AND r.deprivations >= :min_deprivations
-                 THEN 'poor'
-            WHEN r.income_per_person_month <= l.income_line THEN 'near_poor'
-            ELSE 'not_poor' END,
-       now()
-FROM (SELECT id, household_id, surveyed_on, income_per_person_month,
-             ({deprivation_sum})::smallint AS deprivations
-      FROM survey_rounds WHERE year BETWEEN :first_year AND :last_year) r
-JOIN household_units hu ON hu.household_id = r.household_id
-JOIN admin_units c ON c.id = hu.commune_id
-                  AND c.valid_from <= r.surveyed_on
-                  AND (c.valid_to IS NULL OR r.surveyed_on <= c.valid_to)
-JOIN poverty_lines l ON l.standard_id = :standard_id AND l.area_type = c.area_type
+SELECT n.survey_round_id, n.standard_id, n.area_type, n.deprivations, n.status, now()
+FROM (
+    SELECT r.id AS survey_round_id, CAST(:standard_id AS integer) AS standard_id, c.area_type,
+           r.deprivations,
+           CASE WHEN l.absolute_line IS NOT NULL AND r.income_per_person_month <= l.absolute_line
+                     THEN 'poor'
+                WHEN r.income_per_person_month <= l.income_line AND r.deprivations >= :min_deprivations
+                     THEN 'poor'
+                WHEN r.income_per_person_month <= l.income_line THEN 'near_poor'
+                ELSE 'not_poor' END AS status
+    FROM (SELECT id, household_id, surveyed_on, income_per_person_month,
+                 ({deprivation_sum})::smallint AS deprivations
+          FROM survey_rounds WHERE year BETWEEN :first_year AND :last_year) r
+    JOIN household_units hu ON hu.household_id = r.household_id
+    JOIN admin_units c ON c.id = hu.commune_id
+                      AND c.valid_from <= r.surveyed_on
+                      AND (c.valid_to IS NULL OR r.surveyed_on <= c.valid_to)
+    JOIN poverty_lines l ON l.standard_id = :standard_id AND l.area_type = c.area_type
+) n
+LEFT JOIN poverty_classifications o ON o.survey_round_id = n.survey_round_id
+WHERE (o.standard_id, o.area_type, o.deprivations, o.status)
+      IS DISTINCT FROM (n.standard_id, n.area_type, n.deprivations, n.status)
 ON CONFLICT (survey_round_id) DO UPDATE
    SET standard_id = EXCLUDED.standard_id, area_type = EXCLUDED.area_type,
        deprivations = EXCLUDED.deprivations, status = EXCLUDED.status,
        classified_at = EXCLUDED.classified_at
- WHERE (poverty_classifications.standard_id, poverty_classifications.area_type,
-        poverty_classifications.deprivations, poverty_classifications.status)
-       IS DISTINCT FROM
-       (EXCLUDED.standard_id, EXCLUDED.area_type, EXCLUDED.deprivations, EXCLUDED.status)
 """
 
 # Rounds whose year no standard covers any more keep no stale status.

@@ -21,11 +21,15 @@ class Job:
 
 JOBS: dict[str, Job] = {}
 #: a full refresh runs jobs in this order (each reads what the one before wrote)
-RUN_ORDER = ("place_households", "classify_households", "area_indicators")
+RUN_ORDER = ("place_households", "classify_households", "area_indicators", "income_change",
+             "evaluate_models", "duplicates")
 
 
-def register(name: str, description: str, **cron: str) -> Callable[[Callable[[Session], int]], Callable[[Session], int]]:
-    def wrap(func: Callable[[Session], int]) -> Callable[[Session], int]:
+JobFunc = Callable[[Session], int]
+
+
+def register(name: str, description: str, **cron: str) -> Callable[[JobFunc], JobFunc]:
+    def wrap(func: JobFunc) -> JobFunc:
         JOBS[name] = Job(name=name, func=func, description=description, cron=cron)
         return func
 
@@ -42,7 +46,14 @@ def get_job(name: str) -> Job:
 
 def load_all() -> dict[str, Job]:
     """Import the job modules (registration happens at import)."""
-    from jobs import area_indicators, classify, placement  # noqa: F401
+    from jobs import (  # noqa: F401
+        area_indicators,
+        classify,
+        duplicates,
+        evaluate,
+        income_change,
+        placement,
+    )
 
     order = [n for n in RUN_ORDER if n in JOBS] + [n for n in JOBS if n not in RUN_ORDER]
     return {n: JOBS[n] for n in order}

@@ -21,7 +21,14 @@ from sqlalchemy.orm import Session
 
 from spatial import NotFound, ParameterError, SinhkeError
 from spatial.models import (
-    ROLES, AdminCrosswalk, AdminUnit, ApiToken, LoginAttempt, User, UserArea, UserSession,
+    ROLES,
+    AdminCrosswalk,
+    AdminUnit,
+    ApiToken,
+    LoginAttempt,
+    User,
+    UserArea,
+    UserSession,
 )
 
 APP_ROLE = "sinhke_app"

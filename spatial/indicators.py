@@ -10,22 +10,36 @@ from sqlalchemy.orm import Session
 
 from spatial import ParameterError
 from spatial.layers import BOUNDARIES, LEVELS, check_level_boundaries
-from spatial.models import AdminUnit, AreaIndicator as A
+from spatial.models import AdminUnit
+from spatial.models import AreaIncomeChange as C
+from spatial.models import AreaIndicator as A
+
+SPANS = ("annual", "period")
 
 
-def _rate(numerator: Any) -> Any:
-    return func.round(cast(100.0 * numerator / func.nullif(A.households, 0), Numeric), 2)
+def _rate(numerator: Any, denominator: Any) -> Any:
+    return func.round(cast(100.0 * numerator / func.nullif(denominator, 0), Numeric), 2)
 
 
-#: indicator -> (value, numerator, denominator); rates divide summed counts, never average rates
-INDICATORS: dict[str, tuple[Any, Any, Any]] = {
-    "poverty_rate": (_rate(A.poor), A.poor, A.households),
-    "near_poor_rate": (_rate(A.near_poor), A.near_poor, A.households),
-    "households": (A.households, A.households, null()),
-    "poor": (A.poor, A.poor, A.households),
-    "near_poor": (A.near_poor, A.near_poor, A.households),
-    "mean_income": (func.round(A.mean_income), null(), A.households),
-    "median_income": (func.round(A.median_income), null(), A.households),
+#: indicator -> (result table, value, numerator, denominator); rates divide summed counts,
+#: never average rates. Income-change indicators compare two rounds (``span``).
+INDICATORS: dict[str, tuple[Any, Any, Any, Any]] = {
+    "poverty_rate": (A, _rate(A.poor, A.households), A.poor, A.households),
+    "near_poor_rate": (A, _rate(A.near_poor, A.households), A.near_poor, A.households),
+    "households": (A, A.households, A.households, null()),
+    "poor": (A, A.poor, A.poor, A.households),
+    "near_poor": (A, A.near_poor, A.near_poor, A.households),
+    "mean_income": (A, func.round(A.mean_income), null(), A.households),
+    "median_income": (A, func.round(A.median_income), null(), A.households),
+    "mean_income_change": (C, func.round(C.mean_change), null(), C.households),
+    "median_income_change": (C, func.round(C.median_change), null(), C.households),
+    "mean_income_change_real": (C, func.round(C.mean_change_real), null(), C.households),
+    "escaped_poverty": (C, C.escaped, C.escaped, C.poor_prev),
+    "escaped_poverty_rate": (C, _rate(C.escaped, C.poor_prev), C.escaped, C.poor_prev),
+    "fell_back": (C, C.fell_back, C.fell_back, C.households),
+    "newly_poor": (C, C.newly_poor, C.newly_poor, C.households),
+    "near_poor_reduction_rate": (C, _rate(C.near_poor_prev - C.near_poor_now, C.near_poor_prev),
+                                 C.near_poor_prev - C.near_poor_now, C.near_poor_prev),
 }
 
 
@@ -35,10 +49,11 @@ class IndicatorQuery:
     level: str
     boundaries: str
     year: int
+    span: str = "annual"
 
 
-def available_years(session: Session) -> list[int]:
-    return list(session.scalars(select(A.year).distinct().order_by(A.year)))
+def available_years(session: Session, table: Any = A) -> list[int]:
+    return list(session.scalars(select(table.year).distinct().order_by(table.year)))
 
 
 def parse_indicator_query(session: Session, args: dict[str, str]) -> IndicatorQuery:
@@ -52,12 +67,17 @@ def parse_indicator_query(session: Session, args: dict[str, str]) -> IndicatorQu
     if boundaries not in BOUNDARIES:
         raise ParameterError("boundaries", f"unknown boundary version {boundaries!r}", list(BOUNDARIES))
     check_level_boundaries(level, boundaries)
-    years = available_years(session)
+    table = INDICATORS[indicator][0]
+    span = args.get("span") or "annual"
+    if span not in SPANS:
+        raise ParameterError("span", f"unknown span {span!r}", list(SPANS))
+    years = available_years(session, table)
     raw = args.get("year")
     if raw in (None, ""):
         if not years:
+            job = "area_indicators" if table is A else "income_change"
             raise ParameterError("year", "no indicators have been computed yet; run "
-                                 "`sinhke jobs run area_indicators`", [])
+                                 f"`sinhke jobs run {job}`", [])
         year = years[-1]
     else:
         try:
@@ -66,19 +86,21 @@ def parse_indicator_query(session: Session, args: dict[str, str]) -> IndicatorQu
             raise ParameterError("year", f"{raw!r} is not a year", [str(y) for y in years]) from None
         if year not in years:
             raise ParameterError("year", f"no indicators for {year}", [str(y) for y in years])
-    return IndicatorQuery(indicator, level, boundaries, year)
+    return IndicatorQuery(indicator, level, boundaries, year, span)
 
 
 def indicator_rows(session: Session, q: IndicatorQuery) -> list[dict[str, Any]]:
-    value, numerator, denominator = INDICATORS[q.indicator]
+    table, value, numerator, denominator = INDICATORS[q.indicator]
     stmt = (
-        select(AdminUnit.code, AdminUnit.name, A.year, value.label("value"),
+        select(AdminUnit.code, AdminUnit.name, table.year, value.label("value"),
                numerator.label("numerator"), denominator.label("denominator"),
-               A.estimated)
-        .join(AdminUnit, AdminUnit.id == A.unit_id)
-        .where(A.boundary == q.boundaries, A.level == q.level, A.year == q.year)
+               table.estimated)
+        .join(AdminUnit, AdminUnit.id == table.unit_id)
+        .where(table.boundary == q.boundaries, table.level == q.level, table.year == q.year)
         .order_by(AdminUnit.code)
     )
+    if table is C:
+        stmt = stmt.where(C.span == q.span).add_columns(C.prev_year)
     rows = []
     for r in session.execute(stmt):
         d = r._asdict()

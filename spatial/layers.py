@@ -16,8 +16,14 @@ from sqlalchemy.orm import Session, aliased
 
 from spatial import NotFound, ParameterError
 from spatial.models import (
-    AdminUnit, Household, InfrastructureWork, LivelihoodModel, ModelParticipant, Village,
-    WaterScheme, WaterSchemeHousehold,
+    AdminUnit,
+    Household,
+    InfrastructureWork,
+    LivelihoodModel,
+    ModelParticipant,
+    Village,
+    WaterScheme,
+    WaterSchemeHousehold,
 )
 
 DEFAULT_LIMIT = 1000

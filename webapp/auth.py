@@ -8,7 +8,7 @@ request (``spatial.accounts.apply_scope``), so a new endpoint is scoped by defau
 
 from __future__ import annotations
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, abort, g, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
 

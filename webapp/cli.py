@@ -55,7 +55,8 @@ def db_up(settings: Settings) -> None:
     from spatial import cluster
 
     url = cluster.up(settings)
-    where = "private cluster in " + str(settings.data_dir / "pg") if settings.uses_private_cluster else "SINHKE_DATABASE_URL"
+    where = ("private cluster in " + str(settings.data_dir / "pg")) if settings.uses_private_cluster \
+        else "SINHKE_DATABASE_URL"
     click.echo(f"database ready ({where}): {url}")
 
 
@@ -365,6 +366,10 @@ def serve(settings: Settings, host: str, port: int, workers: int, dev: bool) -> 
     os.execv(gunicorn, [gunicorn, "--workers", str(workers), "--bind", f"{host}:{port}",  # type: ignore[list-item]
                         "--access-logfile", "-", "webapp:create_app()"])
 
+
+from webapp.cli_evaluate import evaluate  # noqa: E402  (registers `sinhke evaluate …`)
+
+main.add_command(evaluate)
 
 if __name__ == "__main__":
     main()

@@ -59,6 +59,8 @@ def openapi_document() -> dict[str, Any]:
                     {"name": "year", "in": "query", "required": False,
                      "description": "survey year; default the latest computed",
                      "schema": {"type": "integer"}},
+                    _enum("span", ["annual", "period"], "annual",
+                          "income-change indicators: since the previous round, or since the first"),
                 ],
                 "responses": {
                     "200": {"description": "rows {code, name, year, value, numerator, denominator, estimated}",

@@ -1,20 +1,52 @@
 """PostGIS models, one module per layer family. Importing this registers them all."""
 
 from spatial.models.accounts import (
-    READ_ONLY_ROLES, ROLES, ApiToken, AuditEntry, LoginAttempt, User, UserArea, UserSession,
+    READ_ONLY_ROLES,
+    ROLES,
+    ApiToken,
+    AuditEntry,
+    LoginAttempt,
+    User,
+    UserArea,
+    UserSession,
     UserVisibleUnit,
 )
 from spatial.models.admin import (
-    BOUNDARIES, CURRENT_VALID_FROM, LEGACY_VALID_TO, LEVELS, AdminCrosswalk, AdminUnit, Village,
+    BOUNDARIES,
+    CURRENT_VALID_FROM,
+    LEGACY_VALID_TO,
+    LEVELS,
+    AdminCrosswalk,
+    AdminUnit,
+    Village,
 )
 from spatial.models.base import Base
+from spatial.models.evaluation import (
+    AreaIncomeChange,
+    DuplicateCandidate,
+    ModelEvaluation,
+    PriceDeflator,
+)
 from spatial.models.households import (
-    DEPRIVATION_COLUMNS, AreaIndicator, Household, HouseholdUnit, PovertyClassification,
-    PovertyLine, PovertyStandard, SurveyRound,
+    DEPRIVATION_COLUMNS,
+    AreaIndicator,
+    Household,
+    HouseholdUnit,
+    PovertyClassification,
+    PovertyLine,
+    PovertyStandard,
+    SurveyRound,
 )
 from spatial.models.programme import (
-    MODEL_TYPES, WATER_STATUSES, WORK_TYPES, InfrastructureWork, LivelihoodModel,
-    ModelParticipant, Visit, WaterScheme, WaterSchemeHousehold,
+    MODEL_TYPES,
+    WATER_STATUSES,
+    WORK_TYPES,
+    InfrastructureWork,
+    LivelihoodModel,
+    ModelParticipant,
+    Visit,
+    WaterScheme,
+    WaterSchemeHousehold,
 )
 from spatial.models.runs import DemoTruth, JobRun
 
@@ -24,6 +56,7 @@ __all__ = [
     "BOUNDARIES", "CURRENT_VALID_FROM", "DEPRIVATION_COLUMNS", "LEGACY_VALID_TO", "LEVELS",
     "MODEL_TYPES", "WATER_STATUSES", "WORK_TYPES", "AdminCrosswalk", "AdminUnit", "AreaIndicator",
     "Base", "DemoTruth", "Household", "HouseholdUnit", "InfrastructureWork", "JobRun",
-    "LivelihoodModel", "ModelParticipant", "PovertyClassification", "PovertyLine",
+    "LivelihoodModel", "ModelEvaluation", "ModelParticipant", "AreaIncomeChange", "PriceDeflator",
+    "DuplicateCandidate", "PovertyClassification", "PovertyLine",
     "PovertyStandard", "SurveyRound", "Village", "Visit", "WaterScheme", "WaterSchemeHousehold",
 ]

@@ -6,8 +6,18 @@ from datetime import date, datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
-    BigInteger, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer, SmallInteger,
-    String, Text, UniqueConstraint,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 

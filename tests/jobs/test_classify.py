@@ -15,8 +15,14 @@ from sqlalchemy import select, update
 from jobs.classify import classify_households
 from jobs.placement import place_households
 from spatial.models import (
-    CURRENT_VALID_FROM, LEGACY_VALID_TO, AdminUnit, Household, PovertyClassification,
-    PovertyLine, PovertyStandard, SurveyRound,
+    CURRENT_VALID_FROM,
+    LEGACY_VALID_TO,
+    AdminUnit,
+    Household,
+    PovertyClassification,
+    PovertyLine,
+    PovertyStandard,
+    SurveyRound,
 )
 
 LEGACY_FROM = date(2008, 8, 1)

@@ -31,7 +31,8 @@ ROUTES = {
     "pages.map_page": "page", "auth.password": "self", "auth.logout": "self",
     "api.me": "scoped", "api.layer": "scoped", "api.layer_feature": "scoped",
     "api.indicators": "scoped",
-    "admin.users": "admin", "admin.user": "admin", "admin.audit": "admin",
+    "admin.users": "admin", "admin.user": "admin", "admin.audit": "admin", "admin.duplicates": "admin",
+    "admin.decide": "admin_write",
     "admin.create": "admin_write", "admin.update": "admin_write", "admin.disable": "admin_write",
     "admin.enable": "admin_write", "admin.token": "admin_write",
 }
@@ -84,7 +85,7 @@ def _all_codes(client, layer, extra=""):
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("layer", [l for l in LIST_LAYERS if l != "admin_units"])
+@pytest.mark.parametrize("layer", [name for name in LIST_LAYERS if name != "admin_units"])
 def test_layer_lists_leak_nothing(app, accounts, expected, role, layer):
     c = client_for(app, accounts, role)
     got = _all_codes(c, layer)
@@ -107,7 +108,7 @@ def test_admin_units_and_indicators_scoped(app, accounts, role):
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("layer", [l for l in LIST_LAYERS if l != "admin_units"])
+@pytest.mark.parametrize("layer", [name for name in LIST_LAYERS if name != "admin_units"])
 def test_objects_outside_scope_are_404(app, accounts, expected, role, layer):
     c = client_for(app, accounts, role)
     inside = sorted(expected[layer])[0]
@@ -138,7 +139,8 @@ def test_anonymous(anonymous, accounts):
 @pytest.mark.parametrize("role", ROLES)
 def test_admin_routes(app, accounts, role):
     c = client_for(app, accounts, role)
-    for url in ("/admin/users", f"/admin/users/{accounts.name('planner')}", "/admin/audit"):
+    for url in ("/admin/users", f"/admin/users/{accounts.name('planner')}", "/admin/audit",
+                "/admin/duplicates"):
         assert c.get(url).status_code == (200 if role == "admin" else 403)
     r = c.post(f"/admin/users/{accounts.name('planner')}/token")
     assert r.status_code == (200 if role == "admin" else 403)

@@ -7,12 +7,21 @@ from datetime import date
 from flask import Blueprint, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from jobs.duplicates import review_decision
 from spatial import ParameterError
 from spatial.accounts import (
-    assign_areas, create_user, disable_user, enable_user, get_user, issue_token, user_areas,
+    assign_areas,
+    create_user,
+    disable_user,
+    enable_user,
+    get_user,
+    issue_token,
+    user_areas,
 )
 from spatial.audit import AUDIT_PAGE, audit_entries
+from spatial.duplicates import candidates
 from spatial.models import ROLES, AdminUnit, User
+from webapp.auth import current_principal
 from webapp.db import get_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -108,3 +117,16 @@ def _date(raw: str | None, name: str) -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         raise ParameterError(name, f"{raw!r} is not a date (YYYY-MM-DD)") from None
+
+
+@bp.get("/duplicates")
+def duplicates():  # type: ignore[no-untyped-def]
+    show = request.args.get("show", "open")
+    return render_template("admin_duplicates.html", rows=candidates(get_session(), show), show=show)
+
+
+@bp.post("/duplicates/<int:candidate_id>")
+def decide(candidate_id: int):  # type: ignore[no-untyped-def]
+    review_decision(get_session(), candidate_id, request.form.get("decision", ""),
+                    current_principal().name)  # type: ignore[union-attr]
+    return redirect(url_for("admin.duplicates", show=request.args.get("show", "open")), 303)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from spatial.indicators import indicator_rows, parse_indicator_query
 from spatial import ParameterError
 from spatial.accounts import user_areas
+from spatial.indicators import indicator_rows, parse_indicator_query
 from spatial.layers import LAYERS, feature, feature_collection, parse_layer_query
 from webapp.auth import current_principal
 from webapp.db import get_session
@@ -60,6 +60,7 @@ def indicators():  # type: ignore[no-untyped-def]
     q = parse_indicator_query(session, request.args.to_dict())
     return jsonify({
         "indicator": q.indicator, "level": q.level, "boundaries": q.boundaries, "year": q.year,
+        "span": q.span,
         "rows": indicator_rows(session, q),
     })
 

@@ -9,7 +9,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from spatial.accounts import (
-    AccountError, authenticate, end_session, get_user, principal, set_password, start_session,
+    AccountError,
+    authenticate,
+    end_session,
+    get_user,
+    principal,
+    set_password,
+    start_session,
     verify_password,
 )
 from webapp.auth import LoginUser

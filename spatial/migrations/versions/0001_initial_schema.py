@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-22 04:01:35.579456
 """
 
-from alembic import op
 import sqlalchemy as sa
-import geoalchemy2
+from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 

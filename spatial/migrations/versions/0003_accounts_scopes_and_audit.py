@@ -5,9 +5,8 @@ Revises: 0002
 Create Date: 2026-11-22 04:27:55.953558
 """
 
-from alembic import op
 import sqlalchemy as sa
-import geoalchemy2
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0003'
