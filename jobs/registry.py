@@ -22,7 +22,7 @@ class Job:
 JOBS: dict[str, Job] = {}
 #: a full refresh runs jobs in this order (each reads what the one before wrote)
 RUN_ORDER = ("place_households", "classify_households", "area_indicators", "income_change",
-             "evaluate_models", "duplicates")
+             "fallback_risk", "evaluate_models", "duplicates")
 
 
 JobFunc = Callable[[Session], int]
@@ -51,6 +51,7 @@ def load_all() -> dict[str, Job]:
         classify,
         duplicates,
         evaluate,
+        fallback_risk,
         income_change,
         placement,
     )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from spatial import NotFound, ParameterError
 from spatial.models import (
     AdminUnit,
+    FallbackRisk,
     Household,
     InfrastructureWork,
     LivelihoodModel,
@@ -110,6 +111,17 @@ def _households(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
     return stmt, h.id, h.geom
 
 
+def _fallback_risk(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
+    # who to visit before they fall back: no names, the household code and its numbers
+    h, r = Household, FallbackRisk
+    village = select(Village.name).where(Village.id == h.village_id).scalar_subquery()
+    props = _props(code=h.code, commune=_commune_name(h.commune_id), village=village, year=r.year,
+                   reason=r.reason, status=r.status, income=r.income, income_change=r.income_change)
+    stmt = (select(h.id, props.label("properties")).join(r, r.household_id == h.id)
+            .where(h.deleted_at.is_(None), h.geom.is_not(None)))
+    return stmt, h.id, h.geom
+
+
 def _props(**columns: Any) -> ColumnElement[Any]:
     args: list[Any] = []
     for key, expr in columns.items():
@@ -127,6 +139,8 @@ LAYERS: dict[str, Layer] = {
               InfrastructureWork.code),
         Layer("water_schemes", "Water schemes", _water_schemes, WaterScheme.code),
         Layer("households", "Households", _households, Household.code),
+        Layer("fallback_risk", "Households at risk of falling back into poverty", _fallback_risk,
+              Household.code),
     )
 }
 

@@ -53,7 +53,8 @@ def demo_settings(base_settings: Settings) -> Settings:
     settings = _fresh(base_settings, "sinhke_test")
     with transaction(settings) as session:
         load_demo(session, DemoOptions(households=DEMO_HOUSEHOLDS, seed=DEMO_SEED))
-    for job in ("place_households", "classify_households", "area_indicators", "income_change"):
+    for job in ("place_households", "classify_households", "area_indicators", "income_change",
+                "fallback_risk", "evaluate_models"):
         outcome = run_job(settings, job)
         assert outcome.status == "succeeded", outcome
     return settings

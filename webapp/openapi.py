@@ -80,6 +80,16 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": {"description": "GeoJSON Feature"},
                               "404": {"description": "no such feature, or outside the caller's areas"}},
             }},
+            "/api/evaluations": {"get": {
+                "summary": "Estimated effect of participation on income (VND per person per month)",
+                "parameters": [
+                    _enum("level", ["province", "commune"], "province", "area level (2025 boundaries)"),
+                    _enum("model_type", ["all", "cow_bank", "buffalo_loan", "free_range_chicken",
+                                         "medicinal_plant"], "all", "omit for every type"),
+                    _enum("format", ["json", "csv", "xlsx", "gpkg"], "json", "a download in that format"),
+                ],
+                "responses": {"200": {"description": "rows, or a file"}, "400": _ERROR},
+            }},
             "/api/me": {"get": {"summary": "The caller: name, role, areas",
                                 "responses": {"200": {"description": "the signed-in user or token owner"}}}},
             "/api/openapi.json": {"get": {"summary": "This document", "security": [],

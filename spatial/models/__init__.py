@@ -24,6 +24,7 @@ from spatial.models.base import Base
 from spatial.models.evaluation import (
     AreaIncomeChange,
     DuplicateCandidate,
+    FallbackRisk,
     ModelEvaluation,
     PriceDeflator,
 )
@@ -57,6 +58,6 @@ __all__ = [
     "MODEL_TYPES", "WATER_STATUSES", "WORK_TYPES", "AdminCrosswalk", "AdminUnit", "AreaIndicator",
     "Base", "DemoTruth", "Household", "HouseholdUnit", "InfrastructureWork", "JobRun",
     "LivelihoodModel", "ModelEvaluation", "ModelParticipant", "AreaIncomeChange", "PriceDeflator",
-    "DuplicateCandidate", "PovertyClassification", "PovertyLine",
+    "DuplicateCandidate", "FallbackRisk", "PovertyClassification", "PovertyLine",
     "PovertyStandard", "SurveyRound", "Village", "Visit", "WaterScheme", "WaterSchemeHousehold",
 ]

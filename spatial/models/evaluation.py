@@ -127,3 +127,21 @@ class DuplicateCandidate(Base):
     decision: Mapped[str | None] = mapped_column(String(10))
     decided_by: Mapped[str | None] = mapped_column(String(80))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FallbackRisk(Base):
+    """Job result: a household at risk of falling (back) into poverty in its latest round."""
+
+    __tablename__ = "fallback_risk"
+    __table_args__ = (
+        CheckConstraint("reason IN ('recently_escaped','near_poor')", name="reason"),
+    )
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    reason: Mapped[str] = mapped_column(String(20), nullable=False)
+    status: Mapped[str] = mapped_column(String(9), nullable=False)
+    income: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: VND per person per month since the previous round (negative: fell)
+    income_change: Mapped[int] = mapped_column(Integer, nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                  nullable=False)

@@ -22,13 +22,14 @@ from spatial.cluster import database_url
 from spatial.db import engine_for, transaction
 from tests.conftest import ROLES, client_for
 
-LIST_LAYERS = ("admin_units", "livelihood_models", "infrastructure_works", "water_schemes", "households")
+LIST_LAYERS = ("admin_units", "livelihood_models", "infrastructure_works", "water_schemes", "households",
+               "fallback_risk")
 
 #: endpoint -> how it is protected
 ROUTES = {
     "static": "public", "vendor.asset": "public", "health.healthz": "public",
     "api.openapi": "public", "pages.index": "public", "auth.login": "public",
-    "pages.map_page": "page", "auth.password": "self", "auth.logout": "self",
+    "pages.map_page": "page", "pages.evaluation_page": "page", "api.evaluations": "scoped", "auth.password": "self", "auth.logout": "self",
     "api.me": "scoped", "api.layer": "scoped", "api.layer_feature": "scoped",
     "api.indicators": "scoped",
     "admin.users": "admin", "admin.user": "admin", "admin.audit": "admin", "admin.duplicates": "admin",
@@ -62,12 +63,16 @@ def expected(demo_settings, accounts):
             return set(s.execute(text(f"SELECT code FROM {table} WHERE commune_id = ANY(:ids)"),
                                  {"ids": list(communes)}).scalars())
         everything = {t: set(s.execute(text(f"SELECT code FROM {t}")).scalars())
-                      for t in LIST_LAYERS if t != "admin_units"}
+                      for t in LIST_LAYERS if t not in ("admin_units", "fallback_risk")}
+        flagged = set(s.execute(text(
+            "SELECT h.code FROM fallback_risk r JOIN households h ON h.id = r.household_id")).scalars())
+        everything["fallback_risk"] = flagged
         return {
             "households": households,
             "livelihood_models": by_commune("livelihood_models"),
             "infrastructure_works": by_commune("infrastructure_works"),
             "water_schemes": by_commune("water_schemes"),
+            "fallback_risk": households & flagged,
             "all": everything,
         }
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-LAYERS = ["admin_units", "livelihood_models", "infrastructure_works", "water_schemes", "households"]
+LAYERS = ["admin_units", "livelihood_models", "infrastructure_works", "water_schemes", "households",
+          "fallback_risk"]
 
 
 def test_healthz(client):

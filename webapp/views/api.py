@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
 from spatial import ParameterError
 from spatial.accounts import user_areas
+from spatial.evaluations import COLUMNS, evaluation_rows
+from spatial.exports import FORMATS, MIME, to_csv, to_gpkg, to_xlsx
 from spatial.indicators import indicator_rows, parse_indicator_query
 from spatial.layers import LAYERS, feature, feature_collection, parse_layer_query
 from webapp.auth import current_principal
@@ -68,3 +70,27 @@ def indicators():  # type: ignore[no-untyped-def]
 @bp.get("/openapi.json")
 def openapi():  # type: ignore[no-untyped-def]
     return jsonify(openapi_document())
+
+
+@bp.get("/evaluations")
+def evaluations():  # type: ignore[no-untyped-def]
+    """Estimated effects of participation; ?format=csv|xlsx|gpkg downloads them."""
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", *FORMATS):
+        raise ParameterError("format", f"unknown format {fmt!r}", ["json", *FORMATS])
+    level = request.args.get("level", "province")
+    rows = evaluation_rows(get_session(), level, request.args.get("model_type") or None,
+                           with_geometry=fmt == "gpkg")
+    if fmt == "json":
+        return jsonify({"level": level, "unit": "VND per person per month",
+                        "rows": [{k: r[k] for k in (*COLUMNS, "detail")} for r in rows]})
+    table = [[r[c] for c in COLUMNS] for r in rows]
+    name = f"sinhke-evaluations-{level}"
+    if fmt == "csv":
+        body = to_csv(COLUMNS, table)
+    elif fmt == "xlsx":
+        body = to_xlsx(COLUMNS, table, sheet=name)
+    else:
+        body = to_gpkg(COLUMNS, table, [bytes(r["wkb"]) for r in rows], layer=name.replace("-", "_"))
+    return Response(body, mimetype=MIME[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})

@@ -20,3 +20,20 @@ def index():  # type: ignore[no-untyped-def]
 def map_page():  # type: ignore[no-untyped-def]
     years = available_years(get_session())
     return render_template("map.html", years=years, default_year=years[-1] if years else None, locale=str(get_locale()))
+
+
+@bp.get("/evaluation")
+def evaluation_page():  # type: ignore[no-untyped-def]
+    from spatial.evaluations import evaluation_rows
+    from webapp.charts import event_study_chart
+
+    db = get_session()
+    province = evaluation_rows(db, "province")
+    by_type: dict[str, dict] = {}
+    for r in province:
+        entry = by_type.setdefault(r["model_type"], {"area": r["name"]})
+        entry[r["estimator"]] = r
+        if r["estimator"] == "cs_did" and r["detail"]:
+            entry["chart"] = event_study_chart(r["detail"].get("event_study", []))
+    communes = [r for r in evaluation_rows(db, "commune") if r["estimator"] == "cs_did"]
+    return render_template("evaluation.html", by_type=by_type, communes=communes)
