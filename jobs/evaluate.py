@@ -1,11 +1,15 @@
-"""evaluate_models: did participation change household income, by model type and area?
+"""evaluate_models: did participation (or a new work nearby) change household income?
 
 For each model type, and for participation in any model, the staggered-adoption
 difference-in-differences estimator (Callaway & Sant'Anna 2021, ``jobs.did``) compares
 participants' income per person per month with never-treated households, over the
 balanced panel of survey rounds; beside it the naive two-way fixed-effects estimate,
-labelled as biased under staggered adoption. Estimated for the province and each
-2025 commune; areas below the minimum sample are stored as such, not dropped.
+labelled as biased under staggered adoption. The same estimator relates infrastructure
+to income: households within ``near_m`` of a road, bridge, school… completed in year t
+against households beyond ``far_m`` of any work of that type (distances on the
+geography type, in metres), and households served by a water scheme against those
+served by none. Estimated for the province and each 2025 commune; areas below the
+minimum sample are stored as such, not dropped.
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ class EvaluationSettings:
     #: below these counts an area is reported as 'insufficient_sample'
     min_treated: int = int(os.environ.get("SINHKE_EVAL_MIN_TREATED", "30"))
     min_control: int = int(os.environ.get("SINHKE_EVAL_MIN_CONTROL", "30"))
-    control: str = "never"
+    control: str = os.environ.get("SINHKE_EVAL_CONTROL", "never")
+    #: works: households within near_m are treated, beyond far_m are controls (metres)
+    near_m: float = float(os.environ.get("SINHKE_EVAL_NEAR_M", "1000"))
+    far_m: float = float(os.environ.get("SINHKE_EVAL_FAR_M", "3000"))
 
 
 _PANEL = text("""
@@ -104,10 +111,65 @@ def evaluate_models(session: Session, settings: EvaluationSettings | None = None
             results.extend(_estimate_area(
                 model_type, unit_id, hh[sel], year[sel], group[sel], income[sel], cfg,
                 estimate, two_way_fixed_effects, DidSampleTooSmall))
+    # works and water schemes: households near a completed work (served by a scheme) from the
+    # first round after completion (connection), against households far from any such work
+    for label, stmt, params in _infrastructure_treatments(cfg):
+        f = np.full(len(households), -1, dtype=np.int64)
+        excluded = np.zeros(len(households), dtype=bool)
+        for household_id, first_year, near in session.execute(stmt, params):
+            i = np.searchsorted(households, household_id)
+            if i < len(households) and households[i] == household_id:
+                if near:
+                    f[i] = first_year or 0
+                else:
+                    excluded[i] = True  # in the buffer band, or near an unfinished work only
+        keep_u = (f != 0) & ~excluded & (f != first_round)
+        keep = keep_u[inverse]
+        group = np.where(f > 0, f, 0)[inverse]
+        for unit_id, in_area in _areas(province, commune):
+            sel = keep & in_area
+            results.extend(_estimate_area(
+                label, unit_id, hh[sel], year[sel], group[sel], income[sel], cfg,
+                estimate, two_way_fixed_effects, DidSampleTooSmall))
     session.execute(delete(ModelEvaluation))
     if results:
         session.execute(insert(ModelEvaluation), results)
     return len(results)
+
+
+# households within ``far`` of a work of the type: treated when within ``near`` of a completed
+# one (first round at least ``lag`` days after completion), else left out; the rest are controls.
+# The bounding-box test lets the GiST index narrow the candidates before distances in metres.
+_NEAR_WORKS = text("""
+SELECT h.id,
+       min(r.year) FILTER (WHERE w.status = 'completed' AND w.completion_date <= r.surveyed_on - :lag
+                             AND ST_DWithin(h.geom::geography, w.geom::geography, :near)),
+       bool_or(w.status = 'completed' AND ST_DWithin(h.geom::geography, w.geom::geography, :near))
+FROM infrastructure_works w
+JOIN households h ON h.geom && ST_Expand(w.geom, :far / 90000.0)
+                 AND ST_DWithin(h.geom::geography, w.geom::geography, :far)
+JOIN survey_rounds r ON r.household_id = h.id
+WHERE w.work_type = :work_type AND w.deleted_at IS NULL
+GROUP BY h.id
+""")
+
+_SERVED = text("""
+SELECT wh.household_id,
+       min(r.year) FILTER (WHERE wh.connected_on <= r.surveyed_on - :lag), true
+FROM water_scheme_households wh
+JOIN water_schemes s ON s.id = wh.scheme_id AND s.deleted_at IS NULL
+JOIN survey_rounds r ON r.household_id = wh.household_id
+GROUP BY wh.household_id
+""")
+
+
+def _infrastructure_treatments(cfg: EvaluationSettings):  # type: ignore[no-untyped-def]
+    from spatial.models import WORK_TYPES
+
+    for work_type in WORK_TYPES:
+        yield f"works:{work_type}", _NEAR_WORKS, {"work_type": work_type, "near": cfg.near_m,
+                                                  "far": cfg.far_m, "lag": cfg.lag_days}
+    yield "water_scheme", _SERVED, {"lag": cfg.lag_days}
 
 
 def _areas(province: np.ndarray, commune: np.ndarray):  # type: ignore[no-untyped-def]

@@ -49,7 +49,8 @@ def test_small_areas_reported_not_dropped(full_demo):
         per_type = dict(s.execute(text("""
             SELECT status, count(*) FROM model_evaluations e JOIN admin_units u ON u.id = e.unit_id
             WHERE u.level = 'commune' AND e.estimator = 'cs_did' GROUP BY status""")).all())
-    assert sum(per_type.values()) == communes * (1 + len(PLANTED_EFFECTS))
+    # any model, each model type, six work types and water schemes: one row each per commune
+    assert sum(per_type.values()) == communes * (1 + len(PLANTED_EFFECTS) + 6 + 1)
     assert per_type.get("insufficient_sample", 0) > 0
     with transaction(full_demo) as s:
         note = s.scalar(text("SELECT detail ->> 'reason' FROM model_evaluations "
@@ -59,7 +60,7 @@ def test_small_areas_reported_not_dropped(full_demo):
 
 def test_twfe_reported_beside(full_demo):
     rows = _province_rows(full_demo, "twfe")
-    assert set(rows) == {"all", *PLANTED_EFFECTS}
+    assert {"all", *PLANTED_EFFECTS, "works:road", "water_scheme"} <= set(rows)
     assert "biased" in rows["all"].detail["note"]
 
 
@@ -67,3 +68,16 @@ def test_rerun_is_idempotent(full_demo):
     before = _province_rows(full_demo, "cs_did")["all"].att
     assert run_job(full_demo, "evaluate_models").status == "succeeded"
     assert _province_rows(full_demo, "cs_did")["all"].att == before
+
+
+def test_works_and_schemes_related_to_income(full_demo):
+    """Distance bands: near a completed work vs far from any; served by a scheme vs not.
+    The demo plants no effect for works, so no estimate may be far from zero."""
+    rows = _province_rows(full_demo, "cs_did")
+    labels = [f"works:{t}" for t in ("road", "bridge", "school", "clinic", "irrigation", "market")]
+    for label in (*labels, "water_scheme"):
+        e = rows[label]
+        assert e.status == "ok", (label, e.detail)
+        assert e.n_treated > 100 and e.n_control > 1000
+        assert abs(e.att) < 4 * e.se, (label, e.att, e.se)
+    assert rows["works:road"].detail["att_gt"]  # group-time effects kept for charts
