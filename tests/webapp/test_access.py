@@ -33,7 +33,8 @@ ROUTES = {
     "api.me": "scoped", "api.layer": "scoped", "api.layer_feature": "scoped",
     "api.indicators": "scoped",
     "admin.users": "admin", "admin.user": "admin", "admin.audit": "admin", "admin.duplicates": "admin",
-    "admin.decide": "admin_write",
+    "admin.decide": "admin_write", "admin.poverty_standards": "admin", "admin.edit_standard": "admin_write",
+    "admin.edit_deflator": "admin_write",
     "admin.create": "admin_write", "admin.update": "admin_write", "admin.disable": "admin_write",
     "admin.enable": "admin_write", "admin.token": "admin_write",
 }

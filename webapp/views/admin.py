@@ -130,3 +130,29 @@ def decide(candidate_id: int):  # type: ignore[no-untyped-def]
     review_decision(get_session(), candidate_id, request.form.get("decision", ""),
                     current_principal().name)  # type: ignore[union-attr]
     return redirect(url_for("admin.duplicates", show=request.args.get("show", "open")), 303)
+
+
+@bp.get("/standards")
+def poverty_standards():  # type: ignore[no-untyped-def]
+    from spatial.standards import deflators, standards
+
+    db = get_session()
+    return render_template("admin_standards.html", standards=standards(db), deflators=deflators(db))
+
+
+@bp.post("/standards/<code>")
+def edit_standard(code: str):  # type: ignore[no-untyped-def]
+    from spatial.standards import update_standard
+
+    update_standard(get_session(), code, request.form.to_dict())
+    return redirect(url_for("admin.poverty_standards"), 303)
+
+
+@bp.post("/deflators")
+def edit_deflator():  # type: ignore[no-untyped-def]
+    from spatial.standards import set_deflator
+
+    f = request.form
+    set_deflator(get_session(), f.get("year", ""), f.get("index", ""), f.get("provisional") == "on",
+                 f.get("source", ""))
+    return redirect(url_for("admin.poverty_standards"), 303)
