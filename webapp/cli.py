@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
@@ -232,6 +234,17 @@ def _cli_actor() -> str:
         return "cli"
 
 
+@contextmanager
+def _as_cli_user(settings: Settings) -> Iterator[Any]:
+    """One transaction whose changes the audit trail attributes to the CLI's operator."""
+    from spatial.accounts import act_as
+    from spatial.db import transaction
+
+    with transaction(settings) as s:
+        act_as(s, _cli_actor())
+        yield s
+
+
 def _read_password(from_stdin: bool, confirm: bool = True) -> str | None:
     if from_stdin:
         line = sys.stdin.readline().rstrip("\n")
@@ -255,15 +268,13 @@ def users_add(settings: Settings, name: str, role: str, areas: tuple[str, ...], 
               password_stdin: bool) -> None:
     import secrets
 
-    from spatial.accounts import act_as, create_user, user_areas
-    from spatial.db import transaction
+    from spatial.accounts import create_user, user_areas
 
     password = _read_password(password_stdin) if password_stdin else None
     generated = password is None
     if generated:
         password = secrets.token_urlsafe(12)
-    with transaction(settings) as s:
-        act_as(s, _cli_actor())
+    with _as_cli_user(settings) as s:
         user = create_user(s, name, role, password=password, areas=list(areas), display_name=display_name)
         where = ", ".join(f"{a.name} ({a.code})" for a in user_areas(s, user.id)) or "no area yet"
     click.echo(f"added {name} ({role}; {where})")
@@ -277,11 +288,9 @@ def users_add(settings: Settings, name: str, role: str, areas: tuple[str, ...], 
 @click.pass_obj
 @_friendly
 def users_assign(settings: Settings, name: str, areas: tuple[str, ...]) -> None:
-    from spatial.accounts import act_as, assign_areas, get_user
-    from spatial.db import transaction
+    from spatial.accounts import assign_areas, get_user
 
-    with transaction(settings) as s:
-        act_as(s, _cli_actor())
+    with _as_cli_user(settings) as s:
         units = assign_areas(s, get_user(s, name), list(areas))
         click.echo(f"{name}: " + ", ".join(f"{u.name} ({u.code})" for u in units))
 
@@ -309,14 +318,12 @@ def users_list(settings: Settings) -> None:
 @click.pass_obj
 @_friendly
 def users_passwd(settings: Settings, name: str, password_stdin: bool) -> None:
-    from spatial.accounts import act_as, get_user, set_password
-    from spatial.db import transaction
+    from spatial.accounts import get_user, set_password
 
     password = _read_password(password_stdin)
     if password is None:
         raise click.UsageError("no terminal to ask for the password: use --password-stdin")
-    with transaction(settings) as s:
-        act_as(s, _cli_actor())
+    with _as_cli_user(settings) as s:
         set_password(s, get_user(s, name), password)
     click.echo(f"password of {name} changed; their sessions have ended")
 
@@ -326,11 +333,9 @@ def users_passwd(settings: Settings, name: str, password_stdin: bool) -> None:
 @click.pass_obj
 @_friendly
 def users_disable(settings: Settings, name: str) -> None:
-    from spatial.accounts import act_as, disable_user, get_user
-    from spatial.db import transaction
+    from spatial.accounts import disable_user, get_user
 
-    with transaction(settings) as s:
-        act_as(s, _cli_actor())
+    with _as_cli_user(settings) as s:
         disable_user(s, get_user(s, name))
     click.echo(f"{name} disabled")
 
@@ -340,11 +345,9 @@ def users_disable(settings: Settings, name: str) -> None:
 @click.pass_obj
 @_friendly
 def users_token(settings: Settings, name: str) -> None:
-    from spatial.accounts import act_as, get_user, issue_token
-    from spatial.db import transaction
+    from spatial.accounts import get_user, issue_token
 
-    with transaction(settings) as s:
-        act_as(s, _cli_actor())
+    with _as_cli_user(settings) as s:
         token = issue_token(s, get_user(s, name))
     click.echo(token)
 
