@@ -45,7 +45,7 @@ RENDERED = """(layers) => {
   return {
     communes: communes.length,
     communeCodes: [...new Set(communes.map((f) => f.properties.code))],
-    withRate: communes.filter((f) => typeof f.state.poverty_rate === 'number').length,
+    withRate: communes.filter((f) => typeof f.state.value === 'number').length,
     models: count(['models-points', 'models-plots']),
     works: count(['works-points', 'works-lines', 'works-areas']),
     water: count(['water-schemes']),
@@ -77,11 +77,12 @@ COMMUNE_ONLY_POINT = """(layers) => {
   return null;
 }"""
 
-# Communes whose rendered poverty rate differs from the API's row for the shown year/boundaries.
+# Communes whose rendered indicator value differs from the API's row for the shown
+# indicator, year and boundaries.
 STATE_MISMATCHES = """async (layer) => {
   const map = window.sinhkeMap;
   const params = new URLSearchParams({
-    indicator: 'poverty_rate', level: 'commune',
+    indicator: document.body.dataset.mapIndicator, level: 'commune',
     boundaries: document.body.dataset.mapBoundaries, year: document.body.dataset.mapYear,
   });
   const response = await fetch(`/api/indicators?${params}`);
@@ -90,8 +91,10 @@ STATE_MISMATCHES = """async (layer) => {
   const mismatches = [];
   for (const feature of map.queryRenderedFeatures({layers: [layer]})) {
     const want = expected.has(String(feature.id)) ? expected.get(String(feature.id)) : null;
-    const got = feature.state.poverty_rate ?? null;
-    if (want !== got) mismatches.push([feature.id, want, got]);
+    const got = feature.state.value ?? null;
+    if (want !== got || feature.state.indicator !== params.get('indicator')) {
+      mismatches.push([feature.id, want, got, feature.state.indicator]);
+    }
   }
   return mismatches;
 }"""
@@ -126,12 +129,15 @@ def page(browser: Browser, console_errors: list[str], live_server: str, accounts
     context.close()
 
 
-def wait_until_ready(page: Page, boundaries: str | None = None, year: int | None = None) -> None:
+def wait_until_ready(
+    page: Page, boundaries: str | None = None, year: int | None = None, indicator: str | None = None
+) -> None:
     page.wait_for_function(
-        """([boundaries, year]) => document.body.dataset.mapReady === '1'
+        """([boundaries, year, indicator]) => document.body.dataset.mapReady === '1'
             && (boundaries === null || document.body.dataset.mapBoundaries === boundaries)
-            && (year === null || document.body.dataset.mapYear === String(year))""",
-        arg=[boundaries, year],
+            && (year === null || document.body.dataset.mapYear === String(year))
+            && (indicator === null || document.body.dataset.mapIndicator === indicator)""",
+        arg=[boundaries, year, indicator],
         timeout=READY_TIMEOUT_MS,
     )
 
@@ -238,4 +244,115 @@ def test_language_switch(page: Page, live_server: str, console_errors: list[str]
     wait_until_ready(page)
     assert page.locator("h1").inner_text() == "Bản đồ tỷ lệ hộ nghèo"
 
+    assert console_errors == []
+
+
+# Fill colours of the rendered communes, as MapLibre evaluated them (rgba strings).
+RENDERED_FILLS = """(layer) => {
+  const map = window.sinhkeMap;
+  const fills = {};
+  for (const f of map.queryRenderedFeatures({layers: [layer]})) {
+    const c = f.layer.paint['fill-color'];
+    fills[f.id] = c ? `${c.r},${c.g},${c.b}` : null;
+  }
+  return fills;
+}"""
+
+
+def test_indicator_select_recolours_communes(
+    page: Page, live_server: str, console_errors: list[str]
+) -> None:
+    open_map(page, live_server)
+    years = [int(y) for y in page.eval_on_selector_all("#year-select option", "(o) => o.map((x) => x.value)")]
+    assert 2021 in years and 2024 in years
+    options = page.eval_on_selector_all("#indicator-select option", "(o) => o.map((x) => x.value)")
+    assert options == [
+        "poverty_rate", "near_poor_rate", "escaped_poverty_rate", "mean_income_change",
+        "mean_income_change_real", "median_income", "fell_back", "newly_poor",
+    ]
+    assert page.input_value("#indicator-select") == "poverty_rate"
+
+    page.select_option("#year-select", "2024")
+    wait_until_ready(page, year=2024, indicator="poverty_rate")
+    poverty_fills = page.evaluate(RENDERED_FILLS, COMMUNES_LAYER)
+
+    page.select_option("#indicator-select", "mean_income_change")
+    wait_until_ready(page, year=2024, indicator="mean_income_change")
+    assert page.evaluate(STATE_MISMATCHES, COMMUNES_LAYER) == []
+    rendered = page.evaluate(RENDERED, LAYERS_ARG)
+    assert rendered["withRate"] >= 1, "no commune carries an income change"
+    assert page.evaluate(RENDERED_FILLS, COMMUNES_LAYER) != poverty_fills
+    legend = page.locator("#legend-poverty").inner_text()
+    assert "< 0" in legend and "700" in legend
+    assert "VND per person per month" in page.locator("#communes-label").inner_text()
+
+    # a commune's popup shows the change with its unit, the year and the year compared with
+    target = page.evaluate(COMMUNE_ONLY_POINT, LAYERS_ARG)
+    assert target is not None
+    x0, y0 = canvas_origin(page)
+    page.mouse.click(x0 + target["x"], y0 + target["y"])
+    text = popup_text(page)
+    assert "Mean income change" in text
+    assert "2024" in text
+    assert "since 2023" in text or "No data" in text
+
+    # the first survey year has no change: a message, grey communes, no console error
+    page.select_option("#year-select", "2021")
+    wait_until_ready(page, year=2021, indicator="mean_income_change")
+    assert "No data for this year" in page.locator("#map-summary").inner_text()
+    assert page.evaluate(RENDERED, LAYERS_ARG)["withRate"] == 0
+    assert page.evaluate(STATE_MISMATCHES_EMPTY, COMMUNES_LAYER) == []
+
+    # back to a year with data, and a count indicator
+    page.select_option("#year-select", "2024")
+    page.select_option("#indicator-select", "fell_back")
+    wait_until_ready(page, year=2024, indicator="fell_back")
+    assert page.evaluate(STATE_MISMATCHES, COMMUNES_LAYER) == []
+    assert "> 10" in page.locator("#legend-poverty").inner_text()
+
+    assert console_errors == []
+
+
+# Communes that carry a value although none should be shown.
+STATE_MISMATCHES_EMPTY = """(layer) => window.sinhkeMap.queryRenderedFeatures({layers: [layer]})
+  .filter((f) => f.state.value !== null && f.state.value !== undefined).map((f) => f.id)"""
+
+
+def test_risk_layer(page: Page, live_server: str, console_errors: list[str]) -> None:
+    open_map(page, live_server)
+    toggle = page.locator("input[data-layer-group='risk']")
+    assert not toggle.is_checked()
+    visibility = "() => window.sinhkeMap.getLayoutProperty('risk-points', 'visibility')"
+    assert page.evaluate(visibility) == "none"
+    toggle.check()
+    assert page.evaluate(visibility) == "visible"
+    page.wait_for_function(
+        "() => window.sinhkeMap.queryRenderedFeatures({layers: ['risk-points']}).length > 0",
+        timeout=READY_TIMEOUT_MS,
+    )
+    props = page.evaluate(
+        "() => window.sinhkeMap.queryRenderedFeatures({layers: ['risk-points']})[0].properties"
+    )
+    assert props["reason"] in ("recently_escaped", "near_poor")
+    assert "name" not in props
+    assert page.locator("[data-count-for='risk']").inner_text().strip() != ""
+    legend = page.locator("#legend-risk").inner_text()
+    assert "Recently escaped poverty" in legend and "Near-poor" in legend
+
+    # a click on a point shows its code and reason as text
+    point = page.evaluate(
+        """() => {
+          const map = window.sinhkeMap;
+          const [f] = map.queryRenderedFeatures({layers: ['risk-points']});
+          const p = map.project(f.geometry.coordinates);
+          return {x: p.x, y: p.y};
+        }"""
+    )
+    x0, y0 = canvas_origin(page)
+    page.mouse.click(x0 + point["x"], y0 + point["y"])
+    text = popup_text(page)
+    assert "Household at risk of falling back" in text
+    assert "Income change" in text
+    toggle.uncheck()
+    assert page.evaluate(visibility) == "none"
     assert console_errors == []

@@ -8,7 +8,8 @@
  *
  * For tests: the map is window.sinhkeMap, and body[data-map-ready] is "1" once
  * the communes and their indicator colours are rendered ("0" while reloading);
- * body[data-map-boundaries] and body[data-map-year] say what is shown.
+ * body[data-map-boundaries], body[data-map-year] and body[data-map-indicator] say
+ * what is shown. The shown indicator's value of a commune is its feature state `value`.
  */
 
 const maplibregl = window.maplibregl;
@@ -31,6 +32,50 @@ const POVERTY_BREAKS = [2, 5, 10, 20, 40];
 /** ColorBrewer OrRd, one colour per class (breaks + 1). */
 const POVERTY_COLOURS = ['#fef0d9', '#fdd49e', '#fdbb84', '#fc8d59', '#e34a33', '#b30000'];
 const NO_DATA_COLOUR = '#c5ccd4';
+/** Money classes: income change can be negative (red), gains in greens. */
+const CHANGE_COLOURS = ['#d6604d', '#edf8e9', '#bae4b3', '#74c476', '#31a354', '#006d2c'];
+
+/**
+ * The indicators of the choropleth: kind (rate in %, money in VND per person per
+ * month, count of households), class breaks (upper bounds, exclusive) and colours
+ * (breaks + 1). Change indicators compare a survey round with the previous one, so
+ * the first survey year has none.
+ */
+const INDICATORS = {
+  poverty_rate: { kind: 'rate', breaks: POVERTY_BREAKS, colours: POVERTY_COLOURS },
+  near_poor_rate: {
+    kind: 'rate', breaks: [5, 10, 15, 20, 30],
+    colours: ['#ffffd4', '#fee391', '#fec44f', '#fe9929', '#d95f0e', '#993404'],
+  },
+  escaped_poverty_rate: {
+    kind: 'rate', change: true, breaks: [10, 20, 30, 50, 70],
+    colours: ['#f7fcf5', '#c7e9c0', '#a1d99b', '#74c476', '#31a354', '#006d2c'],
+  },
+  mean_income_change: {
+    kind: 'money', change: true, breaks: [0, 100000, 200000, 400000, 700000], colours: CHANGE_COLOURS,
+  },
+  mean_income_change_real: {
+    kind: 'money', change: true, breaks: [0, 100000, 200000, 400000, 700000], colours: CHANGE_COLOURS,
+  },
+  median_income: {
+    kind: 'money', breaks: [1500000, 2000000, 2500000, 3000000],
+    colours: ['#ffffcc', '#a1dab4', '#41b6c4', '#2c7fb8', '#253494'],
+  },
+  fell_back: {
+    kind: 'count', change: true, breaks: [1, 3, 6, 11],
+    colours: ['#f2f0f7', '#cbc9e2', '#9e9ac8', '#756bb1', '#54278f'],
+  },
+  newly_poor: {
+    kind: 'count', change: true, breaks: [1, 3, 6, 11],
+    colours: ['#f2f0f7', '#cbc9e2', '#9e9ac8', '#756bb1', '#54278f'],
+  },
+};
+const DEFAULT_INDICATOR = 'poverty_rate';
+
+const RISK_COLOURS = {
+  recently_escaped: '#d95f02',
+  near_poor: '#7570b3',
+};
 const OTHER_COLOUR = '#6b7280';
 
 const MODEL_COLOURS = {
@@ -60,15 +105,16 @@ const LAYER_GROUPS = {
   models: ['models-plots', 'models-plots-outline', 'models-points'],
   works: ['works-areas', 'works-lines', 'works-points'],
   water: ['water-schemes'],
+  risk: ['risk-points'],
 };
 
 /** Clickable layers, the one drawn on top first. */
 const CLICKABLE_LAYERS = [
-  'models-points', 'works-points', 'water-schemes',
+  'risk-points', 'models-points', 'works-points', 'water-schemes',
   'works-lines', 'models-plots', 'works-areas', 'communes-fill',
 ];
 
-const SOURCE_IDS = ['communes', 'districts', 'province', 'models', 'works', 'water'];
+const SOURCE_IDS = ['communes', 'districts', 'province', 'models', 'works', 'water', 'risk'];
 
 // ---------------------------------------------------------------------------
 // Formatting (Intl, in the page's language)
@@ -87,6 +133,23 @@ const isNumber = (value) => typeof value === 'number' && Number.isFinite(value);
 const formatInteger = (value) => (isNumber(value) ? integerFormat.format(value) : null);
 const formatRate = (percent) => (isNumber(percent) ? percentFormat.format(percent / 100) : null);
 const formatMoney = (value) => (isNumber(value) ? moneyFormat.format(value) : null);
+const signedMoneyFormat = new Intl.NumberFormat(languageTag, {
+  style: 'currency', currency: 'VND', maximumFractionDigits: 0, signDisplay: 'exceptZero',
+});
+const compactFormat = new Intl.NumberFormat(languageTag, { notation: 'compact', maximumFractionDigits: 1 });
+const formatSignedMoney = (value) => (isNumber(value) ? signedMoneyFormat.format(value) : null);
+
+/** An indicator's value with its unit, as text; null when there is none. */
+function formatIndicator(name, value) {
+  if (!isNumber(value)) return null;
+  const spec = INDICATORS[name];
+  if (spec.kind === 'rate') return formatRate(value);
+  if (spec.kind === 'count') return formatInteger(value);
+  const money = spec.change ? formatSignedMoney(value) : formatMoney(value);
+  return `${money} ${t.unit.per_person_month}`;
+}
+
+const UNIT_OF_KIND = { rate: () => t.unit.percent, money: () => t.unit.money, count: () => t.unit.count };
 
 function formatDate(value) {
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(value)) return value ?? null;
@@ -128,6 +191,7 @@ function setReady(ready, selection) {
   if (ready && selection) {
     document.body.dataset.mapBoundaries = selection.boundaries;
     document.body.dataset.mapYear = String(selection.year);
+    document.body.dataset.mapIndicator = selection.indicator;
   }
 }
 
@@ -233,24 +297,49 @@ function colourBox(colour) {
   return box;
 }
 
-function povertyClassLabels() {
-  const bounds = [0, ...POVERTY_BREAKS];
-  return bounds.map((lower, index) => {
-    const upper = POVERTY_BREAKS[index];
-    return upper === undefined
-      ? `≥ ${decimalFormat.format(lower)}`
-      : `${decimalFormat.format(lower)}–${decimalFormat.format(upper)}`;
+/** Legend labels of an indicator's classes (one per colour). */
+function classLabels(name) {
+  const { kind, breaks } = INDICATORS[name];
+  if (kind === 'count') {
+    // whole households: [0], 1–2, 3–5, 6–10, > 10
+    return [0, ...breaks].map((lower, index) => {
+      const upper = breaks[index];
+      if (upper === undefined) return `> ${integerFormat.format(lower - 1)}`;
+      if (index === 0 && lower === 0 && upper === 1) return integerFormat.format(0);
+      return upper - 1 === lower
+        ? integerFormat.format(lower)
+        : `${integerFormat.format(lower)}–${integerFormat.format(upper - 1)}`;
+    });
+  }
+  const format = kind === 'money' ? (value) => compactFormat.format(value) : (value) => decimalFormat.format(value);
+  // a class below a break at 0 is "< 0" (losses); otherwise classes start at 0
+  const lowers = breaks[0] === 0 ? [null, ...breaks] : [0, ...breaks];
+  return lowers.map((lower, index) => {
+    const upper = breaks[index];
+    if (lower === null) return `< ${format(upper)}`;
+    return upper === undefined ? `≥ ${format(lower)}` : `${format(lower)}–${format(upper)}`;
   });
 }
 
-function buildLegends() {
-  const poverty = document.getElementById('legend-poverty');
-  povertyClassLabels().forEach((label, index) => {
-    const item = legendItem(colourBox(POVERTY_COLOURS[index]), label);
+function indicatorLabel(name) {
+  return `${t.layer_label[name]} (${UNIT_OF_KIND[INDICATORS[name].kind]()})`;
+}
+
+function buildIndicatorLegend(name) {
+  const legend = document.getElementById('legend-poverty');
+  const { colours } = INDICATORS[name];
+  legend.replaceChildren();
+  classLabels(name).forEach((label, index) => {
+    const item = legendItem(colourBox(colours[index]), label);
     item.lastChild.classList.add('legend-number');
-    poverty.append(item);
+    legend.append(item);
   });
-  poverty.append(legendItem(colourBox(NO_DATA_COLOUR), t.no_data));
+  legend.append(legendItem(colourBox(NO_DATA_COLOUR), t.no_data));
+  document.getElementById('communes-label').textContent = indicatorLabel(name);
+}
+
+function buildLegends() {
+  buildIndicatorLegend(DEFAULT_INDICATOR);
 
   const models = document.getElementById('legend-models');
   for (const [key, colour] of Object.entries(MODEL_COLOURS)) {
@@ -268,6 +357,11 @@ function buildLegends() {
   for (const [key, colour] of Object.entries(WATER_COLOURS)) {
     water.append(legendItem(symbolCanvas('drop', colour).canvas, term('water_status', key)));
   }
+
+  const risk = document.getElementById('legend-risk');
+  for (const [key, colour] of Object.entries(RISK_COLOURS)) {
+    risk.append(legendItem(symbolCanvas('circle', colour).canvas, term('reason', key)));
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -277,13 +371,18 @@ async function getJSON(url) {
   const response = await fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
   if (!response.ok) {
     let message = response.statusText;
+    let detail = null;
     try {
       const body = await response.json();
-      message = (body && body.error && body.error.message) || message;
+      detail = (body && body.error) || null;
+      message = (detail && detail.message) || message;
     } catch {
       // not JSON: keep the status text
     }
-    throw new Error(`${response.status} ${message} (${url})`);
+    const error = new Error(`${response.status} ${message} (${url})`);
+    error.status = response.status;
+    error.detail = detail;
+    throw error;
   }
   return response.json();
 }
@@ -322,15 +421,41 @@ function boundaryLayers(boundaries) {
   return boundaryCache.get(boundaries);
 }
 
-function povertyRows(boundaries, year) {
-  if (!year) return Promise.resolve([]); // no survey year loaded yet
-  const key = `${boundaries}:${year}`;
+/** Years an indicator is known to have (from a 400 answer naming them), by indicator. */
+const knownYears = new Map();
+
+/** Whether the indicator cannot have data for the year, without asking the server. */
+function knownMissing(indicator, year) {
+  if (knownYears.has(indicator)) return !knownYears.get(indicator).includes(year);
+  // a change compares a round with the one before: none for the first survey year
+  const first = config.years.length ? Math.min(...config.years.map(Number)) : null;
+  return Boolean(INDICATORS[indicator].change) && year === first;
+}
+
+/**
+ * The indicator's rows for the boundaries and year: {rows, missing}. `missing` is
+ * true when the indicator has no data for that year (the API answers 400 naming
+ * the year and the allowed years): an expected case, shown as "no data", not an error.
+ */
+function indicatorRows(indicator, boundaries, year) {
+  if (!year) return Promise.resolve({ rows: [], missing: false }); // no survey year loaded yet
+  if (knownMissing(indicator, year)) return Promise.resolve({ rows: [], missing: true });
+  const key = `${indicator}:${boundaries}:${year}`;
   if (!indicatorCache.has(key)) {
     const url = new URL(`${config.apiRoot}/indicators`, window.location.href);
     url.search = new URLSearchParams({
-      indicator: 'poverty_rate', level: 'commune', boundaries, year: String(year),
+      indicator, level: 'commune', boundaries, year: String(year),
     }).toString();
-    const request = getJSON(url.href).then((body) => body.rows || []);
+    const request = getJSON(url.href).then(
+      (body) => ({ rows: body.rows || [], missing: false }),
+      (error) => {
+        if (error.status === 400 && error.detail && error.detail.parameter === 'year') {
+          if (Array.isArray(error.detail.allowed)) knownYears.set(indicator, error.detail.allowed.map(Number));
+          return { rows: [], missing: true };
+        }
+        throw error;
+      },
+    );
     request.catch(() => indicatorCache.delete(key));
     indicatorCache.set(key, request);
   }
@@ -344,7 +469,18 @@ const emptyCollection = () => ({ type: 'FeatureCollection', features: [] });
 const isPolygon = ['in', ['geometry-type'], ['literal', ['Polygon', 'MultiPolygon']]];
 const isLine = ['in', ['geometry-type'], ['literal', ['LineString', 'MultiLineString']]];
 const isPoint = ['in', ['geometry-type'], ['literal', ['Point', 'MultiPoint']]];
-const povertyRate = ['feature-state', 'poverty_rate'];
+const indicatorValue = ['feature-state', 'value'];
+
+/** The communes' fill colour for an indicator: its classes, grey without a value. */
+function fillColour(name) {
+  const { breaks, colours } = INDICATORS[name];
+  return [
+    'case',
+    ['==', ['typeof', indicatorValue], 'number'],
+    ['step', indicatorValue, colours[0], ...breaks.flatMap((limit, index) => [limit, colours[index + 1]])],
+    NO_DATA_COLOUR,
+  ];
+}
 
 const map = new maplibregl.Map({
   container: mapElement,
@@ -376,19 +512,14 @@ function addSourcesAndLayers() {
   map.addSource('models', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
   map.addSource('works', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
   map.addSource('water', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
+  map.addSource('risk', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
 
   map.addLayer({
     id: 'communes-fill',
     type: 'fill',
     source: 'communes',
     paint: {
-      'fill-color': [
-        'case',
-        ['==', ['typeof', povertyRate], 'number'],
-        ['step', povertyRate, POVERTY_COLOURS[0],
-          ...POVERTY_BREAKS.flatMap((limit, index) => [limit, POVERTY_COLOURS[index + 1]])],
-        NO_DATA_COLOUR,
-      ],
+      'fill-color': fillColour(DEFAULT_INDICATOR),
       'fill-opacity': 0.88,
     },
   });
@@ -494,6 +625,19 @@ function addSourcesAndLayers() {
       'circle-stroke-width': 1.2,
     },
   });
+  map.addLayer({
+    id: 'risk-points',
+    type: 'circle',
+    source: 'risk',
+    filter: isPoint,
+    layout: { visibility: 'none' },
+    paint: {
+      'circle-color': colourBy('reason', RISK_COLOURS),
+      'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 2.5, 13, 6],
+      'circle-stroke-color': '#ffffff',
+      'circle-stroke-width': 0.8,
+    },
+  });
 }
 
 /** setData, resolved once the worker has indexed the data. */
@@ -566,17 +710,39 @@ function share(part, whole, format = formatMoney) {
 function communePopup(feature) {
   const p = feature.properties;
   const s = feature.state || {};
-  const poor = isNumber(s.poor) && isNumber(s.households)
-    ? `${formatInteger(s.poor)} ${t.unit.of} ${formatInteger(s.households)}`
-    : null;
+  const name = INDICATORS[s.indicator] ? s.indicator : currentSelection().indicator;
+  let counts = null;
+  if (isNumber(s.numerator) && isNumber(s.denominator)) {
+    counts = [t.count_label[name] || t.field.households_n,
+      `${formatInteger(s.numerator)} ${t.unit.of} ${formatInteger(s.denominator)}`];
+  } else if (isNumber(s.denominator)) {
+    counts = [t.field.households_n, formatInteger(s.denominator)];
+  }
+  const year = s.year ?? currentSelection().year;
+  const since = INDICATORS[name].change && s.prev_year ? ` (${fill(t.since, { year: s.prev_year })})` : '';
   const title = p.unit_type && !String(p.name).startsWith(p.unit_type) ? `${p.unit_type} ${p.name}` : p.name;
   return popupContent(t.kind.commune, title, [
     [t.field.code, p.code],
-    [t.field.poverty_rate, isNumber(s.poverty_rate) ? formatRate(s.poverty_rate) : t.no_data],
-    [t.field.poor_households, poor],
-    [t.field.year, s.year ?? currentSelection().year],
+    [t.indicator[name], formatIndicator(name, s.value) ?? t.no_data],
+    counts || [null, null],
+    [t.field.year, `${year}${since}`],
     [t.field.area_type, term('area_type', p.area_type)],
   ], s.estimated ? t.estimated_note : null);
+}
+
+function riskPopup(feature) {
+  const p = feature.properties;
+  const perMonth = (text) => (text === null ? null : `${text} ${t.unit.per_person_month}`);
+  return popupContent(t.kind.risk, p.code, [
+    [t.field.code, p.code],
+    [t.field.village, p.village],
+    [t.field.commune, p.commune],
+    [t.field.reason, term('reason', p.reason)],
+    [t.field.status, term('household_status', p.status)],
+    [t.field.year, p.year],
+    [t.field.income, perMonth(formatMoney(p.income))],
+    [t.field.income_change, perMonth(formatSignedMoney(p.income_change))],
+  ]);
 }
 
 function modelPopup(feature) {
@@ -626,6 +792,7 @@ const POPUP_BUILDERS = {
   models: modelPopup,
   works: workPopup,
   water: waterPopup,
+  risk: riskPopup,
 };
 
 function visibleClickableLayers() {
@@ -654,12 +821,14 @@ map.on('mousemove', (event) => {
 
 const yearSelect = document.getElementById('year-select');
 const boundarySelect = document.getElementById('boundary-select');
+const indicatorSelect = document.getElementById('indicator-select');
 const toggles = Array.from(document.querySelectorAll('input[data-layer-group]'));
 
 function currentSelection() {
   return {
     year: Number(yearSelect.value) || config.defaultYear || null,
     boundaries: boundarySelect.value === 'legacy' ? 'legacy' : 'current',
+    indicator: INDICATORS[indicatorSelect.value] ? indicatorSelect.value : DEFAULT_INDICATOR,
   };
 }
 
@@ -675,6 +844,8 @@ function applyLayerVisibility() {
     }
   }
   if (popup.isOpen()) popup.remove();
+  const risk = toggles.find((toggle) => toggle.dataset.layerGroup === 'risk');
+  if (risk && risk.checked && map.getSource('risk')) loadRiskLayer();
 }
 
 function showCount(group, count) {
@@ -711,40 +882,78 @@ async function loadProgrammeLayers() {
  * state and setting it again in the same frame would drop falsy values such as a
  * 0 % rate, because MapLibre queues the removal of any key whose new value is falsy.
  */
-function applyIndicators(communes, rows) {
+function applyIndicators(communes, rows, indicator) {
   const rowsByCode = new Map(rows.map((row) => [String(row.code), row]));
   for (const feature of communes.features) {
     const code = String(feature.properties.code);
     const row = rowsByCode.get(code);
     const number = (value) => (row && isNumber(value) ? value : null);
     map.setFeatureState({ source: 'communes', id: code }, {
-      poverty_rate: number(row && row.value),
-      poor: number(row && row.numerator),
-      households: number(row && row.denominator),
+      indicator,
+      value: number(row && row.value),
+      numerator: number(row && row.numerator),
+      denominator: number(row && row.denominator),
       estimated: Boolean(row && row.estimated),
       year: row ? row.year : null,
+      prev_year: row && row.prev_year ? row.prev_year : null,
     });
   }
+  map.setPaintProperty('communes-fill', 'fill-color', fillColour(indicator));
 }
 
-function summarise(communes, rows, year) {
+function summarise(communes, result, selection) {
+  const { rows, missing } = result;
+  const { year, indicator } = selection;
   const shown = new Set(communes.features.map((feature) => String(feature.properties.code)));
+  if (missing) {
+    const message = element('span', 'map-no-data', fill(t.no_data_year, { indicator: t.indicator[indicator], year }));
+    summaryElement.replaceChildren(message);
+    if (knownYears.has(indicator)) {
+      summaryElement.append(element('span', null, fill(t.data_years, { years: knownYears.get(indicator).join(', ') })));
+    }
+    return;
+  }
   const matched = rows.filter((row) => shown.has(String(row.code)));
   const withData = matched.filter((row) => isNumber(row.value));
-  summaryElement.replaceChildren(element('span', null, fill(t.summary, {
+  const template = indicator === 'poverty_rate' ? t.summary : t.summary_indicator;
+  summaryElement.replaceChildren(element('span', null, fill(template, {
     shown: integerFormat.format(shown.size),
     with_data: integerFormat.format(withData.length),
     year,
   })));
-  const poor = withData.reduce((sum, row) => sum + (isNumber(row.numerator) ? row.numerator : 0), 0);
-  const households = withData.reduce((sum, row) => sum + (isNumber(row.denominator) ? row.denominator : 0), 0);
-  if (households > 0) {
-    summaryElement.append(element('span', null, fill(t.overall, {
-      rate: percentFormat.format(poor / households),
-      poor: integerFormat.format(poor),
-      households: integerFormat.format(households),
+  const spec = INDICATORS[indicator];
+  const total = (key) => withData.reduce((sum, row) => sum + (isNumber(row[key]) ? row[key] : 0), 0);
+  const numerator = total('numerator');
+  const denominator = total('denominator');
+  if (spec.kind === 'rate' && denominator > 0) {
+    const template2 = indicator === 'poverty_rate' ? t.overall : t.overall_rate;
+    summaryElement.append(element('span', null, fill(template2, {
+      rate: percentFormat.format(numerator / denominator),
+      poor: integerFormat.format(numerator),
+      households: integerFormat.format(denominator),
+      numerator: integerFormat.format(numerator),
+      denominator: integerFormat.format(denominator),
     })));
+  } else if (spec.kind === 'count' && withData.length) {
+    summaryElement.append(element('span', null, fill(t.overall_count, { total: integerFormat.format(numerator) })));
   }
+}
+
+let riskLayer = null;
+
+/** The households at risk of falling back: loaded the first time the layer is shown. */
+function loadRiskLayer() {
+  if (!riskLayer) {
+    riskLayer = getAllFeatures('/layers/fallback_risk', {}).then(async (collection) => {
+      await setSourceData('risk', collection);
+      showCount('risk', collection.features.length);
+    });
+    riskLayer.catch((error) => {
+      riskLayer = null;
+      reportFailures([error]);
+    });
+  }
+  return riskLayer;
 }
 
 function reportFailures(errors) {
@@ -762,9 +971,9 @@ async function refresh() {
   setStatus(t.loading);
   applyLayerVisibility();
   try {
-    const [layers, rows] = await Promise.all([
+    const [layers, result] = await Promise.all([
       boundaryLayers(selection.boundaries),
-      povertyRows(selection.boundaries, selection.year),
+      indicatorRows(selection.indicator, selection.boundaries, selection.year),
     ]);
     if (run !== generation) return;
     if (shownBoundaries !== selection.boundaries) {
@@ -776,8 +985,9 @@ async function refresh() {
       ]);
       if (run !== generation) return;
     }
-    applyIndicators(layers.communes, rows);
-    summarise(layers.communes, rows, selection.year);
+    applyIndicators(layers.communes, result.rows, selection.indicator);
+    buildIndicatorLegend(selection.indicator);
+    summarise(layers.communes, result, selection);
     if (!fitted) {
       const bounds = boundsOf(layers.province) || boundsOf(layers.communes);
       if (bounds) map.fitBounds(bounds, { padding: 24, animate: false });
@@ -798,6 +1008,7 @@ buildLegends();
 setReady(false);
 yearSelect.addEventListener('change', refresh);
 boundarySelect.addEventListener('change', refresh);
+indicatorSelect.addEventListener('change', refresh);
 for (const toggle of toggles) toggle.addEventListener('change', applyLayerVisibility);
 
 map.on('error', (event) => {
