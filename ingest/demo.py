@@ -169,6 +169,8 @@ def load_demo(session: Session, options: DemoOptions, progress: Progress = lambd
         note=f"Lạng Sơn demo loaded: {summary.counts}", new={"seed": options.seed,
                                                              "households": options.households}))
     demo_users(session, options.seed)
+    # fresh tables have no planner statistics; without them the first jobs pick poor plans
+    session.execute(text("ANALYZE " + ", ".join(reversed(DATA_TABLES[:-2]))))
     summary.logins = describe_logins(session)
     return summary
 
@@ -915,7 +917,7 @@ def describe_logins(session: Session) -> str:
     if seed_row is None:
         return ""
     seed = int(seed_row.detail["seed"])
-    lines = ["Demo logins (http://127.0.0.1:5000/login):"]
+    lines = ["Demo logins (sign in at /login on the demo server):"]
     for name, role, _display, _spec in DEMO_ACCOUNTS:
         user = session.scalar(select(User).where(User.name == name))
         if user is None:
