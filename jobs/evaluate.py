@@ -21,6 +21,7 @@ import numpy as np
 from sqlalchemy import delete, insert, text
 from sqlalchemy.orm import Session
 
+from jobs.did import DidSampleTooSmall, estimate, two_way_fixed_effects
 from jobs.registry import register
 from spatial.models import MODEL_TYPES, ModelEvaluation
 
@@ -67,8 +68,6 @@ GROUP BY mp.household_id, m.model_type
           hour="2", minute="0")
 def evaluate_models(session: Session, settings: EvaluationSettings | None = None) -> int:
     """Replace all evaluation rows in one transaction; returns rows written."""
-    from jobs.did import DidSampleTooSmall, estimate, two_way_fixed_effects
-
     cfg = settings or EvaluationSettings()
     rows = session.execute(_PANEL).all()
     if not rows:
@@ -109,8 +108,7 @@ def evaluate_models(session: Session, settings: EvaluationSettings | None = None
         for unit_id, in_area in _areas(province, commune):
             sel = keep & in_area
             results.extend(_estimate_area(
-                model_type, unit_id, hh[sel], year[sel], group[sel], income[sel], cfg,
-                estimate, two_way_fixed_effects, DidSampleTooSmall))
+                model_type, unit_id, hh[sel], year[sel], group[sel], income[sel], cfg))
     # works and water schemes: households near a completed work (served by a scheme) from the
     # first round after completion (connection), against households far from any such work
     for label, stmt, params in _infrastructure_treatments(cfg):
@@ -129,8 +127,7 @@ def evaluate_models(session: Session, settings: EvaluationSettings | None = None
         for unit_id, in_area in _areas(province, commune):
             sel = keep & in_area
             results.extend(_estimate_area(
-                label, unit_id, hh[sel], year[sel], group[sel], income[sel], cfg,
-                estimate, two_way_fixed_effects, DidSampleTooSmall))
+                label, unit_id, hh[sel], year[sel], group[sel], income[sel], cfg))
     session.execute(delete(ModelEvaluation))
     if results:
         session.execute(insert(ModelEvaluation), results)
@@ -179,7 +176,7 @@ def _areas(province: np.ndarray, commune: np.ndarray):  # type: ignore[no-untype
         yield int(c), commune == c
 
 
-def _estimate_area(model_type, unit_id, hh, year, group, income, cfg, estimate, twfe, did_error):  # type: ignore[no-untyped-def]
+def _estimate_area(model_type, unit_id, hh, year, group, income, cfg):  # type: ignore[no-untyped-def]
     _, first_row = np.unique(hh, return_index=True)
     n_treated = int((group[first_row] > 0).sum())
     n_control = int((group[first_row] == 0).sum())
@@ -191,11 +188,11 @@ def _estimate_area(model_type, unit_id, hh, year, group, income, cfg, estimate, 
         return [dict(base, estimator=e, status="insufficient_sample", detail=note) for e in ("cs_did", "twfe")]
     try:
         res = estimate(hh, year, group, income, control=cfg.control)
-    except did_error as exc:
+    except DidSampleTooSmall as exc:
         note = {"reason": str(exc)}
         return [dict(base, estimator=e, status="insufficient_sample", detail=note) for e in ("cs_did", "twfe")]
     treated_now = (group > 0) & (year >= group)
-    tw = twfe(hh, year, treated_now, income)
+    tw = two_way_fixed_effects(hh, year, treated_now, income)
     detail = res.to_json()
     return [
         dict(base, estimator="cs_did", status="ok", att=res.overall.att, se=res.overall.se,

@@ -154,8 +154,7 @@ def create_user(session: Session, name: str, role: str, password: str | None = N
     name = name.strip()
     if not name or len(name) > 80 or any(c.isspace() for c in name):
         raise AccountError("name: 1–80 characters, no spaces")
-    if role not in ROLES:
-        raise ParameterError("role", f"unknown role {role!r}", list(ROLES))
+    check_role(role)
     if session.scalar(select(User.id).where(func.lower(User.name) == name.lower())) is not None:
         raise Conflict(f"a user named {name!r} exists already")
     if password is not None:
@@ -167,6 +166,20 @@ def create_user(session: Session, name: str, role: str, password: str | None = N
     if areas:
         assign_areas(session, user, areas)
     return user
+
+
+def check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ParameterError("role", f"unknown role {role!r}", list(ROLES))
+
+
+def update_user(session: Session, user: User, *, role: str, display_name: str | None,
+                areas: list[str] | None = None) -> None:
+    """Change a user's role, name and (when given) areas."""
+    check_role(role)
+    user.role, user.display_name = role, display_name or None
+    if areas is not None:
+        assign_areas(session, user, areas)
 
 
 def get_user(session: Session, name: str) -> User:

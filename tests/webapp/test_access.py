@@ -307,3 +307,13 @@ def test_status_pages_for_people_and_json_for_api(app, accounts, demo_settings):
     c = small.test_client()
     r = c.post("/login", data={"username": "x", "password": "y" * (2 * 1024 * 1024)})
     assert r.status_code == 413 and "Traceback" not in r.get_data(as_text=True)
+
+
+def test_admin_update_with_unknown_role_changes_nothing(app, accounts, demo_settings):
+    c = client_for(app, accounts, "admin")
+    target = accounts.name("extension_worker")
+    r = c.post(f"/admin/users/{target}", data={"role": "king", "display_name": "X"})
+    assert r.status_code == 400 and r.get_json()["error"]["parameter"] == "role"
+    with transaction(demo_settings) as s:
+        role, name = s.execute(text("SELECT role, display_name FROM users WHERE name = :n"), {"n": target}).one()
+    assert (role, name) == ("extension_worker", None)

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from jobs.duplicates import review_decision
 from spatial import ParameterError
 from spatial.accounts import (
-    assign_areas,
     create_user,
     disable_user,
     enable_user,
     get_user,
     issue_token,
+    update_user,
     user_areas,
 )
 from spatial.audit import AUDIT_PAGE, audit_entries
@@ -63,13 +63,9 @@ def user(name: str):  # type: ignore[no-untyped-def]
 def update(name: str):  # type: ignore[no-untyped-def]
     db = get_session()
     u = get_user(db, name)
-    role = request.form.get("role", u.role)
-    if role not in ROLES:
-        raise ParameterError("role", f"unknown role {role!r}", list(ROLES))
-    u.role = role
-    u.display_name = request.form.get("display_name") or None
-    if "areas" in request.form:
-        assign_areas(db, u, _codes(request.form["areas"]))
+    areas = _codes(request.form["areas"]) if "areas" in request.form else None
+    update_user(db, u, role=request.form.get("role", u.role), display_name=request.form.get("display_name"),
+                areas=areas)
     return redirect(url_for("admin.user", name=u.name), 303)
 
 
