@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,10 @@ from spatial.settings import Settings
 
 DEMO_HOUSEHOLDS = 1500
 DEMO_SEED = 7
+# the small test demo has about 23 households per commune: a lower minimum sample lets some
+# communes get their own estimate (the map's effect choropleth), and still leaves many below it
+os.environ.setdefault("SINHKE_EVAL_MIN_TREATED", "10")
+os.environ.setdefault("SINHKE_EVAL_MIN_CONTROL", "10")
 
 
 @pytest.fixture(scope="session")

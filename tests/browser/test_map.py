@@ -269,6 +269,8 @@ def test_indicator_select_recolours_communes(
     assert options == [
         "poverty_rate", "near_poor_rate", "escaped_poverty_rate", "mean_income_change",
         "mean_income_change_real", "median_income", "fell_back", "newly_poor",
+        "effect_all", "effect_cow_bank", "effect_buffalo_loan", "effect_free_range_chicken",
+        "effect_medicinal_plant",
     ]
     assert page.input_value("#indicator-select") == "poverty_rate"
 
@@ -355,4 +357,78 @@ def test_risk_layer(page: Page, live_server: str, console_errors: list[str]) -> 
     assert "Income change" in text
     toggle.uncheck()
     assert page.evaluate(visibility) == "none"
+    assert console_errors == []
+
+
+# Communes whose rendered effect differs from the job's difference-in-differences row
+# (value, interval, n, "interval includes 0") for the shown model type.
+EFFECT_MISMATCHES = """async ([layer, modelType]) => {
+  const map = window.sinhkeMap;
+  const response = await fetch(`/api/evaluations?level=commune&model_type=${modelType}`);
+  const rows = (await response.json()).rows.filter((row) => row.estimator === 'cs_did');
+  const byCode = new Map(rows.map((row) => [String(row.code), row]));
+  const mismatches = [];
+  let estimates = 0;
+  let weak = 0;
+  for (const feature of map.queryRenderedFeatures({layers: [layer]})) {
+    const row = byCode.get(String(feature.id));
+    const s = feature.state;
+    const want = row && row.status === 'ok' ? row.att : null;
+    const wantWeak = Boolean(row && row.status === 'ok' && row.ci_low <= 0 && row.ci_high >= 0);
+    if ((s.value ?? null) !== want || (row && (s.ci_low !== row.ci_low || s.n_treated !== row.n_treated
+        || s.n_control !== row.n_control || s.status !== row.status)) || Boolean(s.weak) !== wantWeak) {
+      mismatches.push([feature.id, want, s.value, s.status]);
+    }
+    if (want !== null) estimates += 1;
+    if (wantWeak) weak += 1;
+  }
+  return {mismatches, estimates, weak};
+}"""
+
+# A canvas point inside a commune with an estimate, where only that commune is under the pointer.
+EFFECT_POINT = COMMUNE_ONLY_POINT.replace(
+    "if (onlyCommunes && here.length === 1) {",
+    "if (onlyCommunes && here.length === 1 && typeof here[0].state.value === 'number') {")
+
+
+def test_effect_choropleth(page: Page, live_server: str, console_errors: list[str]) -> None:
+    """Per-commune programme effects (the evaluate_models job) on the map: estimate, interval and n."""
+    open_map(page, live_server)
+    page.select_option("#indicator-select", "effect_all")
+    wait_until_ready(page, indicator="effect_all")
+    result = page.evaluate(EFFECT_MISMATCHES, [COMMUNES_LAYER, "all"])
+    assert result["mismatches"] == []
+    assert result["estimates"] >= 1, "no commune has its own estimate"
+    assert page.is_disabled("#year-select"), "an effect is not by year"
+    assert "VND per person per month" in page.locator("#communes-label").inner_text()
+    assert "interval includes 0" in page.locator("#legend-poverty").inner_text()
+    summary = page.locator("#map-summary").inner_text()
+    assert "with an estimate" in summary and "Whole province" in summary
+
+    # the popup of a commune with an estimate: the estimate, its interval and n
+    target = page.evaluate(EFFECT_POINT, LAYERS_ARG)
+    assert target is not None
+    x0, y0 = canvas_origin(page)
+    page.mouse.click(x0 + target["x"], y0 + target["y"])
+    text = popup_text(page)
+    assert "Effect of any livelihood model" in text
+    assert "95 % interval" in text and " to " in text
+    assert "Participating households (n)" in text and "Comparison households (n)" in text
+
+    # another model type: its own rows
+    page.select_option("#indicator-select", "effect_free_range_chicken")
+    wait_until_ready(page, indicator="effect_free_range_chicken")
+    assert page.evaluate(EFFECT_MISMATCHES, [COMMUNES_LAYER, "free_range_chicken"])["mismatches"] == []
+
+    # effects are estimated on the 2025 communes only: the legacy map says so, nothing coloured
+    page.select_option("#boundary-select", "legacy")
+    wait_until_ready(page, boundaries="legacy", indicator="effect_free_range_chicken")
+    assert "2025 communes" in page.locator("#map-summary").inner_text()
+    assert page.evaluate(STATE_MISMATCHES_EMPTY, COMMUNES_LAYER) == []
+
+    # back to an indicator by year: the year select works again
+    page.select_option("#boundary-select", "current")
+    page.select_option("#indicator-select", "poverty_rate")
+    wait_until_ready(page, boundaries="current", indicator="poverty_rate")
+    assert not page.is_disabled("#year-select")
     assert console_errors == []

@@ -72,6 +72,21 @@ const INDICATORS = {
 };
 const DEFAULT_INDICATOR = 'poverty_rate';
 
+/**
+ * Programme effects: the evaluate_models job's difference-in-differences estimate
+ * (ATT, VND per person per month) of participation per 2025 commune, for one model
+ * type or any model. Not by year: one estimate over the programme period.
+ */
+const EFFECT_BREAKS = [0, 100000, 200000, 300000, 400000];
+for (const modelType of ['all', 'cow_bank', 'buffalo_loan', 'free_range_chicken', 'medicinal_plant']) {
+  INDICATORS[`effect_${modelType}`] = {
+    kind: 'effect', evaluation: modelType, breaks: EFFECT_BREAKS, colours: CHANGE_COLOURS,
+  };
+}
+/** Fill opacity of a commune whose effect interval includes 0 (and of every other commune). */
+const WEAK_OPACITY = 0.4;
+const FILL_OPACITY = 0.88;
+
 const RISK_COLOURS = {
   recently_escaped: '#d95f02',
   near_poor: '#7570b3',
@@ -136,6 +151,7 @@ const formatMoney = (value) => (isNumber(value) ? moneyFormat.format(value) : nu
 const signedMoneyFormat = new Intl.NumberFormat(languageTag, {
   style: 'currency', currency: 'VND', maximumFractionDigits: 0, signDisplay: 'exceptZero',
 });
+const pValueFormat = new Intl.NumberFormat(languageTag, { minimumFractionDigits: 2, maximumFractionDigits: 3 });
 const compactFormat = new Intl.NumberFormat(languageTag, { notation: 'compact', maximumFractionDigits: 1 });
 const formatSignedMoney = (value) => (isNumber(value) ? signedMoneyFormat.format(value) : null);
 
@@ -145,11 +161,13 @@ function formatIndicator(name, value) {
   const spec = INDICATORS[name];
   if (spec.kind === 'rate') return formatRate(value);
   if (spec.kind === 'count') return formatInteger(value);
-  const money = spec.change ? formatSignedMoney(value) : formatMoney(value);
+  const money = spec.change || spec.kind === 'effect' ? formatSignedMoney(value) : formatMoney(value);
   return `${money} ${t.unit.per_person_month}`;
 }
 
-const UNIT_OF_KIND = { rate: () => t.unit.percent, money: () => t.unit.money, count: () => t.unit.count };
+const UNIT_OF_KIND = {
+  rate: () => t.unit.percent, money: () => t.unit.money, effect: () => t.unit.money, count: () => t.unit.count,
+};
 
 function formatDate(value) {
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(value)) return value ?? null;
@@ -311,7 +329,7 @@ function classLabels(name) {
         : `${integerFormat.format(lower)}–${integerFormat.format(upper - 1)}`;
     });
   }
-  const format = kind === 'money' ? (value) => compactFormat.format(value) : (value) => decimalFormat.format(value);
+  const format = kind === 'rate' ? (value) => decimalFormat.format(value) : (value) => compactFormat.format(value);
   // a class below a break at 0 is "< 0" (losses); otherwise classes start at 0
   const lowers = breaks[0] === 0 ? [null, ...breaks] : [0, ...breaks];
   return lowers.map((lower, index) => {
@@ -335,6 +353,11 @@ function buildIndicatorLegend(name) {
     legend.append(item);
   });
   legend.append(legendItem(colourBox(NO_DATA_COLOUR), t.no_data));
+  if (INDICATORS[name].kind === 'effect') {
+    const weak = colourBox(colours[3]);
+    weak.style.opacity = String(WEAK_OPACITY / FILL_OPACITY);
+    legend.append(legendItem(weak, t.effect.weak_legend));
+  }
   document.getElementById('communes-label').textContent = indicatorLabel(name);
 }
 
@@ -438,6 +461,7 @@ function knownMissing(indicator, year) {
  * the year and the allowed years): an expected case, shown as "no data", not an error.
  */
 function indicatorRows(indicator, boundaries, year) {
+  if (INDICATORS[indicator].kind === 'effect') return effectRows(indicator, boundaries);
   if (!year) return Promise.resolve({ rows: [], missing: false }); // no survey year loaded yet
   if (knownMissing(indicator, year)) return Promise.resolve({ rows: [], missing: true });
   const key = `${indicator}:${boundaries}:${year}`;
@@ -461,6 +485,52 @@ function indicatorRows(indicator, boundaries, year) {
   }
   return indicatorCache.get(key);
 }
+
+/** Estimates of one model type (or 'all') at one level, loaded once: the job's difference-in-differences rows. */
+function evaluationRows(modelType, level) {
+  const key = `effect:${modelType}:${level}`;
+  if (!indicatorCache.has(key)) {
+    const url = new URL(`${config.apiRoot}/evaluations`, window.location.href);
+    url.search = new URLSearchParams({ level, model_type: modelType }).toString();
+    const request = getJSON(url.href).then((body) => (body.rows || [])
+      .filter((row) => row.estimator === 'cs_did')
+      .map((row) => ({
+        code: row.code,
+        value: row.status === 'ok' && isNumber(row.att) ? row.att : null,
+        ci_low: row.ci_low,
+        ci_high: row.ci_high,
+        n_treated: row.n_treated,
+        n_control: row.n_control,
+        status: row.status,
+        pretest_p: row.pretest_p,
+      })));
+    request.catch(() => indicatorCache.delete(key));
+    indicatorCache.set(key, request);
+  }
+  return indicatorCache.get(key);
+}
+
+/**
+ * A programme-effect indicator's rows: {rows, missing, reason, province}. Effects are
+ * estimated on the 2025 communes only, so the legacy boundaries have none.
+ */
+async function effectRows(indicator, boundaries) {
+  if (boundaries === 'legacy') return { rows: [], missing: true, reason: 'legacy' };
+  const modelType = INDICATORS[indicator].evaluation;
+  const [rows, province] = await Promise.all([
+    evaluationRows(modelType, 'commune'), evaluationRows(modelType, 'province'),
+  ]);
+  return { rows, missing: false, province: province[0] || null };
+}
+
+/** An estimate's 95 % interval as text, e.g. "+231.000 ₫ to +276.000 ₫". */
+function formatInterval(low, high) {
+  if (!isNumber(low) || !isNumber(high)) return null;
+  return fill(t.effect.interval_value, { low: formatSignedMoney(low), high: formatSignedMoney(high) });
+}
+
+/** Whether an estimate's interval includes 0 (the data cannot tell the effect from none). */
+const includesZero = (row) => isNumber(row.ci_low) && isNumber(row.ci_high) && row.ci_low <= 0 && row.ci_high >= 0;
 
 // ---------------------------------------------------------------------------
 // The map
@@ -520,7 +590,8 @@ function addSourcesAndLayers() {
     source: 'communes',
     paint: {
       'fill-color': fillColour(DEFAULT_INDICATOR),
-      'fill-opacity': 0.88,
+      // an effect whose interval includes 0 is drawn paler
+      'fill-opacity': ['case', ['boolean', ['feature-state', 'weak'], false], WEAK_OPACITY, FILL_OPACITY],
     },
   });
   map.addLayer({
@@ -707,10 +778,34 @@ function share(part, whole, format = formatMoney) {
   return `${format(part)} (${percentFormat.format(part / whole)})`;
 }
 
+function communeTitle(p) {
+  return p.unit_type && !String(p.name).startsWith(p.unit_type) ? `${p.unit_type} ${p.name}` : p.name;
+}
+
+/** A commune's programme-effect estimate: the estimate, its 95 % interval and n. */
+function effectPopup(feature, name) {
+  const p = feature.properties;
+  const s = feature.state || {};
+  let note = null;
+  if (s.status === 'insufficient_sample') note = t.effect.insufficient;
+  else if (s.status === null || s.status === undefined) note = t.effect.none;
+  else if (s.weak) note = t.effect.weak_note;
+  return popupContent(t.kind.commune, communeTitle(p), [
+    [t.field.code, p.code],
+    [t.indicator[name], formatIndicator(name, s.value) ?? t.no_data],
+    [t.effect.interval, formatInterval(s.ci_low, s.ci_high)],
+    [t.effect.n_treated, formatInteger(s.n_treated)],
+    [t.effect.n_control, formatInteger(s.n_control)],
+    [t.effect.pretest, isNumber(s.pretest_p) ? pValueFormat.format(s.pretest_p) : null],
+    [t.effect.method_label, t.effect.method],
+  ], note);
+}
+
 function communePopup(feature) {
   const p = feature.properties;
   const s = feature.state || {};
   const name = INDICATORS[s.indicator] ? s.indicator : currentSelection().indicator;
+  if (INDICATORS[name].kind === 'effect') return effectPopup(feature, name);
   let counts = null;
   if (isNumber(s.numerator) && isNumber(s.denominator)) {
     counts = [t.count_label[name] || t.field.households_n,
@@ -720,8 +815,7 @@ function communePopup(feature) {
   }
   const year = s.year ?? currentSelection().year;
   const since = INDICATORS[name].change && s.prev_year ? ` (${fill(t.since, { year: s.prev_year })})` : '';
-  const title = p.unit_type && !String(p.name).startsWith(p.unit_type) ? `${p.unit_type} ${p.name}` : p.name;
-  return popupContent(t.kind.commune, title, [
+  return popupContent(t.kind.commune, communeTitle(p), [
     [t.field.code, p.code],
     [t.indicator[name], formatIndicator(name, s.value) ?? t.no_data],
     counts || [null, null],
@@ -833,7 +927,10 @@ function currentSelection() {
 }
 
 function applyLayerVisibility() {
-  const legacy = currentSelection().boundaries === 'legacy';
+  const selection = currentSelection();
+  const legacy = selection.boundaries === 'legacy';
+  // a programme effect is one estimate over the whole period: the year does not apply
+  yearSelect.disabled = INDICATORS[selection.indicator].kind === 'effect';
   for (const toggle of toggles) {
     const group = toggle.dataset.layerGroup;
     if (group === 'districts') toggle.disabled = !legacy;
@@ -894,17 +991,53 @@ function applyIndicators(communes, rows, indicator) {
       numerator: number(row && row.numerator),
       denominator: number(row && row.denominator),
       estimated: Boolean(row && row.estimated),
-      year: row ? row.year : null,
+      year: row && row.year ? row.year : null,
       prev_year: row && row.prev_year ? row.prev_year : null,
+      ci_low: number(row && row.ci_low),
+      ci_high: number(row && row.ci_high),
+      n_treated: number(row && row.n_treated),
+      n_control: number(row && row.n_control),
+      pretest_p: number(row && row.pretest_p),
+      status: row && row.status ? row.status : null,
+      weak: Boolean(row && row.status === 'ok' && includesZero(row)),
     });
   }
   map.setPaintProperty('communes-fill', 'fill-color', fillColour(indicator));
+}
+
+/** The summary of a programme-effect indicator: how many communes have an estimate, and the province's. */
+function summariseEffect(shown, result, indicator) {
+  if (result.missing) {
+    summaryElement.replaceChildren(element('span', 'map-no-data', t.effect.legacy));
+    return;
+  }
+  const matched = result.rows.filter((row) => shown.has(String(row.code)));
+  const count = (predicate) => integerFormat.format(matched.filter(predicate).length);
+  summaryElement.replaceChildren(element('span', null, fill(t.effect.summary, {
+    shown: integerFormat.format(shown.size),
+    with_data: count((row) => isNumber(row.value)),
+    weak: count((row) => isNumber(row.value) && includesZero(row)),
+    insufficient: count((row) => row.status === 'insufficient_sample'),
+  })));
+  const province = result.province;
+  if (province && isNumber(province.value)) {
+    summaryElement.append(element('span', null, fill(t.effect.province, {
+      effect: formatIndicator(indicator, province.value),
+      interval: formatInterval(province.ci_low, province.ci_high),
+      n_treated: formatInteger(province.n_treated),
+      n_control: formatInteger(province.n_control),
+    })));
+  }
 }
 
 function summarise(communes, result, selection) {
   const { rows, missing } = result;
   const { year, indicator } = selection;
   const shown = new Set(communes.features.map((feature) => String(feature.properties.code)));
+  if (INDICATORS[indicator].kind === 'effect') {
+    summariseEffect(shown, result, indicator);
+    return;
+  }
   if (missing) {
     const message = element('span', 'map-no-data', fill(t.no_data_year, { indicator: t.indicator[indicator], year }));
     summaryElement.replaceChildren(message);
