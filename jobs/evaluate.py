@@ -64,47 +64,82 @@ GROUP BY mp.household_id, m.model_type
 """)
 
 
-@register("evaluate_models", "Effect of model participation on income (staggered DiD)",
-          hour="2", minute="0")
-def evaluate_models(session: Session, settings: EvaluationSettings | None = None) -> int:
-    """Replace all evaluation rows in one transaction; returns rows written."""
-    cfg = settings or EvaluationSettings()
+@dataclass(frozen=True)
+class Panel:
+    """The balanced income panel the job estimates on: one entry per household and round."""
+
+    hh: np.ndarray
+    year: np.ndarray
+    income: np.ndarray
+    commune: np.ndarray
+    province: np.ndarray
+    #: sorted household ids, and each row's index into them
+    households: np.ndarray
+    inverse: np.ndarray
+    #: per model type, each household's first treated round: -1 not a participant, 0 joined too late
+    first: dict[str, np.ndarray]
+
+    @property
+    def first_round(self) -> int:
+        return int(self.year.min())
+
+
+def load_panel(session: Session, cfg: EvaluationSettings) -> Panel | None:
+    """The balanced panel with each household's first treated round per model type; None if empty."""
     rows = session.execute(_PANEL).all()
     if not rows:
-        session.execute(delete(ModelEvaluation))
-        return 0
+        return None
     hh = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     year = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
     income = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
     commune = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
     province = np.fromiter((r[4] for r in rows), dtype=np.int64, count=len(rows))
-
+    del rows
     households, inverse = np.unique(hh, return_inverse=True)
-    # per model type, each household's first treated round: -1 not a participant, 0 joined too late
     first = {t: np.full(len(households), -1, dtype=np.int64) for t in MODEL_TYPES}
     for household_id, model_type, first_year in session.execute(_FIRST_TREATED, {"lag": cfg.lag_days}):
         i = np.searchsorted(households, household_id)
         if i < len(households) and households[i] == household_id:
             first[model_type][i] = first_year or 0
+    return Panel(hh, year, income, commune, province, households, inverse, first)
+
+
+def model_treatment(panel: Panel, model_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """Rows kept for a model type (or 'all') and each row's group (first treated round, 0 never)."""
+    first = panel.first
     n_types = sum((f >= 0).astype(np.int64) for f in first.values())
-    any_first = np.full(len(households), -1, dtype=np.int64)
-    for f in first.values():
-        treated = f > 0
-        any_first = np.where(treated & ((any_first <= 0) | (f < any_first)), f, any_first)
-        any_first = np.where((f == 0) & (any_first == -1), 0, any_first)
+    if model_type == ALL:
+        f = np.full(len(panel.households), -1, dtype=np.int64)
+        for ft in first.values():
+            treated = ft > 0
+            f = np.where(treated & ((f <= 0) | (ft < f)), ft, f)
+            f = np.where((ft == 0) & (f == -1), 0, f)
+    else:
+        f = first[model_type]
+    keep_u = f != 0  # joined too late to be treated within the panel: no clean control either
+    if model_type != ALL:
+        # participants of other types are no controls; double enrolments are not attributable
+        keep_u &= ~((f == -1) & (n_types > 0)) & ~((f > 0) & (n_types > 1))
+    keep_u &= f != panel.first_round  # treated from the first round: no pre-period to compare
+    group_u = np.where(f > 0, f, 0)
+    return keep_u[panel.inverse], group_u[panel.inverse]
+
+
+@register("evaluate_models", "Effect of model participation on income (staggered DiD)",
+          hour="2", minute="0")
+def evaluate_models(session: Session, settings: EvaluationSettings | None = None) -> int:
+    """Replace all evaluation rows in one transaction; returns rows written."""
+    cfg = settings or EvaluationSettings()
+    panel = load_panel(session, cfg)
+    if panel is None:
+        session.execute(delete(ModelEvaluation))
+        return 0
+    hh, year, income, households = panel.hh, panel.year, panel.income, panel.households
+    province, commune, inverse, first_round = panel.province, panel.commune, panel.inverse, panel.first_round
 
     results: list[dict] = []
-    first_round = int(year.min())
     for model_type in (ALL, *MODEL_TYPES):
-        f = any_first if model_type == ALL else first[model_type]
-        keep_u = f != 0  # joined too late to be treated within the panel: no clean control either
-        if model_type != ALL:
-            # participants of other types are no controls; double enrolments are not attributable
-            keep_u &= ~((f == -1) & (n_types > 0)) & ~((f > 0) & (n_types > 1))
-        keep_u &= f != first_round  # treated from the first round: no pre-period to compare
-        group_u = np.where(f > 0, f, 0)
-        keep = keep_u[inverse]
-        group = group_u[inverse]
+        keep, group = model_treatment(panel, model_type)
         for unit_id, in_area in _areas(province, commune):
             sel = keep & in_area
             results.extend(_estimate_area(
