@@ -32,6 +32,10 @@ class Settings:
     #: send the session cookie over HTTPS only (set true behind TLS in production)
     cookie_secure: bool = False
     max_upload_mb: int = 64
+    #: the field app warns when a GPS fix is less accurate than this (metres)
+    field_max_accuracy_m: int = 50
+    #: photos are resized on the phone until they are at most this large (KiB)
+    field_photo_max_kb: int = 300
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -46,6 +50,8 @@ class Settings:
             default_locale=_env("DEFAULT_LOCALE", "vi"),  # type: ignore[arg-type]
             cookie_secure=(_env("COOKIE_SECURE", "false") or "").lower() in ("1", "true", "yes"),
             max_upload_mb=int(_env("MAX_UPLOAD_MB", "64")),  # type: ignore[arg-type]
+            field_max_accuracy_m=int(_env("FIELD_MAX_ACCURACY_M", "50")),  # type: ignore[arg-type]
+            field_photo_max_kb=int(_env("FIELD_PHOTO_MAX_KB", "300")),  # type: ignore[arg-type]
         )
 
     @property

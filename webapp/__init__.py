@@ -9,7 +9,8 @@ from spatial.settings import Settings
 
 LOCALES = ("vi", "en")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "worker-src blob:; child-src blob:; connect-src 'self'; object-src 'none'; "
+       "worker-src 'self' blob:; child-src blob:; manifest-src 'self'; "
+       "connect-src 'self'; object-src 'none'; "
        "base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
 
 
@@ -42,13 +43,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     Babel(app, locale_selector=_select_locale)
 
     from webapp import auth, db, errors
-    from webapp.views import admin, api, health, pages, vendor
+    from webapp.views import admin, api, field, health, pages, vendor
     from webapp.views import auth as auth_views
 
     db.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
-    for bp in (pages.bp, api.bp, health.bp, vendor.bp, auth_views.bp, admin.bp):
+    for bp in (pages.bp, api.bp, health.bp, vendor.bp, auth_views.bp, admin.bp, field.bp):
         app.register_blueprint(bp)
 
     @app.context_processor

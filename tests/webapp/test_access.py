@@ -37,6 +37,8 @@ ROUTES = {
     "admin.edit_deflator": "admin_write",
     "admin.create": "admin_write", "admin.update": "admin_write", "admin.disable": "admin_write",
     "admin.enable": "admin_write", "admin.token": "admin_write",
+    "field.app_page": "page", "field.session_info": "page",
+    "field.service_worker": "public", "field.manifest": "public",
 }
 
 

@@ -1,0 +1,72 @@
+"""The /field app's server side: the shell page, its service worker and manifest."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.conftest import client_for
+
+
+def _status(client, url: str) -> int:  # type: ignore[no-untyped-def]
+    response = client.get(url)
+    response.close()  # static files are streamed
+    return response.status_code
+
+
+def test_field_page_needs_sign_in(anonymous):
+    response = anonymous.get("/field")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_field_page_for_a_worker(app, accounts):
+    c = client_for(app, accounts, "extension_worker")
+    response = c.get("/field")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'rel="manifest"' in html and "/field/manifest.webmanifest" in html
+    assert 'data-sw="/field/sw.js"' in html and 'data-scope="/field"' in html
+    assert 'id="field-i18n"' in html
+    # the CSP lets the app register its own service worker and manifest
+    csp = response.headers["Content-Security-Policy"]
+    assert "worker-src 'self'" in csp and "manifest-src 'self'" in csp
+
+
+def test_service_worker_lists_a_shell_that_exists(anonymous):
+    response = anonymous.get("/field/sw.js")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.headers["Service-Worker-Allowed"] == "/field"
+    assert response.headers["Cache-Control"] == "no-cache"
+    source = response.get_data(as_text=True)
+    assert "__VERSION__" not in source and "__SHELL__" not in source and "__ROOT__" not in source
+    version = re.search(r'const VERSION = "([0-9a-f]{16})";', source)
+    assert version, source[:500]
+    shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", source).group(1))
+    assert "/static/field/app.js" in shell and "/static/field/validate.js" in shell
+    assert "/vendor/maplibre-gl/maplibre-gl.js" in shell
+    # every file the worker caches at install is really served (one missing file fails the install)
+    for url in shell:
+        assert _status(anonymous, url) == 200, url
+
+
+def test_manifest_makes_the_app_installable(anonymous):
+    response = anonymous.get("/field/manifest.webmanifest?lang=vi")
+    assert response.status_code == 200
+    assert response.mimetype == "application/manifest+json"
+    manifest = json.loads(response.get_data(as_text=True))
+    assert manifest["start_url"] == "/field" and manifest["scope"] == "/field"
+    assert manifest["display"] == "standalone"
+    assert manifest["name"] and manifest["short_name"] == "sinhke"
+    for icon in manifest["icons"]:
+        assert _status(anonymous, icon["src"]) == 200
+
+
+def test_session_gives_a_csrf_token_to_signed_in_users(app, accounts, anonymous):
+    assert anonymous.get("/field/session").status_code == 302
+    c = client_for(app, accounts, "extension_worker")
+    body = c.get("/field/session").get_json()
+    assert body["name"] == accounts.name("extension_worker")
+    assert body["role"] == "extension_worker" and body["read_only"] is False
+    assert len(body["csrf_token"]) > 20

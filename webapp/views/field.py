@@ -1,0 +1,102 @@
+"""/field: the offline-first visit app for extension workers (app shell, service worker, manifest).
+
+The app itself is static JavaScript (webapp/static/field/); its data comes from the API
+(/api/me, /api/forms, /api/layers/…, POST /api/visits) and stays on the phone in
+IndexedDB. The service worker is served from /field/ so that its scope is the app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
+
+from webapp.auth import current_principal
+
+bp = Blueprint("field", __name__)
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+#: the shell the service worker keeps: (endpoint, filename) of static and vendored files
+SHELL_FILES = (
+    ("static", "app.css"),
+    ("static", "favicon.svg"),
+    ("static", "field/field.css"),
+    ("static", "field/app.js"),
+    ("static", "field/validate.js"),
+    ("static", "field/icon.svg"),
+    ("vendor.asset", "maplibre-gl/maplibre-gl.js"),
+    ("vendor.asset", "maplibre-gl/maplibre-gl.css"),
+)
+
+
+@cache
+def _shell_version(root: str) -> str:
+    """A digest of the shell files: a new release gets a new service worker and cache."""
+    digest = hashlib.sha256(root.encode())
+    for endpoint, name in SHELL_FILES:
+        path = STATIC / name if endpoint == "static" else None
+        if path is not None and path.exists():
+            digest.update(path.read_bytes())
+    digest.update((STATIC / "field" / "sw.js").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _shell_urls() -> list[str]:
+    urls = [url_for(endpoint, filename=name) if endpoint == "static"
+            else url_for(endpoint, package=name.split("/")[0], filename=name.split("/")[1])
+            for endpoint, name in SHELL_FILES]
+    return [*urls, url_for("field.manifest")]
+
+
+@bp.get("/field")
+def app_page():  # type: ignore[no-untyped-def]
+    settings = current_app.config["SINHKE"]
+    return render_template("field.html", locale=str(get_locale()),
+                           max_accuracy_m=settings.field_max_accuracy_m,
+                           photo_max_kb=settings.field_photo_max_kb)
+
+
+@bp.get("/field/session")
+def session_info():  # type: ignore[no-untyped-def]
+    """Who is signed in and a fresh CSRF token for the app's POSTs (never cached by the worker)."""
+    who = current_principal()
+    response = jsonify({"name": who.name if who else None, "role": who.role if who else None,
+                        "read_only": who.read_only if who else None, "csrf_token": generate_csrf()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/field/sw.js")
+def service_worker():  # type: ignore[no-untyped-def]
+    root = request.script_root
+    source = (STATIC / "field" / "sw.js").read_text(encoding="utf-8")
+    # the placeholders are bare identifiers in the source: each becomes a JSON literal
+    body = (source.replace("__VERSION__", json.dumps(_shell_version(root)))
+            .replace("__ROOT__", json.dumps(root)).replace("__SHELL__", json.dumps(_shell_urls())))
+    return Response(body, mimetype="text/javascript", headers={
+        "Cache-Control": "no-cache", "Service-Worker-Allowed": f"{root}/field"})
+
+
+@bp.get("/field/manifest.webmanifest")
+def manifest():  # type: ignore[no-untyped-def]
+    root = request.script_root
+    body = {
+        "name": _("sinhke field visits"),
+        "short_name": "sinhke",
+        "description": _("Log visits to livelihood models, works and water schemes, also without a network."),
+        "start_url": f"{root}/field",
+        "scope": f"{root}/field",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0f5f4f",
+        "lang": str(get_locale()),
+        "icons": [{"src": url_for("static", filename="field/icon.svg"), "sizes": "any",
+                   "type": "image/svg+xml", "purpose": "any"}],
+    }
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
