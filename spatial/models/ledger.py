@@ -115,7 +115,7 @@ class AnimalHolding(Base, Edited):
     __table_args__ = (
         ForeignKeyConstraint(["animal_id", "model_id"], ["animals.id", "animals.model_id"],
                              name="fk_animal_holdings_animal_model", ondelete="CASCADE"),
-        CheckConstraint("held_to IS NULL OR held_to > held_from", name="period"),
+        CheckConstraint("held_to IS NULL OR held_to >= held_from", name="period"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)

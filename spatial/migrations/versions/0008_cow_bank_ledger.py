@@ -109,7 +109,7 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('created_by', sa.String(length=80), server_default='system', nullable=False),
     sa.Column('updated_by', sa.String(length=80), server_default='system', nullable=False),
-    sa.CheckConstraint('held_to IS NULL OR held_to > held_from', name=op.f('ck_animal_holdings_period')),
+    sa.CheckConstraint('held_to IS NULL OR held_to >= held_from', name=op.f('ck_animal_holdings_period')),
     sa.ForeignKeyConstraint(['animal_id', 'model_id'], ['animals.id', 'animals.model_id'], name='fk_animal_holdings_animal_model', ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_animal_holdings_household_id_households')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_animal_holdings'))
