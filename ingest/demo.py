@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from ingest import IngestError
 from ingest.adminunits import Province, Unit, load_province
+from ingest.demo_ledger import LEDGER_AS_OF, seed_ledger
 from spatial.geometry import (
     Seed,
     SplitSeed,
@@ -134,6 +135,7 @@ class DemoSummary:
 Progress = Callable[[str], None]
 
 DATA_TABLES = (
+    "ledger_visits", "pass_on_obligations", "animal_events", "animal_holdings", "animals", "pass_on_rules",
     "visits", "water_scheme_households", "water_schemes", "infrastructure_works",
     "model_participants", "livelihood_models", "area_indicators", "poverty_classifications",
     "household_units", "survey_rounds", "households", "villages", "admin_crosswalk", "admin_units",
@@ -205,6 +207,9 @@ class _Builder:
         self.plant_duplicates()
         self.write_households_and_rounds()
         self.write_models()
+        self.step("cow-bank and buffalo-loan ledger: animals, calves, deaths, pass-on obligations")
+        self.summary.counts.update(seed_ledger(self.s, self.model_rows, self.participant_rows, self.o.seed,
+                                               LEDGER_AS_OF))
         self.step("infrastructure works and water schemes")
         self.works()
         self.water_schemes()

@@ -6,6 +6,7 @@ from typing import Any
 
 from spatial.indicators import INDICATORS
 from spatial.layers import BOUNDARIES, DEFAULT_LIMIT, LAYERS, LEVELS, MAX_LIMIT
+from spatial.ledger import LISTED_STATUSES
 
 _ERROR = {"description": "Bad parameter: the message names it and the allowed values",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -89,6 +90,23 @@ def openapi_document() -> dict[str, Any]:
                     _enum("format", ["json", "csv", "xlsx", "gpkg"], "json", "a download in that format"),
                 ],
                 "responses": {"200": {"description": "rows, or a file"}, "400": _ERROR},
+            }},
+            "/api/models/{code}/chain": {"get": {
+                "summary": "A cow-bank or buffalo-loan model's pass-on chain: households by generation, "
+                           "their animals, the owed calf, obligation status and due dates",
+                "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the model, its pass-on rule and the chain as a tree "
+                                                     "(each node's children are the households it handed on to)"},
+                              "400": _ERROR,
+                              "404": {"description": "no such model, or outside the caller's areas"}},
+            }},
+            "/api/pass-on": {"get": {
+                "summary": "Pass-ons due or overdue in the caller's areas, most overdue first",
+                "parameters": [_enum("status", ["all", *LISTED_STATUSES], "all",
+                                     "due: inside the rule's age window; overdue: past it")],
+                "responses": {"200": {"description": "rows {model_code, commune, giver_code, calf_tag, "
+                                                     "due_from, due_by, status, …}"},
+                              "400": _ERROR},
             }},
             "/api/me": {"get": {"summary": "The caller: name, role, areas",
                                 "responses": {"200": {"description": "the signed-in user or token owner"}}}},

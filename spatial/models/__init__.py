@@ -38,6 +38,20 @@ from spatial.models.households import (
     PovertyStandard,
     SurveyRound,
 )
+from spatial.models.ledger import (
+    ANIMAL_STATUSES,
+    DEATH_CAUSES,
+    EVENT_KINDS,
+    OBLIGATION_STATUSES,
+    OPEN_STATUSES,
+    VACCINES,
+    Animal,
+    AnimalEvent,
+    AnimalHolding,
+    LedgerVisit,
+    PassOnObligation,
+    PassOnRule,
+)
 from spatial.models.programme import (
     MODEL_TYPES,
     WATER_STATUSES,
@@ -60,4 +74,6 @@ __all__ = [
     "LivelihoodModel", "ModelEvaluation", "ModelParticipant", "AreaIncomeChange", "PriceDeflator",
     "DuplicateCandidate", "FallbackRisk", "PovertyClassification", "PovertyLine",
     "PovertyStandard", "SurveyRound", "Village", "Visit", "WaterScheme", "WaterSchemeHousehold",
+    "ANIMAL_STATUSES", "DEATH_CAUSES", "EVENT_KINDS", "OBLIGATION_STATUSES", "OPEN_STATUSES", "VACCINES",
+    "Animal", "AnimalEvent", "AnimalHolding", "LedgerVisit", "PassOnObligation", "PassOnRule",
 ]

@@ -32,6 +32,8 @@ ROUTES = {
     "pages.map_page": "page", "pages.evaluation_page": "page", "api.evaluations": "scoped", "auth.password": "self", "auth.logout": "self",
     "api.me": "scoped", "api.layer": "scoped", "api.layer_feature": "scoped",
     "api.indicators": "scoped",
+    "ledger.chain_page": "page", "ledger.pass_on_page": "page", "ledger.api_chain": "scoped",
+    "ledger.api_pass_on": "scoped",
     "admin.users": "admin", "admin.user": "admin", "admin.audit": "admin", "admin.duplicates": "admin",
     "admin.decide": "admin_write", "admin.poverty_standards": "admin", "admin.edit_standard": "admin_write",
     "admin.edit_deflator": "admin_write",

@@ -1,0 +1,52 @@
+"""The pass-on ledger for people and the API: a model's chain, and the pass-ons due in one's communes.
+
+Scope comes from PostgreSQL (row-level security on models and the ledger): a model
+outside the caller's communes is not found, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, jsonify, render_template, request
+
+from spatial.ledger import LISTED_STATUSES, model_chain, pass_on_due
+from webapp.db import get_session
+
+bp = Blueprint("ledger", __name__)
+
+
+def _iso(value: Any) -> Any:
+    """Dates as ISO 8601 (Flask would write them as HTTP dates)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _iso(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_iso(v) for v in value]
+    return value
+
+
+@bp.get("/models/<code>/chain")
+def chain_page(code: str):  # type: ignore[no-untyped-def]
+    return render_template("ledger_chain.html", chain=model_chain(get_session(), code))
+
+
+@bp.get("/pass-on")
+def pass_on_page():  # type: ignore[no-untyped-def]
+    status = request.args.get("status") or "all"
+    rows = pass_on_due(get_session(), status)
+    return render_template("ledger_pass_on.html", rows=rows, status=status, statuses=("all", *LISTED_STATUSES))
+
+
+@bp.get("/api/models/<code>/chain")
+def api_chain(code: str):  # type: ignore[no-untyped-def]
+    return jsonify(_iso(model_chain(get_session(), code)))
+
+
+@bp.get("/api/pass-on")
+def api_pass_on():  # type: ignore[no-untyped-def]
+    status = request.args.get("status") or "all"
+    rows = pass_on_due(get_session(), status)
+    return jsonify({"status": status, "count": len(rows), "rows": _iso(rows)})
