@@ -32,6 +32,12 @@ class Settings:
     #: send the session cookie over HTTPS only (set true behind TLS in production)
     cookie_secure: bool = False
     max_upload_mb: int = 64
+    #: where Cloud-Optimized GeoTIFFs of the raster catalogue live; None: ``data_dir / "rasters"``
+    raster_dir: Path | None = None
+    #: refuse rasters with more pixels than this (width x height x bands), whatever the file size
+    raster_max_pixels: int = 250_000_000
+    #: refuse rasters whose decompressed size (pixels x bytes per pixel), or whose file, is larger
+    raster_max_bytes: int = 1024 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -46,7 +52,15 @@ class Settings:
             default_locale=_env("DEFAULT_LOCALE", "vi"),  # type: ignore[arg-type]
             cookie_secure=(_env("COOKIE_SECURE", "false") or "").lower() in ("1", "true", "yes"),
             max_upload_mb=int(_env("MAX_UPLOAD_MB", "64")),  # type: ignore[arg-type]
+            raster_dir=Path(_env("RASTER_DIR")).resolve() if _env("RASTER_DIR") else None,  # type: ignore[arg-type]
+            raster_max_pixels=int(_env("RASTER_MAX_PIXELS", "250000000")),  # type: ignore[arg-type]
+            raster_max_bytes=int(_env("RASTER_MAX_BYTES", str(1024 ** 3))),  # type: ignore[arg-type]
         )
+
+    @property
+    def raster_store(self) -> Path:
+        """The folder of the catalogue's COGs (``SINHKE_RASTER_DIR``, else ``SINHKE_DATA_DIR/rasters``)."""
+        return self.raster_dir or self.data_dir / "rasters"
 
     @property
     def uses_private_cluster(self) -> bool:

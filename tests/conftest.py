@@ -25,8 +25,11 @@ DEMO_SEED = 7
 
 
 @pytest.fixture(scope="session")
-def base_settings() -> Settings:
-    settings = Settings.from_env()
+def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    from dataclasses import replace
+
+    # rasters the tests ingest go to a temporary folder, never the developer's var/rasters
+    settings = replace(Settings.from_env(), raster_dir=tmp_path_factory.mktemp("rasters"))
     if settings.uses_private_cluster:
         cluster.PrivateCluster(settings).start()
     return settings
@@ -52,7 +55,7 @@ def demo_settings(base_settings: Settings) -> Settings:
 
     settings = _fresh(base_settings, "sinhke_test")
     with transaction(settings) as session:
-        load_demo(session, DemoOptions(households=DEMO_HOUSEHOLDS, seed=DEMO_SEED))
+        load_demo(session, DemoOptions(households=DEMO_HOUSEHOLDS, seed=DEMO_SEED), settings=settings)
     for job in ("place_households", "classify_households", "area_indicators", "income_change",
                 "fallback_risk", "evaluate_models"):
         outcome = run_job(settings, job)

@@ -49,6 +49,7 @@ from spatial.models.programme import (
     WaterScheme,
     WaterSchemeHousehold,
 )
+from spatial.models.rasters import EPOCHS, HAZARDS, STORED_CRS, Raster
 from spatial.models.runs import DemoTruth, JobRun
 
 __all__ = [
@@ -60,4 +61,5 @@ __all__ = [
     "LivelihoodModel", "ModelEvaluation", "ModelParticipant", "AreaIncomeChange", "PriceDeflator",
     "DuplicateCandidate", "FallbackRisk", "PovertyClassification", "PovertyLine",
     "PovertyStandard", "SurveyRound", "Village", "Visit", "WaterScheme", "WaterSchemeHousehold",
+    "EPOCHS", "HAZARDS", "STORED_CRS", "Raster",
 ]
