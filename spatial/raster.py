@@ -264,25 +264,33 @@ def check_source(src, path: Path, filename: str, limits: RasterLimits) -> Source
 
 
 def check_nodata(value: float | None, tag: str | None, dtype: str, filename: str) -> float | None:
-    """A nodata value must be a number the data type can hold: finite, or NaN for floats."""
-    if value is None and tag is None:
+    """A nodata value must be a number the data type can hold: finite, or NaN for floats.
+
+    ``tag`` is the text the file holds; ``value`` what GDAL made of it (GDAL reads "lots!"
+    as 0, turns 1e300 into inf for float32 and drops 99999 for int16, all silently).
+    """
+    number = value
+    if tag is not None:
+        try:
+            number = float(tag)
+        except ValueError:
+            raise RasterError(filename, f"nodata {tag!r} is not a number") from None
+    if number is None:
         return None
-    if value is None:  # the tag is there, GDAL could not use it
-        raise RasterError(filename, f"nodata {tag!r} cannot be represented in {dtype}")
     if np.issubdtype(np.dtype(dtype), np.floating):
-        if math.isnan(value):
-            return value
-        if math.isinf(value):
-            raise RasterError(filename, f"nodata {value} is not a finite number")
-        if abs(value) > float(np.finfo(dtype).max):
-            raise RasterError(filename, f"nodata {value} cannot be represented in {dtype}")
-        return float(value)
-    info = np.iinfo(dtype)
-    if math.isnan(value) or math.isinf(value) or value != int(value):
-        raise RasterError(filename, f"nodata {value} is not a whole number, so {dtype} pixels cannot hold it")
-    if not info.min <= value <= info.max:
-        raise RasterError(filename, f"nodata {value:g} is outside the range of {dtype} ({info.min} to {info.max})")
-    return float(value)
+        if math.isinf(number):
+            raise RasterError(filename, f"nodata {number} is not a finite number")
+        if not math.isnan(number) and abs(number) > float(np.finfo(dtype).max):
+            raise RasterError(filename, f"nodata {tag or number} cannot be represented in {dtype}")
+    else:
+        if math.isnan(number) or math.isinf(number) or number != int(number):
+            raise RasterError(filename, f"nodata {tag or number} is not a whole number, so {dtype} pixels cannot "
+                                        "hold it")
+        info = np.iinfo(dtype)
+        if not info.min <= number <= info.max:
+            raise RasterError(filename, f"nodata {tag or number} is outside the range of {dtype} "
+                                        f"({info.min} to {info.max})")
+    return float(value if value is not None else number)
 
 
 def value_range(src) -> tuple[float | None, float | None, int]:  # type: ignore[no-untyped-def]

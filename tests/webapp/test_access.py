@@ -37,6 +37,9 @@ ROUTES = {
     "admin.edit_deflator": "admin_write",
     "admin.create": "admin_write", "admin.update": "admin_write", "admin.disable": "admin_write",
     "admin.enable": "admin_write", "admin.token": "admin_write",
+    # the raster catalogue is province-wide reference data: every signed-in role reads it
+    "api.rasters": "scoped", "api.raster": "scoped",
+    "admin.rasters": "admin", "admin.upload_raster": "admin_write",
 }
 
 
