@@ -47,6 +47,7 @@ LANDSLIDE_NODATA = 255
 DROUGHT_NODATA = 1e30  # as in the SPEI database
 SOURCE = "sinhke demo: synthetic terrain, not real hazard data"
 LICENCE = "MIT (generated)"
+DEMO_USER = "demo"  # who ingests them, as for the rest of the demo
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,13 @@ def write_geotiff(path: Path, terrain: Terrain, data: np.ndarray, nodata: float)
 
 
 def load_demo_rasters(session: Session, settings: Settings, seed: int,
-                      progress: Callable[[str], None] = lambda _: None) -> list[Raster]:
-    """Generate the demo rasters over the loaded province and catalogue them (a no-op when they are)."""
+                      progress: Callable[[str], None] = lambda _: None, *, only_missing: bool = False) -> list[Raster]:
+    """Generate the demo rasters over the loaded province and catalogue them (a no-op when they are).
+
+    ``only_missing``: do nothing when demo rasters of any seed are catalogued already.
+    """
+    if only_missing and session.scalar(select(Raster.id).where(Raster.created_by == DEMO_USER).limit(1)):
+        return []
     geom = session.scalar(select(AdminUnit.geom).where(AdminUnit.level == "province",
                                                        AdminUnit.boundary == "current").limit(1))
     if geom is None:
@@ -203,7 +209,7 @@ def load_demo_rasters(session: Session, settings: Settings, seed: int,
         for r in demo_rasters(terrain, seed):
             path = Path(folder) / r.filename
             write_geotiff(path, terrain, r.data, r.nodata)
-            row, new = ingest_raster(session, path, r.filename, r.metadata, "demo", settings=settings)
+            row, new = ingest_raster(session, path, r.filename, r.metadata, DEMO_USER, settings=settings)
             progress(f"raster {r.filename}: {'catalogued' if new else 'already catalogued'} as {row.id}")
             rows.append(row)
     return rows

@@ -104,19 +104,18 @@ def ingest_raster(session: Session, source: BinaryIO | Path, filename: str, meta
 
 def _remove_on_rollback(session: Session, path: Path) -> None:
     """The COG belongs to a row of this transaction: if the transaction rolls back, so does the file."""
+    settled = False
 
     def rolled_back(sess: Session, previous) -> None:  # type: ignore[no-untyped-def]
-        if previous.parent is None:  # the session's own transaction, not a savepoint inside it
+        nonlocal settled
+        if not settled and previous.parent is None:  # the session's own transaction, not a savepoint in it
             path.unlink(missing_ok=True)
-            _forget()
+            settled = True
 
     def committed(sess: Session) -> None:
-        _forget()
+        nonlocal settled
+        settled = True
 
-    def _forget() -> None:
-        for name, fn in (("after_soft_rollback", rolled_back), ("after_commit", committed)):
-            if event.contains(session, name, fn):
-                event.remove(session, name, fn)
-
+    # listeners cannot be removed while SQLAlchemy runs them; once settled they do nothing
     event.listen(session, "after_soft_rollback", rolled_back)
     event.listen(session, "after_commit", committed)

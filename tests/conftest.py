@@ -25,14 +25,15 @@ DEMO_SEED = 7
 
 
 @pytest.fixture(scope="session")
-def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    from dataclasses import replace
-
-    # rasters the tests ingest go to a temporary folder, never the developer's var/rasters
-    settings = replace(Settings.from_env(), raster_dir=tmp_path_factory.mktemp("rasters"))
-    if settings.uses_private_cluster:
-        cluster.PrivateCluster(settings).start()
-    return settings
+def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    # rasters the tests ingest go to a temporary folder, never the developer's var/rasters,
+    # also from CLI commands and subprocesses that read their settings from the environment
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SINHKE_RASTER_DIR", str(tmp_path_factory.mktemp("rasters")))
+        settings = Settings.from_env()
+        if settings.uses_private_cluster:
+            cluster.PrivateCluster(settings).start()
+        yield settings
 
 
 def _fresh(base: Settings, name: str) -> Settings:

@@ -142,7 +142,8 @@ def demo(settings: Settings, households: int, seed: int, reset: bool, if_empty: 
                 demo_mod.demo_users(session, only_missing=True)
                 from ingest.demo_rasters import load_demo_rasters
 
-                load_demo_rasters(session, settings, seed, progress=lambda m: click.echo(m, err=True))
+                load_demo_rasters(session, settings, seed, progress=lambda m: click.echo(m, err=True),
+                                  only_missing=True)
                 click.echo(demo_mod.describe_logins(session))
                 return
             if reset:
