@@ -63,11 +63,11 @@ class Terrain:
     inside: np.ndarray  # bool: within the province
 
     @property
-    def transform(self):  # type: ignore[no-untyped-def]
+    def transform(self):
         return _transform(self.west, self.north)
 
 
-def _transform(west: float, north: float):  # type: ignore[no-untyped-def]
+def _transform(west: float, north: float):
     from affine import Affine
 
     return Affine(PIXEL_M, 0.0, float(west), 0.0, -PIXEL_M, float(north))
@@ -167,7 +167,7 @@ def demo_rasters(terrain: Terrain, seed: int) -> list[DemoRaster]:
     common = dict(source=SOURCE, licence=LICENCE, scenario="historical", epoch="baseline")
     out = [DemoRaster(f"demo_flood_depth_rp{rp}.tif",
                       RasterMetadata(hazard="flood_depth", unit="m", return_period=rp,
-                                     name=f"Flood depth, 1-in-{rp}-year (demo)", **common),  # type: ignore[arg-type]
+                                     name=f"Flood depth, 1-in-{rp}-year (demo)", **common),
                       flood_depth(terrain, rp), FLOOD_NODATA) for rp in sorted(FLOOD_STAGE_M)]
     out.append(DemoRaster("demo_landslide_susceptibility.tif",
                           RasterMetadata(hazard="landslide", unit="class",

@@ -106,7 +106,7 @@ def _remove_on_rollback(session: Session, path: Path) -> None:
     """The COG belongs to a row of this transaction: if the transaction rolls back, so does the file."""
     settled = False
 
-    def rolled_back(sess: Session, previous) -> None:  # type: ignore[no-untyped-def]
+    def rolled_back(sess: Session, previous) -> None:
         nonlocal settled
         if not settled and previous.parent is None:  # the session's own transaction, not a savepoint in it
             path.unlink(missing_ok=True)

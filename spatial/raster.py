@@ -73,7 +73,7 @@ class RasterLimits:
     max_block_bytes: int = MAX_BLOCK_BYTES
 
     @classmethod
-    def from_settings(cls, settings) -> RasterLimits:  # type: ignore[no-untyped-def]
+    def from_settings(cls, settings) -> RasterLimits:
         return cls(max_pixels=settings.raster_max_pixels, max_bytes=settings.raster_max_bytes)
 
 
@@ -206,7 +206,7 @@ def gdal_nodata_tag(path: Path) -> str | None:
 
 # --------------------------------------------------------------------------- checks
 @contextmanager
-def open_geotiff(path: Path, filename: str) -> Iterator:  # type: ignore[type-arg]
+def open_geotiff(path: Path, filename: str) -> Iterator:
     """Open our own copy with the GTiff driver only; GDAL's refusals become RasterError."""
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
@@ -225,7 +225,7 @@ def open_geotiff(path: Path, filename: str) -> Iterator:  # type: ignore[type-ar
             yield src
 
 
-def check_source(src, path: Path, filename: str, limits: RasterLimits) -> SourceInfo:  # type: ignore[no-untyped-def]
+def check_source(src, path: Path, filename: str, limits: RasterLimits) -> SourceInfo:
     """Dimensions, size, data type, CRS and nodata, from the header alone."""
     width, height, count = src.width, src.height, src.count
     if width < 1 or height < 1 or count < 1:
@@ -293,7 +293,7 @@ def check_nodata(value: float | None, tag: str | None, dtype: str, filename: str
     return float(value if value is not None else number)
 
 
-def value_range(src) -> tuple[float | None, float | None, int]:  # type: ignore[no-untyped-def]
+def value_range(src) -> tuple[float | None, float | None, int]:
     """Minimum, maximum and count of valid values over every band, read one block at a time."""
     lo, hi, n = math.inf, -math.inf, 0
     for band in range(1, src.count + 1):
@@ -360,7 +360,7 @@ def to_cog(upload: Path, dest: Path, filename: str, limits: RasterLimits, *, tar
 
 
 @contextmanager
-def _warped(src, dst_crs, filename: str, limits: RasterLimits):  # type: ignore[no-untyped-def]
+def _warped(src, dst_crs, filename: str, limits: RasterLimits):
     from rasterio.vrt import WarpedVRT
     from rasterio.warp import calculate_default_transform
 

@@ -26,7 +26,7 @@ def stored_file(settings: Settings, raster: Raster) -> Path:
     return settings.raster_store / raster.path
 
 
-def _query(hazard: str | None = None):  # type: ignore[no-untyped-def]
+def _query(hazard: str | None = None):
     q = select(Raster, func.ST_AsGeoJSON(Raster.bounds, 6).label("bounds_json"))
     if hazard:
         q = q.where(Raster.hazard == hazard)
