@@ -56,6 +56,7 @@ from spatial.models import (
     Village,
     WaterScheme,
 )
+from spatial.settings import Settings
 
 PROVINCE = "Lạng Sơn"
 YEARS = (2021, 2022, 2023, 2024, 2025)
@@ -152,8 +153,13 @@ def reset(session: Session) -> None:
     session.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
 
 
-def load_demo(session: Session, options: DemoOptions, progress: Progress = lambda _: None) -> DemoSummary:
-    """Build the whole demo in the caller's transaction; refuse a loaded database."""
+def load_demo(session: Session, options: DemoOptions, progress: Progress = lambda _: None, *,
+              settings: Settings | None = None) -> DemoSummary:
+    """Build the whole demo in the caller's transaction; refuse a loaded database.
+
+    With ``settings``, the synthetic climate-risk rasters are generated and catalogued too
+    (stored in ``settings.raster_store``).
+    """
     if options.households < 100:
         raise IngestError("--households must be at least 100")
     if is_loaded(session):
@@ -165,6 +171,12 @@ def load_demo(session: Session, options: DemoOptions, progress: Progress = lambd
     # one audit entry for the whole load instead of one per generated row
     session.execute(text("SELECT set_config('sinhke.audit', 'off', true)"))
     summary = _Builder(session, options, progress, started).build()
+    if settings is not None:
+        from ingest.demo_rasters import load_demo_rasters
+
+        progress(f"[{time.monotonic() - started:6.1f}s] climate-risk rasters from a synthetic terrain (EPSG:3405)")
+        summary.counts["rasters"] = len(load_demo_rasters(session, settings, options.seed, progress))
+        summary.seconds = time.monotonic() - started
     session.execute(text("SELECT set_config('sinhke.audit', 'on', true)"))
     session.execute(insert(AuditEntry).values(
         actor=DEMO_USER, table_name="*", action="import",

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from spatial import ParameterError
-from spatial.models import MODEL_TYPES, AdminUnit, ModelEvaluation as E
+from spatial.models import MODEL_TYPES, AdminUnit
+from spatial.models import ModelEvaluation as E
 
 LEVELS = ("province", "commune")
 COLUMNS = ("code", "name", "level", "model_type", "estimator", "status", "att", "se", "ci_low",

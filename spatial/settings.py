@@ -36,6 +36,12 @@ class Settings:
     field_max_accuracy_m: int = 50
     #: photos are resized on the phone until they are at most this large (KiB)
     field_photo_max_kb: int = 300
+    #: where Cloud-Optimized GeoTIFFs of the raster catalogue live; None: ``data_dir / "rasters"``
+    raster_dir: Path | None = None
+    #: refuse rasters with more pixels than this (width x height x bands), whatever the file size
+    raster_max_pixels: int = 250_000_000
+    #: refuse rasters whose decompressed size (pixels x bytes per pixel), or whose file, is larger
+    raster_max_bytes: int = 1024 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -52,7 +58,15 @@ class Settings:
             max_upload_mb=int(_env("MAX_UPLOAD_MB", "64")),  # type: ignore[arg-type]
             field_max_accuracy_m=int(_env("FIELD_MAX_ACCURACY_M", "50")),  # type: ignore[arg-type]
             field_photo_max_kb=int(_env("FIELD_PHOTO_MAX_KB", "300")),  # type: ignore[arg-type]
+            raster_dir=Path(_env("RASTER_DIR")).resolve() if _env("RASTER_DIR") else None,  # type: ignore[arg-type]
+            raster_max_pixels=int(_env("RASTER_MAX_PIXELS", "250000000")),  # type: ignore[arg-type]
+            raster_max_bytes=int(_env("RASTER_MAX_BYTES", str(1024 ** 3))),  # type: ignore[arg-type]
         )
+
+    @property
+    def raster_store(self) -> Path:
+        """The folder of the catalogue's COGs (``SINHKE_RASTER_DIR``, else ``SINHKE_DATA_DIR/rasters``)."""
+        return self.raster_dir or self.data_dir / "rasters"
 
     @property
     def uses_private_cluster(self) -> bool:

@@ -30,11 +30,15 @@ os.environ.setdefault("SINHKE_EVAL_MIN_CONTROL", "10")
 
 
 @pytest.fixture(scope="session")
-def base_settings() -> Settings:
-    settings = Settings.from_env()
-    if settings.uses_private_cluster:
-        cluster.PrivateCluster(settings).start()
-    return settings
+def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    # rasters the tests ingest go to a temporary folder, never the developer's var/rasters,
+    # also from CLI commands and subprocesses that read their settings from the environment
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SINHKE_RASTER_DIR", str(tmp_path_factory.mktemp("rasters")))
+        settings = Settings.from_env()
+        if settings.uses_private_cluster:
+            cluster.PrivateCluster(settings).start()
+        yield settings
 
 
 def _fresh(base: Settings, name: str) -> Settings:
@@ -57,7 +61,7 @@ def demo_settings(base_settings: Settings) -> Settings:
 
     settings = _fresh(base_settings, "sinhke_test")
     with transaction(settings) as session:
-        load_demo(session, DemoOptions(households=DEMO_HOUSEHOLDS, seed=DEMO_SEED))
+        load_demo(session, DemoOptions(households=DEMO_HOUSEHOLDS, seed=DEMO_SEED), settings=settings)
     for job in ("place_households", "classify_households", "area_indicators", "income_change",
                 "fallback_risk", "evaluate_models"):
         outcome = run_job(settings, job)

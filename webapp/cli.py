@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -139,6 +140,10 @@ def demo(settings: Settings, households: int, seed: int, reset: bool, if_empty: 
             if if_empty and not reset:
                 click.echo("demo data already loaded; leaving them (use --reset to rebuild)")
                 demo_mod.demo_users(session, only_missing=True)
+                from ingest.demo_rasters import load_demo_rasters
+
+                load_demo_rasters(session, settings, seed, progress=lambda m: click.echo(m, err=True),
+                                  only_missing=True)
                 click.echo(demo_mod.describe_logins(session))
                 return
             if reset:
@@ -146,7 +151,7 @@ def demo(settings: Settings, households: int, seed: int, reset: bool, if_empty: 
                 demo_mod.reset(session)
         summary = demo_mod.load_demo(
             session, demo_mod.DemoOptions(households=households, seed=seed),
-            progress=lambda m: click.echo(m, err=True))
+            progress=lambda m: click.echo(m, err=True), settings=settings)
     click.echo(demo_mod.describe(summary))
 
 
@@ -350,6 +355,50 @@ def users_token(settings: Settings, name: str) -> None:
     with _as_cli_user(settings) as s:
         token = issue_token(s, get_user(s, name))
     click.echo(token)
+
+
+# ---------------------------------------------------------------------------- import
+@main.group("import", help="Bring data in: climate-risk rasters.")
+def import_() -> None:
+    pass
+
+
+@import_.command("raster", help="Catalogue a GeoTIFF (any CRS, VN-2000 included) as a Cloud-Optimized GeoTIFF.")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--hazard", type=click.Choice(["flood_depth", "drought_index", "landslide", "rainfall", "other"]),
+              required=True)
+@click.option("--unit", help="unit of the values (default: m, sd, class or mm by hazard)")
+@click.option("--return-period", type=click.IntRange(1, 100_000), help="years, e.g. 10 or 100")
+@click.option("--scenario", help="climate scenario, e.g. historical, ssp245")
+@click.option("--epoch", type=click.Choice(["baseline", "2030", "2050", "2080"]), default="baseline",
+              show_default=True)
+@click.option("--source", help="where the data come from")
+@click.option("--licence", help="the data's licence")
+@click.option("--name", help="name in the catalogue (default: the file name)")
+@click.option("--json", "as_json", is_flag=True, help="print the catalogue entry as one JSON object")
+@click.pass_obj
+@_friendly
+def import_raster(settings: Settings, file: Path, hazard: str, unit: str | None, return_period: int | None,
+                  scenario: str | None, epoch: str, source: str | None, licence: str | None, name: str | None,
+                  as_json: bool) -> None:
+    import json
+
+    from ingest.raster import RasterMetadata, ingest_raster
+    from spatial.raster_catalogue import catalogue_entry
+
+    meta = RasterMetadata(hazard=hazard, unit=unit, return_period=return_period, scenario=scenario, epoch=epoch,
+                          source=source, licence=licence, name=name)
+    click.echo(f"{file.name}: checking and converting to a Cloud-Optimized GeoTIFF …", err=True)
+    with _as_cli_user(settings) as s:
+        row, new = ingest_raster(s, file, file.name, meta, _cli_actor(), settings=settings, progress=sys.stderr)
+        entry = catalogue_entry(s, row.id)
+    if as_json:
+        click.echo(json.dumps({**entry, "new": new}, ensure_ascii=False))
+    elif new:
+        click.echo(f"catalogued raster {row.id}: {row.hazard} {row.width} x {row.height} {row.dtype}, "
+                   f"{row.source_crs} -> {row.crs}, values {row.value_min:g} to {row.value_max:g}")
+    else:
+        click.echo(f"already catalogued as raster {row.id} (same checksum): nothing to do")
 
 
 # ---------------------------------------------------------------------------- web

@@ -10,10 +10,11 @@ from werkzeug.exceptions import HTTPException
 
 from spatial import NotFound, ParameterError, SinhkeError
 from spatial.accounts import AccountError, Conflict, RateLimited
+from spatial.raster import RasterError
 
 #: most specific first
 STATUS: dict[type[Exception], int] = {
-    ParameterError: 400, NotFound: 404, Conflict: 409, RateLimited: 429, AccountError: 400,
+    ParameterError: 400, NotFound: 404, Conflict: 409, RateLimited: 429, AccountError: 400, RasterError: 400,
 }
 
 

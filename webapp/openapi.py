@@ -7,6 +7,7 @@ from typing import Any
 from spatial.indicators import INDICATORS
 from spatial.layers import BOUNDARIES, DEFAULT_LIMIT, LAYERS, LEVELS, MAX_LIMIT
 from spatial.ledger import LISTED_STATUSES
+from spatial.models import EPOCHS, HAZARDS
 
 _ERROR = {"description": "Bad parameter: the message names it and the allowed values",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -108,6 +109,24 @@ def openapi_document() -> dict[str, Any]:
                                                      "due_from, due_by, status, …}"},
                               "400": _ERROR},
             }},
+            "/api/rasters": {"get": {
+                "summary": "The climate-risk raster catalogue (every signed-in role)",
+                "parameters": [
+                    {"name": "hazard", "in": "query", "required": False, "description": "only this hazard",
+                     "schema": {"type": "string", "enum": list(HAZARDS)}},
+                ],
+                "responses": {"200": {"description": "{rasters: [Raster]}", "content": {"application/json": {
+                    "schema": {"type": "object", "properties": {"rasters": {
+                        "type": "array", "items": {"$ref": "#/components/schemas/Raster"}}}}}}},
+                              "400": _ERROR},
+            }},
+            "/api/rasters/{id}": {"get": {
+                "summary": "One catalogued raster",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "the catalogue entry", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Raster"}}}},
+                              "404": {"description": "no such raster"}},
+            }},
             "/api/me": {"get": {"summary": "The caller: name, role, areas",
                                 "responses": {"200": {"description": "the signed-in user or token owner"}}}},
             "/api/openapi.json": {"get": {"summary": "This document", "security": [],
@@ -133,6 +152,27 @@ def openapi_document() -> dict[str, Any]:
                 "numberMatched": {"type": "integer"}, "numberReturned": {"type": "integer"},
                 "features": {"type": "array", "items": {"type": "object"}},
                 "links": {"type": "array", "items": {"type": "object"}}}},
+            "Raster": {"type": "object", "required": ["id", "hazard", "epoch", "crs", "checksum", "bounds"],
+                       "properties": {
+                "id": {"type": "integer"}, "name": {"type": "string"}, "filename": {"type": "string"},
+                "hazard": {"type": "string", "enum": list(HAZARDS)},
+                "unit": {"type": ["string", "null"], "description": "m, sd, class, mm …"},
+                "return_period": {"type": ["integer", "null"], "description": "years"},
+                "scenario": {"type": ["string", "null"]}, "epoch": {"type": "string", "enum": list(EPOCHS)},
+                "source": {"type": ["string", "null"]}, "licence": {"type": ["string", "null"]},
+                "source_crs": {"type": "string", "description": "CRS of the uploaded file, e.g. EPSG:3405"},
+                "source_resolution_x": {"type": "number"}, "source_resolution_y": {"type": "number"},
+                "crs": {"type": "string", "description": "CRS of the stored COG (EPSG:4326)"},
+                "resolution_x": {"type": "number"}, "resolution_y": {"type": "number"},
+                "width": {"type": "integer"}, "height": {"type": "integer"}, "band_count": {"type": "integer"},
+                "dtype": {"type": "string"},
+                "nodata": {"type": ["number", "string", "null"], "description": "a number, \"nan\" or null"},
+                "value_min": {"type": ["number", "null"]}, "value_max": {"type": ["number", "null"]},
+                "valid_pixels": {"type": "integer"},
+                "checksum": {"type": "string", "description": "SHA-256 of the uploaded bytes"},
+                "size_bytes": {"type": "integer"}, "source_bytes": {"type": "integer"},
+                "bounds": {"type": "object", "description": "GeoJSON Polygon, WGS 84"},
+                "ingested_by": {"type": "string"}, "ingested_at": {"type": "string", "format": "date-time"}}},
             "IndicatorResponse": {"type": "object", "properties": {
                 "indicator": {"type": "string"}, "level": {"type": "string"},
                 "boundaries": {"type": "string"}, "year": {"type": "integer"},

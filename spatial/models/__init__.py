@@ -63,6 +63,7 @@ from spatial.models.programme import (
     WaterScheme,
     WaterSchemeHousehold,
 )
+from spatial.models.rasters import EPOCHS, HAZARDS, STORED_CRS, Raster
 from spatial.models.runs import DemoTruth, JobRun
 
 __all__ = [
@@ -76,4 +77,5 @@ __all__ = [
     "PovertyStandard", "SurveyRound", "Village", "Visit", "WaterScheme", "WaterSchemeHousehold",
     "ANIMAL_STATUSES", "DEATH_CAUSES", "EVENT_KINDS", "OBLIGATION_STATUSES", "OPEN_STATUSES", "VACCINES",
     "Animal", "AnimalEvent", "AnimalHolding", "LedgerVisit", "PassOnObligation", "PassOnRule",
+    "EPOCHS", "HAZARDS", "STORED_CRS", "Raster",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from jobs.duplicates import review_decision
@@ -152,3 +152,50 @@ def edit_deflator():  # type: ignore[no-untyped-def]
     set_deflator(get_session(), f.get("year", ""), f.get("index", ""), f.get("provisional") == "on",
                  f.get("source", ""))
     return redirect(url_for("admin.poverty_standards"), 303)
+
+
+@bp.get("/rasters")
+def rasters():  # type: ignore[no-untyped-def]
+    return _rasters_page()
+
+
+@bp.post("/rasters")
+def upload_raster():  # type: ignore[no-untyped-def]
+    """A GeoTIFF from the form: checked, stored as a COG and catalogued, or refused with the reason."""
+    from ingest.raster import RasterMetadata, ingest_raster
+    from spatial.raster import RasterError
+
+    f = request.form
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise ParameterError("file", "choose a GeoTIFF to upload")
+        meta = RasterMetadata(hazard=f.get("hazard", ""), unit=f.get("unit") or None,
+                              return_period=_whole(f.get("return_period"), "return_period"),
+                              scenario=f.get("scenario") or None, epoch=f.get("epoch") or "baseline",
+                              source=f.get("source") or None, licence=f.get("licence") or None,
+                              name=f.get("name") or None)
+        row, new = ingest_raster(get_session(), upload.stream, upload.filename, meta,
+                                 current_principal().name,  # type: ignore[union-attr]
+                                 settings=current_app.config["SINHKE"])
+    except (RasterError, ParameterError) as exc:
+        return _rasters_page(error=str(exc)), 400  # nothing stored: the request's transaction rolls back
+    return redirect(url_for("admin.rasters", added=row.id, new=int(new)), 303)
+
+
+def _rasters_page(error: str | None = None) -> str:
+    from spatial.models import EPOCHS, HAZARDS
+    from spatial.raster_catalogue import catalogue
+
+    return render_template("admin_rasters.html", rows=catalogue(get_session()), hazards=HAZARDS, epochs=EPOCHS,
+                           error=error, form=request.form, added=request.args.get("added", type=int),
+                           new=request.args.get("new") == "1")
+
+
+def _whole(raw: str | None, name: str) -> int | None:
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ParameterError(name, f"{raw!r} is not a whole number") from None

@@ -94,3 +94,22 @@ def evaluations():  # type: ignore[no-untyped-def]
         body = to_gpkg(COLUMNS, table, [bytes(r["wkb"]) for r in rows], layer=name.replace("-", "_"))
     return Response(body, mimetype=MIME[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+
+
+@bp.get("/rasters")
+def rasters():  # type: ignore[no-untyped-def]
+    """The climate-risk raster catalogue (province-wide reference data: every role reads it)."""
+    from spatial.models import HAZARDS
+    from spatial.raster_catalogue import catalogue
+
+    hazard = request.args.get("hazard") or None
+    if hazard is not None and hazard not in HAZARDS:
+        raise ParameterError("hazard", f"unknown hazard {hazard!r}", list(HAZARDS))
+    return jsonify({"rasters": catalogue(get_session(), hazard)})
+
+
+@bp.get("/rasters/<int:raster_id>")
+def raster(raster_id: int):  # type: ignore[no-untyped-def]
+    from spatial.raster_catalogue import catalogue_entry
+
+    return jsonify(catalogue_entry(get_session(), raster_id))

@@ -1,0 +1,76 @@
+"""The climate-risk raster catalogue: one row per ingested Cloud-Optimized GeoTIFF.
+
+Rasters are province-wide reference data, not area-scoped: every signed-in role reads
+the catalogue; only administrators add to it (row-level security, migration 0006).
+"""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geometry
+from sqlalchemy import BigInteger, CheckConstraint, Float, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from spatial.models.base import Base, Edited
+
+HAZARDS = ("flood_depth", "drought_index", "landslide", "rainfall", "other")
+EPOCHS = ("baseline", "2030", "2050", "2080")
+#: every COG of the catalogue is stored in this CRS, whatever the uploaded file's
+STORED_CRS = "EPSG:4326"
+
+
+class Raster(Base, Edited):
+    """A hazard layer: what it measures, where it came from, and the COG it was turned into.
+
+    ``created_by``/``created_at`` are who ingested it and when; ``checksum`` is the SHA-256 of
+    the uploaded bytes, so the same file is catalogued once.
+    """
+
+    __tablename__ = "rasters"
+    __table_args__ = (
+        UniqueConstraint("checksum", name="uq_rasters_checksum"),
+        CheckConstraint("hazard IN ('flood_depth','drought_index','landslide','rainfall','other')", name="hazard"),
+        CheckConstraint("epoch IN ('baseline','2030','2050','2080')", name="epoch"),
+        CheckConstraint("return_period IS NULL OR return_period > 0", name="return_period"),
+        CheckConstraint("width > 0 AND height > 0 AND band_count > 0", name="dimensions"),
+        CheckConstraint("value_min IS NULL OR value_min <= value_max", name="value_range"),
+        Index("ix_rasters_bounds", "bounds", postgresql_using="gist"),
+        Index("ix_rasters_hazard", "hazard", "epoch", "return_period"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    #: the uploaded file's name (base name only): for people, never used as a path
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    hazard: Mapped[str] = mapped_column(String(20), nullable=False)
+    #: unit of the values, e.g. m, class, sd, mm
+    unit: Mapped[str | None] = mapped_column(String(40))
+    #: years, e.g. 10 or 100 for a 1-in-10 or 1-in-100-year flood
+    return_period: Mapped[int | None] = mapped_column(Integer)
+    #: climate scenario, e.g. historical, ssp245, rcp8.5
+    scenario: Mapped[str | None] = mapped_column(String(40))
+    epoch: Mapped[str] = mapped_column(String(8), nullable=False, server_default="baseline")
+    source: Mapped[str | None] = mapped_column(Text)
+    licence: Mapped[str | None] = mapped_column(String(200))
+    #: CRS of the uploaded file (EPSG:3405 and the like, or WKT when it has no code)
+    source_crs: Mapped[str] = mapped_column(Text, nullable=False)
+    source_resolution_x: Mapped[float] = mapped_column(Float, nullable=False)
+    source_resolution_y: Mapped[float] = mapped_column(Float, nullable=False)
+    #: CRS, resolution (in its units) and shape of the stored COG
+    crs: Mapped[str] = mapped_column(String(40), nullable=False)
+    resolution_x: Mapped[float] = mapped_column(Float, nullable=False)
+    resolution_y: Mapped[float] = mapped_column(Float, nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    band_count: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    dtype: Mapped[str] = mapped_column(String(10), nullable=False)
+    nodata: Mapped[float | None] = mapped_column(Float)
+    #: over every valid pixel of every band of the stored COG
+    value_min: Mapped[float | None] = mapped_column(Float)
+    value_max: Mapped[float | None] = mapped_column(Float)
+    valid_pixels: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    checksum: Mapped[str] = mapped_column(String(64), nullable=False)
+    #: the COG's file, relative to the raster store (Settings.raster_store)
+    path: Mapped[str] = mapped_column(String(200), nullable=False)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    source_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    #: the stored raster's extent
+    bounds = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=False), nullable=False)
