@@ -28,6 +28,7 @@ from spatial.models.evaluation import (
     ModelEvaluation,
     PriceDeflator,
 )
+from spatial.models.field import FORM_TARGETS, FormDefinition, Visit
 from spatial.models.households import (
     DEPRIVATION_COLUMNS,
     AreaIndicator,
@@ -45,7 +46,6 @@ from spatial.models.programme import (
     InfrastructureWork,
     LivelihoodModel,
     ModelParticipant,
-    Visit,
     WaterScheme,
     WaterSchemeHousehold,
 )
@@ -60,4 +60,5 @@ __all__ = [
     "LivelihoodModel", "ModelEvaluation", "ModelParticipant", "AreaIncomeChange", "PriceDeflator",
     "DuplicateCandidate", "FallbackRisk", "PovertyClassification", "PovertyLine",
     "PovertyStandard", "SurveyRound", "Village", "Visit", "WaterScheme", "WaterSchemeHousehold",
+    "FORM_TARGETS", "FormDefinition",
 ]
