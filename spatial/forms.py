@@ -185,7 +185,10 @@ def is_empty(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A JSON number as JavaScript reads it: finite (an integer beyond float range is not)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return abs(value) < 1.7e308 if isinstance(value, int) else math.isfinite(value)
 
 
 def condition_holds(cond: dict[str, Any], value: Any) -> bool:
