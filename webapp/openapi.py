@@ -6,6 +6,7 @@ from typing import Any
 
 from spatial.indicators import INDICATORS
 from spatial.layers import BOUNDARIES, DEFAULT_LIMIT, LAYERS, LEVELS, MAX_LIMIT
+from webapp.openapi_field import field_paths, field_schemas
 
 _ERROR = {"description": "Bad parameter: the message names it and the allowed values",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -98,6 +99,7 @@ def openapi_document() -> dict[str, Any]:
                                  "security": [],
                                  "responses": {"200": {"description": "healthy"},
                                                "503": {"description": "database unavailable"}}}},
+            **field_paths(),
         },
         "security": [{"bearer": []}, {"session": []}],
         "components": {"securitySchemes": {
@@ -122,5 +124,6 @@ def openapi_document() -> dict[str, Any]:
                     "code": {"type": "string"}, "name": {"type": "string"}, "year": {"type": "integer"},
                     "value": {"type": ["number", "null"]}, "numerator": {"type": ["number", "null"]},
                     "denominator": {"type": ["number", "null"]}, "estimated": {"type": "boolean"}}}}}},
+            **field_schemas(),
         }},
     }

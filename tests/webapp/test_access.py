@@ -37,6 +37,9 @@ ROUTES = {
     "admin.edit_deflator": "admin_write",
     "admin.create": "admin_write", "admin.update": "admin_write", "admin.disable": "admin_write",
     "admin.enable": "admin_write", "admin.token": "admin_write",
+    # field forms are programme-wide reference data; visits are scoped by their target's commune
+    "field_api.forms": "scoped", "field_api.form": "scoped", "field_api.visits": "scoped",
+    "field_api.visit": "scoped", "field_api.create_visit": "scoped_write", "field_api.create_visits": "scoped_write",
 }
 
 
