@@ -30,8 +30,9 @@ def _form_json(f: FormDefinition) -> dict[str, Any]:
 
 def current_forms(session: Session) -> list[dict[str, Any]]:
     """The latest loaded version of every form."""
-    rows = session.scalars(select(FormDefinition).distinct(FormDefinition.form_id)
-                           .order_by(FormDefinition.form_id, FormDefinition.id.desc()))
+    latest = select(func.max(FormDefinition.id)).group_by(FormDefinition.form_id)
+    rows = session.scalars(select(FormDefinition).where(FormDefinition.id.in_(latest))
+                           .order_by(FormDefinition.form_id))
     return [_form_json(f) for f in rows]
 
 
