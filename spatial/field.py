@@ -17,8 +17,9 @@ from spatial import NotFound, ParameterError
 from spatial.models import FormDefinition, InfrastructureWork, LivelihoodModel, Visit, WaterScheme
 
 #: body key → (target kind, table) for the things a visit can be about
-TARGETS = {"model": ("livelihood_model", LivelihoodModel), "work": ("infrastructure_work", InfrastructureWork),
-           "water_scheme": ("water_scheme", WaterScheme)}
+TARGETS: dict[str, tuple[str, Any]] = {
+    "model": ("livelihood_model", LivelihoodModel), "work": ("infrastructure_work", InfrastructureWork),
+    "water_scheme": ("water_scheme", WaterScheme)}
 MAX_VISITS = 1000
 
 

@@ -124,9 +124,9 @@ def parse_condition(expr: str, kind: str) -> list[dict[str, Any]]:
             _expect(take("punct"), "(", expr)
             r = ref()
             _expect(take("punct"), ",", expr)
-            value = literal_string()
+            choice = literal_string()
             _expect(take("punct"), ")", expr)
-            conditions.append({"op": "selected", "ref": r, "value": value})
+            conditions.append({"op": "selected", "ref": r, "value": choice})
         elif i < len(tokens) and tokens[i] == ("word", "regex"):
             if kind != "constraint":
                 raise ExpressionError("regex() is allowed in constraints only")
