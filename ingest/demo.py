@@ -183,6 +183,7 @@ def load_demo(session: Session, options: DemoOptions, progress: Progress = lambd
         note=f"Lạng Sơn demo loaded: {summary.counts}", new={"seed": options.seed,
                                                              "households": options.households}))
     demo_users(session, options.seed)
+    summary.counts["form_definitions"] = demo_forms(session)
     # fresh tables have no planner statistics; without them the first jobs pick poor plans
     session.execute(text("ANALYZE " + ", ".join(reversed(DATA_TABLES[:-2]))))
     summary.logins = describe_logins(session)
@@ -879,6 +880,13 @@ DEMO_ACCOUNTS = (
     ("extension", "extension_worker", "Khuyến nông viên Văn Quan", ("Văn Quan", 2)),
     ("evaluator", "evaluator", "Cán bộ đánh giá", ("province",)),
 )
+
+
+def demo_forms(session: Session) -> int:
+    """The shipped field forms (forms/*.xlsx); unchanged ones are left as they are."""
+    from ingest.forms import load_forms
+
+    return sum(1 for o in load_forms(session) if o.status == "added")
 
 
 def demo_password(seed: int, name: str) -> str:

@@ -144,6 +144,7 @@ def demo(settings: Settings, households: int, seed: int, reset: bool, if_empty: 
 
                 load_demo_rasters(session, settings, seed, progress=lambda m: click.echo(m, err=True),
                                   only_missing=True)
+                demo_mod.demo_forms(session)
                 click.echo(demo_mod.describe_logins(session))
                 return
             if reset:
@@ -402,6 +403,41 @@ def import_raster(settings: Settings, file: Path, hazard: str, unit: str | None,
 
 
 # ---------------------------------------------------------------------------- web
+# ---------------------------------------------------------------------------- forms
+@main.group(help="Field forms: XLSForm files, versioned in the database.")
+def forms() -> None:
+    pass
+
+
+@forms.command("load", help="Load every XLSForm (*.xlsx) in DIR (default: the shipped forms/); "
+                            "a form becomes a new version only when it changed.")
+@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False))
+@click.pass_obj
+@_friendly
+def forms_load(settings: Settings, directory: str | None) -> None:
+    from pathlib import Path
+
+    from ingest.forms import FORMS_DIR, load_forms
+
+    with _as_cli_user(settings) as s:
+        outcomes = load_forms(s, Path(directory) if directory else FORMS_DIR)
+    for o in outcomes:
+        click.echo(f"{o.form_id:<22} {o.version:<12} {o.status:<10} {o.source_name}")
+
+
+@forms.command("list", help="The current version of every form.")
+@click.pass_obj
+@_friendly
+def forms_list(settings: Settings) -> None:
+    from spatial.db import transaction
+    from spatial.field import current_forms
+
+    with transaction(settings) as s:
+        for f in current_forms(s):
+            types = " ".join(f["target_types"])
+            click.echo(f"{f['form']:<22} {f['version']:<12} {f['target']}:{types:<28} {f['title']['vi']}")
+
+
 @main.command(help="Serve the web app (gunicorn; --dev for Flask's reloading server).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)

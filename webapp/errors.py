@@ -8,14 +8,29 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from ingest.visits import InvalidVisit, VisitConflict, VisitForbidden
 from spatial import NotFound, ParameterError, SinhkeError
 from spatial.accounts import AccountError, Conflict, RateLimited
 from spatial.raster import RasterError
 
 #: most specific first
 STATUS: dict[type[Exception], int] = {
+    InvalidVisit: 422, VisitForbidden: 403, VisitConflict: 409,
     ParameterError: 400, NotFound: 404, Conflict: 409, RateLimited: 429, AccountError: 400, RasterError: 400,
 }
+
+
+def error_payload(exc: SinhkeError) -> tuple[int, str, dict]:
+    """Status, message and the fields that say what to fix, for a domain error."""
+    code = next((c for t, c in STATUS.items() if isinstance(exc, t)), 500)
+    extra: dict = {}
+    if isinstance(exc, ParameterError):
+        extra = {"parameter": exc.parameter, "allowed": exc.allowed}
+    elif isinstance(exc, InvalidVisit):
+        extra = {"field": exc.field, "errors": exc.errors}
+    elif isinstance(exc, VisitConflict):
+        extra = {"reason": exc.reason, **({"current": exc.current} if exc.current else {})}
+    return code, str(exc), extra
 
 
 def _wants_json() -> bool:
@@ -42,14 +57,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(SinhkeError)
     def domain_error(exc: SinhkeError):  # type: ignore[no-untyped-def]
-        code = next((c for t, c in STATUS.items() if isinstance(exc, t)), 500)
-        extra = {}
-        if isinstance(exc, ParameterError):
-            extra = {"parameter": exc.parameter, "allowed": exc.allowed}
+        code, message, extra = error_payload(exc)
         if code == 500:
             app.logger.exception("unhandled domain error")
             return _respond(500, "internal error")
-        return _respond(code, str(exc), extra)
+        return _respond(code, message, extra)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ from spatial.indicators import INDICATORS
 from spatial.layers import BOUNDARIES, DEFAULT_LIMIT, LAYERS, LEVELS, MAX_LIMIT
 from spatial.ledger import LISTED_STATUSES
 from spatial.models import EPOCHS, HAZARDS
+from webapp.openapi_field import field_paths, field_schemas
 
 _ERROR = {"description": "Bad parameter: the message names it and the allowed values",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -135,6 +136,7 @@ def openapi_document() -> dict[str, Any]:
                                  "security": [],
                                  "responses": {"200": {"description": "healthy"},
                                                "503": {"description": "database unavailable"}}}},
+            **field_paths(),
         },
         "security": [{"bearer": []}, {"session": []}],
         "components": {"securitySchemes": {
@@ -180,5 +182,6 @@ def openapi_document() -> dict[str, Any]:
                     "code": {"type": "string"}, "name": {"type": "string"}, "year": {"type": "integer"},
                     "value": {"type": ["number", "null"]}, "numerator": {"type": ["number", "null"]},
                     "denominator": {"type": ["number", "null"]}, "estimated": {"type": "boolean"}}}}}},
+            **field_schemas(),
         }},
     }

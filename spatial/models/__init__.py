@@ -28,6 +28,7 @@ from spatial.models.evaluation import (
     ModelEvaluation,
     PriceDeflator,
 )
+from spatial.models.field import FORM_TARGETS, FormDefinition, Visit
 from spatial.models.households import (
     DEPRIVATION_COLUMNS,
     AreaIndicator,
@@ -59,7 +60,6 @@ from spatial.models.programme import (
     InfrastructureWork,
     LivelihoodModel,
     ModelParticipant,
-    Visit,
     WaterScheme,
     WaterSchemeHousehold,
 )
@@ -78,4 +78,5 @@ __all__ = [
     "ANIMAL_STATUSES", "DEATH_CAUSES", "EVENT_KINDS", "OBLIGATION_STATUSES", "OPEN_STATUSES", "VACCINES",
     "Animal", "AnimalEvent", "AnimalHolding", "LedgerVisit", "PassOnObligation", "PassOnRule",
     "EPOCHS", "HAZARDS", "STORED_CRS", "Raster",
+    "FORM_TARGETS", "FormDefinition",
 ]

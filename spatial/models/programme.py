@@ -1,4 +1,4 @@
-"""What the programme builds and funds: livelihood models, works, water schemes, visits."""
+"""What the programme builds and funds: livelihood models, works, water schemes."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -143,16 +142,3 @@ class WaterSchemeHousehold(Base, Edited):
     )
     connected_on: Mapped[date | None] = mapped_column(Date)
 
-
-class Visit(Base, Edited):
-    """An extension worker's visit to a model (minimal until the field-visit issue)."""
-
-    __tablename__ = "visits"
-    __table_args__ = (Index("ix_visits_geom", "geom", postgresql_using="gist"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    model_id: Mapped[int] = mapped_column(ForeignKey("livelihood_models.id"), nullable=False, index=True)
-    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
-    visited_on: Mapped[date] = mapped_column(Date, nullable=False)
-    visitor: Mapped[str] = mapped_column(String(80), nullable=False)
-    notes: Mapped[str | None] = mapped_column(Text)
-    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))

@@ -1,7 +1,7 @@
 """Cow-bank / buffalo-loan pass-on ledger: animals, holdings, events, rules, obligations, applied visits
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-22 06:21:32.306443
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,253 @@
+"""Visit sync: devices send filled forms; each body is taken once, whatever the network does.
+
+Rules (the API's status codes in brackets):
+
+- a body is keyed by the device's UUID ``id``; the first receipt stores it [201];
+- the identical body again changes nothing [200]; a different body under a stored id is
+  refused and the stored one kept [409, ``id_taken``];
+- an edit is a new body with its own ``id`` that names the version it replaces in
+  ``replaces`` (ODK Central's deprecatedID rule: an edit must name the *current* version);
+  naming a version that something already replaced is refused [409, ``stale_edit``, with
+  the current version's id]. A version has at most one successor (a unique key), so two
+  devices editing the same version concurrently get one 201 and one 409;
+- the target must exist [422] and lie in the caller's communes [403]; the form version must
+  be loaded and made for the target [422]; the answers must pass the form's validator, the
+  same that runs on the device [422, naming each field and the reason].
+
+Concurrent identical posts make exactly one row: the insert is ``ON CONFLICT DO NOTHING``
+and a loser compares its body hash with the row that won.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from ingest import IngestError
+from spatial.accounts import Principal
+from spatial.field import TARGETS, visit_json
+from spatial.forms import validate_answers
+from spatial.models import FormDefinition, InfrastructureWork, LivelihoodModel, Visit
+
+FIELDS = ("id", "model", "work", "water_scheme", "visited_at", "form", "form_version", "location", "accuracy_m",
+          "answers", "replaces")
+REQUIRED = ("id", "visited_at", "form", "form_version", "answers")
+#: device clocks drift; a visit more than this far in the future is a wrong clock, not a visit
+CLOCK_SKEW = timedelta(hours=26)
+MAX_BATCH = 500
+
+
+class InvalidVisit(IngestError):
+    """The body cannot be taken as it is (HTTP 422); names the field(s) and why."""
+
+    def __init__(self, field: str, message: str, errors: list[dict[str, str]] | None = None):
+        self.field = field
+        self.errors = errors or [{"field": field, "code": "invalid", "message": message}]
+        super().__init__(f"{field}: {message}")
+
+
+class VisitForbidden(IngestError):
+    """The caller may not record this visit (HTTP 403): target outside their communes, or a read-only role."""
+
+
+class VisitConflict(IngestError):
+    """The body clashes with what is stored (HTTP 409); ``reason`` is id_taken or stale_edit."""
+
+    def __init__(self, reason: str, message: str, current: str | None = None):
+        self.reason, self.current = reason, current
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    status: str  # created | unchanged
+    visit: dict[str, Any]
+
+
+def body_sha256(body: dict[str, Any]) -> str:
+    """Hash of the body's canonical JSON (keys sorted, no spaces): key order does not matter."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _uuid(body: dict[str, Any], key: str) -> uuid.UUID:
+    value = body.get(key)
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise InvalidVisit(key, "must be a UUID, e.g. 3f1c0b6e-5d2a-4c8e-9b1f-2a7d4e6c8b10") from exc
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _location(value: Any) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    coords = value.get("coordinates") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or value.get("type") != "Point" or not isinstance(coords, list) \
+            or len(coords) not in (2, 3) or not all(_number(c) for c in coords):
+        raise InvalidVisit("location", 'must be a GeoJSON point {"type": "Point", "coordinates": [lon, lat]} or null')
+    lon, lat = coords[0], coords[1]
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidVisit("location", "coordinates are [longitude, latitude] in degrees (WGS 84)")
+    return float(lon), float(lat)
+
+
+def _target(body: dict[str, Any]) -> tuple[str, str]:
+    given = [k for k in TARGETS if body.get(k) is not None]
+    if len(given) != 1:
+        raise InvalidVisit("model", "name exactly one of model, work or water_scheme by its code")
+    code = body[given[0]]
+    if not isinstance(code, str) or not code.strip():
+        raise InvalidVisit(given[0], "must be a code (text)")
+    return given[0], code
+
+
+def _visited_at(value: Any) -> datetime:
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        when = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidVisit("visited_at", "must be an ISO 8601 date-time, e.g. 2025-12-01T09:30:00+07:00") from exc
+    if when.tzinfo is None:
+        raise InvalidVisit("visited_at", "needs a UTC offset (e.g. +07:00 or Z)")
+    if when > datetime.now(UTC) + CLOCK_SKEW:
+        raise InvalidVisit("visited_at", "lies in the future; check the device's clock")
+    return when
+
+
+def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
+    """Store one visit body from a device, or say why not. See the module's rules."""
+    if who.read_only:
+        raise VisitForbidden(f"the {who.role} role can read visits but not record them")
+    if not isinstance(body, dict):
+        raise InvalidVisit("body", "must be a JSON object")
+    unknown = sorted(set(body) - set(FIELDS))
+    if unknown:
+        raise InvalidVisit(unknown[0], f"is not a visit field (fields: {', '.join(FIELDS)})")
+    for key in REQUIRED:
+        if body.get(key) is None:
+            raise InvalidVisit(key, "is required")
+    visit_id = _uuid(body, "id")
+    key, code = _target(body)
+    visited_at = _visited_at(body["visited_at"])
+    for key_ in ("form", "form_version"):
+        if not isinstance(body[key_], str):
+            raise InvalidVisit(key_, "must be text")
+    point = _location(body.get("location"))
+    accuracy = body.get("accuracy_m")
+    if accuracy is not None and not (_number(accuracy) and accuracy >= 0):
+        raise InvalidVisit("accuracy_m", "must be a number of metres ≥ 0, or null")
+    replaces = _uuid(body, "replaces") if body.get("replaces") is not None else None
+    if replaces == visit_id:
+        raise InvalidVisit("replaces", "an edit has its own id, different from the version it replaces")
+
+    kind, table = TARGETS[key]
+    type_column = {"model": LivelihoodModel.model_type, "work": InfrastructureWork.work_type}.get(key)
+    columns = [table.id, table.commune_id] + ([type_column] if type_column is not None else [])
+    target = session.execute(select(*columns).where(table.code == code)).first()
+    if target is None:
+        if session.scalar(text("SELECT sinhke_target_exists(:k, :c)"), {"k": kind, "c": code}):
+            raise VisitForbidden(f"{key} {code!r} lies outside your communes")
+        raise InvalidVisit(key, f"no {kind.replace('_', ' ')} with code {code!r}")
+    target_id, commune_id = target[0], target[1]
+    target_type = target[2] if type_column is not None else None
+
+    form = _form_for(session, body["form"], body["form_version"], kind, target_type)
+    errors = validate_answers(form.definition, body["answers"])
+    if errors:
+        first = errors[0]
+        raise InvalidVisit(f"answers.{first.field}", f"{first.message} ({first.code})"
+                           + (f"; and {len(errors) - 1} more" if len(errors) > 1 else ""),
+                           [{**e.as_dict(), "field": f"answers.{e.field}"} for e in errors])
+
+    version, root = 1, visit_id
+    if replaces is not None:
+        previous = session.get(Visit, replaces)
+        if previous is None:
+            raise InvalidVisit("replaces", f"no visit {replaces} to replace")
+        if (previous.model_id, previous.work_id, previous.scheme_id) != \
+                tuple(target_id if k == key else None for k in TARGETS):
+            raise InvalidVisit(key, "an edit keeps the target of the visit it replaces")
+        version, root = previous.version + 1, previous.root_id
+
+    digest = body_sha256(body)
+    values = {"id": visit_id, "commune_id": commune_id, "visited_at": visited_at, "form_id": form.form_id,
+              "form_version": form.version, "accuracy_m": accuracy, "answers": body["answers"],
+              "body_sha256": digest, "replaces_id": replaces, "root_id": root, "version": version,
+              "submitted_by": who.name,
+              "model_id": target_id if key == "model" else None, "work_id": target_id if key == "work" else None,
+              "scheme_id": target_id if key == "water_scheme" else None,
+              "geom": func.ST_SetSRID(func.ST_MakePoint(*point), 4326) if point else None}
+    inserted = session.execute(insert(Visit).values(**values).on_conflict_do_nothing().returning(Visit.id)).first()
+    if inserted is not None:
+        return SyncOutcome("created", visit_json(session, visit_id))
+
+    stored = session.execute(select(Visit.body_sha256).where(Visit.id == visit_id)).scalar()
+    if stored == digest:
+        return SyncOutcome("unchanged", visit_json(session, visit_id))
+    # a successor has the replaced version's target, so the caller sees it when there is one
+    if stored is None and replaces is not None and session.scalar(
+            select(exists().where(Visit.replaces_id == replaces))):
+        current = _current_version(session, replaces)
+        raise VisitConflict("stale_edit", f"visit {replaces} was already replaced; the current version is "
+                            f"{current}: fetch it and edit that", current=current)
+    raise VisitConflict("id_taken", f"visit {visit_id} was already received with a different body; the stored "
+                        "one is kept (an edit needs its own new id, and names the version it replaces)")
+
+
+def _form_for(session: Session, form_id: str, version: str, kind: str, target_type: str | None) -> FormDefinition:
+    form = session.scalar(select(FormDefinition).where(FormDefinition.form_id == form_id,
+                                                       FormDefinition.version == version))
+    if form is None:
+        known = session.scalars(select(FormDefinition.version).where(FormDefinition.form_id == form_id)
+                                .order_by(FormDefinition.id)).all()
+        if not known:
+            raise InvalidVisit("form", f"no form {form_id!r}")
+        raise InvalidVisit("form_version", f"form {form_id!r} has no version {version!r} "
+                           f"(loaded: {', '.join(known)})")
+    if form.target != kind or ("*" not in form.target_types and target_type not in form.target_types):
+        made_for = f"{form.target} ({', '.join(form.target_types)})"
+        raise InvalidVisit("form", f"form {form_id!r} is made for {made_for}, not this {kind.replace('_', ' ')}"
+                           + (f" of type {target_type}" if target_type else ""))
+    return form
+
+
+def _current_version(session: Session, version_id: uuid.UUID) -> str:
+    """Follow the edit chain from a version to the one nothing replaces."""
+    current = session.execute(text("""
+        WITH RECURSIVE chain AS (
+          SELECT id, 0 AS depth FROM visits WHERE id = :id
+          UNION ALL SELECT v.id, c.depth + 1 FROM visits v JOIN chain c ON v.replaces_id = c.id)
+        SELECT id FROM chain ORDER BY depth DESC LIMIT 1"""), {"id": version_id}).scalar()
+    return str(current or version_id)
+
+
+def sync_batch(session: Session, who: Principal, bodies: Any) -> list[SyncOutcome | IngestError]:
+    """Each body on its own (a savepoint each): one bad visit does not stop the others."""
+    if not isinstance(bodies, list):
+        raise InvalidVisit("visits", "must be a list of visit bodies")
+    if len(bodies) > MAX_BATCH:
+        raise InvalidVisit("visits", f"at most {MAX_BATCH} visits per batch")
+    results: list[SyncOutcome | IngestError] = []
+    for body in bodies:
+        try:
+            with session.begin_nested():
+                results.append(sync_visit(session, who, body))
+        except (InvalidVisit, VisitForbidden, VisitConflict) as exc:
+            results.append(exc)
+    return results

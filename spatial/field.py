@@ -1,0 +1,102 @@
+"""Read side of field work: the form definitions devices fetch, and visits as JSON.
+
+Scope is PostgreSQL's: under the application role a visit outside the caller's communes is
+simply not there (form definitions are programme-wide reference data).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased
+
+from spatial import NotFound, ParameterError
+from spatial.models import FormDefinition, InfrastructureWork, LivelihoodModel, Visit, WaterScheme
+
+#: body key → (target kind, table) for the things a visit can be about
+TARGETS: dict[str, tuple[str, Any]] = {
+    "model": ("livelihood_model", LivelihoodModel), "work": ("infrastructure_work", InfrastructureWork),
+    "water_scheme": ("water_scheme", WaterScheme)}
+MAX_VISITS = 1000
+
+
+def _form_json(f: FormDefinition) -> dict[str, Any]:
+    return {"form": f.form_id, "version": f.version, "target": f.target, "target_types": f.target_types,
+            "title": {"vi": f.title_vi, "en": f.title_en}, "definition": f.definition,
+            "loaded_at": f.created_at.isoformat()}
+
+
+def current_forms(session: Session) -> list[dict[str, Any]]:
+    """The latest loaded version of every form."""
+    latest = select(func.max(FormDefinition.id)).group_by(FormDefinition.form_id)
+    rows = session.scalars(select(FormDefinition).where(FormDefinition.id.in_(latest))
+                           .order_by(FormDefinition.form_id))
+    return [_form_json(f) for f in rows]
+
+
+def form_version(session: Session, form_id: str, version: str) -> dict[str, Any]:
+    """One version of one form (a device may hold visits filled with an older one)."""
+    f = session.scalar(select(FormDefinition).where(FormDefinition.form_id == form_id,
+                                                    FormDefinition.version == version))
+    if f is None:
+        raise NotFound(f"no form {form_id!r} version {version!r}")
+    return _form_json(f)
+
+
+def _visit_select():  # type: ignore[no-untyped-def]
+    m, w, s = LivelihoodModel, InfrastructureWork, WaterScheme
+    successor = aliased(Visit)
+    return (select(Visit, m.code.label("model"), w.code.label("work"), s.code.label("water_scheme"),
+                   func.ST_AsGeoJSON(Visit.geom, 7).label("location"),
+                   ~exists().where(successor.replaces_id == Visit.id).label("current"))
+            .outerjoin(m, m.id == Visit.model_id).outerjoin(w, w.id == Visit.work_id)
+            .outerjoin(s, s.id == Visit.scheme_id))
+
+
+def _visit_json(row: Any) -> dict[str, Any]:
+    v: Visit = row.Visit
+    target = next(k for k in TARGETS if getattr(row, k) is not None)
+    return {"id": str(v.id), target: getattr(row, target), "visited_at": v.visited_at.isoformat(),
+            "form": v.form_id, "form_version": v.form_version,
+            "location": json.loads(row.location) if row.location else None, "accuracy_m": v.accuracy_m,
+            "answers": v.answers, "replaces": str(v.replaces_id) if v.replaces_id else None,
+            "version": v.version, "root": str(v.root_id), "current": row.current,
+            "submitted_by": v.submitted_by, "received_at": v.received_at.isoformat()}
+
+
+def visit_json(session: Session, visit_id: uuid.UUID | str) -> dict[str, Any]:
+    try:
+        vid = uuid.UUID(str(visit_id))
+    except ValueError as exc:
+        raise NotFound(f"no visit {visit_id!r}") from exc
+    row = session.execute(_visit_select().where(Visit.id == vid)).first()
+    if row is None:
+        raise NotFound(f"no visit {visit_id!r}")
+    return _visit_json(row)
+
+
+def visits_of(session: Session, args: dict[str, str]) -> dict[str, Any]:
+    """Visits of one model, work or scheme (``model=CODE``, ``work=``, ``water_scheme=``),
+    newest first; current versions only unless ``history=true``."""
+    given = [k for k in TARGETS if args.get(k)]
+    if len(given) != 1:
+        raise ParameterError("model", "name exactly one of model, work or water_scheme by its code",
+                             list(TARGETS))
+    key = given[0]
+    kind, table = TARGETS[key]
+    target_id = session.scalar(select(table.id).where(table.code == args[key]))
+    if target_id is None:
+        raise NotFound(f"no {kind.replace('_', ' ')} {args[key]!r}")
+    history = args.get("history", "false")
+    if history not in ("true", "false"):
+        raise ParameterError("history", "true or false", ["true", "false"])
+    column = {"model": Visit.model_id, "work": Visit.work_id, "water_scheme": Visit.scheme_id}[key]
+    q = _visit_select().where(column == target_id)
+    if history == "false":
+        successor = aliased(Visit)
+        q = q.where(~exists().where(successor.replaces_id == Visit.id))
+    q = q.order_by(Visit.visited_at.desc(), Visit.version.desc()).limit(MAX_VISITS)
+    return {key: args[key], "visits": [_visit_json(r) for r in session.execute(q)]}

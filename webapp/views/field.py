@@ -1,0 +1,74 @@
+"""``/api/forms`` and ``/api/visits``: form definitions for devices, and visit sync."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request, url_for
+
+from ingest.visits import SyncOutcome, sync_batch, sync_visit
+from spatial import ParameterError
+from spatial.field import current_forms, form_version, visit_json, visits_of
+from webapp.auth import current_principal
+from webapp.db import get_session
+from webapp.errors import error_payload
+
+bp = Blueprint("field_api", __name__, url_prefix="/api")
+
+
+def _json_body() -> Any:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ParameterError("body", "send a JSON object with Content-Type: application/json")
+    return body
+
+
+def _status(outcome: SyncOutcome) -> int:
+    return 201 if outcome.status == "created" else 200
+
+
+@bp.get("/forms")
+def forms():  # type: ignore[no-untyped-def]
+    return jsonify({"forms": current_forms(get_session())})
+
+
+@bp.get("/forms/<form_id>/<version>")
+def form(form_id: str, version: str):  # type: ignore[no-untyped-def]
+    return jsonify(form_version(get_session(), form_id, version))
+
+
+@bp.post("/visits")
+def create_visit():  # type: ignore[no-untyped-def]
+    outcome = sync_visit(get_session(), current_principal(), _json_body())  # type: ignore[arg-type]
+    response = jsonify(outcome.visit)
+    response.status_code = _status(outcome)
+    response.headers["Location"] = url_for("field_api.visit", visit_id=outcome.visit["id"])
+    return response
+
+
+@bp.post("/visits/batch")
+def create_visits():  # type: ignore[no-untyped-def]
+    """Visit by visit: each gets the status it would get alone; the batch itself is 200."""
+    body = _json_body()
+    bodies = body.get("visits") if isinstance(body, dict) else None
+    results = sync_batch(get_session(), current_principal(), bodies)  # type: ignore[arg-type]
+    out = []
+    for i, (sent, result) in enumerate(zip(bodies, results, strict=True)):  # type: ignore[arg-type]
+        sent_id = sent.get("id") if isinstance(sent, dict) else None
+        if isinstance(result, SyncOutcome):
+            out.append({"index": i, "id": result.visit["id"], "status": _status(result), "visit": result.visit})
+        else:
+            code, message, extra = error_payload(result)
+            out.append({"index": i, "id": sent_id, "status": code,
+                        "error": {"code": code, "message": message, **extra}})
+    return jsonify({"results": out})
+
+
+@bp.get("/visits")
+def visits():  # type: ignore[no-untyped-def]
+    return jsonify(visits_of(get_session(), request.args.to_dict()))
+
+
+@bp.get("/visits/<visit_id>")
+def visit(visit_id: str):  # type: ignore[no-untyped-def]
+    return jsonify(visit_json(get_session(), visit_id))
