@@ -195,6 +195,8 @@ def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
               "geom": func.ST_SetSRID(func.ST_MakePoint(*point), 4326) if point else None}
     inserted = session.execute(insert(Visit).values(**values).on_conflict_do_nothing().returning(Visit.id)).first()
     if inserted is not None:
+        if key == "model" and target_type in LEDGER_MODEL_TYPES and form.form_id == LEDGER_FORM and replaces is None:
+            _apply_to_ledger(session, who, visit_id, code, visited_at, body["answers"])
         return SyncOutcome("created", visit_json(session, visit_id))
 
     stored = session.execute(select(Visit.body_sha256).where(Visit.id == visit_id)).scalar()
@@ -208,6 +210,33 @@ def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
                             f"{current}: fetch it and edit that", current=current)
     raise VisitConflict("id_taken", f"visit {visit_id} was already received with a different body; the stored "
                         "one is kept (an edit needs its own new id, and names the version it replaces)")
+
+
+#: model types whose visits update the cow-bank / buffalo pass-on ledger
+LEDGER_MODEL_TYPES = ("cow_bank", "buffalo_loan")
+#: the form whose answers the ledger reads (households, tags, births, deaths, pass-ons)
+LEDGER_FORM = "cow_bank"
+
+
+def _apply_to_ledger(session: Session, who: Principal, visit_id: uuid.UUID, code: str, visited_at: datetime,
+                     answers: dict[str, Any]) -> None:
+    """Births, deaths, vaccinations and pass-ons the visit saw go into the ledger, in the same
+    transaction: a visit the ledger cannot take is refused whole (422 naming the answer).
+
+    Only a visit's first version is applied; an edit (``replaces``) is stored but not
+    re-applied, so the ledger never counts one birth twice.
+    """
+    from ingest.ledger import apply_visit
+    from spatial.ledger import LedgerError
+
+    # the ledger reads select_multiple answers as space-separated names, as XLSForm stores them
+    flat = {k: " ".join(v) if isinstance(v, list) else v for k, v in answers.items()}
+    try:
+        apply_visit(session, visit_id, code, visited_at, flat, who.name)
+    except LedgerError as exc:
+        reason = str(exc).removeprefix(f"{exc.field}: ")
+        raise InvalidVisit(f"answers.{exc.field}", f"the pass-on ledger cannot take it: {reason}",
+                           [{"field": f"answers.{exc.field}", "code": "ledger", "message": reason}]) from None
 
 
 def _form_for(session: Session, form_id: str, version: str, kind: str, target_type: str | None) -> FormDefinition:

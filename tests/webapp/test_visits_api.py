@@ -48,7 +48,15 @@ def targets(demo_settings, accounts):
         cow, in_c, in_a = "model_type IN ('cow_bank','buffalo_loan')", units(c), units(accounts.commune_a)
         found = {
             "commune": c, "token": token, "worker": worker.name,
-            "cow": pick("livelihood_models", cow, in_c), "cow2": pick("livelihood_models", "true", in_c, n=1),
+            # a cow-bank model of C with a household holding a cow old enough to calve (visits update the ledger)
+            "cow": s.execute(text("""
+                SELECT m.code FROM livelihood_models m
+                JOIN animal_holdings h ON h.model_id = m.id AND h.held_to IS NULL
+                JOIN animals a ON a.id = h.animal_id AND a.sex = 'female' AND a.status = 'alive'
+                                AND (a.birth_date IS NULL OR a.birth_date <= now() - interval '15 months')
+                WHERE m.model_type IN ('cow_bank','buffalo_loan') AND m.commune_id = ANY(:ids)
+                ORDER BY m.code LIMIT 1"""), {"ids": in_c}).scalar(),
+            "cow2": pick("livelihood_models", "true", in_c, n=1),
             "cow_outside": pick("livelihood_models", cow, in_c + in_a, inside=False),
             "scheme": pick("water_schemes", "true", in_c), "work": pick("infrastructure_works", "true", in_c),
             "model_a": pick("livelihood_models", "true", in_a),
@@ -57,7 +65,15 @@ def targets(demo_settings, accounts):
             "general_version": s.execute(text("SELECT version FROM form_definitions WHERE form_id = 'general' "
                                               "ORDER BY id DESC LIMIT 1")).scalar(),
         }
-    for key in ("cow", "cow_outside", "scheme", "work", "model_a", "version"):
+        found["cow_household"], found["cow_tags"] = s.execute(text("""
+            SELECT hh.code, string_agg(a.tag, ' ' ORDER BY a.tag) FROM livelihood_models m
+            JOIN animal_holdings h ON h.model_id = m.id AND h.held_to IS NULL
+            JOIN animals a ON a.id = h.animal_id AND a.status = 'alive'
+            JOIN households hh ON hh.id = h.household_id
+            WHERE m.code = :m GROUP BY hh.code
+            HAVING bool_or(a.sex = 'female' AND (a.birth_date IS NULL OR a.birth_date <= now() - interval '15 months'))
+            ORDER BY hh.code LIMIT 1"""), {"m": found["cow"]}).one()
+    for key in ("cow", "cow_outside", "scheme", "work", "model_a", "version", "cow_household"):
         assert found[key], f"the test demo has no {key}"
     return found
 
@@ -84,8 +100,8 @@ def cow_body(targets, **over):
         "visited_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
         "form": "cow_bank", "form_version": targets["version"],
         "location": {"type": "Point", "coordinates": [106.3521, 21.8473]}, "accuracy_m": 6.5,
-        "answers": {"household_code": "20137-00012", "animal_tags_present": "LS-0001 LS-0107",
-                    "births_female": 1, "births_male": 0, "birth_tags": "LS-0107", "deaths": 0,
+        "answers": {"household_code": targets["cow_household"], "animal_tags_present": targets["cow_tags"],
+                    "births_female": 1, "births_male": 0, "deaths": 0,
                     "vaccinations": ["fmd", "lumpy_skin"], "pass_on_done": "no", "condition": "good"},
     }
     body.update(over)
@@ -249,6 +265,7 @@ def test_a_worker_syncs_only_within_their_communes(app, accounts, targets, demo_
 
     # the admin may, and then the worker still cannot see the visit
     admin = client_for(app, accounts, "admin")
+    outside = general_body(targets, targets["cow_outside"], id=outside["id"])
     assert admin.post("/api/visits", json=outside).status_code == 201
     assert c.get(f"/api/visits/{outside['id']}").status_code == 404
     assert admin.get(f"/api/visits/{outside['id']}").status_code == 200
@@ -441,3 +458,26 @@ def test_openapi_documents_the_field_endpoints(anonymous):
     assert {"200", "201", "403", "409", "422"} <= set(post)
     assert set(doc["components"]["schemas"]["VisitBody"]["required"]) == {"id", "visited_at", "form",
                                                                          "form_version", "answers"}
+
+
+# ----------------------------------------------------------------------------- visits update the ledger
+def test_a_cow_bank_visit_updates_the_ledger_and_a_bad_one_is_refused_whole(app, targets, demo_settings):
+    c = worker(app, targets)
+    births = """SELECT count(*) FROM animal_events e JOIN ledger_visits v ON v.visit_id = e.visit_id
+                WHERE e.visit_id = :id AND e.kind = 'birth'"""
+    body = cow_body(targets)
+    assert c.post("/api/visits", json=body).status_code == 201
+    assert _count(demo_settings, births, id=body["id"]) == 1
+    # the same visit again: stored once, applied once
+    assert c.post("/api/visits", json=body).status_code == 200
+    assert _count(demo_settings, births, id=body["id"]) == 1
+
+    # a pass-on to a household that does not exist: the visit and the ledger both refuse it
+    bad = cow_body(targets, answers={**body["answers"], "pass_on_done": "yes", "pass_on_tag": "NO-SUCH-TAG",
+                                     "pass_on_to_household": "00000-99999"})
+    r = c.post("/api/visits", json=bad)
+    assert r.status_code == 422, r.get_json()
+    error = r.get_json()["error"]
+    assert error["field"].startswith("answers.pass_on") and "ledger" in error["message"]
+    assert _count(demo_settings, "SELECT count(*) FROM visits WHERE id = :id", id=bad["id"]) == 0
+    assert _count(demo_settings, "SELECT count(*) FROM ledger_visits WHERE visit_id = :id", id=bad["id"]) == 0
