@@ -20,9 +20,12 @@ and a loser compares its body hash with the row that won.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import math
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,10 +39,13 @@ from ingest import IngestError
 from spatial.accounts import Principal
 from spatial.field import TARGETS, visit_json
 from spatial.forms import validate_answers
-from spatial.models import FormDefinition, InfrastructureWork, LivelihoodModel, Visit
+from spatial.models import FormDefinition, InfrastructureWork, LivelihoodModel, Visit, VisitPhoto
 
 FIELDS = ("id", "model", "work", "water_scheme", "visited_at", "form", "form_version", "location", "accuracy_m",
-          "answers", "replaces")
+          "answers", "replaces", "photo")
+#: a visit's photo, base64 in the body: resized on the phone; larger ones are refused
+PHOTO_MAX_BYTES = int(os.environ.get("SINHKE_FIELD_PHOTO_MAX_KB", "300")) * 1024
+PHOTO_MAGIC = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n", "image/webp": b"RIFF"}
 REQUIRED = ("id", "visited_at", "form", "form_version", "answers")
 #: device clocks drift; a visit more than this far in the future is a wrong clock, not a visit
 CLOCK_SKEW = timedelta(hours=26)
@@ -116,6 +122,28 @@ def _target(body: dict[str, Any]) -> tuple[str, str]:
     return given[0], code
 
 
+def _photo(value: Any) -> tuple[str, bytes] | None:
+    """``{"type": "image/jpeg", "data": "<base64>"}`` → (type, bytes), checked; None when absent."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"type", "data"}:
+        raise InvalidVisit("photo", 'must be {"type": "image/jpeg|image/png|image/webp", "data": "<base64>"} or null')
+    kind, data = value["type"], value["data"]
+    if kind not in PHOTO_MAGIC:
+        raise InvalidVisit("photo", f"type must be one of {', '.join(PHOTO_MAGIC)}")
+    if not isinstance(data, str) or len(data) > PHOTO_MAX_BYTES * 4 // 3 + 8:
+        raise InvalidVisit("photo", f"is larger than {PHOTO_MAX_BYTES // 1024} KB: resize it on the device")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidVisit("photo", "data is not base64") from None
+    if len(raw) > PHOTO_MAX_BYTES:
+        raise InvalidVisit("photo", f"is larger than {PHOTO_MAX_BYTES // 1024} KB: resize it on the device")
+    if not raw.startswith(PHOTO_MAGIC[kind]) or (kind == "image/webp" and raw[8:12] != b"WEBP"):
+        raise InvalidVisit("photo", f"data is not a {kind} image")
+    return kind, raw
+
+
 def _visited_at(value: Any) -> datetime:
     try:
         if not isinstance(value, str):
@@ -152,6 +180,7 @@ def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
     accuracy = body.get("accuracy_m")
     if accuracy is not None and not (_number(accuracy) and accuracy >= 0):
         raise InvalidVisit("accuracy_m", "must be a number of metres ≥ 0, or null")
+    photo = _photo(body.get("photo"))
     replaces = _uuid(body, "replaces") if body.get("replaces") is not None else None
     if replaces == visit_id:
         raise InvalidVisit("replaces", "an edit has its own id, different from the version it replaces")
@@ -195,6 +224,9 @@ def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
               "geom": func.ST_SetSRID(func.ST_MakePoint(*point), 4326) if point else None}
     inserted = session.execute(insert(Visit).values(**values).on_conflict_do_nothing().returning(Visit.id)).first()
     if inserted is not None:
+        if photo is not None:
+            session.add(VisitPhoto(visit_id=visit_id, content_type=photo[0], data=photo[1], bytes=len(photo[1])))
+            session.flush()
         if key == "model" and target_type in LEDGER_MODEL_TYPES and form.form_id == LEDGER_FORM and replaces is None:
             _apply_to_ledger(session, who, visit_id, code, visited_at, body["answers"])
         return SyncOutcome("created", visit_json(session, visit_id))

@@ -14,7 +14,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from spatial import NotFound, ParameterError
-from spatial.models import FormDefinition, InfrastructureWork, LivelihoodModel, Visit, WaterScheme
+from spatial.models import FormDefinition, InfrastructureWork, LivelihoodModel, Visit, VisitPhoto, WaterScheme
 
 #: body key → (target kind, table) for the things a visit can be about
 TARGETS: dict[str, tuple[str, Any]] = {
@@ -51,7 +51,8 @@ def _visit_select():  # type: ignore[no-untyped-def]
     successor = aliased(Visit)
     return (select(Visit, m.code.label("model"), w.code.label("work"), s.code.label("water_scheme"),
                    func.ST_AsGeoJSON(Visit.geom, 7).label("location"),
-                   ~exists().where(successor.replaces_id == Visit.id).label("current"))
+                   ~exists().where(successor.replaces_id == Visit.id).label("current"),
+                   exists().where(VisitPhoto.visit_id == Visit.id).label("has_photo"))
             .outerjoin(m, m.id == Visit.model_id).outerjoin(w, w.id == Visit.work_id)
             .outerjoin(s, s.id == Visit.scheme_id))
 
@@ -64,7 +65,8 @@ def _visit_json(row: Any) -> dict[str, Any]:
             "location": json.loads(row.location) if row.location else None, "accuracy_m": v.accuracy_m,
             "answers": v.answers, "replaces": str(v.replaces_id) if v.replaces_id else None,
             "version": v.version, "root": str(v.root_id), "current": row.current,
-            "submitted_by": v.submitted_by, "received_at": v.received_at.isoformat()}
+            "submitted_by": v.submitted_by, "received_at": v.received_at.isoformat(),
+            "photo": f"/api/visits/{v.id}/photo" if row.has_photo else None}
 
 
 def visit_json(session: Session, visit_id: uuid.UUID | str) -> dict[str, Any]:
@@ -76,6 +78,18 @@ def visit_json(session: Session, visit_id: uuid.UUID | str) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"no visit {visit_id!r}")
     return _visit_json(row)
+
+
+def visit_photo(session: Session, visit_id: str) -> tuple[str, bytes]:
+    """A visit's photo (content type, bytes); NotFound when the visit has none or is out of scope."""
+    try:
+        vid = uuid.UUID(str(visit_id))
+    except ValueError as exc:
+        raise NotFound(f"no visit {visit_id!r}") from exc
+    photo = session.get(VisitPhoto, vid)
+    if photo is None:
+        raise NotFound(f"visit {visit_id} has no photo")
+    return photo.content_type, photo.data
 
 
 def visits_of(session: Session, args: dict[str, str]) -> dict[str, Any]:

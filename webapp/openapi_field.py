@@ -84,6 +84,13 @@ def field_paths() -> dict[str, Any]:
                 "422": _json(_ERR, "`visits` is not a list, or too long"),
             },
         }},
+        "/api/visits/{id}/photo": {"get": {
+            "summary": "The photo taken with a visit",
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "string", "format": "uuid"}}],
+            "responses": {"200": {"description": "the image (JPEG, PNG or WebP)"},
+                          "404": _json(_ERR, "no such visit or photo, or outside the caller's areas")},
+        }},
         "/api/visits/{id}": {"get": {
             "summary": "One visit version",
             "parameters": [{"name": "id", "in": "path", "required": True,
@@ -114,6 +121,11 @@ def field_schemas() -> dict[str, Any]:
         "answers": {"type": "object", "description": "keyed by the form's field names"},
         "replaces": {"type": ["string", "null"], "format": "uuid",
                      "description": "an edit: the id of the current version it replaces"},
+        "photo": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["type", "data"],
+                                               "additionalProperties": False, "properties": {
+                                                   "type": {"enum": ["image/jpeg", "image/png", "image/webp"]},
+                                                   "data": {"type": "string", "contentEncoding": "base64"}}}],
+                  "description": "one photo, resized on the device (larger than SINHKE_FIELD_PHOTO_MAX_KB: 422)"},
     }
     return {
         "VisitBody": {"type": "object", "additionalProperties": False,
@@ -122,7 +134,8 @@ def field_schemas() -> dict[str, Any]:
             **body, "version": {"type": "integer", "description": "1 for the first, n+1 for an edit"},
             "root": {"type": "string", "format": "uuid", "description": "id of the first version"},
             "current": {"type": "boolean", "description": "no later version replaces it"},
-            "submitted_by": {"type": "string"}, "received_at": {"type": "string", "format": "date-time"}}},
+            "submitted_by": {"type": "string"}, "received_at": {"type": "string", "format": "date-time"},
+            "photo": {"type": ["string", "null"], "description": "URL of the visit's photo"}}},
         "FormDefinition": {"type": "object", "properties": {
             "form": {"type": "string"}, "version": {"type": "string"},
             "target": {"type": "string", "enum": ["livelihood_model", "infrastructure_work", "water_scheme"]},

@@ -28,7 +28,7 @@ from spatial.models.evaluation import (
     ModelEvaluation,
     PriceDeflator,
 )
-from spatial.models.field import FORM_TARGETS, FormDefinition, Visit
+from spatial.models.field import FORM_TARGETS, FormDefinition, Visit, VisitPhoto
 from spatial.models.households import (
     DEPRIVATION_COLUMNS,
     AreaIndicator,
@@ -74,7 +74,7 @@ __all__ = [
     "Base", "DemoTruth", "Household", "HouseholdUnit", "InfrastructureWork", "JobRun",
     "LivelihoodModel", "ModelEvaluation", "ModelParticipant", "AreaIncomeChange", "PriceDeflator",
     "DuplicateCandidate", "FallbackRisk", "PovertyClassification", "PovertyLine",
-    "PovertyStandard", "SurveyRound", "Village", "Visit", "WaterScheme", "WaterSchemeHousehold",
+    "PovertyStandard", "SurveyRound", "Village", "Visit", "VisitPhoto", "WaterScheme", "WaterSchemeHousehold",
     "ANIMAL_STATUSES", "DEATH_CAUSES", "EVENT_KINDS", "OBLIGATION_STATUSES", "OPEN_STATUSES", "VACCINES",
     "Animal", "AnimalEvent", "AnimalHolding", "LedgerVisit", "PassOnObligation", "PassOnRule",
     "EPOCHS", "HAZARDS", "STORED_CRS", "Raster",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
     func,
@@ -88,3 +89,21 @@ class Visit(Base, Edited):
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
     submitted_by: Mapped[str] = mapped_column(String(80), nullable=False)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class VisitPhoto(Base):
+    """The photo taken with a visit: resized and size-capped on the phone, checked again here.
+
+    Kept apart from ``visits`` so the audit trail and visit listings do not carry image bytes;
+    visible exactly when its visit is (row-level security follows the visit).
+    """
+
+    __tablename__ = "visit_photos"
+    __table_args__ = (CheckConstraint("content_type IN ('image/jpeg','image/png','image/webp')",
+                                      name="content_type"),)
+    visit_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("visits.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    bytes: Mapped[int] = mapped_column(Integer, nullable=False)
+

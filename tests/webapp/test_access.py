@@ -46,7 +46,7 @@ ROUTES = {
     "admin.rasters": "admin", "admin.upload_raster": "admin_write",
     # field forms are programme-wide reference data; visits are scoped by their target's commune
     "field_api.forms": "scoped", "field_api.form": "scoped", "field_api.visits": "scoped",
-    "field_api.visit": "scoped", "field_api.create_visit": "scoped_write", "field_api.create_visits": "scoped_write",
+    "field_api.visit": "scoped", "field_api.create_visit": "scoped_write", "field_api.create_visits": "scoped_write", "field_api.photo": "scoped",
 }
 
 

@@ -481,3 +481,43 @@ def test_a_cow_bank_visit_updates_the_ledger_and_a_bad_one_is_refused_whole(app,
     assert error["field"].startswith("answers.pass_on") and "ledger" in error["message"]
     assert _count(demo_settings, "SELECT count(*) FROM visits WHERE id = :id", id=bad["id"]) == 0
     assert _count(demo_settings, "SELECT count(*) FROM ledger_visits WHERE visit_id = :id", id=bad["id"]) == 0
+
+
+# ----------------------------------------------------------------------------- photos
+def _jpeg(size: int = 2000) -> bytes:
+    return b"\xff\xd8\xff\xe0" + bytes(range(256)) * (size // 256) + b"\xff\xd9"
+
+
+def test_a_photo_travels_with_its_visit_and_is_checked(app, accounts, targets, demo_settings):
+    import base64
+
+    from ingest.visits import PHOTO_MAX_BYTES
+
+    c = worker(app, targets)
+    data = _jpeg()
+    body = general_body(targets, targets["cow2"], photo={"type": "image/jpeg",
+                                                         "data": base64.b64encode(data).decode()})
+    r = c.post("/api/visits", json=body)
+    assert r.status_code == 201, r.get_json()
+    url = r.get_json()["photo"]
+    assert url == f"/api/visits/{body['id']}/photo"
+    got = c.get(url)
+    assert got.status_code == 200 and got.mimetype == "image/jpeg" and got.data == data
+    assert c.post("/api/visits", json=body).status_code == 200  # the same body again: harmless
+    # out of scope: the photo is not there for a worker of another commune
+    assert client_for(app, accounts, "extension_worker").get(url).status_code == 404
+    # no image bytes in the audit trail
+    assert _count(demo_settings, "SELECT count(*) FROM audit_log WHERE table_name = 'visit_photos'") == 0
+
+    for photo, reason in (
+        ({"type": "image/gif", "data": "R0lGOD"}, "type must be one of"),
+        ({"type": "image/jpeg", "data": "not base64!"}, "not base64"),
+        ({"type": "image/png", "data": base64.b64encode(data).decode()}, "not a image/png image"),
+        ({"type": "image/jpeg", "data": base64.b64encode(_jpeg(PHOTO_MAX_BYTES + 10)).decode()}, "larger than"),
+        ("a photo", "must be"),
+    ):
+        bad = general_body(targets, targets["cow2"], photo=photo)
+        r = c.post("/api/visits", json=bad)
+        assert r.status_code == 422, (photo, r.get_json())
+        assert r.get_json()["error"]["field"] == "photo" and reason in r.get_json()["error"]["message"]
+        assert _count(demo_settings, "SELECT count(*) FROM visits WHERE id = :id", id=bad["id"]) == 0

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
 from ingest.visits import SyncOutcome, sync_batch, sync_visit
 from spatial import ParameterError
-from spatial.field import current_forms, form_version, visit_json, visits_of
+from spatial.field import current_forms, form_version, visit_json, visit_photo, visits_of
 from webapp.auth import current_principal
 from webapp.db import get_session
 from webapp.errors import error_payload
@@ -72,3 +72,10 @@ def visits():  # type: ignore[no-untyped-def]
 @bp.get("/visits/<visit_id>")
 def visit(visit_id: str):  # type: ignore[no-untyped-def]
     return jsonify(visit_json(get_session(), visit_id))
+
+
+@bp.get("/visits/<visit_id>/photo")
+def photo(visit_id: str):  # type: ignore[no-untyped-def]
+    content_type, data = visit_photo(get_session(), visit_id)
+    return Response(data, mimetype=content_type, headers={"Cache-Control": "private, max-age=86400"})
+

@@ -106,6 +106,21 @@ def upgrade() -> None:
     op.execute("ALTER TABLE visits ENABLE ROW LEVEL SECURITY")
     op.execute(f"CREATE POLICY visits_scope ON visits TO {APP_ROLE} "
                "USING (sinhke_unit_visible(commune_id)) WITH CHECK (sinhke_unit_visible(commune_id))")
+    # a visit's photo: apart from the visit (no image bytes in the audit trail), seen with its visit
+    op.create_table('visit_photos',
+    sa.Column('visit_id', sa.UUID(), nullable=False),
+    sa.Column('content_type', sa.String(length=20), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('bytes', sa.Integer(), nullable=False),
+    sa.CheckConstraint("content_type IN ('image/jpeg','image/png','image/webp')", name=op.f('ck_visit_photos_content_type')),
+    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_visit_photos_visit_id_visits'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('visit_id', name=op.f('pk_visit_photos'))
+    )
+    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON visit_photos TO {APP_ROLE}")
+    op.execute("ALTER TABLE visit_photos ENABLE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY visit_photos_scope ON visit_photos TO {APP_ROLE} "
+               "USING (EXISTS (SELECT 1 FROM visits v WHERE v.id = visit_id)) "
+               "WITH CHECK (EXISTS (SELECT 1 FROM visits v WHERE v.id = visit_id))")
     # does a target exist at all, whatever the caller's scope? (sync answers 403, not 404,
     # for a real model outside the worker's communes; the code is all it reveals)
     op.execute("""
@@ -122,6 +137,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS sinhke_target_exists(text, text)")
+    op.drop_table('visit_photos')
     op.drop_table('visits')
     op.drop_table('form_definitions')
     # the placeholder of 0001, with its scope and audit as 0003 set them
