@@ -17,7 +17,7 @@
  * li[data-visit-id] with data-state.
  */
 
-import { validateAnswers, isRelevant } from './validate.js';
+import { conditionHolds, validateAnswers } from './validate.js';
 
 const app = document.getElementById('field-app');
 const ROOT = app.dataset.root || '';
@@ -181,7 +181,7 @@ const state = {
   session: null,
   current: null, // {model, form, entry?}
   position: null, // {lon, lat, accuracy}
-  photo: null, // {dataUrl, width, height, bytes}
+  photo: null, // {type, data (base64), width, height, bytes}
   syncing: false,
 };
 
@@ -208,16 +208,31 @@ async function loadFromPhone() {
 
 /** The definitions from GET /api/forms, as a list. */
 function formList(body) {
-  if (!body) return [];
-  return Array.isArray(body) ? body : body.forms || [];
+  return (body && body.forms) || [];
 }
 
-/** The current form for a model type. */
+/** The current form for a model type: the one made for the type, else one for any type. */
 function formFor(modelType) {
-  const candidates = state.forms.filter((form) => (form.model_types || []).includes(modelType));
-  const fallback = state.forms.filter((form) => form.form === 'general');
-  const list = candidates.length ? candidates : fallback;
-  return list.sort((a, b) => Number(b.version) - Number(a.version))[0] || null;
+  const forModels = state.forms.filter((form) => form.target === 'livelihood_model');
+  return forModels.find((form) => (form.target_types || []).includes(modelType))
+    || forModels.find((form) => (form.target_types || []).includes('*')) || null;
+}
+
+/** The fields of a stored form (its parsed XLSForm definition). */
+const fieldsOf = (form) => (form && form.definition && form.definition.fields) || [];
+
+/** Whether a field applies given the answers of the fields before it (the validator's rule). */
+function relevantNow(field, values) {
+  const relevant = field.relevant;
+  if (!relevant) return true;
+  return relevant.all.every((condition) => conditionHolds(condition, values[condition.ref] ?? null));
+}
+
+/** A validation error in the page's language: the form's own message, or one per error code. */
+function errorText(form, error) {
+  const field = fieldsOf(form).find((candidate) => candidate.name === error.field);
+  if (error.code === 'constraint' && field && field.constraint_message) return label(field.constraint_message);
+  return t.errors[error.code] || error.message;
 }
 
 // ---------------------------------------------------------------------------
@@ -298,6 +313,12 @@ async function renderOutbox() {
       });
       actions.append(edit);
     }
+    if (entry.state === 'conflict') {
+      const resend = element('button', 'button button-small', t.resend_as_edit);
+      resend.type = 'button';
+      resend.addEventListener('click', () => resendAsEdit(entry));
+      actions.append(resend);
+    }
     if (entry.state === 'rejected' || entry.state === 'conflict') {
       const discard = element('button', 'button button-small button-secondary', t.discard);
       discard.type = 'button';
@@ -325,7 +346,7 @@ function inputFor(field, value) {
   if (field.type === 'select_one' || field.type === 'select_multiple') {
     const group = element('fieldset', 'choice-group');
     group.append(element('legend', null, caption));
-    const chosen = field.type === 'select_multiple' ? String(value || '').split(/\s+/).filter(Boolean) : [value];
+    const chosen = Array.isArray(value) ? value : [value];
     for (const choice of field.choices || []) {
       const option = element('label', 'choice');
       const input = document.createElement('input');
@@ -362,24 +383,30 @@ function inputFor(field, value) {
   return wrapper;
 }
 
-/** The answers as typed: numbers for numeric fields, space-separated choices for select_multiple. */
+/** The answers as typed (numbers for numeric fields, lists for select_multiple), of relevant fields only. */
 function readAnswers(form) {
   const answers = {};
+  const values = {};
   const root = document.getElementById('form-fields');
-  for (const field of form.fields) {
+  for (const field of fieldsOf(form)) {
     if (field.type === 'note') continue;
+    if (!relevantNow(field, values)) {
+      values[field.name] = null;
+      continue;
+    }
     if (field.type === 'select_one') {
       const checked = root.querySelector(`input[name="${CSS.escape(field.name)}"]:checked`);
       if (checked) answers[field.name] = checked.value;
     } else if (field.type === 'select_multiple') {
       const checked = [...root.querySelectorAll(`input[name="${CSS.escape(field.name)}"]:checked`)];
-      if (checked.length) answers[field.name] = checked.map((input) => input.value).join(' ');
+      if (checked.length) answers[field.name] = checked.map((input) => input.value);
     } else {
       const input = root.querySelector(`[name="${CSS.escape(field.name)}"]`);
       const raw = input ? input.value.trim() : '';
       if (raw === '') continue;
       answers[field.name] = field.type === 'integer' || field.type === 'decimal' ? Number(raw) : raw;
     }
+    values[field.name] = field.name in answers ? answers[field.name] : null;
   }
   return answers;
 }
@@ -387,9 +414,12 @@ function readAnswers(form) {
 /** Shows only the fields whose `relevant` holds for the answers so far. */
 function applyRelevance(form) {
   const answers = readAnswers(form);
-  for (const field of form.fields) {
+  const values = {};
+  for (const field of fieldsOf(form)) {
     const node = document.querySelector(`[data-field="${CSS.escape(field.name)}"]`);
-    if (node) node.hidden = !isRelevant(form, field, answers);
+    const relevant = relevantNow(field, values);
+    if (node) node.hidden = !relevant;
+    values[field.name] = relevant && field.name in answers ? answers[field.name] : null;
   }
 }
 
@@ -406,7 +436,7 @@ function openVisit(feature, entry = null) {
   state.position = entry && entry.body.location ? {
     lon: entry.body.location.coordinates[0], lat: entry.body.location.coordinates[1], accuracy: entry.body.accuracy_m,
   } : null;
-  state.photo = entry && entry.body.answers && entry.body.answers.photo ? { dataUrl: entry.body.answers.photo } : null;
+  state.photo = entry && entry.body.photo ? { type: entry.body.photo.type, data: entry.body.photo.data } : null;
   document.getElementById('photo-state').textContent = '';
   document.getElementById('photo-input').value = '';
   const visited = entry ? new Date(entry.body.visited_at) : new Date();
@@ -418,10 +448,7 @@ function openVisit(feature, entry = null) {
   } else {
     document.getElementById('save-visit').disabled = false;
     const answers = entry ? entry.body.answers : {};
-    for (const field of form.fields) {
-      if (field.type === 'image') continue; // the photo input below
-      fields.append(inputFor(field, answers[field.name]));
-    }
+    for (const field of fieldsOf(form)) fields.append(inputFor(field, answers[field.name]));
     fields.append(element('p', 'form-version', fill(t.form_version, { form: form.form, version: form.version })));
     applyRelevance(form);
   }
@@ -476,8 +503,9 @@ async function resizePhoto(file) {
     canvas.getContext('2d').drawImage(bitmap, 0, 0, width, height);
     for (const quality of [0.8, 0.65, 0.5]) {
       const dataUrl = canvas.toDataURL('image/jpeg', quality);
-      const bytes = Math.round((dataUrl.length - dataUrl.indexOf(',') - 1) * 0.75);
-      if (bytes <= PHOTO_MAX_KB * 1024) return { dataUrl, width, height, bytes };
+      const data = dataUrl.slice(dataUrl.indexOf(',') + 1);
+      const bytes = Math.floor((data.length * 3) / 4) - (data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0);
+      if (bytes <= PHOTO_MAX_KB * 1024) return { type: 'image/jpeg', data, width, height, bytes };
     }
     scale *= 0.7;
   }
@@ -497,22 +525,24 @@ async function saveVisit(event) {
   event.preventDefault();
   const { feature, form, entry } = state.current;
   const answers = readAnswers(form);
-  if (state.photo && form.fields.some((field) => field.name === 'photo')) answers.photo = state.photo.dataUrl;
-  const errors = validateAnswers(form, answers);
+  const errors = validateAnswers(form.definition, answers);
   const list = document.getElementById('form-errors');
   list.replaceChildren();
   for (const node of document.querySelectorAll('.field-error')) node.textContent = '';
   if (errors.length) {
     for (const error of errors) {
-      list.append(element('li', null, `${error.field}: ${error.message}`));
+      const field = fieldsOf(form).find((candidate) => candidate.name === error.field);
+      list.append(element('li', null, `${field ? label(field.label, error.field) : error.field}: ${errorText(form, error)}`));
       const node = document.querySelector(`[data-field="${CSS.escape(error.field)}"] .field-error`);
-      if (node) node.textContent = error.message;
+      if (node) node.textContent = errorText(form, error);
     }
     return;
   }
   const visitedAt = new Date(document.getElementById('visited-at').value);
+  // a visit not sent yet is overwritten; a sent one is corrected by a new version naming it
+  const correcting = entry && entry.state === 'sent';
   const body = {
-    id: entry && entry.state !== 'sent' && !entry.replaces ? entry.id : uuid(),
+    id: entry && !correcting ? entry.id : uuid(),
     model: feature.properties.code,
     visited_at: visitedAt.toISOString(),
     form: form.form,
@@ -521,7 +551,9 @@ async function saveVisit(event) {
     accuracy_m: state.position ? Math.round(state.position.accuracy * 10) / 10 : null,
     answers,
   };
-  if (entry && entry.state === 'conflict') body.id = uuid(); // the server keeps the original: send as new
+  if (correcting) body.replaces = entry.id;
+  else if (entry && entry.body.replaces) body.replaces = entry.body.replaces;
+  if (state.photo) body.photo = { type: state.photo.type, data: state.photo.data };
   await outbox.put({ id: body.id, body, state: 'saved', saved_at: new Date().toISOString(), problem: null });
   if (entry && entry.id !== body.id) await outbox.remove(entry.id);
   message(t.saved);
@@ -532,6 +564,20 @@ async function saveVisit(event) {
 
 // ---------------------------------------------------------------------------
 // Sync
+
+/**
+ * A conflict: the server holds another body under this id (the visit was received before
+ * it was changed on the phone), or the version it corrects was corrected elsewhere. Sent
+ * again as a new version that names the server's current one, nothing is lost.
+ */
+async function resendAsEdit(entry) {
+  const current = entry.current || entry.id;
+  const body = { ...entry.body, id: uuid(), replaces: current };
+  await outbox.remove(entry.id);
+  await outbox.put({ id: body.id, body, state: 'saved', saved_at: new Date().toISOString(), problem: null });
+  await renderOutbox();
+  sync();
+}
 
 async function sync() {
   if (state.syncing || !navigator.onLine) return;
@@ -560,6 +606,7 @@ async function sync() {
       } else if (answer.status === 409) {
         entry.state = 'conflict';
         entry.problem = reason;
+        entry.current = answer.body && answer.body.error ? answer.body.error.current || null : null;
       } else if (answer.status === 401) {
         entry.state = 'saved';
         await outbox.put(entry);
@@ -599,11 +646,8 @@ let fieldMap = null;
 function drawMap() {
   const maplibregl = window.maplibregl;
   if (!maplibregl || !state.communes) return;
-  const modelCodes = new Set(state.models.map((feature) => feature.properties.commune_code));
-  const communes = {
-    type: 'FeatureCollection',
-    features: state.communes.features.filter((feature) => !modelCodes.size || modelCodes.has(feature.properties.code)),
-  };
+  // the API answers with the worker's communes only (row-level security): they are the basemap
+  const communes = state.communes;
   const models = { type: 'FeatureCollection', features: state.models.filter((feature) => feature.geometry) };
   if (!fieldMap) {
     fieldMap = new maplibregl.Map({
@@ -675,8 +719,13 @@ async function start() {
 }
 
 document.getElementById('visit-form').addEventListener('submit', saveVisit);
-document.getElementById('visit-form').addEventListener('input', () => state.current && state.current.form
-  && applyRelevance(state.current.form));
+document.getElementById('visit-form').addEventListener('input', (event) => {
+  if (!state.current || !state.current.form) return;
+  applyRelevance(state.current.form);
+  // an answer being corrected loses its old error (all are checked again on save)
+  const wrapper = event.target.closest('[data-field]');
+  if (wrapper) wrapper.querySelector('.field-error').textContent = '';
+});
 document.getElementById('cancel-visit').addEventListener('click', () => showView('models'));
 document.getElementById('gps-button').addEventListener('click', takePosition);
 document.getElementById('sync-now').addEventListener('click', sync);

@@ -18,8 +18,23 @@ const ROOT = __ROOT__;
 const CACHE = `sinhke-field-${VERSION}`;
 const SHELL = __SHELL__; // eslint-disable-line no-undef -- filled in by the server
 
+/** The app page itself, kept only when it really is the app (not a redirect to sign-in). */
+async function keepPage(cache) {
+  try {
+    const response = await fetch(`${ROOT}/field`, { credentials: 'same-origin' });
+    if (response.ok && !response.redirected) await cache.put(`${ROOT}/field`, response);
+  } catch {
+    // offline while installing: the page is kept the next time it loads
+  }
+}
+
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await cache.addAll(SHELL);
+    await keepPage(cache);
+    await self.skipWaiting();
+  })());
 });
 
 self.addEventListener('activate', (event) => {

@@ -1,0 +1,155 @@
+"""The /field app in headless Chromium: a visit logged with the network off, kept through a
+reload, synced when the network is back, and found on the server.
+
+Every wait and evaluation passes a JavaScript *function* (the page's CSP forbids eval).
+"""
+
+from __future__ import annotations
+
+import struct
+import uuid
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page
+from sqlalchemy import text
+
+from spatial.db import transaction
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+TIMEOUT_MS = 60_000
+
+
+def _png(width: int = 64, height: int = 48) -> bytes:
+    """A small grey PNG made here; the app resizes it to a JPEG on the "phone"."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes([128, 140, 150]) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture
+def worker_page(browser: Browser, live_server: str, accounts, demo_settings) -> Iterator[tuple[Page, list[str], str]]:  # type: ignore[no-untyped-def]
+    """The extension worker of commune A signed in on a phone-sized page, with a GPS fix."""
+    with transaction(demo_settings) as s:
+        model = s.execute(text("""
+            SELECT m.code FROM livelihood_models m JOIN admin_crosswalk x ON x.old_unit_id = m.commune_id
+            JOIN admin_units n ON n.id = x.new_unit_id
+            WHERE n.code = :a AND m.model_type = 'free_range_chicken' ORDER BY m.code LIMIT 1"""),
+            {"a": accounts.commune_a}).scalar()
+        if model is None:  # commune A of this demo has no chickens: give it a model
+            model = f"T-FIELD-{uuid.uuid4().hex[:6]}"
+            s.execute(text("""
+                INSERT INTO livelihood_models (code, model_type, name, geom, commune_id, start_date,
+                    funding_project, budget_allocated_vnd, status, created_by, updated_by)
+                SELECT :code, 'free_range_chicken', 'Gà thả vườn thử nghiệm', ST_PointOnSurface(u.geom), x.old_unit_id,
+                       DATE '2024-01-01', 'Dự án 2', 10000000, 'active', 'test', 'test'
+                FROM admin_units n JOIN admin_crosswalk x ON x.new_unit_id = n.id
+                JOIN admin_units u ON u.id = x.old_unit_id
+                WHERE n.code = :a AND n.boundary = 'current' LIMIT 1"""), {"code": model, "a": accounts.commune_a})
+    context = browser.new_context(viewport={"width": 412, "height": 860}, locale="en-GB",
+                                  geolocation={"latitude": 21.85, "longitude": 106.76, "accuracy": 12},
+                                  permissions=["geolocation"])
+    errors: list[str] = []
+    page = context.new_page()
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(f"console: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
+    page.goto(f"{live_server}/login")
+    page.fill("#username", accounts.name("extension_worker"))
+    page.fill("#password", accounts.password)
+    page.click("form.stack-form button[type=submit]")
+    page.wait_for_url(f"{live_server}/map")
+    yield page, errors, model
+    context.close()
+
+
+def _ready(page: Page) -> None:
+    page.wait_for_function("() => document.body.dataset.fieldReady === '1'", timeout=TIMEOUT_MS)
+
+
+def _fill_required(page: Page) -> None:
+    """Answer every shown required question of the chicken form with a valid value."""
+    page.fill("[data-field='household_code'] input", "HH-TEST-1")
+    page.fill("[data-field='flock_size'] input", "40")
+    page.fill("[data-field='deaths'] input", "2")
+    page.check("[data-field='death_cause'] input[value='disease']")
+    page.fill("[data-field='sold'] input", "0")
+    page.check("[data-field='vaccinations'] input[value='newcastle']")
+    page.check("[data-field='disease_outbreak'] input[value='no']")
+
+
+def test_visit_logged_offline_is_kept_and_synced(worker_page, live_server: str, demo_settings) -> None:  # type: ignore[no-untyped-def]
+    page, errors, model = worker_page
+    page.goto(f"{live_server}/field?lang=en")
+    _ready(page)
+    # the service worker takes control, so the app opens without a network later
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=TIMEOUT_MS)
+    assert page.locator(f"li[data-model='{model}']").count() == 1
+    page.wait_for_function("() => window.sinhkeFieldMap && window.sinhkeFieldMap.loaded()", timeout=TIMEOUT_MS)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "field-models.png"))
+
+    page.context.set_offline(True)
+    page.wait_for_function("() => document.getElementById('net-state').dataset.online === '0'")
+    page.click(f"li[data-model='{model}'] button")
+    page.wait_for_function("() => /accurate to \\d+ m/.test(document.getElementById('gps-state').textContent)",
+                           timeout=TIMEOUT_MS)
+
+    # the same rules as the server run on the phone: a missing answer is refused before saving
+    page.click("#save-visit")
+    assert "required" in page.locator("#form-errors").inner_text()
+    # a question that does not apply is hidden; it shows when its condition holds
+    assert page.locator("[data-field='death_cause']").is_hidden()
+    _fill_required(page)
+    assert page.locator("[data-field='death_cause']").is_visible()
+    page.set_input_files("#photo-input", files=[{"name": "pen.png", "mimeType": "image/png", "buffer": _png()}])
+    page.wait_for_function("() => /resized/.test(document.getElementById('photo-state').textContent)")
+    page.screenshot(path=str(SCREENSHOTS / "field-form.png"), full_page=True)
+    page.click("#save-visit")
+    entry = page.locator("li.outbox-item").first
+    page.click("button.field-tab[data-view='outbox']")
+    assert entry.get_attribute("data-state") == "saved"
+    visit_id = entry.get_attribute("data-visit-id")
+    assert visit_id
+
+    # closing and reopening the app offline: the shell comes from the service worker, the
+    # visit from IndexedDB, still waiting to be sent
+    page.reload()
+    _ready(page)
+    page.click("button.field-tab[data-view='outbox']")
+    kept = page.locator(f"li[data-visit-id='{visit_id}']")
+    assert kept.get_attribute("data-state") == "saved"
+    with transaction(demo_settings) as s:
+        assert s.execute(text("SELECT count(*) FROM visits WHERE id = :id"), {"id": visit_id}).scalar() == 0
+
+    # the network is back: the outbox is sent
+    page.context.set_offline(False)
+    page.wait_for_function(f"() => document.querySelector(\"li[data-visit-id='{visit_id}']\").dataset.state === 'sent'",
+                           timeout=TIMEOUT_MS)
+    page.screenshot(path=str(SCREENSHOTS / "field-outbox.png"))
+    found = page.evaluate("""async ([model, id]) => {
+        const r = await fetch(`/api/visits?model=${encodeURIComponent(model)}`);
+        const visit = (await r.json()).visits.find((v) => v.id === id);
+        return visit ? {answers: visit.answers, accuracy: visit.accuracy_m, location: visit.location,
+                        photo: visit.photo} : null;
+    }""", [model, visit_id])
+    assert found is not None
+    assert found["answers"]["flock_size"] == 40 and found["answers"]["vaccinations"] == ["newcastle"]
+    assert found["answers"]["death_cause"] == "disease" and "disease_signs" not in found["answers"]
+    assert found["accuracy"] == 12 and found["location"]["coordinates"] == [106.76, 21.85]
+    photo = page.evaluate("""async (url) => {
+        const r = await fetch(url); return {status: r.status, type: r.headers.get('content-type')}; }""",
+                          found["photo"])
+    assert photo == {"status": 200, "type": "image/jpeg"}
+    assert errors == []
