@@ -222,32 +222,54 @@ def _exactextract_adapters() -> tuple[type, type, type]:
                       np.asarray(props["coverage"], dtype=np.float32))
 
         def _add(self, zone: int, cells: np.ndarray, cov: np.ndarray) -> None:
-            keep = cov > 0
-            cells, cov = cells[keep], cov[keep]
             if cells.size == 0:
                 return
+            if cov.min() <= 0:
+                keep = cov > 0
+                cells, cov = cells[keep], cov[keep]
             if np.any(cells[1:] < cells[:-1]):
                 order = np.argsort(cells, kind="stable")
                 cells, cov = cells[order], cov[order]
             full = cov == 1
-            part = ~full
-            if part.any():
+            if not full.all():
+                part = ~full
                 pc = cells[part]
                 self.parts.append((pc // self.width, pc % self.width, np.full(pc.size, zone, np.int32), cov[part]))
-            fc = cells[full]
+                fc = cells[full]
+            else:
+                fc = cells
             if fc.size:
-                # a run breaks where cells are not consecutive or a new row starts
-                brk = np.flatnonzero((np.diff(fc) != 1) | (fc[1:] % self.width == 0)) + 1
-                starts = np.concatenate(([0], brk))
+                starts = np.flatnonzero(np.diff(fc) != 1) + 1
+                starts = np.concatenate(([0], starts))
                 lengths = np.diff(np.concatenate((starts, [fc.size])))
                 first = fc[starts]
-                self.spans.append((first // self.width, first % self.width, lengths,
-                                   np.full(starts.size, zone, np.int32)))
+                rows, cols = np.divmod(first, self.width)
+                wraps = np.flatnonzero(cols + lengths > self.width)
+                if wraps.size:  # a run from a row's last cell on to the next row's first: split it
+                    rows, cols, lengths = _split_wrapping(rows, cols, lengths, wraps, self.width)
+                self.spans.append((rows, cols, lengths, np.full(rows.size, zone, np.int32)))
 
         def features(self) -> list[Any]:
             return []
 
     return ZoneSource, GridOnly, SpanWriter
+
+
+def _split_wrapping(rows: np.ndarray, cols: np.ndarray, lengths: np.ndarray, wraps: np.ndarray,
+                    width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pieces_r, pieces_c, pieces_l = [], [], []
+    for k in wraps.tolist():
+        r, c, n = int(rows[k]), int(cols[k]), int(lengths[k])
+        while n > 0:
+            take = min(n, width - c)
+            pieces_r.append(r)
+            pieces_c.append(c)
+            pieces_l.append(take)
+            r, c, n = r + 1, 0, n - take
+    keep = np.ones(rows.size, bool)
+    keep[wraps] = False
+    return (np.concatenate((rows[keep], pieces_r)), np.concatenate((cols[keep], pieces_c)),
+            np.concatenate((lengths[keep], pieces_l)))
 
 
 def _polygonal(geom: BaseGeometry | None, zone: int) -> BaseGeometry | None:
@@ -323,11 +345,18 @@ def _open(raster: str | os.PathLike[str] | DatasetReader) -> tuple[DatasetReader
 
 
 def _window_rows(ds: DatasetReader, band: int) -> int:
+    """Rows per read window: whole rows of blocks when they fit in WINDOW_CELLS, else a share of one."""
     block_h = ds.block_shapes[band - 1][0]
+    if ds.width * block_h <= WINDOW_CELLS:
+        return block_h * max(1, WINDOW_CELLS // (ds.width * block_h))
     rows = max(1, WINDOW_CELLS // ds.width)
-    if rows >= block_h:
-        return rows - rows % block_h
-    return max(1, block_h // -(-block_h // rows))  # an even share of a block
+    return max(1, block_h // -(-block_h // rows))  # an even share of a block, read from GDAL's cache
+
+
+def _read_env(ds: DatasetReader, band: int) -> rasterio.Env:
+    """GDAL's block cache sized to one row of blocks (its default, 5 % of RAM, would all be kept)."""
+    strip = ds.width * ds.block_shapes[band - 1][0] * np.dtype(ds.dtypes[band - 1]).itemsize
+    return rasterio.Env(GDAL_CACHEMAX=max(64, int(strip * 1.25 / 2**20) + 16))
 
 
 def _valid(values: np.ndarray, nodata: Any) -> np.ndarray | None:
@@ -367,7 +396,7 @@ def zonal_stats(raster: str | os.PathLike[str] | DatasetReader, weights: GridWei
     ds, owned = _open(raster)
     try:
         weights.check(Grid.of(ds))
-        with rasterio.Env():
+        with _read_env(ds, band):
             return _zonal(ds, weights, threshold, band)
     finally:
         if owned:
@@ -398,10 +427,9 @@ def _zonal(ds: DatasetReader, w: GridWeights, threshold: float | None, band: int
                 order = np.argsort(w.span_zone[s0:s1], kind="stable") + s0
                 zones, lengths = w.span_zone[order], w.span_len[order].astype(np.int64)
                 starts = (w.span_row[order].astype(np.int64) - r0) * width + w.span_col[order]
-                ends = np.cumsum(lengths)
-                idx = np.arange(ends[-1], dtype=np.int64) + np.repeat(starts - (ends - lengths), lengths)
-                vals = flat[idx]
-                del idx
+                # interior runs are copied as slices: no per-cell index is built
+                vals = np.concatenate([flat[a:b] for a, b in zip(starts.tolist(), (starts + lengths).tolist(),
+                                                                  strict=True)])
                 uz, off, vals = _split_by_zone(zones, lengths, vals, _valid(vals, nodata))
                 for k, z in enumerate(uz.tolist()):
                     if off[k + 1] > off[k]:
@@ -429,7 +457,9 @@ def _zonal(ds: DatasetReader, w: GridWeights, threshold: float | None, band: int
 def _ordered_u32(values: np.ndarray) -> np.ndarray:
     """float32 → uint32 with the same order (−0.0 joins 0.0, as in exactextract's value map)."""
     bits = (values.astype(np.float32) + np.float32(0)).view(np.uint32)
-    return np.where(bits >> 31 == 1, ~bits, bits | np.uint32(0x80000000))
+    flip = (bits.view(np.int32) >> 31).view(np.uint32)  # all ones for negative values
+    flip |= np.uint32(0x80000000)
+    return bits ^ flip
 
 
 def _from_ordered_u32(keys: np.ndarray) -> np.ndarray:
@@ -468,9 +498,13 @@ class _Summaries:
 
     def _batch(self, zones: list[int], full: dict[int, list[np.ndarray]],
                part: dict[int, list[tuple[np.ndarray, np.ndarray]]]) -> None:
-        f_vals, f_len, p_vals, p_cov, p_len = [], [], [], [], []
-        for z in zones:
-            chunks = full.pop(z, [])
+        f_vals: list[np.ndarray] = []
+        p_vals: list[np.ndarray] = []
+        p_cov: list[np.ndarray] = []
+        f_len: list[int] = []
+        p_len: list[int] = []
+        for zone in zones:
+            chunks = full.pop(zone, [])
             if not chunks:
                 v = np.empty(0, np.float32)
             else:
@@ -479,19 +513,19 @@ class _Summaries:
                 v.sort()
             f_vals.append(v)
             f_len.append(v.size)
-            pchunks = part.pop(z, [])
+            pchunks = part.pop(zone, [])
             p_vals.extend(c[0] for c in pchunks)
             p_cov.extend(c[1] for c in pchunks)
             p_len.append(sum(c[0].size for c in pchunks))
         nb = len(zones)
-        fz = np.repeat(np.arange(nb, dtype=np.int64), f_len)
         pz = np.repeat(np.arange(nb, dtype=np.int64), p_len)
-        fv = np.concatenate(f_vals) if f_vals else np.empty(0)
         pv = np.concatenate(p_vals) if p_vals else np.empty(0)
         pw = np.concatenate(p_cov).astype(np.float64) if p_cov else np.empty(0)
+        fv = np.concatenate(f_vals) if f_vals else np.empty(0)
         if self.exact_float32:
-            z, x, w = _distinct_float32(fz, fv, pz, pv, pw)
+            z, x, w = _distinct_float32(np.asarray(f_len, np.int64), fv, pz, pv, pw)
         else:
+            fz = np.repeat(np.arange(nb, dtype=np.int64), f_len)
             z, x, w = _distinct_generic(fz, fv, pz, pv, pw)
         if z.size == 0:
             return
@@ -501,14 +535,22 @@ class _Summaries:
         self.out[np.asarray(zones)[np.unique(z)]] = stats
 
 
-def _distinct_float32(fz: np.ndarray, fv: np.ndarray, pz: np.ndarray, pv: np.ndarray,
+def _distinct_float32(f_len: np.ndarray, fv: np.ndarray, pz: np.ndarray, pv: np.ndarray,
                       pw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (zone, value) pairs in order, with summed coverage; full cells arrive sorted per zone."""
-    fk = (fz.astype(np.uint64) << np.uint64(32)) | _ordered_u32(fv).astype(np.uint64)
-    new = np.concatenate(([True], fk[1:] != fk[:-1])) if fk.size else np.empty(0, bool)
+    """Distinct (zone, value) pairs in order, with summed coverage.
+
+    ``fv`` holds each zone's fully covered cells, sorted within the zone (``f_len`` of them a
+    zone); ``pz``, ``pv``, ``pw`` the partly covered cells: zone, value and coverage.
+    """
+    zone_start = np.concatenate(([0], np.cumsum(f_len)[:-1]))
+    new = np.ones(fv.size, bool)
+    if fv.size > 1:
+        np.not_equal(fv[1:], fv[:-1], out=new[1:])
+    new[zone_start[f_len > 0]] = True
     first = np.flatnonzero(new)
-    keys = fk[first]
-    wts = np.diff(np.concatenate((first, [fk.size]))).astype(np.float64)
+    fz = np.repeat(np.arange(f_len.size, dtype=np.uint64), _per_zone(first, zone_start, f_len))
+    keys = (fz << np.uint64(32)) | _ordered_u32(fv[first]).astype(np.uint64)
+    wts = np.diff(np.concatenate((first, [fv.size]))).astype(np.float64)
     if pv.size:
         pk = (pz.astype(np.uint64) << np.uint64(32)) | _ordered_u32(pv).astype(np.uint64)
         order = np.argsort(pk, kind="stable")
@@ -524,6 +566,13 @@ def _distinct_float32(fz: np.ndarray, fv: np.ndarray, pz: np.ndarray, pv: np.nda
     z = (keys >> np.uint64(32)).astype(np.int64)
     x = _from_ordered_u32(keys & np.uint64(0xFFFFFFFF)).astype(np.float64)
     return z, x, wts
+
+
+def _per_zone(first: np.ndarray, zone_start: np.ndarray, f_len: np.ndarray) -> np.ndarray:
+    """How many of the positions ``first`` (ascending) fall in each zone's range."""
+    edges = np.searchsorted(first, np.concatenate((zone_start, [zone_start[-1] + f_len[-1]])) if f_len.size
+                            else np.zeros(1, np.int64))
+    return np.diff(edges)
 
 
 def _distinct_generic(fz: np.ndarray, fv: np.ndarray, pz: np.ndarray, pv: np.ndarray,
@@ -588,7 +637,7 @@ def sample_points(raster: str | os.PathLike[str] | DatasetReader, xy: np.ndarray
     out = np.full(pts.shape[0], np.nan)
     ds, owned = _open(raster)
     try:
-        with rasterio.Env():
+        with _read_env(ds, band):
             grid = Grid.of(ds)
             t = grid.transform
             cols = np.floor((pts[:, 0] - t.c) / t.a).astype(np.int64)
