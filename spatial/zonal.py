@@ -205,8 +205,9 @@ def _exactextract_adapters() -> tuple[type, type, type]:
         def __init__(self, width: int) -> None:
             super().__init__()
             self.width = width
-            self.spans: list[tuple[np.ndarray, ...]] = []
-            self.parts: list[tuple[np.ndarray, ...]] = []
+            # per field (row, col, length or coverage, zone), the chunks of all zones so far
+            self.spans: tuple[list[np.ndarray], ...] = ([], [], [], [])
+            self.parts: tuple[list[np.ndarray], ...] = ([], [], [], [])
 
         def add_operation(self, op: Any) -> None:
             pass
@@ -234,7 +235,8 @@ def _exactextract_adapters() -> tuple[type, type, type]:
             if not full.all():
                 part = ~full
                 pc = cells[part]
-                self.parts.append((pc // self.width, pc % self.width, np.full(pc.size, zone, np.int32), cov[part]))
+                prow, pcol = np.divmod(pc, self.width)
+                self._keep(self.parts, prow, pcol, cov[part], np.full(pc.size, zone, np.int32))
                 fc = cells[full]
             else:
                 fc = cells
@@ -247,7 +249,12 @@ def _exactextract_adapters() -> tuple[type, type, type]:
                 wraps = np.flatnonzero(cols + lengths > self.width)
                 if wraps.size:  # a run from a row's last cell on to the next row's first: split it
                     rows, cols, lengths = _split_wrapping(rows, cols, lengths, wraps, self.width)
-                self.spans.append((rows, cols, lengths, np.full(rows.size, zone, np.int32)))
+                self._keep(self.spans, rows, cols, lengths, np.full(rows.size, zone, np.int32))
+
+        @staticmethod
+        def _keep(fields: tuple[list[np.ndarray], ...], *arrays: np.ndarray) -> None:
+            for chunks, arr in zip(fields, arrays, strict=True):
+                chunks.append(arr.astype(np.float32 if arr.dtype.kind == "f" else np.int32, copy=False))
 
         def features(self) -> list[Any]:
             return []
@@ -305,21 +312,29 @@ def coverage_weights(geoms: Sequence[BaseGeometry | None], transform: Affine, wi
     return _weights_from(grid, len(geoms), writer.spans, writer.parts)
 
 
-def _weights_from(grid: Grid, n_zones: int, spans: list[tuple[np.ndarray, ...]],
-                  parts: list[tuple[np.ndarray, ...]]) -> GridWeights:
-    def cat(chunks: list[tuple[np.ndarray, ...]], k: int, dtype: type) -> np.ndarray:
-        return np.concatenate([c[k] for c in chunks]).astype(dtype, copy=False) if chunks else np.empty(0, dtype)
+def _weights_from(grid: Grid, n_zones: int, spans: tuple[list[np.ndarray], ...],
+                  parts: tuple[list[np.ndarray], ...]) -> GridWeights:
+    """Concatenates the chunks field by field (freeing them as it goes) and sorts by row."""
+    def take(chunks: list[np.ndarray], dtype: type) -> np.ndarray:
+        arr: np.ndarray = np.concatenate(chunks).astype(dtype, copy=False) if chunks else np.empty(0, dtype)
+        chunks.clear()
+        return arr
 
-    s_row, s_col, s_len, s_zone = (cat(spans, k, np.int32) for k in range(4))
-    p_row, p_col, p_zone = (cat(parts, k, np.int32) for k in range(3))
-    p_cov = cat(parts, 3, np.float32)
-    so = np.argsort(s_row, kind="stable")
-    po = np.argsort(p_row, kind="stable")
+    s_row, s_col, s_len, s_zone = (take(c, np.int32) for c in spans)
+    p_row, p_col, p_cov, p_zone = (take(c, t) for c, t in zip(parts, (np.int32, np.int32, np.float32, np.int32),
+                                                                  strict=True))
     last = np.full(n_zones, -1, np.int32)
     np.maximum.at(last, s_zone, s_row)
     np.maximum.at(last, p_zone, p_row)
-    return GridWeights(grid, n_zones, s_row[so], s_col[so], s_len[so], s_zone[so],
-                       p_row[po], p_col[po], p_zone[po], p_cov[po], last)
+    so = np.argsort(s_row, kind="stable")
+    s_row, s_col, s_len, s_zone = s_row[so], s_col[so], s_len[so], s_zone[so]
+    del so
+    po = np.argsort(p_row, kind="stable")
+    p_row = p_row[po]
+    p_col = p_col[po]
+    p_cov = p_cov[po]
+    p_zone = p_zone[po]
+    return GridWeights(grid, n_zones, s_row, s_col, s_len, s_zone, p_row, p_col, p_zone, p_cov, last)
 
 
 def buffer_weights(geoms: Sequence[BaseGeometry | None], distance: float | Sequence[float], transform: Affine,
