@@ -22,7 +22,7 @@ class Job:
 JOBS: dict[str, Job] = {}
 #: a full refresh runs jobs in this order (each reads what the one before wrote)
 RUN_ORDER = ("place_households", "classify_households", "area_indicators", "income_change",
-             "fallback_risk", "evaluate_models", "duplicates", "pass_on")
+             "exposure", "fallback_risk", "evaluate_models", "duplicates", "pass_on")
 
 
 JobFunc = Callable[[Session], int]
@@ -51,6 +51,7 @@ def load_all() -> dict[str, Job]:
         classify,
         duplicates,
         evaluate,
+        exposure,
         fallback_risk,
         income_change,
         pass_on,

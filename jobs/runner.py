@@ -10,12 +10,14 @@ from __future__ import annotations
 import socket
 import traceback
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from jobs.progress import reporting
 from jobs.registry import get_job
 from spatial.db import engine_for, session_factory
 from spatial.models import JobRun
@@ -40,8 +42,10 @@ def lock_key(job: str) -> int:
 
 
 def run_job(
-    settings: Settings, name: str, *, scheduled_for: datetime | None = None, trigger: str = "manual"
+    settings: Settings, name: str, *, scheduled_for: datetime | None = None, trigger: str = "manual",
+    progress: Callable[[str], None] | None = None,
 ) -> RunOutcome:
+    """Run the job once (see the module); ``progress`` also receives the job's progress lines."""
     job = get_job(name)
     when = scheduled_for or datetime.now(UTC)
     engine = engine_for(settings)
@@ -62,8 +66,15 @@ def run_job(
                 )
             if run_id is None:
                 return RunOutcome(name, "skipped", reason=f"the run scheduled for {when.isoformat()} exists")
+            def record(message: str) -> None:
+                # on the lock's own connection: seen at once, whatever the job's transaction does
+                lock_conn.execute(update(JobRun).where(JobRun.id == run_id).values(progress=message[:500]))
+                lock_conn.commit()
+                if progress is not None:
+                    progress(message)
+
             try:
-                with factory.begin() as s:
+                with reporting(record), factory.begin() as s:
                     rows = job.func(s)
             except Exception as exc:  # noqa: BLE001 - recorded, then reported
                 detail = "".join(traceback.format_exception_only(exc)).strip()

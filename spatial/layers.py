@@ -116,7 +116,8 @@ def _fallback_risk(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
     h, r = Household, FallbackRisk
     village = select(Village.name).where(Village.id == h.village_id).scalar_subquery()
     props = _props(code=h.code, commune=_commune_name(h.commune_id), village=village, year=r.year,
-                   reason=r.reason, status=r.status, income=r.income, income_change=r.income_change)
+                   reason=r.reason, status=r.status, income=r.income, income_change=r.income_change,
+                   income_fell=r.income_fell, exposed_to=r.exposed_to)
     stmt = (select(h.id, props.label("properties")).join(r, r.household_id == h.id)
             .where(h.deleted_at.is_(None), h.geom.is_not(None)))
     return stmt, h.id, h.geom

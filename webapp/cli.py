@@ -194,7 +194,8 @@ def jobs_run(settings: Settings, name: str) -> None:
     for n in names:
         t = time.monotonic()
         click.echo(f"{n}: running …", err=True)
-        out = run_job(settings, n)
+        out = run_job(settings, n, progress=lambda m, n=n, t=t: click.echo(
+            f"{n}: [{time.monotonic() - t:6.1f} s] {m}", err=True))
         took = time.monotonic() - t
         if out.status == "succeeded":
             click.echo(f"{n}: succeeded, {out.rows_affected:,} rows, {took:.1f} s")

@@ -28,6 +28,14 @@ from spatial.models.evaluation import (
     ModelEvaluation,
     PriceDeflator,
 )
+from spatial.models.exposure import (
+    ASSET_KINDS,
+    THRESHOLD_OPS,
+    AreaExposure,
+    AssetExposure,
+    ExposureThreshold,
+    HouseholdExposure,
+)
 from spatial.models.field import FORM_TARGETS, FormDefinition, Visit, VisitPhoto
 from spatial.models.households import (
     DEPRIVATION_COLUMNS,
@@ -78,5 +86,6 @@ __all__ = [
     "ANIMAL_STATUSES", "DEATH_CAUSES", "EVENT_KINDS", "OBLIGATION_STATUSES", "OPEN_STATUSES", "VACCINES",
     "Animal", "AnimalEvent", "AnimalHolding", "LedgerVisit", "PassOnObligation", "PassOnRule",
     "EPOCHS", "HAZARDS", "STORED_CRS", "Raster",
+    "ASSET_KINDS", "THRESHOLD_OPS", "AreaExposure", "AssetExposure", "ExposureThreshold", "HouseholdExposure",
     "FORM_TARGETS", "FormDefinition",
 ]

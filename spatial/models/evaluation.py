@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -15,7 +16,7 @@ from sqlalchemy import (
     String,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spatial.models.base import Base, Edited
@@ -143,5 +144,8 @@ class FallbackRisk(Base):
     income: Mapped[int] = mapped_column(Integer, nullable=False)
     #: VND per person per month since the previous round (negative: fell)
     income_change: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: why flagged: the income fell since the previous round, and/or the location is exposed to these hazards
+    income_fell: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+    exposed_to: Mapped[list[str]] = mapped_column(ARRAY(String(20)), nullable=False, server_default="{}")
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                   nullable=False)

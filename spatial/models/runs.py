@@ -29,6 +29,8 @@ class JobRun(Base):
     rows_affected: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(String(120))
+    #: what a long run is doing now ("raster 3/7: communes"), written while it runs
+    progress: Mapped[str | None] = mapped_column(Text)
 
 
 class DemoTruth(Base):

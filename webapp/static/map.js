@@ -836,7 +836,8 @@ function riskPopup(feature) {
     [t.field.year, p.year],
     [t.field.income, perMonth(formatMoney(p.income))],
     [t.field.income_change, perMonth(formatSignedMoney(p.income_change))],
-  ]);
+    [t.field.exposed_to, (p.exposed_to || []).map((hazard) => term('hazard', hazard)).join(', ') || null],
+  ], p.income_fell ? null : t.risk_exposed_only);
 }
 
 function modelPopup(feature) {

@@ -8,6 +8,7 @@ from spatial import ParameterError
 from spatial.accounts import user_areas
 from spatial.evaluations import COLUMNS, evaluation_rows
 from spatial.exports import FORMATS, MIME, to_csv, to_gpkg, to_xlsx
+from spatial.exposure import AREA_COLUMNS, area_exposure, asset_exposure
 from spatial.indicators import indicator_rows, parse_indicator_query
 from spatial.layers import LAYERS, feature, feature_collection, parse_layer_query
 from webapp.auth import current_principal
@@ -113,3 +114,30 @@ def raster(raster_id: int):  # type: ignore[no-untyped-def]
     from spatial.raster_catalogue import catalogue_entry
 
     return jsonify(catalogue_entry(get_session(), raster_id))
+
+
+@bp.get("/exposure")
+def exposure():  # type: ignore[no-untyped-def]
+    """Exposure of areas to one raster; ?format=csv|xlsx|gpkg downloads it."""
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", *FORMATS):
+        raise ParameterError("format", f"unknown format {fmt!r}", ["json", *FORMATS])
+    body = area_exposure(get_session(), request.args.to_dict(), with_geometry=fmt == "gpkg")
+    if fmt == "json":
+        return jsonify(body)
+    table = [[r[c] for c in AREA_COLUMNS] for r in body["rows"]]
+    name = f"sinhke-exposure-{body['raster']['id']}-{body['level']}-{body['boundaries']}"
+    if fmt == "csv":
+        content = to_csv(AREA_COLUMNS, table)
+    elif fmt == "xlsx":
+        content = to_xlsx(AREA_COLUMNS, table, sheet=name[:31])
+    else:
+        content = to_gpkg(AREA_COLUMNS, table, [bytes(r["wkb"]) for r in body["rows"]], layer=name.replace("-", "_"))
+    return Response(content, mimetype=MIME[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+
+
+@bp.get("/exposure/<kind>/<code>")
+def asset_exposure_view(kind: str, code: str):  # type: ignore[no-untyped-def]
+    return jsonify(asset_exposure(get_session(), kind, code))
+
