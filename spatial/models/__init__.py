@@ -65,6 +65,7 @@ from spatial.models.programme import (
 )
 from spatial.models.rasters import EPOCHS, HAZARDS, STORED_CRS, Raster
 from spatial.models.runs import DemoTruth, JobRun
+from spatial.models.status import ModelStatus, VisitSchedule
 
 __all__ = [
     "READ_ONLY_ROLES", "ROLES", "ApiToken", "AuditEntry", "LoginAttempt", "User", "UserArea",
@@ -79,4 +80,5 @@ __all__ = [
     "Animal", "AnimalEvent", "AnimalHolding", "LedgerVisit", "PassOnObligation", "PassOnRule",
     "EPOCHS", "HAZARDS", "STORED_CRS", "Raster",
     "FORM_TARGETS", "FormDefinition",
+    "ModelStatus", "VisitSchedule",
 ]
