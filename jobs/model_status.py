@@ -8,7 +8,8 @@ buffalo loans: herd size (live animals held that day) and 12-month mortality (de
 animal-year) from the pass-on ledger, pass-ons due and overdue from its obligations (as the
 ``pass_on`` job left them). Chickens: the latest flock, deaths per bird-year over 12 months
 (the mean reported flock stands in for the birds at risk), birds sold and sales. Medicinal
-plants: the latest area and stage, harvest and its value over 12 months. Idempotent: the
+plants: the latest area and stage, harvest and its value over 12 months. Figures from answers
+are null when no visit of the model's own form fell in the 12 months (unknown, not zero). Idempotent: the
 table is rebuilt in one statement.
 """
 
@@ -134,11 +135,11 @@ SELECT model_id, as_of, visits, visits_12m, last_visit_id, last_visit_at, last_v
             WHEN chickens AND mean_flock > 0 THEN CAST(bird_deaths / mean_flock AS float) END,
        CASE WHEN large THEN coalesce(pass_ons_due, 0) END,
        CASE WHEN large THEN coalesce(pass_ons_overdue, 0) END,
-       CASE WHEN model_type = 'free_range_chicken' THEN CAST(coalesce(sold, 0) AS integer) END,
-       CASE WHEN model_type = 'free_range_chicken' THEN CAST(round(coalesce(sales, 0)) AS bigint) END,
+       CAST(sold AS integer),
+       CAST(round(sales) AS bigint),
        area_m2, stage,
-       CASE WHEN model_type = 'medicinal_plant' THEN CAST(coalesce(harvest_kg, 0) AS float) END,
-       CASE WHEN model_type = 'medicinal_plant' THEN CAST(round(coalesce(harvest_value, 0)) AS bigint) END,
+       CAST(harvest_kg AS float),
+       CAST(round(harvest_value) AS bigint),
        now()
 FROM (SELECT s.*, s.model_type IN ('cow_bank', 'buffalo_loan') AS large,
              s.model_type = 'free_range_chicken' AND s.mean_flock IS NOT NULL AS chickens
