@@ -62,9 +62,12 @@ def seed_visits(session: Session, seed: int, as_of: date | None = None) -> int:
         households[model_id].append((hid, hcode))
     ledger = _Ledger(session, as_of)
     rows: list[tuple[Any, ...]] = []
-    for m in models:
+    # shares by rank in a shuffled order, so even a small demo has models of each kind
+    rank = np.argsort(rng.permutation(len(models))) / max(1, len(models))
+    for m, r in zip(models, rank, strict=True):
         interval = intervals.get(m.model_type)
-        plan = _plan(rng, m.start_date, as_of, interval) if interval and households[m.id] else []
+        kind = "never" if r < NEVER_VISITED else "overdue" if r < NEVER_VISITED + OVERDUE else "current"
+        plan = _plan(rng, kind, m.start_date, as_of, interval) if interval and households[m.id] else []
         form_id = FORM_OF[m.model_type]
         version, definition = forms[form_id]
         state = _Story(rng, m, ledger)
@@ -93,12 +96,11 @@ def seed_visits(session: Session, seed: int, as_of: date | None = None) -> int:
     return len(rows)
 
 
-def _plan(rng: np.random.Generator, start: date, as_of: date, interval: int) -> list[date]:
-    """The days a model was visited, oldest first: none, up to date, or overdue."""
-    draw = rng.random()
-    if draw < NEVER_VISITED:
+def _plan(rng: np.random.Generator, kind: str, start: date, as_of: date, interval: int) -> list[date]:
+    """The days a model was visited, oldest first: none, overdue, or up to date."""
+    if kind == "never":
         return []
-    if draw < NEVER_VISITED + OVERDUE:
+    if kind == "overdue":
         last = as_of - timedelta(days=interval + int(rng.integers(1, interval + 1)))
     else:
         last = as_of - timedelta(days=int(rng.integers(0, interval)))

@@ -126,7 +126,7 @@ INSERT INTO model_status (
     mortality_12m, pass_ons_due, pass_ons_overdue, birds_sold_12m, sales_vnd_12m, area_m2, stage,
     harvest_kg_12m, harvest_value_vnd_12m, computed_at)
 SELECT model_id, as_of, visits, visits_12m, last_visit_id, last_visit_at, last_visit_by, last_visit_form,
-       interval_days, next_visit_due, greatest(0, as_of - next_visit_due),
+       interval_days, next_visit_due, CASE WHEN next_visit_due IS NOT NULL THEN greatest(0, as_of - next_visit_due) END,
        CASE WHEN large THEN coalesce(herd_size, 0) END,
        flock_size,
        CASE WHEN large THEN ledger_deaths WHEN chickens THEN CAST(bird_deaths AS integer) END,
