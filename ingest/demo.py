@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from ingest import IngestError
 from ingest.adminunits import Province, Unit, load_province
 from ingest.demo_ledger import LEDGER_AS_OF, seed_ledger
+from ingest.demo_visits import seed_visits
 from spatial.geometry import (
     Seed,
     SplitSeed,
@@ -184,6 +185,10 @@ def load_demo(session: Session, options: DemoOptions, progress: Progress = lambd
                                                              "households": options.households}))
     demo_users(session, options.seed)
     summary.counts["form_definitions"] = demo_forms(session)
+    # field visits of the last 12 months, so model status is not empty (one audit entry, as above)
+    session.execute(text("SELECT set_config('sinhke.audit', 'off', true)"))
+    summary.counts["visits"] = seed_visits(session, options.seed)
+    session.execute(text("SELECT set_config('sinhke.audit', 'on', true)"))
     # fresh tables have no planner statistics; without them the first jobs pick poor plans
     session.execute(text("ANALYZE " + ", ".join(reversed(DATA_TABLES[:-2]))))
     summary.logins = describe_logins(session)

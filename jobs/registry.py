@@ -22,7 +22,7 @@ class Job:
 JOBS: dict[str, Job] = {}
 #: a full refresh runs jobs in this order (each reads what the one before wrote)
 RUN_ORDER = ("place_households", "classify_households", "area_indicators", "income_change",
-             "exposure", "fallback_risk", "evaluate_models", "duplicates", "pass_on")
+             "exposure", "fallback_risk", "evaluate_models", "duplicates", "pass_on", "model_status")
 
 
 JobFunc = Callable[[Session], int]
@@ -54,6 +54,7 @@ def load_all() -> dict[str, Job]:
         exposure,
         fallback_risk,
         income_change,
+        model_status,
         pass_on,
         placement,
     )

@@ -22,6 +22,7 @@ from spatial.models import (
     InfrastructureWork,
     LivelihoodModel,
     ModelParticipant,
+    ModelStatus,
     Village,
     WaterScheme,
     WaterSchemeHousehold,
@@ -73,13 +74,16 @@ def _commune_name(unit_id: Any) -> ColumnElement[Any]:
 def _livelihood_models(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
     participants = (select(func.count()).where(ModelParticipant.model_id == LivelihoodModel.id)
                     .scalar_subquery())
-    m = LivelihoodModel
+    m, st = LivelihoodModel, ModelStatus  # status: the model_status job's, absent until it runs
     props = _props(code=m.code, name=m.name, model_type=m.model_type, status=m.status,
                    commune=_commune_name(m.commune_id), start_date=m.start_date,
                    funding_project=m.funding_project, budget_allocated_vnd=m.budget_allocated_vnd,
                    budget_disbursed_vnd=m.budget_disbursed_vnd,
-                   value_chain_partner=m.value_chain_partner, participants=participants)
-    return select(m.id, props.label("properties")).where(m.deleted_at.is_(None)), m.id, m.geom
+                   value_chain_partner=m.value_chain_partner, participants=participants,
+                   last_visit_at=st.last_visit_at, next_visit_due=st.next_visit_due, overdue_days=st.overdue_days,
+                   herd_size=st.herd_size, flock_size=st.flock_size, harvest_kg_12m=st.harvest_kg_12m)
+    stmt = select(m.id, props.label("properties")).outerjoin(st, st.model_id == m.id).where(m.deleted_at.is_(None))
+    return stmt, m.id, m.geom
 
 
 def _infrastructure_works(q: LayerQuery) -> tuple[Select[Any], Any, Any]:

@@ -63,7 +63,7 @@ def demo_settings(base_settings: Settings) -> Settings:
     with transaction(settings) as session:
         load_demo(session, DemoOptions(households=DEMO_HOUSEHOLDS, seed=DEMO_SEED), settings=settings)
     for job in ("place_households", "classify_households", "area_indicators", "income_change",
-                "exposure", "fallback_risk", "evaluate_models", "pass_on"):
+                "exposure", "fallback_risk", "evaluate_models", "model_status"):
         outcome = run_job(settings, job)
         assert outcome.status == "succeeded", outcome
     return settings

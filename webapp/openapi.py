@@ -7,6 +7,7 @@ from typing import Any
 from spatial.indicators import INDICATORS
 from spatial.layers import BOUNDARIES, DEFAULT_LIMIT, LAYERS, LEVELS, MAX_LIMIT
 from spatial.ledger import LISTED_STATUSES
+from spatial.model_status import DEFAULT_DUE_LIMIT, MAX_DUE_LIMIT
 from spatial.models import EPOCHS, HAZARDS
 from webapp.openapi_field import field_paths, field_schemas
 
@@ -102,6 +103,33 @@ def openapi_document() -> dict[str, Any]:
                               "400": _ERROR,
                               "404": {"description": "no such model, or outside the caller's areas"}},
             }},
+            "/api/models/{code}/status": {"get": {
+                "summary": "A livelihood model's facts, its status from field visits (as of the model_status "
+                           "job's last run) and its visits, newest first",
+                "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "{model, status, visits, has_chain}: status holds last visit "
+                                                     "(at, by), visits, interval_days, next_visit_due, overdue_days; "
+                                                     "herd_size, mortality_12m (deaths per animal-year), pass-ons "
+                                                     "due/overdue for cow banks and buffalo loans; flock_size, "
+                                                     "birds sold for chickens; area_m2, stage, harvest kg and VND "
+                                                     "over 12 months for medicinal plants; null before the job ran",
+                                      "content": {"application/json": {"schema": {
+                                          "$ref": "#/components/schemas/ModelStatus"}}}},
+                              "404": {"description": "no such model, or outside the caller's areas"}},
+            }},
+            "/api/visits/due": {"get": {
+                "summary": "Active models of the caller's areas by days overdue (most first); never-visited flagged",
+                "parameters": [
+                    _enum("overdue", ["true", "false"], "false", "true: only the overdue"),
+                    {"name": "limit", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DUE_LIMIT,
+                                "default": DEFAULT_DUE_LIMIT}},
+                ],
+                "responses": {"200": {"description": "{as_of, count, overdue, never_visited, rows: [{code, name, "
+                                                     "model_type, commune, last_visit_at, last_visit_by, visits, "
+                                                     "interval_days, next_visit_due, overdue_days, never_visited}]}"},
+                              "400": _ERROR},
+            }},
             "/api/pass-on": {"get": {
                 "summary": "Pass-ons due or overdue in the caller's areas, most overdue first",
                 "parameters": [_enum("status", ["all", *LISTED_STATUSES], "all",
@@ -175,6 +203,29 @@ def openapi_document() -> dict[str, Any]:
                 "size_bytes": {"type": "integer"}, "source_bytes": {"type": "integer"},
                 "bounds": {"type": "object", "description": "GeoJSON Polygon, WGS 84"},
                 "ingested_by": {"type": "string"}, "ingested_at": {"type": "string", "format": "date-time"}}},
+            "ModelStatus": {"type": "object", "required": ["model", "status", "visits"], "properties": {
+                "model": {"type": "object", "description": "code, name, model_type, status, commune, start_date, "
+                                                           "budgets (VND), participants"},
+                "status": {"type": ["object", "null"], "properties": {
+                    "as_of": {"type": "string", "format": "date"},
+                    "last_visit_at": {"type": ["string", "null"], "format": "date-time"},
+                    "last_visit_by": {"type": ["string", "null"]},
+                    "visits": {"type": "integer"}, "visits_12m": {"type": "integer"},
+                    "interval_days": {"type": ["integer", "null"], "description": "days (visit_schedules)"},
+                    "next_visit_due": {"type": ["string", "null"], "format": "date"},
+                    "overdue_days": {"type": ["integer", "null"], "description": "days, ≥ 0"},
+                    "herd_size": {"type": ["integer", "null"], "description": "live animals held (ledger)"},
+                    "flock_size": {"type": ["integer", "null"], "description": "birds, latest visit"},
+                    "deaths_12m": {"type": ["integer", "null"]},
+                    "mortality_12m": {"type": ["number", "null"], "description": "deaths per animal-year"},
+                    "pass_ons_due": {"type": ["integer", "null"]}, "pass_ons_overdue": {"type": ["integer", "null"]},
+                    "birds_sold_12m": {"type": ["integer", "null"]}, "sales_vnd_12m": {"type": ["integer", "null"]},
+                    "area_m2": {"type": ["number", "null"]}, "stage": {"type": ["string", "null"]},
+                    "harvest_kg_12m": {"type": ["number", "null"]},
+                    "harvest_value_vnd_12m": {"type": ["integer", "null"]}}},
+                "visits": {"type": "array", "items": {"type": "object", "description": "id, visited_at, "
+                           "visited_by, form, form_version, accuracy_m (m), key_answers, answers"}},
+                "has_chain": {"type": "boolean"}}},
             "IndicatorResponse": {"type": "object", "properties": {
                 "indicator": {"type": "string"}, "level": {"type": "string"},
                 "boundaries": {"type": "string"}, "year": {"type": "integer"},

@@ -73,6 +73,7 @@ from spatial.models.programme import (
 )
 from spatial.models.rasters import EPOCHS, HAZARDS, STORED_CRS, Raster
 from spatial.models.runs import DemoTruth, JobRun
+from spatial.models.status import ModelStatus, VisitSchedule
 
 __all__ = [
     "READ_ONLY_ROLES", "ROLES", "ApiToken", "AuditEntry", "LoginAttempt", "User", "UserArea",
@@ -88,4 +89,5 @@ __all__ = [
     "EPOCHS", "HAZARDS", "STORED_CRS", "Raster",
     "ASSET_KINDS", "THRESHOLD_OPS", "AreaExposure", "AssetExposure", "ExposureThreshold", "HouseholdExposure",
     "FORM_TARGETS", "FormDefinition",
+    "ModelStatus", "VisitSchedule",
 ]

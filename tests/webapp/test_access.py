@@ -34,6 +34,7 @@ ROUTES = {
     "api.indicators": "scoped",
     "ledger.chain_page": "page", "ledger.pass_on_page": "page", "ledger.api_chain": "scoped",
     "ledger.api_pass_on": "scoped",
+    "models.model_page": "page", "models.due_page": "page", "models.api_status": "scoped", "models.api_due": "scoped",
     "admin.users": "admin", "admin.user": "admin", "admin.audit": "admin", "admin.duplicates": "admin",
     "admin.decide": "admin_write", "admin.poverty_standards": "admin", "admin.edit_standard": "admin_write",
     "admin.edit_deflator": "admin_write",

@@ -842,7 +842,13 @@ function riskPopup(feature) {
 
 function modelPopup(feature) {
   const p = feature.properties;
-  return popupContent(t.kind.model, p.name, [
+  const v = t.visit;
+  // status from field visits (the model_status job); absent before its first run
+  let visitState = null;
+  if (isNumber(p.overdue_days) && p.overdue_days > 0) visitState = fill(v.overdue, { n: formatInteger(p.overdue_days) });
+  else if (p.next_visit_due) visitState = v.up_to_date;
+  const withUnit = (value, unit) => (isNumber(value) ? `${decimalFormat.format(value)} ${unit}` : null);
+  const root = popupContent(t.kind.model, p.name, [
     [t.field.code, p.code],
     [t.field.type, term('model_type', p.model_type)],
     [t.field.status, term('model_status', p.status)],
@@ -851,7 +857,17 @@ function modelPopup(feature) {
     [t.field.budget_allocated, formatMoney(p.budget_allocated_vnd)],
     [t.field.budget_disbursed, share(p.budget_disbursed_vnd, p.budget_allocated_vnd)],
     [t.field.participants, formatInteger(p.participants)],
+    [v.last_visit, p.last_visit_at ? formatDate(p.last_visit_at) : (p.next_visit_due ? v.never : null)],
+    [v.next_due, formatDate(p.next_visit_due)],
+    [v.state, visitState],
+    [v.herd_size, withUnit(p.herd_size, v.animals)],
+    [v.flock_size, withUnit(p.flock_size, v.birds)],
+    [v.harvest, withUnit(p.harvest_kg_12m, 'kg')],
   ]);
+  const link = element('a', 'popup-link', v.open_page);
+  link.href = v.page_url.replace('__code__', encodeURIComponent(p.code));
+  root.append(link);
+  return root;
 }
 
 function workPopup(feature) {

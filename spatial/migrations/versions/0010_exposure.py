@@ -1,7 +1,7 @@
 """Climate-risk exposure: thresholds as data, the exposure job's results (scoped), job progress
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-22 06:46:10.988302
 """
 
@@ -13,7 +13,7 @@ APP_ROLE = "sinhke_app"
 
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

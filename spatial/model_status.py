@@ -1,0 +1,123 @@
+"""Read side of model status: one model's facts, status and visits, and the visits due.
+
+The figures come from the ``model_status`` job's table; the web layer never recomputes
+them. Scope is PostgreSQL's: under the application role a model outside the caller's
+communes, its status and its visits are simply not there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from spatial import NotFound, ParameterError
+
+#: the answers a model page shows for each form (the rest stay in the JSON)
+KEY_ANSWERS: dict[str, tuple[str, ...]] = {
+    "cow_bank": ("household_code", "animal_tags_present", "births_female", "births_male", "deaths", "death_cause",
+                 "vaccinations", "pass_on_done", "condition"),
+    "free_range_chicken": ("household_code", "flock_size", "deaths", "death_cause", "sold", "sales_vnd",
+                           "disease_outbreak"),
+    "medicinal_plant": ("household_code", "species", "area_m2", "stage", "harvested", "harvest_kg",
+                        "price_vnd_per_kg"),
+    "general": ("household_code", "participants_present", "progress", "income_vnd"),
+}
+MAX_VISITS = 200
+DEFAULT_DUE_LIMIT, MAX_DUE_LIMIT = 1000, 5000
+STATUS_FIELDS = (
+    "as_of", "visits", "visits_12m", "last_visit_at", "last_visit_by", "last_visit_form", "interval_days",
+    "next_visit_due", "overdue_days", "herd_size", "flock_size", "deaths_12m", "animal_years_12m", "mortality_12m",
+    "pass_ons_due", "pass_ons_overdue", "birds_sold_12m", "sales_vnd_12m", "area_m2", "stage", "harvest_kg_12m",
+    "harvest_value_vnd_12m", "computed_at")
+
+_MODEL = text("""
+    SELECT m.id, m.code, m.name, m.model_type, m.status, m.start_date, m.funding_project, m.funding_subproject,
+           m.budget_allocated_vnd, m.budget_disbursed_vnd, m.value_chain_partner, c.code AS commune_code,
+           c.name AS commune, ST_AsGeoJSON(ST_PointOnSurface(m.geom), 6) AS point,
+           (SELECT count(*) FROM model_participants p WHERE p.model_id = m.id AND p.left_on IS NULL) AS participants
+    FROM livelihood_models m LEFT JOIN admin_units c ON c.id = m.commune_id
+    WHERE m.code = :code AND m.deleted_at IS NULL""")
+_STATUS = text(f"SELECT {', '.join(STATUS_FIELDS)} FROM model_status WHERE model_id = :m")  # noqa: S608 - fixed names
+_VISITS = text("""
+    SELECT v.id, v.visited_at, r.submitted_by AS visited_by, v.submitted_by AS edited_by, v.version, v.form_id,
+           v.form_version, v.accuracy_m, v.answers, f.definition -> 'fields' AS fields
+    FROM visits v
+    JOIN visits r ON r.id = v.root_id
+    LEFT JOIN form_definitions f ON f.form_id = v.form_id AND f.version = v.form_version
+    WHERE v.model_id = :m AND NOT EXISTS (SELECT 1 FROM visits s WHERE s.replaces_id = v.id)
+    ORDER BY v.visited_at DESC, v.id LIMIT :limit""")
+
+
+def _display(field: dict[str, Any] | None, value: Any) -> Any:
+    """A choice answer as its labels ({vi, en}); lists of choices as lists; anything else as it is."""
+    if field is None or not field.get("choices"):
+        return value
+    labels = {c["name"]: c["label"] for c in field["choices"]}
+    if isinstance(value, list):
+        return [labels.get(v, {"vi": v, "en": v}) for v in value]
+    return labels.get(value, value)
+
+
+def _key_answers(form_id: str, fields: list[dict[str, Any]] | None, answers: dict[str, Any]) -> list[dict[str, Any]]:
+    by_name = {f["name"]: f for f in fields or []}
+    out = []
+    for name in KEY_ANSWERS.get(form_id, ()):
+        if name not in answers:
+            continue
+        field = by_name.get(name)
+        label = field["label"] if field else {"vi": name, "en": name}
+        out.append({"name": name, "label": label, "value": answers[name],
+                    "display": _display(field, answers[name])})
+    return out
+
+
+def model_overview(session: Session, code: str) -> dict[str, Any]:
+    """A model's facts, its status as of the last job run (None before the first), and its
+    visits (current versions, newest first, with the key answers labelled from their form)."""
+    row = session.execute(_MODEL, {"code": code}).mappings().first()
+    if row is None:
+        raise NotFound(f"no livelihood model {code!r}")
+    model = dict(row)
+    model_id = model.pop("id")
+    status = session.execute(_STATUS, {"m": model_id}).mappings().first()
+    visits = []
+    for v in session.execute(_VISITS, {"m": model_id, "limit": MAX_VISITS}).mappings():
+        visits.append({"id": str(v["id"]), "visited_at": v["visited_at"], "visited_by": v["visited_by"],
+                       "edited_by": v["edited_by"] if v["version"] > 1 else None, "version": v["version"],
+                       "form": v["form_id"], "form_version": v["form_version"], "accuracy_m": v["accuracy_m"],
+                       "key_answers": _key_answers(v["form_id"], v["fields"], v["answers"]),
+                       "answers": v["answers"]})
+    return {"model": model, "status": dict(status) if status else None, "visits": visits,
+            "has_chain": model["model_type"] in ("cow_bank", "buffalo_loan")}
+
+
+def visits_due(session: Session, args: dict[str, str]) -> dict[str, Any]:
+    """Active models of the caller's communes, most overdue first; never-visited ones flagged.
+
+    ``overdue=true`` keeps only the overdue; ``limit`` (≤ 5,000)."""
+    overdue = args.get("overdue", "false")
+    if overdue not in ("true", "false"):
+        raise ParameterError("overdue", "true or false", ["true", "false"])
+    raw = args.get("limit", str(DEFAULT_DUE_LIMIT))
+    try:
+        limit = int(raw)
+        if not 1 <= limit <= MAX_DUE_LIMIT:
+            raise ValueError
+    except ValueError:
+        raise ParameterError("limit", f"an integer from 1 to {MAX_DUE_LIMIT}", None) from None
+    rows = session.execute(text("""
+        SELECT m.code, m.name, m.model_type, c.code AS commune_code, c.name AS commune,
+               s.last_visit_at, s.last_visit_by, s.visits, s.interval_days, s.next_visit_due, s.overdue_days,
+               s.last_visit_at IS NULL AS never_visited, s.as_of
+        FROM model_status s
+        JOIN livelihood_models m ON m.id = s.model_id AND m.deleted_at IS NULL
+        LEFT JOIN admin_units c ON c.id = m.commune_id
+        WHERE s.next_visit_due IS NOT NULL AND (NOT :overdue OR s.overdue_days > 0)
+        ORDER BY s.overdue_days DESC, s.last_visit_at IS NOT NULL, s.next_visit_due, m.code
+        LIMIT :limit"""), {"overdue": overdue == "true", "limit": limit}).mappings().all()
+    as_of = rows[0]["as_of"] if rows else session.scalar(text("SELECT max(as_of) FROM model_status"))
+    out = [{k: v for k, v in r.items() if k != "as_of"} for r in rows]
+    return {"as_of": as_of, "count": len(out), "overdue": sum(1 for r in out if r["overdue_days"] > 0),
+            "never_visited": sum(1 for r in out if r["never_visited"]), "rows": out}
