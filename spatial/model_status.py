@@ -42,7 +42,8 @@ _MODEL = text("""
 _STATUS = text(f"SELECT {', '.join(STATUS_FIELDS)} FROM model_status WHERE model_id = :m")  # noqa: S608 - fixed names
 _VISITS = text("""
     SELECT v.id, v.visited_at, r.submitted_by AS visited_by, v.submitted_by AS edited_by, v.version, v.form_id,
-           v.form_version, v.accuracy_m, v.answers, f.definition -> 'fields' AS fields
+           v.form_version, v.accuracy_m, v.answers, f.definition -> 'fields' AS fields,
+           EXISTS (SELECT 1 FROM visit_photos p WHERE p.visit_id = v.id) AS has_photo
     FROM visits v
     JOIN visits r ON r.id = v.root_id
     LEFT JOIN form_definitions f ON f.form_id = v.form_id AND f.version = v.form_version
@@ -88,7 +89,8 @@ def model_overview(session: Session, code: str) -> dict[str, Any]:
                        "edited_by": v["edited_by"] if v["version"] > 1 else None, "version": v["version"],
                        "form": v["form_id"], "form_version": v["form_version"], "accuracy_m": v["accuracy_m"],
                        "key_answers": _key_answers(v["form_id"], v["fields"], v["answers"]),
-                       "answers": v["answers"]})
+                       "answers": v["answers"],
+                       "photo": f"/api/visits/{v['id']}/photo" if v["has_photo"] else None})
     return {"model": model, "status": dict(status) if status else None, "visits": visits,
             "has_chain": model["model_type"] in ("cow_bank", "buffalo_loan")}
 

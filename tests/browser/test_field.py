@@ -152,4 +152,12 @@ def test_visit_logged_offline_is_kept_and_synced(worker_page, live_server: str, 
         const r = await fetch(url); return {status: r.status, type: r.headers.get('content-type')}; }""",
                           found["photo"])
     assert photo == {"status": 200, "type": "image/jpeg"}
+
+    # and the model page lists it, with its answers and photo
+    page.goto(f"{live_server}/models/{model}?lang=en")
+    row = page.locator(f"#model-visits tr[data-visit-id='{visit_id}']")
+    assert row.count() == 1
+    assert "40" in row.inner_text() and "12.0 m" in row.inner_text()
+    assert row.locator("a", has_text="Photo").get_attribute("href") == f"/api/visits/{visit_id}/photo"
+    page.screenshot(path=str(SCREENSHOTS / "field-model-page.png"), full_page=True)
     assert errors == []
