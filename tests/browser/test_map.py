@@ -432,3 +432,38 @@ def test_effect_choropleth(page: Page, live_server: str, console_errors: list[st
     wait_until_ready(page, boundaries="current", indicator="poverty_rate")
     assert not page.is_disabled("#year-select")
     assert console_errors == []
+
+
+def test_popups_show_exposure_and_link_the_area_page(page: Page, live_server: str, console_errors: list[str]) -> None:
+    open_map(page, live_server)
+    # a water scheme: its exposure to each hazard raster is added to the popup
+    point = page.evaluate("""() => {
+        const map = window.sinhkeMap;
+        const canvas = map.getCanvas();
+        for (const f of map.queryRenderedFeatures({layers: ['water-schemes']})) {
+          const p = map.project(f.geometry.coordinates);
+          if (p.x < 20 || p.y < 20 || p.x > canvas.clientWidth - 20 || p.y > canvas.clientHeight - 20) continue;
+          const top = map.queryRenderedFeatures([p.x, p.y], {layers: ['risk-points', 'models-points',
+                                                                     'works-points', 'water-schemes']});
+          if (top.length && top[0].layer.id === 'water-schemes') return {x: p.x, y: p.y};
+        }
+        return null;
+    }""")
+    assert point is not None
+    x0, y0 = canvas_origin(page)
+    page.mouse.click(x0 + point["x"], y0 + point["y"])
+    popup_text(page)
+    page.wait_for_selector(".popup-exposure-list li", timeout=10_000)
+    assert "Climate hazards" in popup_text(page)
+    assert "Flood depth, 1-in-100-year" in popup_text(page)
+
+    # a commune: a link to its area page
+    page.keyboard.press("Escape")
+    target = page.evaluate(COMMUNE_ONLY_POINT, LAYERS_ARG)
+    page.mouse.click(x0 + target["x"], y0 + target["y"])
+    popup_text(page)
+    href = page.get_attribute(".maplibregl-popup-content a.popup-link", "href")
+    assert href == f"/areas/{target['code']}?boundaries=current"
+    page.goto(f"{live_server}{href}&lang=en")
+    assert page.locator("#area-exposure tbody tr").count() >= 4
+    assert console_errors == []

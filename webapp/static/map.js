@@ -790,7 +790,7 @@ function effectPopup(feature, name) {
   if (s.status === 'insufficient_sample') note = t.effect.insufficient;
   else if (s.status === null || s.status === undefined) note = t.effect.none;
   else if (s.weak) note = t.effect.weak_note;
-  return popupContent(t.kind.commune, communeTitle(p), [
+  return areaLink(popupContent(t.kind.commune, communeTitle(p), [
     [t.field.code, p.code],
     [t.indicator[name], formatIndicator(name, s.value) ?? t.no_data],
     [t.effect.interval, formatInterval(s.ci_low, s.ci_high)],
@@ -798,7 +798,7 @@ function effectPopup(feature, name) {
     [t.effect.n_control, formatInteger(s.n_control)],
     [t.effect.pretest, isNumber(s.pretest_p) ? pValueFormat.format(s.pretest_p) : null],
     [t.effect.method_label, t.effect.method],
-  ], note);
+  ], note), p.code);
 }
 
 function communePopup(feature) {
@@ -815,13 +815,24 @@ function communePopup(feature) {
   }
   const year = s.year ?? currentSelection().year;
   const since = INDICATORS[name].change && s.prev_year ? ` (${fill(t.since, { year: s.prev_year })})` : '';
-  return popupContent(t.kind.commune, communeTitle(p), [
+  return areaLink(popupContent(t.kind.commune, communeTitle(p), [
     [t.field.code, p.code],
     [t.indicator[name], formatIndicator(name, s.value) ?? t.no_data],
     counts || [null, null],
     [t.field.year, `${year}${since}`],
     [t.field.area_type, term('area_type', p.area_type)],
-  ], s.estimated ? t.estimated_note : null);
+  ], s.estimated ? t.estimated_note : null), p.code);
+}
+
+/** A list property of a rendered feature: MapLibre hands arrays over as JSON text. */
+function listProperty(value) {
+  if (Array.isArray(value)) return value;
+  try {
+    const parsed = JSON.parse(value || '[]');
+    return Array.isArray(parsed) ? parsed : [];
+  } catch {
+    return [];
+  }
 }
 
 function riskPopup(feature) {
@@ -836,8 +847,40 @@ function riskPopup(feature) {
     [t.field.year, p.year],
     [t.field.income, perMonth(formatMoney(p.income))],
     [t.field.income_change, perMonth(formatSignedMoney(p.income_change))],
-    [t.field.exposed_to, (p.exposed_to || []).map((hazard) => term('hazard', hazard)).join(', ') || null],
+    [t.field.exposed_to, listProperty(p.exposed_to).map((hazard) => term('hazard', hazard)).join(', ') || null],
   ], p.income_fell ? null : t.risk_exposed_only);
+}
+
+/** A link to the area page of a commune (exposure, exposed models, works and households). */
+function areaLink(root, code) {
+  const link = element('a', 'popup-link', t.area.open);
+  link.href = `${t.area.url.replace('__code__', encodeURIComponent(code))}?boundaries=${currentSelection().boundaries}`;
+  root.append(link);
+  return root;
+}
+
+/**
+ * An asset's exposure to each hazard raster (the exposure job), added to its popup once
+ * loaded: the value at the asset and the share of its zone beyond the threshold.
+ */
+function appendExposure(root, kind, code) {
+  const section = element('div', 'popup-exposure');
+  root.append(section);
+  getJSON(`${config.apiRoot}/exposure/${kind}/${encodeURIComponent(code)}`).then((body) => {
+    const rows = body.rasters || [];
+    if (!rows.length) return;
+    section.append(element('p', 'popup-kind', t.exposure.heading));
+    const list = element('ul', 'popup-exposure-list');
+    for (const r of rows) {
+      const value = isNumber(r.value_at) ? `${decimalFormat.format(r.value_at)}${r.unit ? ` ${r.unit}` : ''}` : t.no_data;
+      const share = isNumber(r.share_above) ? percentFormat.format(r.share_above) : null;
+      const item = element('li', r.exposed ? 'is-exposed' : null, share === null
+        ? `${r.name}: ${value}` : fill(t.exposure.item, { raster: r.name, value, share }));
+      list.append(item);
+    }
+    section.append(list);
+  }).catch(() => section.remove()); // the popup stays useful without it
+  return root;
 }
 
 function modelPopup(feature) {
@@ -867,12 +910,12 @@ function modelPopup(feature) {
   const link = element('a', 'popup-link', v.open_page);
   link.href = v.page_url.replace('__code__', encodeURIComponent(p.code));
   root.append(link);
-  return root;
+  return appendExposure(root, 'model', p.code);
 }
 
 function workPopup(feature) {
   const p = feature.properties;
-  return popupContent(t.kind.work, p.name, [
+  return appendExposure(popupContent(t.kind.work, p.name, [
     [t.field.code, p.code],
     [t.field.type, term('work_type', p.work_type)],
     [t.field.status, term('work_status', p.status)],
@@ -881,13 +924,13 @@ function workPopup(feature) {
     [t.field.completion_date, formatDate(p.completion_date)],
     [t.field.budget, formatMoney(p.budget_vnd)],
     [t.field.budget_disbursed, share(p.disbursed_vnd, p.budget_vnd)],
-  ]);
+  ]), 'work', p.code);
 }
 
 function waterPopup(feature) {
   const p = feature.properties;
   const capacity = isNumber(p.capacity_m3_day) ? `${decimalFormat.format(p.capacity_m3_day)} ${t.unit.m3_per_day}` : null;
-  return popupContent(t.kind.water, p.name, [
+  return appendExposure(popupContent(t.kind.water, p.name, [
     [t.field.code, p.code],
     [t.field.status, term('water_status', p.status)],
     [t.field.technology, p.technology],
@@ -895,7 +938,7 @@ function waterPopup(feature) {
     [t.field.install_year, p.install_year],
     [t.field.households_served, formatInteger(p.households_served)],
     [t.field.commune, p.commune],
-  ]);
+  ]), 'water_scheme', p.code);
 }
 
 const POPUP_BUILDERS = {

@@ -1,0 +1,21 @@
+"""An area's page: exposure to each hazard raster, and the exposed models, works, schemes and households."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template, request
+
+from spatial.areas import MAX_HOUSEHOLDS, area_overview
+from webapp.db import get_session
+
+bp = Blueprint("areas", __name__)
+
+
+@bp.get("/areas/<code>")
+def area_page(code: str):  # type: ignore[no-untyped-def]
+    overview = area_overview(get_session(), code, request.args.get("boundaries") or "current")
+    return render_template("area.html", o=overview, max_households=MAX_HOUSEHOLDS)
+
+
+@bp.get("/api/areas/<code>")
+def api_area(code: str):  # type: ignore[no-untyped-def]
+    return jsonify(area_overview(get_session(), code, request.args.get("boundaries") or "current"))
