@@ -365,13 +365,12 @@ def _window_rows(ds: DatasetReader, band: int) -> int:
     if ds.width * block_h <= WINDOW_CELLS:
         return block_h * max(1, WINDOW_CELLS // (ds.width * block_h))
     rows = max(1, WINDOW_CELLS // ds.width)
-    return max(1, block_h // -(-block_h // rows))  # an even share of a block, read from GDAL's cache
+    return max(1, block_h // -(-block_h // rows))  # an even share of a row of blocks, read whole
 
 
 def _read_env(ds: DatasetReader, band: int) -> rasterio.Env:
-    """GDAL's block cache sized to one row of blocks (its default, 5 % of RAM, would all be kept)."""
-    strip = ds.width * ds.block_shapes[band - 1][0] * np.dtype(ds.dtypes[band - 1]).itemsize
-    return rasterio.Env(GDAL_CACHEMAX=max(64, int(strip * 1.25 / 2**20) + 16))
+    """A small GDAL block cache: rows of blocks are read whole, once (the default, 5 % of RAM, would fill)."""
+    return rasterio.Env(GDAL_CACHEMAX=64)
 
 
 def _valid(values: np.ndarray, nodata: Any) -> np.ndarray | None:
@@ -431,12 +430,22 @@ def _zonal(ds: DatasetReader, w: GridWeights, threshold: float | None, band: int
     done_upto = int(np.searchsorted(last_sorted, -1, side="right"))  # zones without cells: nothing to wait for
     acc.finish(by_last[:done_upto], {}, {})
     step = _window_rows(ds, band)
-    for r0 in range(0, w.grid.height, step):
-        r1 = min(r0 + step, w.grid.height)
+    block_h = ds.block_shapes[band - 1][0]
+    strip_rows = max(step, block_h)  # each row of blocks is read (decompressed) once
+    strip: np.ndarray | None = None
+    loaded = -1
+    windows = [(r0, min(r0 + step, s0 + strip_rows, w.grid.height), s0)
+               for s0 in range(0, w.grid.height, strip_rows)
+               for r0 in range(s0, min(s0 + strip_rows, w.grid.height), step)]
+    for r0, r1, strip_r0 in windows:
         s0, s1 = np.searchsorted(w.span_row, (r0, r1))
         p0, p1 = np.searchsorted(w.part_row, (r0, r1))
         if s1 > s0 or p1 > p0:
-            block = ds.read(band, window=Window(0, r0, width, r1 - r0))
+            if loaded != strip_r0:
+                strip, loaded = None, strip_r0
+                strip = ds.read(band, window=Window(0, strip_r0, width,
+                                                    min(strip_rows, w.grid.height - strip_r0)))
+            block = strip[r0 - strip_r0:r1 - strip_r0]  # type: ignore[index]
             flat = block.reshape(-1)
             if s1 > s0:
                 order = np.argsort(w.span_zone[s0:s1], kind="stable") + s0

@@ -165,7 +165,8 @@ def test_integer_classes_and_float64_rasters() -> None:
         check(ds, [*geoms, cbox(0, 0, 10, 10)], threshold=0.0)
 
 
-def test_small_windows_and_batches_give_the_same_results(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("window_rows", [3, 7])  # 7: windows of 5 rows, not dividing the 16-row blocks
+def test_small_windows_and_batches_give_the_same_results(monkeypatch: pytest.MonkeyPatch, window_rows: int) -> None:
     """Zones spanning many read windows, summarised in several batches."""
     geoms = [shapely.Point(cell(40, 30)).buffer(280), cbox(1, 1, 79, 3), cbox(2.5, 0.5, 3.5, 59.5),
              *(shapely.Point(cell(c, r)).buffer(35) for c in range(5, 80, 10) for r in range(5, 60, 10))]
@@ -174,7 +175,7 @@ def test_small_windows_and_batches_give_the_same_results(monkeypatch: pytest.Mon
     with raster(values, blocks=16) as ds:
         weights = coverage_weights(geoms, ds.transform, ds.width, ds.height, ds.crs)
         whole = zonal_stats(ds, weights, threshold=0.5)
-        monkeypatch.setattr(zonal, "WINDOW_CELLS", 3 * W)
+        monkeypatch.setattr(zonal, "WINDOW_CELLS", window_rows * W)
         monkeypatch.setattr(zonal, "BATCH_CELLS", 50)
         pieces = zonal_stats(ds, weights, threshold=0.5)
         assert_matches(pieces, reference(ds, geoms, 0.5))
