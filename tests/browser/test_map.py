@@ -265,7 +265,8 @@ def test_indicator_select_recolours_communes(
     open_map(page, live_server)
     years = [int(y) for y in page.eval_on_selector_all("#year-select option", "(o) => o.map((x) => x.value)")]
     assert 2021 in years and 2024 in years
-    options = page.eval_on_selector_all("#indicator-select option", "(o) => o.map((x) => x.value)")
+    options = [o for o in page.eval_on_selector_all("#indicator-select option", "(o) => o.map((x) => x.value)")
+               if not o.startswith("exposure_")]  # one per catalogued raster, added once the catalogue loads
     assert options == [
         "poverty_rate", "near_poor_rate", "escaped_poverty_rate", "mean_income_change",
         "mean_income_change_real", "median_income", "fell_back", "newly_poor",
@@ -466,4 +467,36 @@ def test_popups_show_exposure_and_link_the_area_page(page: Page, live_server: st
     assert href == f"/areas/{target['code']}?boundaries=current"
     page.goto(f"{live_server}{href}&lang=en")
     assert page.locator("#area-exposure tbody tr").count() >= 4
+    assert console_errors == []
+
+
+def test_exposure_choropleth(page: Page, live_server: str, console_errors: list[str]) -> None:
+    """Share of households exposed to a catalogued raster, per commune, on both boundary versions."""
+    open_map(page, live_server)
+    raster = page.evaluate("""async () => (await (await fetch('/api/rasters')).json()).rasters
+        .find((r) => r.hazard === 'flood_depth' && r.return_period === 100).id""")
+    name = f"exposure_{raster}"
+    page.wait_for_selector(f"#indicator-select option[value='{name}']", state="attached")
+    for boundaries in ("current", "legacy"):
+        page.select_option("#boundary-select", boundaries)
+        page.select_option("#indicator-select", name)
+        wait_until_ready(page, boundaries=boundaries, indicator=name)
+        mismatches = page.evaluate("""async ([layer, raster, boundaries]) => {
+            const map = window.sinhkeMap;
+            const body = await (await fetch(`/api/exposure?raster=${raster}&level=commune&boundaries=${boundaries}`)).json();
+            const want = new Map(body.rows.map((r) => [String(r.code),
+              r.households > 0 ? 100 * r.households_exposed / r.households : null]));
+            const bad = [];
+            let coloured = 0;
+            for (const f of map.queryRenderedFeatures({layers: [layer]})) {
+              const w = want.has(String(f.id)) ? want.get(String(f.id)) : null;
+              if ((f.state.value ?? null) !== w) bad.push([f.id, w, f.state.value]);
+              if (typeof f.state.value === 'number' && f.state.value > 0) coloured += 1;
+            }
+            return {bad, coloured};
+        }""", [COMMUNES_LAYER, raster, boundaries])
+        assert mismatches["bad"] == [] and mismatches["coloured"] > 0
+        assert page.is_disabled("#year-select")
+        assert "does not change by year" in page.locator("#map-summary").inner_text()
+    assert "Flood depth, 1-in-100-year" in page.locator("#communes-label").inner_text()
     assert console_errors == []

@@ -83,6 +83,33 @@ for (const modelType of ['all', 'cow_bank', 'buffalo_loan', 'free_range_chicken'
     kind: 'effect', evaluation: modelType, breaks: EFFECT_BREAKS, colours: CHANGE_COLOURS,
   };
 }
+/** Households exposed to a hazard raster (the exposure job), one indicator per catalogued raster. */
+const EXPOSURE_BREAKS = [1, 5, 10, 20, 40];
+const EXPOSURE_COLOURS = ['#f7fbff', '#c6dbef', '#9ecae1', '#6baed6', '#3182bd', '#08519c'];
+
+/** Adds the exposure indicators of the catalogued rasters to the indicator select. */
+async function addExposureIndicators() {
+  const group = document.getElementById('exposure-options');
+  if (!group) return;
+  let rasters = [];
+  try {
+    rasters = (await getJSON(`${config.apiRoot}/rasters`)).rasters || [];
+  } catch {
+    return; // the map works without them
+  }
+  for (const raster of rasters) {
+    const name = `exposure_${raster.id}`;
+    INDICATORS[name] = { kind: 'rate', exposure: raster.id, breaks: EXPOSURE_BREAKS, colours: EXPOSURE_COLOURS };
+    t.indicator[name] = fill(t.exposure.indicator, { raster: raster.name });
+    t.layer_label[name] = fill(t.exposure.layer, { raster: raster.name });
+    t.count_label[name] = t.exposure.count;
+    const option = element('option', null, t.indicator[name]);
+    option.value = name;
+    group.append(option);
+  }
+  group.hidden = rasters.length === 0;
+}
+
 /** Fill opacity of a commune whose effect interval includes 0 (and of every other commune). */
 const WEAK_OPACITY = 0.4;
 const FILL_OPACITY = 0.88;
@@ -462,6 +489,7 @@ function knownMissing(indicator, year) {
  */
 function indicatorRows(indicator, boundaries, year) {
   if (INDICATORS[indicator].kind === 'effect') return effectRows(indicator, boundaries);
+  if (INDICATORS[indicator].exposure !== undefined) return exposureRows(indicator, boundaries);
   if (!year) return Promise.resolve({ rows: [], missing: false }); // no survey year loaded yet
   if (knownMissing(indicator, year)) return Promise.resolve({ rows: [], missing: true });
   const key = `${indicator}:${boundaries}:${year}`;
@@ -521,6 +549,29 @@ async function effectRows(indicator, boundaries) {
     evaluationRows(modelType, 'commune'), evaluationRows(modelType, 'province'),
   ]);
   return { rows, missing: false, province: province[0] || null };
+}
+
+/** Share of households exposed to the indicator's raster, per commune of the boundaries (not by year). */
+function exposureRows(indicator, boundaries) {
+  const key = `${indicator}:${boundaries}`;
+  if (!indicatorCache.has(key)) {
+    const url = new URL(`${config.apiRoot}/exposure`, window.location.href);
+    url.search = new URLSearchParams({
+      raster: String(INDICATORS[indicator].exposure), level: 'commune', boundaries,
+    }).toString();
+    const request = getJSON(url.href).then((body) => ({
+      missing: false,
+      rows: (body.rows || []).map((row) => ({
+        code: row.code,
+        value: row.households > 0 ? (100 * row.households_exposed) / row.households : null,
+        numerator: row.households_exposed,
+        denominator: row.households,
+      })),
+    }));
+    request.catch(() => indicatorCache.delete(key));
+    indicatorCache.set(key, request);
+  }
+  return indicatorCache.get(key);
 }
 
 /** An estimate's 95 % interval as text, e.g. "+231.000 ₫ to +276.000 ₫". */
@@ -813,13 +864,13 @@ function communePopup(feature) {
   } else if (isNumber(s.denominator)) {
     counts = [t.field.households_n, formatInteger(s.denominator)];
   }
-  const year = s.year ?? currentSelection().year;
+  const year = INDICATORS[name].exposure !== undefined ? null : s.year ?? currentSelection().year;
   const since = INDICATORS[name].change && s.prev_year ? ` (${fill(t.since, { year: s.prev_year })})` : '';
   return areaLink(popupContent(t.kind.commune, communeTitle(p), [
     [t.field.code, p.code],
     [t.indicator[name], formatIndicator(name, s.value) ?? t.no_data],
     counts || [null, null],
-    [t.field.year, `${year}${since}`],
+    [t.field.year, year === null ? null : `${year}${since}`],
     [t.field.area_type, term('area_type', p.area_type)],
   ], s.estimated ? t.estimated_note : null), p.code);
 }
@@ -990,7 +1041,8 @@ function applyLayerVisibility() {
   const selection = currentSelection();
   const legacy = selection.boundaries === 'legacy';
   // a programme effect is one estimate over the whole period: the year does not apply
-  yearSelect.disabled = INDICATORS[selection.indicator].kind === 'effect';
+  const spec = INDICATORS[selection.indicator];
+  yearSelect.disabled = spec.kind === 'effect' || spec.exposure !== undefined;
   for (const toggle of toggles) {
     const group = toggle.dataset.layerGroup;
     if (group === 'districts') toggle.disabled = !legacy;
@@ -1108,7 +1160,8 @@ function summarise(communes, result, selection) {
   }
   const matched = rows.filter((row) => shown.has(String(row.code)));
   const withData = matched.filter((row) => isNumber(row.value));
-  const template = indicator === 'poverty_rate' ? t.summary : t.summary_indicator;
+  let template = indicator === 'poverty_rate' ? t.summary : t.summary_indicator;
+  if (INDICATORS[indicator].exposure !== undefined) template = t.exposure.summary;
   summaryElement.replaceChildren(element('span', null, fill(template, {
     shown: integerFormat.format(shown.size),
     with_data: integerFormat.format(withData.length),
@@ -1199,6 +1252,7 @@ async function refresh() {
 
 buildLegends();
 setReady(false);
+addExposureIndicators();
 yearSelect.addEventListener('change', refresh);
 boundarySelect.addEventListener('change', refresh);
 indicatorSelect.addEventListener('change', refresh);
