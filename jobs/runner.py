@@ -97,3 +97,9 @@ def last_runs(session) -> list[JobRun]:  # type: ignore[no-untyped-def]
         select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
     )
     return list(session.scalars(select(JobRun).join(sub, JobRun.id == sub.c.id).order_by(JobRun.job)))
+
+
+def recent_runs(session, limit: int = 100) -> list[JobRun]:  # type: ignore[no-untyped-def]
+    """The latest runs of all jobs, newest first."""
+    return list(session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(limit)))
+

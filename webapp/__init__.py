@@ -49,8 +49,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
-    for bp in (pages.bp, api.bp, field.bp, health.bp, vendor.bp, auth_views.bp, admin.bp, field_app.bp, ledger.bp, areas.bp,
-               models.bp):
+    for bp in (pages.bp, api.bp, field.bp, health.bp, vendor.bp, auth_views.bp, admin.bp, field_app.bp, ledger.bp,
+               areas.bp, models.bp):
         app.register_blueprint(bp)
 
     @app.context_processor

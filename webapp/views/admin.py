@@ -199,3 +199,15 @@ def _whole(raw: str | None, name: str) -> int | None:
         return int(raw)
     except ValueError:
         raise ParameterError(name, f"{raw!r} is not a whole number") from None
+
+
+@bp.get("/jobs")
+def jobs():  # type: ignore[no-untyped-def]
+    """Every job, its schedule and latest runs; a running job shows what it is doing now."""
+    from jobs.registry import load_all
+    from jobs.runner import recent_runs
+
+    runs = recent_runs(get_session())
+    running = any(r.status == "running" for r in runs)
+    return render_template("admin_jobs.html", jobs=load_all(), runs=runs, running=running)
+

@@ -30,5 +30,6 @@ def healthz():  # type: ignore[no-untyped-def]
         "migration": {"current": revision, "head": head[0] if len(head) == 1 else head},
         "jobs": {r.job: {"status": r.status, "started_at": r.started_at.isoformat(),
                          "finished_at": r.finished_at.isoformat() if r.finished_at else None,
-                         "rows_affected": r.rows_affected} for r in runs},
+                         "rows_affected": r.rows_affected, "progress": r.progress,
+                         **({"error": r.error} if r.status == "failed" else {})} for r in runs},
     })
