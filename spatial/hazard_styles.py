@@ -69,8 +69,9 @@ class HazardStyle:
         if self.kind == "classes":
             return self.class_colours().get(int(value)) if float(value).is_integer() else None
         lo, hi = self.value_range
-        index = int(round((min(max(value, lo), hi) - lo) / (hi - lo) * 255.0))
-        return self.lookup_table()[index]
+        # as rio-tiler rescales: linear over the range, clipped, then truncated to an integer index
+        index = int((min(max(value, lo), hi) - lo) / (hi - lo) * 255.0)
+        return _lookup_table(self)[index][1]
 
     def legend(self) -> dict[str, Any]:
         """The ramp as JSON for the map's legend: stops (value → colour) and, for a
@@ -104,7 +105,7 @@ def _lookup_table(style: HazardStyle) -> tuple[tuple[int, RGBA], ...]:
 
 
 def _index(value: float, lo: float, hi: float) -> int:
-    return int(round((value - lo) / (hi - lo) * 255.0))
+    return int((value - lo) / (hi - lo) * 255.0)  # truncated, as the tiles are drawn
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:

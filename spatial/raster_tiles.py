@@ -68,6 +68,7 @@ def render_tile(path: Path, style: HazardStyle, x: int, y: int, z: int) -> bytes
 def _draw(image, style: HazardStyle):  # type: ignore[no-untyped-def]
     """The one-band ImageData in the style's colours (an RGB ImageData with an alpha mask)."""
     values = image.array
+    values.fill_value = 0  # the nodata fill (1e30, −9999) may not survive the cast to 8 bits
     if style.transparent_at_or_below is not None:
         values.mask = np.ma.getmaskarray(values) | (values.data <= style.transparent_at_or_below)
     if style.kind == "classes":
