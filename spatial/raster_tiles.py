@@ -8,6 +8,7 @@ rio-tiler reads the tile (from the COG's overviews when zoomed out) and applies 
 
 from __future__ import annotations
 
+import threading
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,7 @@ TILE_SIZE = 256
 MIN_ZOOM = 0
 #: beyond this a 250 m (or 90 m) hazard pixel covers thousands of screen pixels: nothing to see
 MAX_ZOOM = 20
+_RENDER_LOCK = threading.Lock()
 
 
 def check_tile_address(z: int, x: int, y: int) -> None:
@@ -54,7 +56,10 @@ def render_tile(path: Path, style: HazardStyle, x: int, y: int, z: int) -> bytes
     check_tile_address(z, x, y)
     if not isinstance(path, Path) or str(path).startswith("/vsi"):
         raise ValueError("only a file of the raster catalogue may be opened")
-    with rasterio.Env(**GDAL_OPTIONS), warnings.catch_warnings():
+    # Warning filters are process-wide and catch_warnings is not thread-safe: two threads inside it
+    # (a threaded server) would undo each other's filters, so tiles are drawn one at a time per process
+    # (gunicorn's sync workers serve one request at a time anyway).
+    with _RENDER_LOCK, rasterio.Env(**GDAL_OPTIONS), warnings.catch_warnings():
         # affine (through rasterio and rio-tiler) announces the `*` → `@` change on every multiplication
         warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
         with rasterio.open(path, driver="GTiff") as src, Reader(None, dataset=src) as reader:
