@@ -14,6 +14,14 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import rasterio
+
+# imported with the app, not at the first tile: threads of a server importing rio-tiler at once
+# saw half-initialised modules
+from rio_tiler.colormap import cmap  # noqa: F401 - hazard_styles' named ramps
+from rio_tiler.errors import TileOutsideBounds
+from rio_tiler.io import Reader
+from rio_tiler.utils import render
 
 from spatial import ParameterError
 from spatial.hazard_styles import HazardStyle
@@ -40,8 +48,6 @@ def check_tile_address(z: int, x: int, y: int) -> None:
 @lru_cache(maxsize=1)
 def empty_tile() -> bytes:
     """A fully transparent 256 × 256 PNG: what a tile outside the raster shows."""
-    from rio_tiler.utils import render
-
     data = np.zeros((3, TILE_SIZE, TILE_SIZE), dtype="uint8")  # RGBA like every other tile
     return render(data, np.zeros((TILE_SIZE, TILE_SIZE), dtype="uint8"), img_format="PNG")
 
@@ -49,17 +55,18 @@ def empty_tile() -> bytes:
 def render_tile(path: Path, style: HazardStyle, x: int, y: int, z: int) -> bytes:
     """The tile z/x/y of the COG at ``path`` as a PNG: the ramp's colours, nodata and values the
     ramp leaves out transparent; a tile outside the raster's bounds is the empty tile."""
-    import rasterio
-    from rio_tiler.errors import TileOutsideBounds
-    from rio_tiler.io import Reader
-
     check_tile_address(z, x, y)
     if not isinstance(path, Path) or str(path).startswith("/vsi"):
         raise ValueError("only a file of the raster catalogue may be opened")
     # Warning filters are process-wide and catch_warnings is not thread-safe: two threads inside it
     # (a threaded server) would undo each other's filters, so tiles are drawn one at a time per process
     # (gunicorn's sync workers serve one request at a time anyway).
-    with _RENDER_LOCK, rasterio.Env(**GDAL_OPTIONS), warnings.catch_warnings():
+    with _RENDER_LOCK:
+        return _render_locked(path, style, x, y, z)
+
+
+def _render_locked(path: Path, style: HazardStyle, x: int, y: int, z: int) -> bytes:
+    with rasterio.Env(**GDAL_OPTIONS), warnings.catch_warnings():
         # affine (through rasterio and rio-tiler) announces the `*` → `@` change on every multiplication
         warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
         with rasterio.open(path, driver="GTiff") as src, Reader(None, dataset=src) as reader:
