@@ -26,6 +26,24 @@ def stored_file(settings: Settings, raster: Raster) -> Path:
     return settings.raster_store / raster.path
 
 
+def readable_cog(settings: Settings, raster: Raster) -> Path:
+    """The raster's COG, checked to be a file inside the raster store (a row naming anything
+    else, e.g. ``../`` or a GDAL virtual path, is treated as a missing file)."""
+    store = settings.raster_store.resolve()
+    path = stored_file(settings, raster).resolve()
+    if not path.is_relative_to(store) or not path.is_file():
+        raise NotFound(f"the file of raster {raster.id} is missing from the raster store")
+    return path
+
+
+def catalogued_raster(session: Session, raster_id: int) -> Raster:
+    """One catalogue row (with its stored path and checksum), for the tile renderer."""
+    raster = session.get(Raster, raster_id)
+    if raster is None:
+        raise NotFound(f"no raster {raster_id} in the catalogue")
+    return raster
+
+
 def _query(hazard: str | None = None):
     q = select(Raster, func.ST_AsGeoJSON(Raster.bounds, 6).label("bounds_json"))
     if hazard:

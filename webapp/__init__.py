@@ -43,14 +43,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     Babel(app, locale_selector=_select_locale)
 
     from webapp import auth, db, errors
-    from webapp.views import admin, api, areas, field, field_app, health, ledger, models, pages, vendor
+    from webapp.views import admin, api, areas, field, field_app, health, ledger, models, pages, tiles, vendor
     from webapp.views import auth as auth_views
 
     db.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
     for bp in (pages.bp, api.bp, field.bp, health.bp, vendor.bp, auth_views.bp, admin.bp, field_app.bp, ledger.bp,
-               areas.bp, models.bp):
+               areas.bp, models.bp, tiles.bp):
         app.register_blueprint(bp)
 
     @app.context_processor

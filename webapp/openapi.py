@@ -9,6 +9,7 @@ from spatial.layers import BOUNDARIES, DEFAULT_LIMIT, LAYERS, LEVELS, MAX_LIMIT
 from spatial.ledger import LISTED_STATUSES
 from spatial.model_status import DEFAULT_DUE_LIMIT, MAX_DUE_LIMIT
 from spatial.models import EPOCHS, HAZARDS
+from spatial.raster_tiles import MAX_ZOOM, MIN_ZOOM
 from webapp.openapi_field import field_paths, field_schemas
 
 _ERROR = {"description": "Bad parameter: the message names it and the allowed values",
@@ -154,6 +155,33 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
                 "responses": {"200": {"description": "the catalogue entry", "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Raster"}}}},
+                              "404": {"description": "no such raster"}},
+            }},
+            "/tiles/rasters/{id}/{z}/{x}/{y}.png": {"get": {
+                "summary": "A hazard raster as a Web Mercator (XYZ) map tile in its hazard's colour ramp",
+                "description": "256 × 256 PNG; nodata and values the ramp leaves out (dry ground, landslide "
+                               "class 0) are transparent; a tile outside the raster is fully transparent. "
+                               "ETag per file checksum, ramp version and address; Cache-Control private.",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                    {"name": "z", "in": "path", "required": True,
+                     "schema": {"type": "integer", "minimum": MIN_ZOOM, "maximum": MAX_ZOOM}},
+                    {"name": "x", "in": "path", "required": True, "description": "0 to 2^z − 1",
+                     "schema": {"type": "integer", "minimum": 0}},
+                    {"name": "y", "in": "path", "required": True, "description": "0 to 2^z − 1",
+                     "schema": {"type": "integer", "minimum": 0}},
+                ],
+                "responses": {"200": {"description": "the tile", "content": {"image/png": {}}},
+                              "304": {"description": "not modified (If-None-Match)"},
+                              "400": _ERROR, "404": {"description": "no such raster"}},
+            }},
+            "/tiles/rasters/{id}/legend.json": {"get": {
+                "summary": "The colour ramp of a hazard raster's tiles, for a legend",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "kind (continuous or classes), min, max, stops (value → "
+                                                     "colour; class ramps with a label key; colour null: not "
+                                                     "drawn), gradient (continuous), unit, label, return period",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
                               "404": {"description": "no such raster"}},
             }},
             "/api/me": {"get": {"summary": "The caller: name, role, areas",

@@ -46,6 +46,7 @@ ROUTES = {
     # the raster catalogue is province-wide reference data: every signed-in role reads it
     "api.rasters": "scoped", "api.raster": "scoped",
     "admin.rasters": "admin", "admin.upload_raster": "admin_write",
+    "tiles.raster_tile": "scoped", "tiles.raster_legend": "scoped",
     # field forms are programme-wide reference data; visits are scoped by their target's commune
     "field_api.forms": "scoped", "field_api.form": "scoped", "field_api.visits": "scoped",
     "field_api.visit": "scoped", "field_api.create_visit": "scoped_write", "field_api.create_visits": "scoped_write", "field_api.photo": "scoped",
