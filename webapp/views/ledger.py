@@ -6,26 +6,14 @@ outside the caller's communes is not found, exactly like one that does not exist
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
-
 from flask import Blueprint, jsonify, render_template, request
 
 from spatial.ledger import LISTED_STATUSES, model_chain, pass_on_due
 from webapp.db import get_session
+from webapp.jsonable import iso
 
 bp = Blueprint("ledger", __name__)
 
-
-def _iso(value: Any) -> Any:
-    """Dates as ISO 8601 (Flask would write them as HTTP dates)."""
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _iso(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_iso(v) for v in value]
-    return value
 
 
 @bp.get("/models/<code>/chain")
@@ -42,11 +30,11 @@ def pass_on_page():  # type: ignore[no-untyped-def]
 
 @bp.get("/api/models/<code>/chain")
 def api_chain(code: str):  # type: ignore[no-untyped-def]
-    return jsonify(_iso(model_chain(get_session(), code)))
+    return jsonify(iso(model_chain(get_session(), code)))
 
 
 @bp.get("/api/pass-on")
 def api_pass_on():  # type: ignore[no-untyped-def]
     status = request.args.get("status") or "all"
     rows = pass_on_due(get_session(), status)
-    return jsonify({"status": status, "count": len(rows), "rows": _iso(rows)})
+    return jsonify({"status": status, "count": len(rows), "rows": iso(rows)})

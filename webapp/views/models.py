@@ -6,26 +6,14 @@ outside the caller's communes is not found, exactly like one that does not exist
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
-
 from flask import Blueprint, jsonify, render_template, request
 
 from spatial.model_status import model_overview, visits_due
 from webapp.db import get_session
+from webapp.jsonable import iso
 
 bp = Blueprint("models", __name__)
 
-
-def _iso(value: Any) -> Any:
-    """Dates and times as ISO 8601 (Flask would write them as HTTP dates)."""
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _iso(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_iso(v) for v in value]
-    return value
 
 
 @bp.get("/models/<code>")
@@ -35,7 +23,7 @@ def model_page(code: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/api/models/<code>/status")
 def api_status(code: str):  # type: ignore[no-untyped-def]
-    return jsonify(_iso(model_overview(get_session(), code)))
+    return jsonify(iso(model_overview(get_session(), code)))
 
 
 @bp.get("/visits/due")
@@ -47,4 +35,4 @@ def due_page():  # type: ignore[no-untyped-def]
 
 @bp.get("/api/visits/due")
 def api_due():  # type: ignore[no-untyped-def]
-    return jsonify(_iso(visits_due(get_session(), request.args.to_dict())))
+    return jsonify(iso(visits_due(get_session(), request.args.to_dict())))
