@@ -1,10 +1,11 @@
 """Zonal statistics of climate-risk rasters: coverage-weighted, nodata-aware, weights reusable.
 
-No database code here. A pixel counts by the share of it inside the zone (exactextract's
-coverage fractions, computed once per grid by :func:`coverage_weights`), so small communes
-and household buffers are not biased by centre-only counting. The weights are stored
-compactly (interior cells as row spans, only boundary cells with explicit fractions) and
-reused for every raster on the same grid, which then costs little more than reading it.
+No database code here. A pixel counts by the share of it inside the zone (the exact area
+fractions exactextract computes, computed here once per grid by :func:`coverage_weights`
+from the polygons' edges), so small communes and household buffers are not biased by
+centre-only counting. The weights are stored compactly (interior cells as row spans, only
+boundary cells with explicit fractions) and reused for every raster on the same grid,
+which then costs little more than reading it.
 Rasters are read by row windows; nothing reads a whole raster into memory.
 
 Statistics follow exactextract's definitions: ``count`` is the summed coverage of valid
@@ -35,8 +36,9 @@ from shapely.geometry.base import BaseGeometry
 QUANTILES = (0.5, 0.9)
 # cells of one read window; the windows' rows are rounded to the raster's block height
 WINDOW_CELLS = 4_000_000
-# zones finished in one window are summarised in batches of at most this many cells
-BATCH_CELLS = 4_000_000
+# zones finished in one window are summarised in batches of at most this many cells (a batch's
+# temporaries take about 80 bytes a cell)
+BATCH_CELLS = 1_000_000
 
 
 class ZonalError(Exception):
@@ -382,8 +384,8 @@ def _window_rows(ds: DatasetReader, band: int) -> int:
 
 
 def _read_env(ds: DatasetReader, band: int) -> rasterio.Env:
-    """A small GDAL block cache: rows of blocks are read whole, once (the default, 5 % of RAM, would fill)."""
-    return rasterio.Env(GDAL_CACHEMAX=64)
+    """A small GDAL block cache: rows of blocks are read whole, once, so the cache only passes blocks through."""
+    return rasterio.Env(GDAL_CACHEMAX=16)
 
 
 def _valid(values: np.ndarray, nodata: Any) -> np.ndarray | None:
@@ -468,9 +470,12 @@ def _zonal(ds: DatasetReader, w: GridWeights, threshold: float | None, band: int
                 vals = np.concatenate([flat[a:b] for a, b in zip(starts.tolist(), (starts + lengths).tolist(),
                                                                   strict=True)])
                 uz, off, vals = _split_by_zone(zones, lengths, vals, _valid(vals, nodata))
+                # zones going on below this window keep a copy, so the window's values can be freed
+                going_on = (w.zone_last_row[uz] >= r1).tolist()
                 for k, z in enumerate(uz.tolist()):
                     if off[k + 1] > off[k]:
-                        pend_full.setdefault(z, []).append(vals[off[k]:off[k + 1]])
+                        chunk = vals[off[k]:off[k + 1]]
+                        pend_full.setdefault(z, []).append(chunk.copy() if going_on[k] else chunk)
             if p1 > p0:
                 order = np.argsort(w.part_zone[p0:p1], kind="stable") + p0
                 zones = w.part_zone[order]
@@ -480,10 +485,14 @@ def _zonal(ds: DatasetReader, w: GridWeights, threshold: float | None, band: int
                 if valid is not None:
                     cov = cov[valid]
                 uz, off, vals = _split_by_zone(zones, np.ones(zones.size, np.int64), vals, valid)
+                going_on = (w.zone_last_row[uz] >= r1).tolist()
                 for k, z in enumerate(uz.tolist()):
                     if off[k + 1] > off[k]:
-                        pend_part.setdefault(z, []).append((vals[off[k]:off[k + 1]], cov[off[k]:off[k + 1]]))
+                        pair = (vals[off[k]:off[k + 1]], cov[off[k]:off[k + 1]])
+                        pend_part.setdefault(z, []).append((pair[0].copy(), pair[1].copy()) if going_on[k] else pair)
             del block, flat
+        if r1 == min(strip_r0 + strip_rows, w.grid.height):  # the strip's last window: free it before summarising
+            strip, loaded = None, -1
         upto = int(np.searchsorted(last_sorted, r1 - 1, side="right"))
         if upto > done_upto:
             acc.finish(by_last[done_upto:upto], pend_full, pend_part)
