@@ -338,3 +338,14 @@ def test_coverage_of_random_polygons_matches_exactextract() -> None:
     with raster(field(15)) as ds:
         assert_same_coverage(ds, [g for g in geoms if g is not None])
         check(ds, geoms)
+
+
+def test_weights_computed_in_chunks_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Zones are cut into chunks of edge pieces; a chunk per zone or two gives the same weights."""
+    geoms = [*tricky_polygons(), None, *(shapely.Point(cell(c, r)).buffer(44) for c in (10, 50) for r in (10, 40))]
+    whole = coverage_weights(geoms, TRANSFORM, W, H, "EPSG:3405")
+    monkeypatch.setattr(zonal, "PIECES_PER_CHUNK", 40)
+    chunked = coverage_weights(geoms, TRANSFORM, W, H, "EPSG:3405")
+    np.testing.assert_array_equal(whole.zone_last_row, chunked.zone_last_row)
+    for zone in range(len(geoms)):
+        assert coverage_by_cell(whole, zone) == coverage_by_cell(chunked, zone), zone
