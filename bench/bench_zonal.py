@@ -17,7 +17,7 @@ The rasters (tiled GTiff, DEFLATE) are written once under ``$SINHKE_DATA_DIR/ben
 40,000 raster for peak memory (one file, about 1.3 GB, serves as first and further raster).
 
 Usage: .venv/bin/python bench/bench_zonal.py [--size 10000] [--repeat 3] [--skip-reference]
-       [--zones communes,buffers]
+       [--skip-rasterstats] [--zones communes,buffers]
 """
 
 from __future__ import annotations
@@ -264,6 +264,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs of the further raster and of the floor")
     ap.add_argument("--zones", default="communes,buffers")
     ap.add_argument("--skip-reference", action="store_true", help="only ours and the floor (e.g. at 40,000)")
+    ap.add_argument("--skip-rasterstats", action="store_true",
+                    help="exactextract only (rasterstats took 195 s and 19.7 GB of RSS on the buffers)")
     ap.add_argument("--quiet-wait", type=float, default=20.0)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -277,7 +279,8 @@ def main() -> None:
         results.append(run_child("ours", args.size, zones, args.repeat, args.quiet_wait))
         if not args.skip_reference:
             results.append(run_child("exactextract", args.size, zones, 1, args.quiet_wait))
-            results.append(run_child("rasterstats", args.size, zones, 1, args.quiet_wait))
+            if not args.skip_rasterstats:
+                results.append(run_child("rasterstats", args.size, zones, 1, args.quiet_wait))
     floor = statistics.median(results[0]["further_s"])
     floor_cpu = statistics.median(results[0]["further_cpu_s"])
     rows = []

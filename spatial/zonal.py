@@ -1,10 +1,11 @@
 """Zonal statistics of climate-risk rasters: coverage-weighted, nodata-aware, weights reusable.
 
-No database code here. A pixel counts by the share of it inside the zone (exactextract's
-coverage fractions, computed once per grid by :func:`coverage_weights`), so small communes
-and household buffers are not biased by centre-only counting. The weights are stored
-compactly (interior cells as row spans, only boundary cells with explicit fractions) and
-reused for every raster on the same grid, which then costs little more than reading it.
+No database code here. A pixel counts by the share of it inside the zone (the exact area
+fractions exactextract computes, computed here once per grid by :func:`coverage_weights`
+from the polygons' edges), so small communes and household buffers are not biased by
+centre-only counting. The weights are stored compactly (interior cells as row spans, only
+boundary cells with explicit fractions) and reused for every raster on the same grid,
+which then costs little more than reading it.
 Rasters are read by row windows; nothing reads a whole raster into memory.
 
 Statistics follow exactextract's definitions: ``count`` is the summed coverage of valid
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +36,9 @@ from shapely.geometry.base import BaseGeometry
 QUANTILES = (0.5, 0.9)
 # cells of one read window; the windows' rows are rounded to the raster's block height
 WINDOW_CELLS = 4_000_000
-# zones finished in one window are summarised in batches of at most this many cells
-BATCH_CELLS = 4_000_000
+# zones finished in one window are summarised in batches of at most this many cells (a batch's
+# temporaries take about 80 bytes a cell)
+BATCH_CELLS = 1_000_000
 
 
 class ZonalError(Exception):
@@ -133,150 +135,18 @@ class GridWeights:
                 f"{grid.width}×{grid.height} {tuple(grid.transform)[:6]} (CRS {grid.crs})")
 
 
-# --- coverage fractions, by exactextract -------------------------------------------------
+# --- coverage fractions ------------------------------------------------------------------
+#
+# The share of a cell [j, j+1] × [i, i+1] (grid units: u = column, v = row, v down) inside a
+# polygon is, by Green's theorem, −Σ over the ring edges of ∫ clamp(u − j, 0, 1) dv. Cut each
+# edge at the row lines into pieces; a piece in row i adds its full −dv to every cell of that
+# row left of it, a partial amount to the cells it crosses and nothing to the cells right of
+# it. So in each row only the crossed cells need computing: between them the coverage is
+# constant (the sum of the pieces to the right), which gives the interior row spans directly.
+# The same fractions as exactextract's, from the same geometry, without a per-cell hand-over.
 
-def _exactextract_adapters() -> tuple[type, type, type]:
-    """Feature source, raster source and writer feeding exactextract without GDAL or files."""
-    from exactextract.feature import Feature, FeatureSource, JSONFeature
-    from exactextract.raster import RasterSource
-    from exactextract.writer import Writer
-
-    class WkbFeature(Feature):
-        def __init__(self, zone: int, wkb: bytes) -> None:
-            Feature.__init__(self)
-            self.zone = zone
-            self.wkb = wkb
-
-        def geometry(self) -> bytes:
-            return self.wkb
-
-        def set_geometry_format(self) -> str:
-            return "wkb"
-
-        def fields(self) -> list[str]:
-            return ["zone"]
-
-        def get(self, name: str) -> int:
-            return self.zone
-
-        def set(self, name: str, value: Any) -> None:  # results go to the writer's copy
-            pass
-
-    class ZoneSource(FeatureSource):
-        def __init__(self, zones: Sequence[tuple[int, BaseGeometry]]) -> None:
-            super().__init__()
-            self.zones = zones
-
-        def count(self) -> int:
-            return len(self.zones)
-
-        def __iter__(self) -> Iterable[Any]:
-            for zone, geom in self.zones:
-                yield WkbFeature(zone, shapely.to_wkb(geom))
-
-        def srs_wkt(self) -> None:
-            return None
-
-    class GridOnly(RasterSource):
-        """The grid with no data behind it: coverage needs cells, not values."""
-
-        def __init__(self, grid: Grid) -> None:
-            super().__init__()
-            self.grid = grid
-
-        def res(self) -> tuple[float, float]:
-            return (self.grid.transform.a, -self.grid.transform.e)
-
-        def extent(self) -> tuple[float, float, float, float]:
-            return self.grid.bounds
-
-        def srs_wkt(self) -> None:
-            return None
-
-        def nodata_value(self) -> None:
-            return None
-
-        def read_window(self, x0: int, y0: int, nx: int, ny: int) -> np.ndarray:
-            return np.zeros((ny, nx), dtype=np.uint8)
-
-    class SpanWriter(Writer):
-        """Compacts each zone's cells as exactextract hands them over, one zone at a time."""
-
-        def __init__(self, width: int) -> None:
-            super().__init__()
-            self.width = width
-            # per field (row, col, length or coverage, zone), the chunks of all zones so far
-            self.spans: tuple[list[np.ndarray], ...] = ([], [], [], [])
-            self.parts: tuple[list[np.ndarray], ...] = ([], [], [], [])
-
-        def add_operation(self, op: Any) -> None:
-            pass
-
-        def add_column(self, name: str) -> None:
-            pass
-
-        def write(self, feature: Any) -> None:
-            out = JSONFeature()
-            feature.copy_to(out)
-            props = out.feature["properties"]
-            self._add(int(props["zone"]), np.asarray(props["cell_id"], dtype=np.int64),
-                      np.asarray(props["coverage"], dtype=np.float32))
-
-        def _add(self, zone: int, cells: np.ndarray, cov: np.ndarray) -> None:
-            if cells.size == 0:
-                return
-            if cov.min() <= 0:
-                keep = cov > 0
-                cells, cov = cells[keep], cov[keep]
-            if np.any(cells[1:] < cells[:-1]):
-                order = np.argsort(cells, kind="stable")
-                cells, cov = cells[order], cov[order]
-            full = cov == 1
-            if not full.all():
-                part = ~full
-                pc = cells[part]
-                prow, pcol = np.divmod(pc, self.width)
-                self._keep(self.parts, prow, pcol, cov[part], np.full(pc.size, zone, np.int32))
-                fc = cells[full]
-            else:
-                fc = cells
-            if fc.size:
-                starts = np.flatnonzero(np.diff(fc) != 1) + 1
-                starts = np.concatenate(([0], starts))
-                lengths = np.diff(np.concatenate((starts, [fc.size])))
-                first = fc[starts]
-                rows, cols = np.divmod(first, self.width)
-                wraps = np.flatnonzero(cols + lengths > self.width)
-                if wraps.size:  # a run from a row's last cell on to the next row's first: split it
-                    rows, cols, lengths = _split_wrapping(rows, cols, lengths, wraps, self.width)
-                self._keep(self.spans, rows, cols, lengths, np.full(rows.size, zone, np.int32))
-
-        @staticmethod
-        def _keep(fields: tuple[list[np.ndarray], ...], *arrays: np.ndarray) -> None:
-            for chunks, arr in zip(fields, arrays, strict=True):
-                chunks.append(arr.astype(np.float32 if arr.dtype.kind == "f" else np.int32, copy=False))
-
-        def features(self) -> list[Any]:
-            return []
-
-    return ZoneSource, GridOnly, SpanWriter
-
-
-def _split_wrapping(rows: np.ndarray, cols: np.ndarray, lengths: np.ndarray, wraps: np.ndarray,
-                    width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    pieces_r, pieces_c, pieces_l = [], [], []
-    for k in wraps.tolist():
-        r, c, n = int(rows[k]), int(cols[k]), int(lengths[k])
-        while n > 0:
-            take = min(n, width - c)
-            pieces_r.append(r)
-            pieces_c.append(c)
-            pieces_l.append(take)
-            r, c, n = r + 1, 0, n - take
-    keep = np.ones(rows.size, bool)
-    keep[wraps] = False
-    return (np.concatenate((rows[keep], pieces_r)), np.concatenate((cols[keep], pieces_c)),
-            np.concatenate((lengths[keep], pieces_l)))
+ZERO_COVERAGE = 1e-9  # shares of a cell below this (rounding on a shared cell edge) count as none
+PIECES_PER_CHUNK = 1_000_000  # edge pieces computed at once (bounds the memory of coverage_weights)
 
 
 def _polygonal(geom: BaseGeometry | None, zone: int) -> BaseGeometry | None:
@@ -299,17 +169,162 @@ def coverage_weights(geoms: Sequence[BaseGeometry | None], transform: Affine, wi
     Polygons and multipolygons; ``None`` and empty geometries give zones without cells
     (count 0, NaN statistics). Parts outside the grid are ignored.
     """
-    from exactextract import exact_extract
-
     grid = Grid(Affine(*tuple(transform)[:6]), int(width), int(height),
                 None if crs is None else CRS.from_user_input(crs))
-    zones = [(i, g) for i, g in enumerate(_polygonal(g, i) for i, g in enumerate(geoms)) if g is not None]
-    zone_source, grid_only, span_writer = _exactextract_adapters()
-    writer = span_writer(grid.width)
-    if zones:
-        exact_extract(grid_only(grid), zone_source(zones), ["cell_id", "coverage"], include_cols=["zone"],
-                      output=writer)
-    return _weights_from(grid, len(geoms), writer.spans, writer.parts)
+    polys = [_polygonal(g, i) for i, g in enumerate(geoms)]
+    zone_of = np.asarray([i for i, g in enumerate(polys) if g is not None], dtype=np.int64)
+    spans: tuple[list[np.ndarray], ...] = ([], [], [], [])
+    parts: tuple[list[np.ndarray], ...] = ([], [], [], [])
+    if zone_of.size:
+        zone, ua, va, ub, vb = _edges(np.asarray([polys[i] for i in zone_of.tolist()], dtype=object), zone_of, grid)
+        rows = (np.clip(np.ceil(np.maximum(va, vb)), 0, grid.height)
+                - np.clip(np.floor(np.minimum(va, vb)), 0, grid.height))
+        # chunks of whole zones, each starting a new PIECES_PER_CHUNK of pieces
+        zone_start = np.flatnonzero(np.concatenate(([True], zone[1:] != zone[:-1]))) if zone.size else \
+            np.empty(0, np.int64)
+        per_zone = np.add.reduceat(rows, zone_start) if zone_start.size else rows
+        chunk = (np.cumsum(per_zone) - per_zone) // PIECES_PER_CHUNK
+        new_chunk = np.concatenate(([True], chunk[1:] != chunk[:-1]))
+        bounds = np.concatenate((zone_start[new_chunk], [zone.size]))
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            _coverage_chunk(grid, zone[a:b], ua[a:b], va[a:b], ub[a:b], vb[a:b], spans, parts)
+    return _weights_from(grid, len(geoms), spans, parts)
+
+
+def _edges(polys: np.ndarray, zone_of: np.ndarray, grid: Grid) -> tuple[np.ndarray, ...]:
+    """Every ring edge as (zone, u0, v0, u1, v1) in grid units, oriented so the formula gives +area.
+
+    Exterior rings are made counter-clockwise and holes clockwise (on the map), whatever their
+    stored orientation, so holes subtract and the parts of a multipolygon add up.
+    """
+    parts, part_of = shapely.get_parts(polys, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    xy, coord_of = shapely.get_coordinates(rings, return_index=True)
+    t = grid.transform
+    u = (xy[:, 0] - t.c) / t.a
+    v = (xy[:, 1] - t.f) / t.e
+    same = coord_of[1:] == coord_of[:-1]  # consecutive vertices of one ring: an edge
+    u0, v0, u1, v1, ring = u[:-1][same], v[:-1][same], u[1:][same], v[1:][same], coord_of[:-1][same]
+    # twice the signed area of each ring, counter-clockwise positive on the map (v points down)
+    area2 = np.bincount(ring, weights=u0 * v1 - u1 * v0, minlength=rings.size)
+    exterior = np.concatenate(([True], ring_of[1:] != ring_of[:-1])) if rings.size else np.empty(0, bool)
+    flip = (area2 > 0) == exterior  # exterior rings must come out negative here (map CCW), holes positive
+    f = flip[ring]
+    u0, v0, u1, v1 = np.where(f, u1, u0), np.where(f, v1, v0), np.where(f, u0, u1), np.where(f, v0, v1)
+    keep = v0 != v1  # horizontal edges add nothing (their cells get their share from the row's fill)
+    return zone_of[part_of[ring_of[ring[keep]]]], u0[keep], v0[keep], u1[keep], v1[keep]
+
+
+def _coverage_chunk(grid: Grid, zone: np.ndarray, ua: np.ndarray, va: np.ndarray, ub: np.ndarray, vb: np.ndarray,
+                    spans: tuple[list[np.ndarray], ...], parts: tuple[list[np.ndarray], ...]) -> None:
+    """Row spans of full cells and the partly covered cells of the zones owning these edges."""
+    height, width = grid.height, grid.width
+    # pieces: each edge cut at the row lines, rows outside the grid dropped
+    vlo, vhi = np.minimum(va, vb), np.maximum(va, vb)
+    r0 = np.clip(np.floor(vlo), 0, height).astype(np.int64)
+    n = np.clip(np.ceil(vhi), 0, height).astype(np.int64) - r0
+    edge = np.repeat(np.arange(zone.size), n)
+    if edge.size == 0:
+        return
+    row = r0[edge] + (np.arange(edge.size) - np.repeat(np.cumsum(n) - n, n))
+    lo, hi = np.maximum(vlo[edge], row), np.minimum(vhi[edge], row + 1)
+    e_ua, e_va, e_ub, e_vb = ua[edge], va[edge], ub[edge], vb[edge]
+    slope = (e_ub - e_ua) / (e_vb - e_va)
+    u_lo = np.where(lo == e_va, e_ua, np.where(lo == e_vb, e_ub, e_ua + (lo - e_va) * slope))
+    u_hi = np.where(hi == e_va, e_ua, np.where(hi == e_vb, e_ub, e_ua + (hi - e_va) * slope))
+    dv = np.where(e_vb > e_va, lo - hi, hi - lo)  # −dv of the piece
+    # a (zone, row) pair is a "line"; keys order cells and pieces by line, then column
+    line = zone[edge] * height + row
+    del slope, e_ua, e_va, e_ub, e_vb, lo, hi, edge, r0, n, row
+    p, q = np.minimum(u_lo, u_hi), np.maximum(u_lo, u_hi)
+    del u_lo, u_hi
+    c0 = np.floor(p).astype(np.int64)
+    c1 = np.maximum(c0, np.ceil(q).astype(np.int64) - 1)
+    stride = np.int64(width + 2)  # key = line · (width + 2) + col + 1, col in [−1, width]
+    piece_key = line * stride + np.clip(c0, -1, width) + 1
+    order = np.argsort(piece_key, kind="stable")
+    piece_key = piece_key[order]
+    fill_cum = np.concatenate(([0.0], np.cumsum(dv[order])))
+    del order
+
+    # the cells each piece crosses (inside the grid), with the piece's share of them
+    j0, j1 = np.maximum(c0, 0), np.minimum(c1, width - 1)
+    m = np.maximum(j1 - j0 + 1, 0)
+    piece = np.repeat(np.arange(p.size), m)
+    col = j0[piece] + (np.arange(piece.size) - np.repeat(np.cumsum(m) - m, m))
+    del j0, j1, m, c0, c1
+    share = dv[piece] * _mean_clamped(p[piece] - col, q[piece] - col)
+    cell_key = line[piece] * stride + col + 1
+    del piece, col, p, q, dv
+    order = np.argsort(cell_key, kind="stable")
+    cell_key, share = cell_key[order], share[order]
+    del order
+    first = np.flatnonzero(np.concatenate(([True], cell_key[1:] != cell_key[:-1]))) if cell_key.size else \
+        np.empty(0, np.int64)
+    cell_key, share = cell_key[first], np.add.reduceat(share, first) if first.size else share
+
+    # every line gets sentinels at col −1 and col width: the gaps between entries are uniform runs
+    lines = np.unique(line)
+    del line
+    keys = np.concatenate((cell_key, lines * stride, lines * stride + width + 1))
+    own = np.concatenate((share, np.zeros(2 * lines.size)))
+    order = np.argsort(keys, kind="stable")
+    keys, own = keys[order], own[order]
+    del order, cell_key, share
+    key_line, key_col = np.divmod(keys, stride)
+    key_col -= 1
+    line_end = np.searchsorted(piece_key, key_line * stride + width + 1, side="right")
+    fill = fill_cum[line_end] - fill_cum[np.searchsorted(piece_key, keys, side="right")]  # pieces right of it
+    del line_end
+    real = (key_col >= 0) & (key_col < width)
+    cov = np.where(real, own + fill, 0.0)
+    # the run after each entry, up to the next entry of the line, has the coverage ``fill``
+    nxt = np.concatenate((key_col[1:], [0]))
+    gap = np.concatenate((key_line[1:] == key_line[:-1], [False])) & (nxt > key_col + 1)
+    g_start, g_len, g_cov = key_col[gap] + 1, nxt[gap] - key_col[gap] - 1, fill[gap]
+    g_line = key_line[gap]
+    del nxt, gap, fill, own
+    # full cells: crossed cells covered whole and full gaps, merged into maximal row spans
+    c_full = real & (cov.astype(np.float32) >= 1)
+    g_full = g_cov.astype(np.float32) >= 1
+    f_line = np.concatenate((key_line[c_full], g_line[g_full]))
+    f_start = np.concatenate((key_col[c_full], g_start[g_full]))
+    f_len = np.concatenate((np.ones(int(c_full.sum()), np.int64), g_len[g_full]))
+    order = np.lexsort((f_start, f_line))
+    f_line, f_start, f_len = f_line[order], f_start[order], f_len[order]
+    new = np.ones(f_line.size, bool)
+    if f_line.size > 1:
+        new[1:] = (f_line[1:] != f_line[:-1]) | (f_start[1:] != f_start[:-1] + f_len[:-1])
+    heads = np.flatnonzero(new)
+    s_zone, s_row = np.divmod(f_line[heads], height)
+    _keep(spans, s_row, f_start[heads], np.add.reduceat(f_len, heads) if heads.size else f_len[heads], s_zone)
+    # partly covered cells: crossed ones, and the rare gaps of a partial share (under a horizontal edge)
+    c_part = real & ~c_full & (cov > ZERO_COVERAGE)
+    g_part = ~g_full & (g_cov > ZERO_COVERAGE)
+    rep = g_len[g_part]
+    gp_line = np.repeat(g_line[g_part], rep)
+    gp_col = np.repeat(g_start[g_part], rep) + (np.arange(int(rep.sum())) - np.repeat(np.cumsum(rep) - rep, rep))
+    p_zone, p_row = np.divmod(np.concatenate((key_line[c_part], gp_line)), height)
+    p_col = np.concatenate((key_col[c_part], gp_col))
+    p_cov = np.minimum(np.concatenate((cov[c_part], np.repeat(g_cov[g_part], rep))), 1.0)
+    _keep(parts, p_row, p_col, p_cov, p_zone)
+
+
+def _mean_clamped(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean of clamp(t, 0, 1) over t in [a, b] (a ≤ b), weighed by parts so it stays in [0, 1]."""
+    below = np.maximum(np.minimum(b, 0.0) - a, 0.0)
+    lo, hi = np.maximum(a, 0.0), np.minimum(b, 1.0)
+    inside = np.maximum(hi - lo, 0.0)
+    above = np.maximum(b - np.maximum(a, 1.0), 0.0)
+    total = below + inside + above
+    out = np.clip(a, 0.0, 1.0)
+    np.divide(inside * (lo + hi) * 0.5 + above, total, out=out, where=total > 0)
+    return out
+
+
+def _keep(fields: tuple[list[np.ndarray], ...], *arrays: np.ndarray) -> None:
+    for chunks, arr in zip(fields, arrays, strict=True):
+        chunks.append(arr.astype(np.float32 if arr.dtype.kind == "f" else np.int32))
 
 
 def _weights_from(grid: Grid, n_zones: int, spans: tuple[list[np.ndarray], ...],
@@ -369,8 +384,8 @@ def _window_rows(ds: DatasetReader, band: int) -> int:
 
 
 def _read_env(ds: DatasetReader, band: int) -> rasterio.Env:
-    """A small GDAL block cache: rows of blocks are read whole, once (the default, 5 % of RAM, would fill)."""
-    return rasterio.Env(GDAL_CACHEMAX=64)
+    """A small GDAL block cache: rows of blocks are read whole, once, so the cache only passes blocks through."""
+    return rasterio.Env(GDAL_CACHEMAX=16)
 
 
 def _valid(values: np.ndarray, nodata: Any) -> np.ndarray | None:
@@ -455,9 +470,12 @@ def _zonal(ds: DatasetReader, w: GridWeights, threshold: float | None, band: int
                 vals = np.concatenate([flat[a:b] for a, b in zip(starts.tolist(), (starts + lengths).tolist(),
                                                                   strict=True)])
                 uz, off, vals = _split_by_zone(zones, lengths, vals, _valid(vals, nodata))
+                # zones going on below this window keep a copy, so the window's values can be freed
+                going_on = (w.zone_last_row[uz] >= r1).tolist()
                 for k, z in enumerate(uz.tolist()):
                     if off[k + 1] > off[k]:
-                        pend_full.setdefault(z, []).append(vals[off[k]:off[k + 1]])
+                        chunk = vals[off[k]:off[k + 1]]
+                        pend_full.setdefault(z, []).append(chunk.copy() if going_on[k] else chunk)
             if p1 > p0:
                 order = np.argsort(w.part_zone[p0:p1], kind="stable") + p0
                 zones = w.part_zone[order]
@@ -467,10 +485,14 @@ def _zonal(ds: DatasetReader, w: GridWeights, threshold: float | None, band: int
                 if valid is not None:
                     cov = cov[valid]
                 uz, off, vals = _split_by_zone(zones, np.ones(zones.size, np.int64), vals, valid)
+                going_on = (w.zone_last_row[uz] >= r1).tolist()
                 for k, z in enumerate(uz.tolist()):
                     if off[k + 1] > off[k]:
-                        pend_part.setdefault(z, []).append((vals[off[k]:off[k + 1]], cov[off[k]:off[k + 1]]))
+                        pair = (vals[off[k]:off[k + 1]], cov[off[k]:off[k + 1]])
+                        pend_part.setdefault(z, []).append((pair[0].copy(), pair[1].copy()) if going_on[k] else pair)
             del block, flat
+        if r1 == min(strip_r0 + strip_rows, w.grid.height):  # the strip's last window: free it before summarising
+            strip, loaded = None, -1
         upto = int(np.searchsorted(last_sorted, r1 - 1, side="right"))
         if upto > done_upto:
             acc.finish(by_last[done_upto:upto], pend_full, pend_part)

@@ -259,3 +259,93 @@ def test_buffers_of_points_and_lines() -> None:
         buffer_weights(assets, 55.0, TRANSFORM, W, H, "EPSG:4326")
     with pytest.raises(ZonalError, match="polygons"):
         coverage_weights(assets[:1], TRANSFORM, W, H)
+
+
+def coverage_by_cell(weights: zonal.GridWeights, zone: int) -> dict[int, float]:
+    """One zone's coverage fractions, cell by cell (flat index), from the compact weights."""
+    out: dict[int, float] = {}
+    width = weights.grid.width
+    for r, c, n in zip(*(a[weights.span_zone == zone] for a in (weights.span_row, weights.span_col,
+                                                                 weights.span_len)), strict=True):
+        for k in range(int(n)):
+            out[int(r) * width + int(c) + k] = 1.0
+    for r, c, f in zip(*(a[weights.part_zone == zone] for a in (weights.part_row, weights.part_col,
+                                                                 weights.part_cov)), strict=True):
+        assert int(r) * width + int(c) not in out
+        out[int(r) * width + int(c)] = float(f)
+    return out
+
+
+def assert_same_coverage(ds: DatasetReader, geoms: list) -> zonal.GridWeights:
+    """Every cell of every zone carries exactextract's coverage fraction (to float32 rounding)."""
+    weights = coverage_weights(geoms, ds.transform, ds.width, ds.height, ds.crs)
+    feats = [{"type": "Feature", "properties": {"i": i}, "geometry": shapely.geometry.mapping(g)}
+             for i, g in enumerate(geoms)]
+    for f in exact_extract(ds, feats, ["cell_id", "coverage"], include_cols=["i"]):
+        p = f["properties"]
+        want = {int(c): float(v) for c, v in zip(p["cell_id"], p["coverage"], strict=True) if v > 0}
+        got = coverage_by_cell(weights, p["i"])
+        assert got.keys() == want.keys(), (p["i"], sorted(got.keys() ^ want.keys())[:10])
+        for cid, v in want.items():
+            assert got[cid] == pytest.approx(v, rel=1e-6, abs=1e-7), (p["i"], cid)
+    return weights
+
+
+def tricky_polygons() -> list:
+    """Holes, slivers, edges on cell lines, parts sharing cells, reversed rings, the grid overrun."""
+    ring = shapely.Point(cell(30, 30)).buffer(150)
+    hole = shapely.Point(cell(31.3, 29.6)).buffer(60)
+    return [
+        ring.difference(hole),                                                    # a hole
+        shapely.Polygon(ring.exterior.coords, [hole.exterior.coords[::-1]]),      # the hole wound the other way
+        shapely.Polygon(cbox(3.3, 4.1, 9.7, 11.2).exterior.coords[::-1]),         # a clockwise exterior
+        cbox(10, 20, 17, 26),                                                     # every edge on a cell line
+        shapely.Polygon([cell(40, 40), cell(50, 40), cell(40, 50)]),              # vertices on cell corners
+        cbox(60.25, 5.0, 60.26, 25.0),                                            # a sliver a 100th of a cell wide
+        shapely.Polygon([cell(2, 55.1), cell(70, 55.13), cell(70, 55.2)]),        # a thin, nearly flat wedge
+        shapely.Polygon([cell(45.5, 2), cell(45.51, 18), cell(45.49, 18)]),       # a thin, nearly upright wedge
+        shapely.MultiPolygon([shapely.Polygon([cell(20, 45), cell(25, 45), cell(20, 50)]),   # parts sharing the
+                              shapely.Polygon([cell(25, 45), cell(25, 50), cell(20, 50)])]),  # diagonal's cells
+        shapely.MultiPolygon([cbox(70.2, 30.2, 72.5, 33.7), cbox(72.5, 30.9, 74.1, 32.2)]),  # parts touching
+        cbox(-3.5, 10.5, W + 4.2, 12.7),                                          # wider than the grid
+        shapely.Polygon([cell(-20, -20), cell(W + 20, -15), cell(W + 10, H + 30), cell(-5, H + 10)]),  # over all
+    ]
+
+
+def test_coverage_matches_exactextract_cell_by_cell() -> None:
+    geoms = tricky_polygons()
+    with raster(field(13)) as ds:
+        weights = assert_same_coverage(ds, geoms)
+        check(ds, geoms)
+    assert coverage_by_cell(weights, 3) == {r * W + c: 1.0 for r in range(20, 26) for c in range(10, 17)}
+    assert weights.span_len[weights.span_zone == 11].sum() > 0.9 * H * W
+
+
+def test_coverage_of_random_polygons_matches_exactextract() -> None:
+    """Star-shaped polygons with many vertices, some with holes, at random places and sizes."""
+    rng = np.random.default_rng(14)
+    geoms = []
+    for k in range(40):
+        n = int(rng.integers(3, 60))
+        angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+        radius = rng.uniform(0.2, 1.0, n) * rng.choice([0.7, 4.0, 25.0])
+        centre = rng.uniform([-5, -5], [W + 5, H + 5])
+        pts = [cell(centre[0] + r * np.cos(a), centre[1] + r * np.sin(a)) for a, r in zip(angles, radius, strict=True)]
+        poly = shapely.make_valid(shapely.Polygon(pts))
+        if k % 4 == 0:
+            poly = poly.difference(shapely.Point(cell(*centre)).buffer(radius.min() * 5.0))
+        geoms.append(None if poly.is_empty else poly)
+    with raster(field(15)) as ds:
+        assert_same_coverage(ds, [g for g in geoms if g is not None])
+        check(ds, geoms)
+
+
+def test_weights_computed_in_chunks_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Zones are cut into chunks of edge pieces; a chunk per zone or two gives the same weights."""
+    geoms = [*tricky_polygons(), None, *(shapely.Point(cell(c, r)).buffer(44) for c in (10, 50) for r in (10, 40))]
+    whole = coverage_weights(geoms, TRANSFORM, W, H, "EPSG:3405")
+    monkeypatch.setattr(zonal, "PIECES_PER_CHUNK", 40)
+    chunked = coverage_weights(geoms, TRANSFORM, W, H, "EPSG:3405")
+    np.testing.assert_array_equal(whole.zone_last_row, chunked.zone_last_row)
+    for zone in range(len(geoms)):
+        assert coverage_by_cell(whole, zone) == coverage_by_cell(chunked, zone), zone
