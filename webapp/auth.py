@@ -17,7 +17,7 @@ from webapp.db import get_session
 
 #: endpoints anyone may call
 PUBLIC = frozenset({"static", "vendor.asset", "auth.login", "health.healthz", "api.openapi",
-                    "pages.index", "field.service_worker", "field.manifest"})
+                    "pages.index", "field.service_worker", "field.manifest", "field.icon"})
 #: unsafe methods a read-only role may still use: its own account
 SELF_SERVICE = frozenset({"auth.logout", "auth.password"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

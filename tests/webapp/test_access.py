@@ -41,7 +41,7 @@ ROUTES = {
     "admin.create": "admin_write", "admin.update": "admin_write", "admin.disable": "admin_write",
     "admin.enable": "admin_write", "admin.token": "admin_write",
     "field.app_page": "page", "field.session_info": "page",
-    "field.service_worker": "public", "field.manifest": "public",
+    "field.service_worker": "public", "field.manifest": "public", "field.icon": "public",
     "api.exposure": "scoped", "api.asset_exposure_view": "scoped", "areas.area_page": "page", "areas.api_area": "scoped", "admin.jobs": "admin",
     # the raster catalogue is province-wide reference data: every signed-in role reads it
     "api.rasters": "scoped", "api.raster": "scoped",

@@ -61,6 +61,12 @@ def test_manifest_makes_the_app_installable(anonymous):
     assert manifest["name"] and manifest["short_name"] == "sinhke"
     for icon in manifest["icons"]:
         assert _status(anonymous, icon["src"]) == 200
+    # browsers install apps with a raster icon of at least 192 px
+    pngs = [i for i in manifest["icons"] if i["type"] == "image/png"]
+    assert {i["sizes"] for i in pngs} == {"192x192", "512x512"}
+    png = anonymous.get(pngs[-1]["src"]).data
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[16:24] == (512).to_bytes(4, "big") * 2
+    assert anonymous.get("/field/icon-100.png").status_code == 404
 
 
 def test_session_gives_a_csrf_token_to_signed_in_users(app, accounts, anonymous):

@@ -12,7 +12,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
@@ -83,6 +83,41 @@ def service_worker():  # type: ignore[no-untyped-def]
         "Cache-Control": "no-cache", "Service-Worker-Allowed": f"{root}/field"})
 
 
+ICON_SIZES = (192, 512)
+
+
+@cache
+def _icon_png(size: int) -> bytes:
+    """The app icon as a PNG (installable apps want raster icons): a white pin on green."""
+    import struct
+    import zlib
+
+    import numpy as np
+
+    y, x = np.mgrid[0:size, 0:size] / size
+    head = (x - 0.5) ** 2 + (y - 0.42) ** 2 <= 0.22**2
+    tail = (y >= 0.42) & (y <= 0.82) & (np.abs(x - 0.5) <= 0.22 * (0.82 - y) / 0.40)
+    hole = (x - 0.5) ** 2 + (y - 0.42) ** 2 <= 0.085**2
+    white = (head | tail) & ~hole
+    rgb = np.empty((size, size, 3), dtype=np.uint8)
+    rgb[:] = (15, 95, 79)
+    rgb[white] = (255, 255, 255)
+    raw = b"".join(b"\x00" + row.tobytes() for row in rgb)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+@bp.get("/field/icon-<int:size>.png")
+def icon(size: int):  # type: ignore[no-untyped-def]
+    if size not in ICON_SIZES:
+        abort(404)
+    return Response(_icon_png(size), mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+
 @bp.get("/field/manifest.webmanifest")
 def manifest():  # type: ignore[no-untyped-def]
     root = request.script_root
@@ -96,7 +131,9 @@ def manifest():  # type: ignore[no-untyped-def]
         "background_color": "#ffffff",
         "theme_color": "#0f5f4f",
         "lang": str(get_locale()),
-        "icons": [{"src": url_for("static", filename="field/icon.svg"), "sizes": "any",
+        "icons": [*[{"src": url_for("field.icon", size=n), "sizes": f"{n}x{n}",
+                     "type": "image/png", "purpose": "any"} for n in ICON_SIZES],
+                  {"src": url_for("static", filename="field/icon.svg"), "sizes": "any",
                    "type": "image/svg+xml", "purpose": "any"}],
     }
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
