@@ -9,6 +9,8 @@ import pytest
 import rasterio
 import shapely
 from exactextract import exact_extract
+from pyogrio import read_info
+from pyogrio.raw import read
 from sqlalchemy import text
 
 from jobs.exposure import exposure
@@ -133,7 +135,7 @@ def test_progress_is_recorded_on_the_run(demo_settings):
     assert progress and progress.startswith("done:")
 
 
-def test_api_rows_and_scope(app, client, accounts, demo_settings):
+def test_api_rows_and_scope(app, client, accounts, demo_settings, tmp_path):
     with transaction(demo_settings) as s:
         raster_id = s.scalar(text("SELECT id FROM rasters WHERE hazard = 'flood_depth' AND return_period = 100"))
     body = client.get(f"/api/exposure?raster={raster_id}&level=commune&boundaries=current").get_json()
@@ -156,7 +158,15 @@ def test_api_rows_and_scope(app, client, accounts, demo_settings):
     csv = client.get(f"/api/exposure?raster={raster_id}&level=commune&format=csv")
     assert csv.status_code == 200 and csv.data.decode("utf-8-sig").splitlines()[0].startswith("code,name,count")
     gpkg = client.get(f"/api/exposure?raster={raster_id}&level=commune&format=gpkg")
-    assert gpkg.status_code == 200 and gpkg.data[:16] == b"SQLite format 3\x00"
+    assert gpkg.status_code == 200
+    path = tmp_path / "exposure.gpkg"
+    path.write_bytes(gpkg.data)
+    assert read_info(path)["crs"] == "EPSG:4326"
+    meta, _fids, geometry, fields = read(path)
+    columns = list(meta["fields"])
+    assert len(geometry) == 65 and all(g is not None for g in geometry)
+    by_code = dict(zip(fields[columns.index("code")], fields[columns.index("households_exposed")], strict=True))
+    assert by_code == {r["code"]: r["households_exposed"] for r in body["rows"]}
     # an asset's exposure to every raster, for its popup
     with transaction(demo_settings) as s:
         code = s.scalar(text("SELECT code FROM water_schemes ORDER BY code LIMIT 1"))
