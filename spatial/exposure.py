@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from spatial import NotFound, ParameterError
-from spatial.layers import BOUNDARIES, LEVELS
+from spatial.layers import parse_level_boundaries
 from spatial.models import ASSET_KINDS
 
 AREA_COLUMNS = ("code", "name", "count", "mean", "min", "max", "p50", "p90", "share_above", "households",
@@ -31,15 +31,7 @@ def _raster_id(session: Session, raw: Any) -> int:
 def area_exposure(session: Session, args: dict[str, str], *, with_geometry: bool = False) -> dict[str, Any]:
     """``raster``, ``level`` (province|district|commune), ``boundaries`` (legacy|current) → rows."""
     raster_id = _raster_id(session, args.get("raster"))
-    level = args.get("level") or "commune"
-    if level not in LEVELS:
-        raise ParameterError("level", f"unknown level {level!r}", list(LEVELS))
-    boundaries = args.get("boundaries") or "current"
-    if boundaries not in BOUNDARIES:
-        raise ParameterError("boundaries", f"unknown boundaries {boundaries!r}", list(BOUNDARIES))
-    if level == "district" and boundaries == "current":
-        raise ParameterError("level", "districts were abolished on 1 July 2025: use boundaries=legacy",
-                             ["province", "commune"])
+    level, boundaries = parse_level_boundaries(args)
     raster = session.execute(text("""
         SELECT r.id, r.name, r.hazard, r.unit, r.return_period, r.scenario, r.epoch,
                t.op AS threshold_op, t.value AS threshold_value, t.label AS threshold_label

@@ -9,7 +9,7 @@ from sqlalchemy import Numeric, cast, func, null, select
 from sqlalchemy.orm import Session
 
 from spatial import ParameterError
-from spatial.layers import BOUNDARIES, LEVELS, check_level_boundaries
+from spatial.layers import parse_level_boundaries
 from spatial.models import AdminUnit
 from spatial.models import AreaIncomeChange as C
 from spatial.models import AreaIndicator as A
@@ -60,13 +60,7 @@ def parse_indicator_query(session: Session, args: dict[str, str]) -> IndicatorQu
     indicator = args.get("indicator") or "poverty_rate"
     if indicator not in INDICATORS:
         raise ParameterError("indicator", f"unknown indicator {indicator!r}", list(INDICATORS))
-    level = args.get("level") or "commune"
-    if level not in LEVELS:
-        raise ParameterError("level", f"unknown level {level!r}", list(LEVELS))
-    boundaries = args.get("boundaries") or "current"
-    if boundaries not in BOUNDARIES:
-        raise ParameterError("boundaries", f"unknown boundary version {boundaries!r}", list(BOUNDARIES))
-    check_level_boundaries(level, boundaries)
+    level, boundaries = parse_level_boundaries(args)
     table = INDICATORS[indicator][0]
     span = args.get("span") or "annual"
     if span not in SPANS:

@@ -159,10 +159,16 @@ def parse_layer_query(args: dict[str, str], layer: str) -> LayerQuery:
     offset = _int(args, "offset", 0, 0, 10**9)
     level = boundaries = None
     if layer == "admin_units":
-        level = _choice(args, "level", LEVELS, "commune")
-        boundaries = _choice(args, "boundaries", BOUNDARIES, "current")
-        check_level_boundaries(level, boundaries)
+        level, boundaries = parse_level_boundaries(args)
     return LayerQuery(bbox=bbox, limit=limit, offset=offset, level=level, boundaries=boundaries)
+
+
+def parse_level_boundaries(args: dict[str, str]) -> tuple[str, str]:
+    """``level`` (default commune) and ``boundaries`` (default current) of a request, checked together."""
+    level = _choice(args, "level", LEVELS, "commune")
+    boundaries = _choice(args, "boundaries", BOUNDARIES, "current")
+    check_level_boundaries(level, boundaries)
+    return level, boundaries
 
 
 def check_level_boundaries(level: str, boundaries: str) -> None:
