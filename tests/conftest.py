@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from sqlalchemy.orm import Session
@@ -172,3 +173,32 @@ def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+def model_in_commune(session: Session, commune_code: str, code: str, model_type: str, name: str, *,
+                     start_date: date, budget_vnd: int, households: int, participants: int | None = None):  # type: ignore[no-untyped-def]
+    """A test livelihood model at the centre of a 2025 commune, and ``households`` of the commune's
+    households (the first ``participants`` of them, all by default, joined on the start date).
+
+    Returns (model, households). The caller deletes the model (``DELETE FROM livelihood_models``).
+    """
+    from sqlalchemy import select, text
+
+    from spatial.models import Household, HouseholdUnit, LivelihoodModel, ModelParticipant
+
+    commune, centroid = session.execute(text(
+        "SELECT id, centroid FROM admin_units WHERE code = :c AND boundary = 'current' AND level = 'commune'"),
+        {"c": commune_code}).one()
+    homes = session.scalars(select(Household).join(HouseholdUnit, HouseholdUnit.household_id == Household.id)
+                            .where(HouseholdUnit.boundary == "current", HouseholdUnit.commune_id == commune)
+                            .order_by(Household.id).limit(households)).all()
+    model = LivelihoodModel(code=code, model_type=model_type, name=name, geom=centroid, commune_id=commune,
+                            start_date=start_date, funding_project="Dự án 2", budget_allocated_vnd=budget_vnd,
+                            status="active")
+    session.add(model)
+    session.flush()
+    for h in homes[:participants if participants is not None else len(homes)]:
+        session.add(ModelParticipant(model_id=model.id, household_id=h.id, joined_on=start_date))
+    session.flush()
+    return model, list(homes)
+

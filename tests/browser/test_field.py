@@ -10,6 +10,7 @@ import struct
 import uuid
 import zlib
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page
 from sqlalchemy import text
 
 from spatial.db import transaction
+from tests.conftest import model_in_commune
 
 pytestmark = pytest.mark.browser
 
@@ -37,22 +39,11 @@ def _png(width: int = 64, height: int = 48) -> bytes:
 @pytest.fixture
 def worker_page(browser: Browser, live_server: str, accounts, demo_settings) -> Iterator[tuple[Page, list[str], str]]:  # type: ignore[no-untyped-def]
     """The extension worker of commune A signed in on a phone-sized page, with a GPS fix."""
+    # a chicken model of its own in commune A (the chicken form; no cow-bank ledger involved)
+    model = f"T-FIELD-{uuid.uuid4().hex[:6]}"
     with transaction(demo_settings) as s:
-        model = s.execute(text("""
-            SELECT m.code FROM livelihood_models m JOIN admin_crosswalk x ON x.old_unit_id = m.commune_id
-            JOIN admin_units n ON n.id = x.new_unit_id
-            WHERE n.code = :a AND m.model_type = 'free_range_chicken' ORDER BY m.code LIMIT 1"""),
-            {"a": accounts.commune_a}).scalar()
-        if model is None:  # commune A of this demo has no chickens: give it a model
-            model = f"T-FIELD-{uuid.uuid4().hex[:6]}"
-            s.execute(text("""
-                INSERT INTO livelihood_models (code, model_type, name, geom, commune_id, start_date,
-                    funding_project, budget_allocated_vnd, status, created_by, updated_by)
-                SELECT :code, 'free_range_chicken', 'Gà thả vườn thử nghiệm', ST_PointOnSurface(u.geom), x.old_unit_id,
-                       DATE '2024-01-01', 'Dự án 2', 10000000, 'active', 'test', 'test'
-                FROM admin_units n JOIN admin_crosswalk x ON x.new_unit_id = n.id
-                JOIN admin_units u ON u.id = x.old_unit_id
-                WHERE n.code = :a AND n.boundary = 'current' LIMIT 1"""), {"code": model, "a": accounts.commune_a})
+        model_in_commune(s, accounts.commune_a, model, "free_range_chicken", "Gà thả vườn thử nghiệm",
+                         start_date=date(2024, 1, 1), budget_vnd=10_000_000, households=1)
     context = browser.new_context(viewport={"width": 412, "height": 860}, locale="en-GB",
                                   geolocation={"latitude": 21.85, "longitude": 106.76, "accuracy": 12},
                                   permissions=["geolocation"])
@@ -70,8 +61,14 @@ def worker_page(browser: Browser, live_server: str, accounts, demo_settings) -> 
     page.fill("#password", accounts.password)
     page.click("form.stack-form button[type=submit]")
     page.wait_for_url(f"{live_server}/map")
-    yield page, errors, model
-    context.close()
+    try:
+        yield page, errors, model
+    finally:
+        context.close()
+        with transaction(demo_settings) as s:
+            s.execute(text("DELETE FROM visits WHERE model_id = (SELECT id FROM livelihood_models WHERE code = :c)"),
+                      {"c": model})
+            s.execute(text("DELETE FROM livelihood_models WHERE code = :c"), {"c": model})
 
 
 def _ready(page: Page) -> None:

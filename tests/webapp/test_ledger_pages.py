@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from ingest.demo_ledger import LEDGER_AS_OF
 from spatial.db import transaction
 from spatial.ledger import receive_animal, record_birth, record_pass_on, refresh_pass_on_status
-from spatial.models import Animal, Household, HouseholdUnit, LivelihoodModel, ModelParticipant
-from tests.conftest import client_for
+from spatial.models import Animal
+from tests.conftest import client_for, model_in_commune
 
 CODE = "MH-TEST-LEDGER"
 
@@ -20,19 +20,9 @@ CODE = "MH-TEST-LEDGER"
 def chain_in_a(demo_settings, accounts):
     """A cow bank in commune A (the demo has none there): one overdue, one due, one handed on."""
     with transaction(demo_settings) as s:
-        commune, centroid = s.execute(text(
-            "SELECT id, centroid FROM admin_units WHERE code = :c AND boundary = 'current' AND level = 'commune'"),
-            {"c": accounts.commune_a}).one()
-        homes = s.scalars(select(Household).join(HouseholdUnit, HouseholdUnit.household_id == Household.id)
-                          .where(HouseholdUnit.boundary == "current", HouseholdUnit.commune_id == commune)
-                          .order_by(Household.id).limit(4)).all()
-        model = LivelihoodModel(code=CODE, model_type="cow_bank", name="Ngân hàng bò – thử nghiệm sổ luân chuyển",
-                                geom=centroid, commune_id=commune, start_date=date(2023, 1, 1),
-                                funding_project="Dự án 2", budget_allocated_vnd=100_000_000, status="active")
-        s.add(model)
-        s.flush()
-        for h in homes[:3]:
-            s.add(ModelParticipant(model_id=model.id, household_id=h.id, joined_on=date(2023, 1, 10)))
+        model, homes = model_in_commune(s, accounts.commune_a, CODE, "cow_bank",
+                                        "Ngân hàng bò – thử nghiệm sổ luân chuyển", start_date=date(2023, 1, 10),
+                                        budget_vnd=100_000_000, households=4, participants=3)
         late = receive_animal(s, model, homes[0].id, "A-1", date(2023, 1, 10))
         record_birth(s, s.get(Animal, late.source_animal_id), date(2024, 6, 1), "female")
         due = receive_animal(s, model, homes[1].id, "A-2", date(2023, 1, 10))

@@ -7,12 +7,11 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from jobs.model_status import PROGRAMME_TZ, model_status_as_of
 from spatial.db import transaction
-from spatial.models import Household, HouseholdUnit, LivelihoodModel, ModelParticipant
-from tests.conftest import client_for
+from tests.conftest import client_for, model_in_commune
 
 CODE = "MH-TEST-STATUS-A"
 
@@ -30,19 +29,9 @@ def chickens_in_a(app, demo_settings, accounts):
     """A chicken model in commune A visited twice through the API by A's extension worker, and an edit."""
     today = datetime.now(ZoneInfo(PROGRAMME_TZ)).date()
     with transaction(demo_settings) as s:
-        commune, centroid = s.execute(text(
-            "SELECT id, centroid FROM admin_units WHERE code = :c AND boundary = 'current' AND level = 'commune'"),
-            {"c": accounts.commune_a}).one()
-        homes = s.scalars(select(Household).join(HouseholdUnit, HouseholdUnit.household_id == Household.id)
-                          .where(HouseholdUnit.boundary == "current", HouseholdUnit.commune_id == commune)
-                          .order_by(Household.id).limit(2)).all()
-        model = LivelihoodModel(code=CODE, model_type="free_range_chicken", name="Gà thả vườn – thử trang mô hình",
-                                geom=centroid, commune_id=commune, start_date=today - timedelta(days=400),
-                                funding_project="Dự án 2", budget_allocated_vnd=40_000_000, status="active")
-        s.add(model)
-        s.flush()
-        for h in homes:
-            s.add(ModelParticipant(model_id=model.id, household_id=h.id, joined_on=model.start_date))
+        _model, homes = model_in_commune(s, accounts.commune_a, CODE, "free_range_chicken",
+                                         "Gà thả vườn – thử trang mô hình", start_date=today - timedelta(days=400),
+                                         budget_vnd=40_000_000, households=2)
         version = s.scalar(text("SELECT version FROM form_definitions WHERE form_id = 'free_range_chicken' "
                                 "ORDER BY id DESC LIMIT 1"))
     worker = client_for(app, accounts, "extension_worker")
