@@ -331,13 +331,12 @@ def to_cog(upload: Path, dest: Path, filename: str, limits: RasterLimits, *, tar
                 view = src
                 if src.crs != dst_crs:
                     view = stack.enter_context(_warped(src, dst_crs, filename, limits))
-                with _quiet_affine():
-                    # overviews down to one block, at least one level even for small rasters
-                    levels = max(1, math.ceil(math.log2(max(view.width, view.height) / COG_BLOCK)))
-                    cog_translate(view, str(dest), profile, nodata=info.nodata, in_memory=False,
-                                  overview_level=levels,
-                                  overview_resampling="average" if float_data else "nearest",
-                                  config=GDAL_OPTIONS, quiet=progress is None, progress_out=progress)
+                # overviews down to one block, at least one level even for small rasters
+                levels = max(1, math.ceil(math.log2(max(view.width, view.height) / COG_BLOCK)))
+                cog_translate(view, str(dest), profile, nodata=info.nodata, in_memory=False,
+                              overview_level=levels,
+                              overview_resampling="average" if float_data else "nearest",
+                              config=GDAL_OPTIONS, quiet=progress is None, progress_out=progress)
         valid, errors, _ = cog_validate(str(dest), config=GDAL_OPTIONS, quiet=True)
         if not valid:
             raise RasterError(filename, f"the converted COG is not valid: {'; '.join(errors)}")
@@ -364,25 +363,16 @@ def _warped(src, dst_crs, filename: str, limits: RasterLimits):
     from rasterio.vrt import WarpedVRT
     from rasterio.warp import calculate_default_transform
 
-    with _quiet_affine():
-        try:
-            transform, width, height = calculate_default_transform(
-                src.crs, dst_crs, src.width, src.height, *src.bounds)
-        except Exception as exc:  # noqa: BLE001 - PROJ's reasons are many; name the file
-            raise RasterError(filename, f"cannot be reprojected to {dst_crs} ({_first_line(exc)})") from None
+    try:
+        transform, width, height = calculate_default_transform(
+            src.crs, dst_crs, src.width, src.height, *src.bounds)
+    except Exception as exc:  # noqa: BLE001 - PROJ's reasons are many; name the file
+        raise RasterError(filename, f"cannot be reprojected to {dst_crs} ({_first_line(exc)})") from None
     if width * height * src.count > limits.max_pixels:
         raise RasterError(filename, f"reprojected to {dst_crs} it would have {width:,} x {height:,} pixels, "
                                     f"more than the limit of {limits.max_pixels:,}")
     with WarpedVRT(src, crs=dst_crs, transform=transform, width=width, height=height, nodata=src.nodata) as vrt:
         yield vrt
-
-
-@contextmanager
-def _quiet_affine() -> Iterator[None]:
-    """rasterio (1.4) still multiplies Affine objects with ``*``, which affine 3 warns about."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
-        yield
 
 
 def _first_line(exc: BaseException) -> str:

@@ -8,8 +8,6 @@ rio-tiler reads the tile (from the COG's overviews when zoomed out) and applies 
 
 from __future__ import annotations
 
-import threading
-import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,7 +29,6 @@ TILE_SIZE = 256
 MIN_ZOOM = 0
 #: beyond this a 250 m (or 90 m) hazard pixel covers thousands of screen pixels: nothing to see
 MAX_ZOOM = 20
-_RENDER_LOCK = threading.Lock()
 
 
 def check_tile_address(z: int, x: int, y: int) -> None:
@@ -58,17 +55,7 @@ def render_tile(path: Path, style: HazardStyle, x: int, y: int, z: int) -> bytes
     check_tile_address(z, x, y)
     if not isinstance(path, Path) or str(path).startswith("/vsi"):
         raise ValueError("only a file of the raster catalogue may be opened")
-    # Warning filters are process-wide and catch_warnings is not thread-safe: two threads inside it
-    # (a threaded server) would undo each other's filters, so tiles are drawn one at a time per process
-    # (gunicorn's sync workers serve one request at a time anyway).
-    with _RENDER_LOCK:
-        return _render_locked(path, style, x, y, z)
-
-
-def _render_locked(path: Path, style: HazardStyle, x: int, y: int, z: int) -> bytes:
-    with rasterio.Env(**GDAL_OPTIONS), warnings.catch_warnings():
-        # affine (through rasterio and rio-tiler) announces the `*` → `@` change on every multiplication
-        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
+    with rasterio.Env(**GDAL_OPTIONS):
         with rasterio.open(path, driver="GTiff") as src, Reader(None, dataset=src) as reader:
             try:
                 image = reader.tile(x, y, z, tilesize=TILE_SIZE, indexes=1, resampling_method="nearest")
