@@ -111,7 +111,10 @@ def _count(answers: dict[str, Any], name: str) -> int:
 
 
 def _tags(answers: dict[str, Any], name: str) -> list[str]:
-    tags = _text(answers, name).split()
+    """Tags or choice names: a select_multiple answer (a list, as the forms' validator has it) or
+    space-separated text (ear tags typed in a text question)."""
+    value = answers.get(name)
+    tags = [str(v).strip() for v in value] if isinstance(value, list) else _text(answers, name).split()
     seen: set[str] = set()
     for tag in tags:
         if tag in seen:
@@ -153,7 +156,9 @@ def apply_visit(session: Session, visit_id: Any, model_code: str, visited_at: An
 
 
 def _jsonable(answers: dict[str, Any]) -> dict[str, Any]:
-    return {k: v if isinstance(v, (str, int, float, bool, type(None))) else str(v) for k, v in answers.items()}
+    plain = (str, int, float, bool, type(None))
+    return {k: v if isinstance(v, plain) or (isinstance(v, list) and all(isinstance(x, plain) for x in v))
+            else str(v) for k, v in answers.items()}
 
 
 class _Plan:

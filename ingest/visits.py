@@ -261,10 +261,8 @@ def _apply_to_ledger(session: Session, who: Principal, visit_id: uuid.UUID, code
     from ingest.ledger import apply_visit
     from spatial.ledger import LedgerError
 
-    # the ledger reads select_multiple answers as space-separated names, as XLSForm stores them
-    flat = {k: " ".join(v) if isinstance(v, list) else v for k, v in answers.items()}
     try:
-        apply_visit(session, visit_id, code, visited_at, flat, who.name)
+        apply_visit(session, visit_id, code, visited_at, answers, who.name)
     except LedgerError as exc:
         reason = str(exc).removeprefix(f"{exc.field}: ")
         raise InvalidVisit(f"answers.{exc.field}", f"the pass-on ledger cannot take it: {reason}",

@@ -121,6 +121,8 @@ BAD = [
     ({"deaths": "1", "dead_tags": "V-COW"}, "death_cause", "required"),
     ({"deaths": "1", "dead_tags": "V-COW", "death_cause": "witchcraft"}, "death_cause", "not one of"),
     ({"vaccinations": "fmd rabies"}, "vaccinations", "rabies"),
+    ({"vaccinations": ["fmd", "rabies"]}, "vaccinations", "rabies"),
+    ({"vaccinations": ["none", "fmd"]}, "vaccinations", "'none' cannot be listed"),
     ({"condition": "splendid"}, "condition", "not one of"),
     ({"pass_on_done": "yes", "pass_on_to_household": "X"}, "pass_on_tag", "required"),
     ({"pass_on_done": "yes", "pass_on_tag": "V-COW"}, "pass_on_to_household", "required"),
@@ -135,7 +137,7 @@ BAD = [
 @pytest.mark.parametrize(("answers", "field", "reason"), BAD)
 def test_bad_answers_name_the_field(db, herd, answers, field, reason):
     m, giver, receiver, _ = herd
-    answers = {k: v.replace("{receiver}", receiver.code) for k, v in answers.items()}
+    answers = {k: v.replace("{receiver}", receiver.code) if isinstance(v, str) else v for k, v in answers.items()}
     before = _counts(db)
     with pytest.raises(LedgerError) as err:
         apply_visit(db, uuid.uuid4(), m.code, date(2024, 4, 2),
@@ -180,3 +182,17 @@ def test_model_must_hand_animals_on(db, herd):
     with pytest.raises(LedgerError) as err:
         apply_visit(db, "not-a-uuid", chicken, date(2024, 9, 1), {}, "t")
     assert err.value.field == "visit_id"
+
+
+def test_select_multiple_answers_arrive_as_lists(db, herd):
+    """The forms' validator hands select_multiple answers over as lists: the ledger takes them as such."""
+    m, giver, _receiver, _ob = herd
+    visit = uuid.uuid4()
+    out = apply_visit(db, visit, m.code, date(2024, 4, 2), {
+        "household_code": giver.code, "animal_tags_present": "V-COW", "vaccinations": ["fmd", "lumpy_skin"],
+        "pass_on_done": "no"}, "t_extension_worker")
+    assert out.applied and out.vaccinations == 2
+    kinds = db.execute(select(AnimalEvent.detail).where(AnimalEvent.visit_id == visit,
+                                                        AnimalEvent.kind == "vaccination")).scalars().all()
+    assert sorted(kinds) == ["fmd", "lumpy_skin"]
+    assert db.get(LedgerVisit, visit).answers["vaccinations"] == ["fmd", "lumpy_skin"]
