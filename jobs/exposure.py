@@ -59,13 +59,16 @@ class Threshold:
             out = {">": v > self.value, ">=": v >= self.value, "<": v < self.value, "<=": v <= self.value}[self.op]
         return out & ~np.isnan(v)
 
-    def share(self, raster: Any, weights: Any) -> list[float]:
-        """Covered share of each zone's valid area beyond the threshold (zonal's share is ``> t``)."""
-        # v >= t is v > prev(t); v <= t is not v > t; v < t is not v > prev(t)
+    @property
+    def zonal_threshold(self) -> float:
+        """The ``t`` for zonal statistics' share of values > t that ``share`` turns into this one's:
+        v >= t is v > prev(t); v <= t is not v > t; v < t is not v > prev(t)."""
+        return self.value if self.op in (">", "<=") else math.nextafter(self.value, -math.inf)
+
+    def share(self, share_above: float) -> float:
+        """Covered share of a zone's valid area beyond this threshold, from zonal's share above ``t``."""
         below = self.op in ("<", "<=")
-        t = self.value if self.op in (">", "<=") else math.nextafter(self.value, -math.inf)
-        shares = [z.share_above for z in zonal_stats(raster, weights, threshold=t)]
-        return [1.0 - s if below and not math.isnan(s) else s for s in shares]
+        return 1.0 - share_above if below and not math.isnan(share_above) else share_above
 
 
 NO_THRESHOLD = "none"
@@ -238,8 +241,10 @@ def _zone_target(session: Session, target: Target, members: list[RasterInfo], st
             continue
         report(f"{step}: {target.name}: statistics of {raster.name} for {len(ids):,} zones")
         with rasterio.open(raster.path) as ds:
-            stats = zonal_stats(ds, weights)
-            shares = raster.threshold.share(ds, weights) if raster.threshold else None
+            # one pass: the statistics and the share beyond the threshold together
+            stats = zonal_stats(ds, weights,
+                                threshold=raster.threshold.zonal_threshold if raster.threshold else None)
+            shares = [raster.threshold.share(z.share_above) for z in stats] if raster.threshold else None
             points = None
             if target.name != "units":
                 points = sample_points(ds, np.array([[z["x"], z["y"]] for z in zones], dtype=np.float64))

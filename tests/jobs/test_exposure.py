@@ -42,16 +42,23 @@ def test_commune_statistics_equal_exactextract(db):
     """Coverage-weighted statistics of communes equal exactextract's on the same COG."""
     raster_id, path = _raster(db, "flood_depth", 100)
     units = db.execute(text("""
-        SELECT u.code, ST_AsBinary(u.geom) AS wkb, a.count, a.mean, a.min, a.max, a.p50, a.p90, a.sum
+        SELECT u.code, ST_AsBinary(u.geom) AS wkb, a.count, a.mean, a.min, a.max, a.p50, a.p90, a.sum,
+               a.share_above
         FROM area_exposure a JOIN admin_units u ON u.id = a.unit_id
         WHERE a.raster_id = :r AND u.level = 'commune' AND u.boundary = 'current' ORDER BY u.code LIMIT 12"""),
                        {"r": raster_id}).all()
     geoms = [shapely.from_wkb(bytes(u.wkb)) for u in units]
     features = [{"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(g)} for g in geoms]
     theirs_all = exact_extract(str(path), features,
-                               ["count", "mean", "min", "max", "median", "quantile(q=0.9)", "sum"])
+                               ["count", "mean", "min", "max", "median", "quantile(q=0.9)", "sum", "coverage",
+                                "values"])
     for unit, theirs in zip(units, theirs_all, strict=True):
         p = theirs["properties"]
+        # the share of the valid area deeper than the threshold (0.15 m), from exactextract's cells
+        coverage, values = np.asarray(p["coverage"]), np.asarray(p["values"])
+        if coverage.sum() > 0:
+            assert unit.share_above == pytest.approx(coverage[values > 0.15].sum() / coverage.sum(), rel=1e-6,
+                                                     abs=1e-9), unit.code
         for ours, key in ((unit.count, "count"), (unit.mean, "mean"), (unit.min, "min"), (unit.max, "max"),
                           (unit.p50, "median"), (unit.p90, "quantile_90"), (unit.sum, "sum")):
             assert ours == pytest.approx(p[key], rel=1e-6, abs=1e-9), (unit.code, key)
