@@ -18,6 +18,14 @@ class Job:
     #: cron fields for the scheduler (Asia/Ho_Chi_Minh)
     cron: dict[str, str]
 
+    @property
+    def schedule(self) -> str:
+        """The cron fields for people: "01:45" for a daily time, else the fields as given."""
+        hour, minute = self.cron.get("hour", "*"), self.cron.get("minute", "0")
+        if hour.isdigit() and minute.isdigit() and set(self.cron) <= {"hour", "minute"}:
+            return f"{int(hour):02d}:{int(minute):02d}"
+        return " ".join(f"{k}={v}" for k, v in self.cron.items())
+
 
 JOBS: dict[str, Job] = {}
 #: a full refresh runs jobs in this order (each reads what the one before wrote)

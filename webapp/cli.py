@@ -174,7 +174,7 @@ def jobs_list(settings: Settings) -> None:
         last = {r.job: r for r in last_runs(session)}
     for job in load_all().values():
         run = last.get(job.name)
-        when = " ".join(f"{k}={v}" for k, v in job.cron.items())
+        when = job.schedule
         state = f"{run.status} at {run.started_at:%Y-%m-%d %H:%M}" if run else "never run"
         click.echo(f"{job.name:<22} {when:<18} {state:<32} {job.description}")
 
