@@ -120,8 +120,10 @@ class HttpError extends Error {
   }
 }
 
+/** A JSON answer from a path of the app (or a full URL the server handed out, such as a next link). */
 async function getJSON(path) {
-  const response = await fetch(`${ROOT}${path}`, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  const url = /^https?:/.test(path) ? path : `${ROOT}${path}`;
+  const response = await fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
   if (response.redirected && new URL(response.url).pathname.endsWith('/login')) throw new HttpError(401, null);
   const body = await response.json().catch(() => null);
   if (!response.ok) throw new HttpError(response.status, body);
@@ -164,9 +166,7 @@ async function allFeatures(path) {
     const collection = await getJSON(next);
     features.push(...(collection.features || []));
     const link = (collection.links || []).find((candidate) => candidate.rel === 'next');
-    next = link && (collection.features || []).length ? new URL(link.href, window.location.href).pathname
-      + new URL(link.href, window.location.href).search : null;
-    if (next && ROOT && next.startsWith(ROOT)) next = next.slice(ROOT.length);
+    next = link && (collection.features || []).length ? new URL(link.href, window.location.href).href : null;
   }
   return { type: 'FeatureCollection', features };
 }
