@@ -89,8 +89,7 @@ def git_info() -> dict[str, Any]:
     root = str(BENCH_DIR.parent)
     return {
         "git_commit": _cmd(["git", "-C", root, "rev-parse", "--short", "HEAD"]),
-        "git_dirty": _cmd(["git", "-C", root, "status", "--porcelain", "--",
-                           "spatial", "ingest", "jobs"]).splitlines(),
+        "git_dirty": _cmd(["git", "-C", root, "status", "--porcelain", "--", "spatial", "ingest", "jobs"]).splitlines(),
     }
 
 
@@ -177,8 +176,7 @@ def write_text(name: str, text: str) -> Path:
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A Markdown table (pastes straight into bench/README.md)."""
     cells = [[_fmt(c) for c in r] for r in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
-              for i, h in enumerate(headers)]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
 
     def line(vals: Sequence[str]) -> str:
         return "| " + " | ".join(v.ljust(w) for v, w in zip(vals, widths, strict=True)) + " |"

@@ -46,8 +46,7 @@ GOAL_SECONDS = 60.0
 IMPORTED = time.perf_counter()
 
 
-def one_run(settings: Settings, households: int, seed: int, quiet: bool,
-            quiet_wait: float) -> dict:
+def one_run(settings: Settings, households: int, seed: int, quiet: bool, quiet_wait: float) -> dict:
     dispose_all()
     t0 = time.perf_counter()
     ensure_database(settings, fresh=True)
@@ -65,8 +64,7 @@ def one_run(settings: Settings, households: int, seed: int, quiet: bool,
 
     t0 = time.perf_counter()
     with session_factory(settings).begin() as session:
-        summary = load_demo(session, DemoOptions(households=households, seed=seed),
-                            progress=progress)
+        summary = load_demo(session, DemoOptions(households=households, seed=seed), progress=progress)
         t_built = time.perf_counter()
     t_end = time.perf_counter()
     return {
@@ -85,20 +83,22 @@ def one_run(settings: Settings, households: int, seed: int, quiet: bool,
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--households", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=2025)
     ap.add_argument("--repeat", type=int, default=1, help="fresh loads to time (1)")
-    ap.add_argument("--quiet-wait", type=float, default=20.0,
-                    help="seconds to wait at most for idle cores before each run (20)")
+    ap.add_argument(
+        "--quiet-wait", type=float, default=20.0, help="seconds to wait at most for idle cores before each run (20)"
+    )
     ap.add_argument("--database", default=DEFAULT_DATABASE)
     ap.add_argument("--quiet", action="store_true", help="do not print the demo's progress")
     args = ap.parse_args(argv)
 
     settings = bench_settings(args.database)
-    say(f"bench_demo_load: {args.households:,} households, seed {args.seed}, {args.repeat} "
-        f"run(s) in database {args.database!r} (dropped and recreated each run)")
+    say(
+        f"bench_demo_load: {args.households:,} households, seed {args.seed}, {args.repeat} "
+        f"run(s) in database {args.database!r} (dropped and recreated each run)"
+    )
     runs = []
     git_at_start = git_info()
     for i in range(args.repeat):
@@ -122,16 +122,40 @@ def main(argv: list[str] | None = None) -> int:
     path = write_json(f"demo_load-{args.households}", payload)
 
     rows = [
-        (i + 1, r["create_migrate_seconds"], r["load_seconds"], r["commit_seconds"],
-         r["total_seconds"], r["peak_rss_mib_after"], r["counts"].get("households", ""),
-         r["counts"].get("survey rounds", ""), f"{r['busy_before']:.0%}")
+        (
+            i + 1,
+            r["create_migrate_seconds"],
+            r["load_seconds"],
+            r["commit_seconds"],
+            r["total_seconds"],
+            r["peak_rss_mib_after"],
+            r["counts"].get("households", ""),
+            r["counts"].get("survey rounds", ""),
+            f"{r['busy_before']:.0%}",
+        )
         for i, r in enumerate(runs)
     ]
     say("")
-    say(f"machine: {info['nproc']} cores, {info['cpu']}, PostgreSQL {info['postgresql']}, "
-        f"PostGIS {info['postgis']}; imports took {payload['import_seconds']:.1f} s")
-    say(table(["run", "create+migrate s", "load_demo s", "commit s", "load+commit s",
-               "peak RSS MiB", "households", "survey rounds", "CPU busy before"], rows))
+    say(
+        f"machine: {info['nproc']} cores, {info['cpu']}, PostgreSQL {info['postgresql']}, "
+        f"PostGIS {info['postgis']}; imports took {payload['import_seconds']:.1f} s"
+    )
+    say(
+        table(
+            [
+                "run",
+                "create+migrate s",
+                "load_demo s",
+                "commit s",
+                "load+commit s",
+                "peak RSS MiB",
+                "households",
+                "survey rounds",
+                "CPU busy before",
+            ],
+            rows,
+        )
+    )
     best = min(totals)
     if args.households == 20_000:
         verdict = "meets" if best < GOAL_SECONDS else "MISSES"

@@ -52,8 +52,9 @@ print(json.dumps({"which": which, "seconds": seconds, "att": att, "se": se,
 
 
 def run(units: int, which: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(units), which], capture_output=True, text=True,
-                          timeout=1800)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(units), which], capture_output=True, text=True, timeout=1800
+    )
     if proc.returncode != 0:
         raise SystemExit(f"{which} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -71,11 +72,15 @@ def main() -> None:
     print("| implementation | seconds | overall ATT | SE | peak RSS MiB (inputs) |")
     print("|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['which']} | {r['seconds']:.2f} | {r['att']:,.1f} | {r['se']:,.2f} | "
-              f"{r['peak_rss_mib']:,.0f} ({r['rss_inputs_mib']:,.0f}) |")
+        print(
+            f"| {r['which']} | {r['seconds']:.2f} | {r['att']:,.1f} | {r['se']:,.2f} | "
+            f"{r['peak_rss_mib']:,.0f} ({r['rss_inputs_mib']:,.0f}) |"
+        )
     if len(rows) == 2:
-        print(f"same overall ATT: {np.isclose(rows[0]['att'], rows[1]['att'], rtol=1e-9)}, "
-              f"same SE: {np.isclose(rows[0]['se'], rows[1]['se'], rtol=1e-6)}")
+        print(
+            f"same overall ATT: {np.isclose(rows[0]['att'], rows[1]['att'], rtol=1e-9)}, "
+            f"same SE: {np.isclose(rows[0]['se'], rows[1]['se'], rtol=1e-6)}"
+        )
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     from pathlib import Path
 

@@ -95,8 +95,12 @@ print(json.dumps(out))
 
 def child(which: str) -> dict[str, Any]:
     say(f"  {which} ...")
-    proc = subprocess.run([sys.executable, "-c", CHILD, which, DATABASE, str(Path(__file__).resolve().parent)],
-                          capture_output=True, text=True, timeout=3600)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, which, DATABASE, str(Path(__file__).resolve().parent)],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"{which} failed:\n{proc.stderr[-3000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -136,13 +140,31 @@ def main() -> None:
 
     job, panel = runs[0], runs[1]
     print(f"\npanel: {panel['panel_rows']:,} household-rounds of {panel['households']:,} households")
-    print(table(["what", "seconds", "peak RSS MiB"], [
-        ["evaluate_models job (run_job: read, estimate everything, write)", f"{job['seconds']:.1f}",
-         f"{job['peak_rss_mib']:,.0f}"],
-        ["  of which the panel read (load_panel)", f"{panel['panel_seconds']:.1f}", f"{panel['peak_rss_mib']:,.0f}"],
-        *[[f"province, all + 4 model types: {r['which']}", f"{r['seconds']:.1f}",
-           f"{r['peak_rss_mib']:,.0f} ({r['rss_panel_mib']:,.0f} after the panel read)"] for r in runs[2:]],
-    ]))
+    print(
+        table(
+            ["what", "seconds", "peak RSS MiB"],
+            [
+                [
+                    "evaluate_models job (run_job: read, estimate everything, write)",
+                    f"{job['seconds']:.1f}",
+                    f"{job['peak_rss_mib']:,.0f}",
+                ],
+                [
+                    "  of which the panel read (load_panel)",
+                    f"{panel['panel_seconds']:.1f}",
+                    f"{panel['peak_rss_mib']:,.0f}",
+                ],
+                *[
+                    [
+                        f"province, all + 4 model types: {r['which']}",
+                        f"{r['seconds']:.1f}",
+                        f"{r['peak_rss_mib']:,.0f} ({r['rss_panel_mib']:,.0f} after the panel read)",
+                    ]
+                    for r in runs[2:]
+                ],
+            ],
+        )
+    )
     print()
     headers = ["model type", "job ATT (SE)", *[f"{r['which']} ATT (SE)" for r in runs[2:]]]
     rows = []

@@ -78,13 +78,21 @@ JOIN poverty_classifications pc ON pc.survey_round_id = r.id"""
 QUERIES: dict[str, tuple[str, str]] = {
     "floor_both": (
         "floor: GROUP BY stored commune keys, both boundary versions",
-        "SELECT hu.boundary, r.year, hu.commune_id, " + _COUNTS + "\n" + _ROUNDS + """
+        "SELECT hu.boundary, r.year, hu.commune_id, "
+        + _COUNTS
+        + "\n"
+        + _ROUNDS
+        + """
 JOIN household_units hu ON hu.household_id = r.household_id
 GROUP BY 1, 2, 3""",
     ),
     "floor_one": (
         "floor on one boundary version (legacy)",
-        "SELECT hu.boundary, r.year, hu.commune_id, " + _COUNTS + "\n" + _ROUNDS + """
+        "SELECT hu.boundary, r.year, hu.commune_id, "
+        + _COUNTS
+        + "\n"
+        + _ROUNDS
+        + """
 JOIN household_units hu ON hu.household_id = r.household_id
 WHERE hu.boundary = 'legacy'
 GROUP BY 1, 2, 3""",
@@ -97,16 +105,24 @@ GROUP BY 1, 2""",
     ),
     "floor_income": (
         "floor + mean and median income, both boundary versions",
-        "SELECT hu.boundary, r.year, hu.commune_id, " + _COUNTS + """,
+        "SELECT hu.boundary, r.year, hu.commune_id, "
+        + _COUNTS
+        + """,
        avg(r.income_per_person_month),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY r.income_per_person_month)
-""" + _ROUNDS + """
+"""
+        + _ROUNDS
+        + """
 JOIN household_units hu ON hu.household_id = r.household_id
 GROUP BY 1, 2, 3""",
     ),
     "naive_one": (
         "naive: ST_Contains(commune, point) in the query, one boundary version",
-        "SELECT c.boundary, r.year, c.id, " + _COUNTS + "\n" + _ROUNDS + """
+        "SELECT c.boundary, r.year, c.id, "
+        + _COUNTS
+        + "\n"
+        + _ROUNDS
+        + """
 JOIN households h ON h.id = r.household_id
 JOIN admin_units c ON c.level = 'commune' AND c.boundary = 'legacy'
                   AND ST_Contains(c.geom, h.geom)
@@ -114,7 +130,11 @@ GROUP BY 1, 2, 3""",
     ),
     "naive_both": (
         "naive: ST_Contains(commune, point) in the query, both boundary versions",
-        "SELECT c.boundary, r.year, c.id, " + _COUNTS + "\n" + _ROUNDS + """
+        "SELECT c.boundary, r.year, c.id, "
+        + _COUNTS
+        + "\n"
+        + _ROUNDS
+        + """
 JOIN households h ON h.id = r.household_id
 JOIN admin_units c ON c.level = 'commune' AND ST_Contains(c.geom, h.geom)
 GROUP BY 1, 2, 3""",
@@ -183,18 +203,15 @@ def setup(settings: Settings, households: int, seed: int, rebuild: bool) -> dict
         out["create_migrate_seconds"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         with session_factory(settings).begin() as s:
-            load_demo(s, DemoOptions(households=households, seed=seed),
-                      progress=lambda m: say("    " + m))
+            load_demo(s, DemoOptions(households=households, seed=seed), progress=lambda m: say("    " + m))
         out["demo"] = "built"
         out["demo_load_seconds"] = time.perf_counter() - t0
         say(f"  demo loaded in {out['demo_load_seconds']:.1f} s")
     out["vacuum_after_load_seconds"] = vacuum(settings)
     with connect(settings, autocommit=True) as conn:
         conn.execute("TRUNCATE household_units, poverty_classifications, area_indicators")
-    out["place_households_seconds"], out["place_households_rows"] = time_job(
-        settings, "place_households")
-    say(f"  place_households: {out['place_households_seconds']:.2f} s, "
-        f"{out['place_households_rows']:,} rows")
+    out["place_households_seconds"], out["place_households_rows"] = time_job(settings, "place_households")
+    say(f"  place_households: {out['place_households_seconds']:.2f} s, {out['place_households_rows']:,} rows")
     out["vacuum_after_place_seconds"] = vacuum(settings, "household_units")
     out["peak_rss_mib_after_setup"] = peak_rss_mib()
     return out
@@ -210,8 +227,7 @@ def time_job(settings: Settings, name: str) -> tuple[float, int]:
     return dt, int(res.rows_affected or 0)
 
 
-def job_runs(settings: Settings, name: str, runs: int, quiet_wait: float,
-             label: str) -> dict[str, Any]:
+def job_runs(settings: Settings, name: str, runs: int, quiet_wait: float, label: str) -> dict[str, Any]:
     times, rows, busy = [], [], []
     for _ in range(runs):
         busy.append(wait_quiet(quiet_wait))
@@ -222,8 +238,15 @@ def job_runs(settings: Settings, name: str, runs: int, quiet_wait: float,
     return {"times": times, "rows_affected": rows, "busy_before": busy, **summarise(times)}
 
 
-def time_query(settings: Settings, sql: str, runs: int, workers: int | None,
-               quiet_wait: float, warm_up: bool = True, jit: bool = True) -> dict[str, Any]:
+def time_query(
+    settings: Settings,
+    sql: str,
+    runs: int,
+    workers: int | None,
+    quiet_wait: float,
+    warm_up: bool = True,
+    jit: bool = True,
+) -> dict[str, Any]:
     with connect(settings, autocommit=True) as conn:
         if workers is not None:
             conn.execute(f"SET max_parallel_workers_per_gather = {int(workers)}")
@@ -240,12 +263,17 @@ def time_query(settings: Settings, sql: str, runs: int, workers: int | None,
             t0 = time.perf_counter()
             nrows = len(conn.execute(sql).fetchall())
             times.append(time.perf_counter() - t0)
-    return {"warmup": warm, "result_rows": nrows, "times": times, "busy_before": busy,
-            **summarise(times)}
+    return {"warmup": warm, "result_rows": nrows, "times": times, "busy_before": busy, **summarise(times)}
 
 
-def explain(settings: Settings, label: str, sql: str, workers: int | None = None,
-            params: dict[str, Any] | None = None, before: str | None = None) -> dict[str, Any]:
+def explain(
+    settings: Settings,
+    label: str,
+    sql: str,
+    workers: int | None = None,
+    params: dict[str, Any] | None = None,
+    before: str | None = None,
+) -> dict[str, Any]:
     """EXPLAIN (ANALYZE, BUFFERS) in a rolled-back transaction, saved to bench/out/explain/."""
     with session_factory(settings)() as s:
         if workers is not None:
@@ -276,28 +304,31 @@ def classify_statement(settings: Settings) -> tuple[str, dict[str, Any]]:
     from spatial.models import PovertyStandard
 
     with session_factory(settings)() as s:
-        std = s.query(PovertyStandard).filter(PovertyStandard.first_year <= 2022,
-                                              PovertyStandard.last_year >= 2022).one()
-        sql = classify._CLASSIFY.format(
-            deprivation_sum=classify.deprivation_sum(list(std.indicators)))
-        params = {"standard_id": std.id, "min_deprivations": std.min_deprivations,
-                  "first_year": std.first_year, "last_year": std.last_year}
+        std = (
+            s.query(PovertyStandard).filter(PovertyStandard.first_year <= 2022, PovertyStandard.last_year >= 2022).one()
+        )
+        sql = classify._CLASSIFY.format(deprivation_sum=classify.deprivation_sum(list(std.indicators)))
+        params = {
+            "standard_id": std.id,
+            "min_deprivations": std.min_deprivations,
+            "first_year": std.first_year,
+            "last_year": std.last_year,
+        }
     return sql, params
 
 
 # ---------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--households", type=int, default=200_000)
     ap.add_argument("--seed", type=int, default=2025)
-    ap.add_argument("--rebuild", action="store_true",
-                    help="rebuild the demo even if one of this size is loaded")
+    ap.add_argument("--rebuild", action="store_true", help="rebuild the demo even if one of this size is loaded")
     ap.add_argument("--repeat", type=int, default=5, help="timed runs per bare query (5)")
     ap.add_argument("--naive-repeat", type=int, default=2, help="timed runs per naive query (2)")
     ap.add_argument("--job-runs", type=int, default=3, help="runs of each job (3)")
-    ap.add_argument("--quiet-wait", type=float, default=20.0,
-                    help="seconds to wait at most for idle cores before each timing (20)")
+    ap.add_argument(
+        "--quiet-wait", type=float, default=20.0, help="seconds to wait at most for idle cores before each timing (20)"
+    )
     ap.add_argument("--no-explain", action="store_true")
     ap.add_argument("--database", default=DEFAULT_DATABASE)
     args = ap.parse_args(argv)
@@ -306,8 +337,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = bench_settings(args.database)
     say(f"bench_jobs: {args.households:,} households in database {args.database!r}")
     qw = args.quiet_wait
-    result: dict[str, Any] = {"benchmark": "jobs", "households": args.households,
-                              "seed": args.seed, "git_at_start": git_info()}
+    result: dict[str, Any] = {
+        "benchmark": "jobs",
+        "households": args.households,
+        "seed": args.seed,
+        "git_at_start": git_info(),
+    }
 
     say("1. set-up")
     result["setup"] = setup(settings, args.households, args.seed, args.rebuild)
@@ -318,11 +353,11 @@ def main(argv: list[str] | None = None) -> int:
     say("2. classify_households")
     loads["classify"] = loadavg()
     jobs: dict[str, Any] = {}
-    jobs["classify_first"] = job_runs(settings, "classify_households", 1, qw,
-                                      "first run (empty table)")
+    jobs["classify_first"] = job_runs(settings, "classify_households", 1, qw, "first run (empty table)")
     vacuum(settings, "poverty_classifications")
-    jobs["classify_repeat"] = job_runs(settings, "classify_households",
-                                       max(args.job_runs - 1, 1), qw, "repeat run (no change)")
+    jobs["classify_repeat"] = job_runs(
+        settings, "classify_households", max(args.job_runs - 1, 1), qw, "repeat run (no change)"
+    )
     vacuum(settings, "poverty_classifications")
 
     say("3. the floor, its variants and the naive ST_Contains join")
@@ -335,8 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             runs = 1 if name in SLOW else args.naive_repeat if name in NAIVE else args.repeat
             r = time_query(settings, sql, runs, workers, qw, warm_up=name not in SLOW)
             queries[f"{name}/{mode}"] = {"description": desc, **r}
-            say(f"  {name:13s} {mode:8s} best {r['min']:.3f} s, median {r['median']:.3f} s "
-                f"({r['result_rows']} rows)")
+            say(f"  {name:13s} {mode:8s} best {r['min']:.3f} s, median {r['median']:.3f} s ({r['result_rows']} rows)")
     for name in JIT_OFF:
         desc, sql = QUERIES[name]
         runs = args.naive_repeat if name in NAIVE else args.repeat
@@ -355,19 +389,20 @@ def main(argv: list[str] | None = None) -> int:
 
         for mode, workers in MODES.items():
             for name in ("floor_both", "naive_one"):
-                plans[f"{name}/{mode}"] = explain(settings, f"{name}-{mode}",
-                                                  QUERIES[name][1], workers)
-        plans["area_indicators"] = explain(settings, "area_indicators", _REFRESH.text,
-                                           before="DELETE FROM area_indicators")
+                plans[f"{name}/{mode}"] = explain(settings, f"{name}-{mode}", QUERIES[name][1], workers)
+        plans["area_indicators"] = explain(
+            settings, "area_indicators", _REFRESH.text, before="DELETE FROM area_indicators"
+        )
         sql, params = classify_statement(settings)
-        plans["classify 2022-2025, repeat"] = explain(settings, "classify-2022-repeat", sql,
-                                                      params=params)
+        plans["classify 2022-2025, repeat"] = explain(settings, "classify-2022-repeat", sql, params=params)
         plans["classify 2022-2025, first"] = explain(
-            settings, "classify-2022-first", sql, params=params,
-            before="TRUNCATE poverty_classifications")
+            settings, "classify-2022-first", sql, params=params, before="TRUNCATE poverty_classifications"
+        )
         for k, v in plans.items():
-            say(f"  {k}: {v['execution_ms']:.0f} ms, jit {v['jit_ms']:.0f} ms, "
-                f"{v['workers_launched']} workers, {v['external_sorts']} external sorts")
+            say(
+                f"  {k}: {v['execution_ms']:.0f} ms, jit {v['jit_ms']:.0f} ms, "
+                f"{v['workers_launched']} workers, {v['external_sorts']} external sorts"
+            )
 
     loads["end"] = loadavg()
     result.update(jobs=jobs, queries=queries, plans=plans, loadavg=loads)
@@ -390,19 +425,30 @@ def report(r: dict[str, Any]) -> None:
         ("area_indicators", "area_indicators", "3 levels x 2 boundary versions, mean, median"),
     ):
         v = j[key]
-        rows.append((label, v["runs"], v["min"], v["median"], v["min"] / floor["parallel"],
-                     v["min"] / floor["serial"], note))
+        rows.append(
+            (label, v["runs"], v["min"], v["median"], v["min"] / floor["parallel"], v["min"] / floor["serial"], note)
+        )
     for key, v in q.items():
-        rows.append((key, v["runs"], v["min"], v["median"], v["min"] / floor["parallel"],
-                     v["min"] / floor["serial"], v["description"]))
+        rows.append(
+            (
+                key,
+                v["runs"],
+                v["min"],
+                v["median"],
+                v["min"] / floor["parallel"],
+                v["min"] / floor["serial"],
+                v["description"],
+            )
+        )
     m = r["machine"]
     say("")
-    say(f"{r['household_years']:,} household-years, {r['placements']:,} placements; "
+    say(
+        f"{r['household_years']:,} household-years, {r['placements']:,} placements; "
         f"{m['nproc']} cores; PostgreSQL {m['postgresql']}, PostGIS {m['postgis']}; "
         f"place_households {r['setup']['place_households_seconds']:.1f} s; "
-        f"peak RSS {r['peak_rss_mib']:.0f} MiB")
-    say(table(["what", "runs", "best s", "median s", "x floor (parallel)", "x floor (serial)",
-               "note"], rows))
+        f"peak RSS {r['peak_rss_mib']:.0f} MiB"
+    )
+    say(table(["what", "runs", "best s", "median s", "x floor (parallel)", "x floor (serial)", "note"], rows))
 
 
 if __name__ == "__main__":

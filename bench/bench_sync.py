@@ -86,8 +86,13 @@ HEADER_LIMIT = 65536
 ICT = timezone(timedelta(hours=7))
 #: visits are dated from here on, one minute apart per phone and visit, so no two have the same content
 FIRST_VISIT = datetime(2025, 9, 1, 7, 0, tzinfo=ICT)
-PROBLEMS = ("Thiếu thức ăn cho gia súc mùa đông", "Hộ tham gia đi làm ăn xa", "Dịch bệnh trên đàn gà",
-            "Giá bán thấp, khó tiêu thụ", "Chậm giải ngân vốn hỗ trợ")
+PROBLEMS = (
+    "Thiếu thức ăn cho gia súc mùa đông",
+    "Hộ tham gia đi làm ăn xa",
+    "Dịch bệnh trên đàn gà",
+    "Giá bán thấp, khó tiêu thụ",
+    "Chậm giải ngân vốn hỗ trợ",
+)
 
 
 # ----------------------------------------------------------------------------- the faulty link
@@ -158,11 +163,16 @@ class DroppingProxy:
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            return {"requests": self.requests, "responses_dropped": self.dropped,
-                    "responses_returned": self.returned, "upstream_errors": self.upstream_errors,
-                    "client_errors": self.client_errors,
-                    "upstream_status": {str(k): v for k, v in sorted(self.upstream_status.items())},
-                    "drop_rate": self.drop_rate, "seed": self.seed}
+            return {
+                "requests": self.requests,
+                "responses_dropped": self.dropped,
+                "responses_returned": self.returned,
+                "upstream_errors": self.upstream_errors,
+                "client_errors": self.client_errors,
+                "upstream_status": {str(k): v for k, v in sorted(self.upstream_status.items())},
+                "drop_rate": self.drop_rate,
+                "seed": self.seed,
+            }
 
     # -- life cycle
     def start(self) -> int:
@@ -179,8 +189,9 @@ class DroppingProxy:
             request_queue_size = 256
 
         self._server = Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="dropping-proxy", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="dropping-proxy", daemon=True
+        )
         self._thread.start()
         return int(self._server.server_address[1])
 
@@ -217,8 +228,9 @@ class DroppingProxy:
                 body = reader.read(length) if length else b""
                 if len(body) != length:
                     raise ConnectionError("the stream ended inside a body")
-                keep_alive = fields.get("connection", b"").lower() != b"close" and \
-                    not request_line.endswith(b"HTTP/1.0")
+                keep_alive = fields.get("connection", b"").lower() != b"close" and not request_line.endswith(
+                    b"HTTP/1.0"
+                )
                 with self._lock:
                     self.requests += 1
                 response = self._forward(request_line, headers, body, keep_alive)
@@ -238,12 +250,14 @@ class DroppingProxy:
         finally:
             reader.close()
 
-    def _forward(self, request_line: bytes, headers: list[tuple[str, bytes]], body: bytes,
-                 keep_alive: bool) -> bytes:
+    def _forward(self, request_line: bytes, headers: list[tuple[str, bytes]], body: bytes, keep_alive: bool) -> bytes:
         """The upstream's whole response, re-framed for the phone's connection."""
         out = [request_line]
-        out += [f"{name}: ".encode() + value for name, value in headers
-                if name not in HOP_BY_HOP and name != "content-length"]
+        out += [
+            f"{name}: ".encode() + value
+            for name, value in headers
+            if name not in HOP_BY_HOP and name != "content-length"
+        ]
         out += [f"Content-Length: {len(body)}".encode(), b"Connection: close", b"", b""]
         try:
             with socket.create_connection(self.upstream, timeout=120) as up:
@@ -269,8 +283,9 @@ class DroppingProxy:
 
 
 # ----------------------------------------------------------------------------- the phones
-def make_outbox(seed: str, models: list[dict[str, Any]], form_version: str, count: int,
-                first_minute: int) -> list[dict[str, Any]]:
+def make_outbox(
+    seed: str, models: list[dict[str, Any]], form_version: str, count: int, first_minute: int
+) -> list[dict[str, Any]]:
     """``count`` valid general-form visits to ``models`` (code, lon, lat), reproducible from ``seed``.
 
     Visit k is dated ``first_minute + k`` minutes after FIRST_VISIT: give each phone its own
@@ -281,23 +296,35 @@ def make_outbox(seed: str, models: list[dict[str, Any]], form_version: str, coun
     for k in range(count):
         model = models[k % len(models)] if k < len(models) else rng.choice(models)
         progress = rng.choice(("on_track", "on_track", "on_track", "delayed", "stopped"))
-        answers: dict[str, Any] = {"participants_present": rng.randint(1, 40), "progress": progress,
-                                   "income_vnd": rng.randrange(0, 5_000_000, 1000),
-                                   "notes": f"Lần thăm {k + 1} ({seed})"}
+        answers: dict[str, Any] = {
+            "participants_present": rng.randint(1, 40),
+            "progress": progress,
+            "income_vnd": rng.randrange(0, 5_000_000, 1000),
+            "notes": f"Lần thăm {k + 1} ({seed})",
+        }
         if progress != "on_track":
             answers["problems"] = rng.choice(PROBLEMS)
         location = None
         if model.get("lon") is not None:
-            location = {"type": "Point", "coordinates": [round(model["lon"] + rng.uniform(-5e-4, 5e-4), 6),
-                                                         round(model["lat"] + rng.uniform(-5e-4, 5e-4), 6)]}
-        visits.append({
-            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            "model": model["code"],
-            "visited_at": (FIRST_VISIT + timedelta(minutes=first_minute + k)).isoformat(),
-            "form": "general", "form_version": form_version,
-            "location": location, "accuracy_m": round(rng.uniform(3, 15), 1) if location else None,
-            "answers": answers,
-        })
+            location = {
+                "type": "Point",
+                "coordinates": [
+                    round(model["lon"] + rng.uniform(-5e-4, 5e-4), 6),
+                    round(model["lat"] + rng.uniform(-5e-4, 5e-4), 6),
+                ],
+            }
+        visits.append(
+            {
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "model": model["code"],
+                "visited_at": (FIRST_VISIT + timedelta(minutes=first_minute + k)).isoformat(),
+                "form": "general",
+                "form_version": form_version,
+                "location": location,
+                "accuracy_m": round(rng.uniform(3, 15), 1) if location else None,
+                "answers": answers,
+            }
+        )
     return visits
 
 
@@ -335,8 +362,12 @@ class Phone:
         log.requests += 1
         t0 = time.perf_counter()
         try:
-            self.conn.request("POST", path, body=payload, headers={
-                "Content-Type": "application/json", "Authorization": f"Bearer {self.token}"})
+            self.conn.request(
+                "POST",
+                path,
+                body=payload,
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
+            )
             with self.conn.getresponse() as response:
                 data = response.read()
                 status = response.status
@@ -376,7 +407,7 @@ class Phone:
 
     def sync_batches(self, outbox: list[dict[str, Any]], label: str, size: int = BATCH_SIZE) -> None:
         for start in range(0, len(outbox), size):
-            chunk = outbox[start:start + size]
+            chunk = outbox[start : start + size]
             payload = json.dumps({"visits": chunk}, ensure_ascii=False).encode()
             t0 = time.perf_counter()
             status, data = self._until_acknowledged("/api/visits/batch", payload)
@@ -393,8 +424,9 @@ class Phone:
                     self.log.failures.append(f"{sent['id']}: {json.dumps(result)[:300]}")
 
 
-def run_phones(phones: list[tuple[Phone, list[dict[str, Any]]]], mode: str, passes: int = 2,
-               batch_size: int = BATCH_SIZE) -> float:
+def run_phones(
+    phones: list[tuple[Phone, list[dict[str, Any]]]], mode: str, passes: int = 2, batch_size: int = BATCH_SIZE
+) -> float:
     """Every phone syncs its outbox ``passes`` times, all at once; returns the wall time in s."""
     start = threading.Barrier(len(phones) + 1)
     crashes: list[str] = []
@@ -437,35 +469,61 @@ def check_database(conn: Any, outboxes: dict[str, list[dict[str, Any]]]) -> dict
     names = list(outboxes)
     sent = {body["id"]: (name, body) for name, bodies in outboxes.items() for body in bodies}
     expected = sum(len(b) for b in outboxes.values())
-    rows = conn.execute("SELECT id::text, submitted_by, body_sha256, answers FROM visits "
-                        "WHERE submitted_by = ANY(%s)", (names,)).fetchall()
+    rows = conn.execute(
+        "SELECT id::text, submitted_by, body_sha256, answers FROM visits WHERE submitted_by = ANY(%s)", (names,)
+    ).fetchall()
     stored: dict[str, list[tuple[str, str, dict]]] = {}
     for vid, who, digest, answers in rows:
         stored.setdefault(vid, []).append((who, digest, answers))
     lost = [vid for vid in sent if vid not in stored]
     unexpected = [vid for vid in stored if vid not in sent]
-    changed = [vid for vid, (name, body) in sent.items()
-               if vid in stored and stored[vid][0] != (name, body_sha256(body), body["answers"])]
+    changed = [
+        vid
+        for vid, (name, body) in sent.items()
+        if vid in stored and stored[vid][0] != (name, body_sha256(body), body["answers"])
+    ]
     duplicate_ids = sum(len(v) - 1 for v in stored.values())
-    duplicate_bodies = conn.execute("""
+    duplicate_bodies = conn.execute(
+        """
         SELECT coalesce(sum(n - 1), 0) FROM (
           SELECT count(*) AS n FROM visits WHERE submitted_by = ANY(%s)
           GROUP BY submitted_by, model_id, work_id, scheme_id, visited_at, form_id, form_version, answers,
                    ST_AsEWKB(geom), accuracy_m
-          HAVING count(*) > 1) d""", (names,)).fetchone()[0]
-    per_phone = dict(conn.execute("SELECT submitted_by, count(*) FROM visits WHERE submitted_by = ANY(%s) "
-                                  "GROUP BY 1", (names,)).fetchall())
+          HAVING count(*) > 1) d""",
+        (names,),
+    ).fetchone()[0]
+    per_phone = dict(
+        conn.execute(
+            "SELECT submitted_by, count(*) FROM visits WHERE submitted_by = ANY(%s) GROUP BY 1", (names,)
+        ).fetchall()
+    )
     uneven = {n: per_phone.get(n, 0) for n in names if per_phone.get(n, 0) != len(outboxes[n])}
     result = {
-        "expected": expected, "stored": len(rows), "distinct_ids": len(stored),
-        "duplicate_ids": duplicate_ids, "duplicate_bodies": int(duplicate_bodies),
-        "lost": len(lost), "unexpected": len(unexpected), "body_differs": len(changed),
+        "expected": expected,
+        "stored": len(rows),
+        "distinct_ids": len(stored),
+        "duplicate_ids": duplicate_ids,
+        "duplicate_bodies": int(duplicate_bodies),
+        "lost": len(lost),
+        "unexpected": len(unexpected),
+        "body_differs": len(changed),
         "phones_with_wrong_count": len(uneven),
-        "examples": {"lost": lost[:5], "unexpected": unexpected[:5], "body_differs": changed[:5],
-                     "wrong_count": dict(list(uneven.items())[:5])},
+        "examples": {
+            "lost": lost[:5],
+            "unexpected": unexpected[:5],
+            "body_differs": changed[:5],
+            "wrong_count": dict(list(uneven.items())[:5]),
+        },
     }
-    result["ok"] = (len(rows) == expected and duplicate_ids == 0 and result["duplicate_bodies"] == 0
-                    and not lost and not unexpected and not changed and not uneven)
+    result["ok"] = (
+        len(rows) == expected
+        and duplicate_ids == 0
+        and result["duplicate_bodies"] == 0
+        and not lost
+        and not unexpected
+        and not changed
+        and not uneven
+    )
     return result
 
 
@@ -478,8 +536,14 @@ def percentiles(values: list[float]) -> dict[str, float]:
     def rank(p: float) -> float:
         return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))] * 1000
 
-    return {"p50": rank(50), "p90": rank(90), "p99": rank(99), "max": ordered[-1] * 1000,
-            "mean": statistics.fmean(ordered) * 1000, "n": len(ordered)}
+    return {
+        "p50": rank(50),
+        "p90": rank(90),
+        "p99": rank(99),
+        "max": ordered[-1] * 1000,
+        "mean": statistics.fmean(ordered) * 1000,
+        "n": len(ordered),
+    }
 
 
 def summarise_logs(logs: list[PhoneLog]) -> dict[str, Any]:
@@ -489,8 +553,10 @@ def summarise_logs(logs: list[PhoneLog]) -> dict[str, Any]:
         total.update(log.acknowledged)
         http_status.update(log.http_status)
     return {
-        "requests": sum(x.requests for x in logs), "dropped_seen": sum(x.dropped for x in logs),
-        "timeouts": sum(x.timeouts for x in logs), "retries": sum(x.retries for x in logs),
+        "requests": sum(x.requests for x in logs),
+        "dropped_seen": sum(x.dropped for x in logs),
+        "timeouts": sum(x.timeouts for x in logs),
+        "retries": sum(x.retries for x in logs),
         "http_status": {str(k): v for k, v in sorted(http_status.items())},
         "acknowledged": dict(sorted(total.items())),
         "failures": sum(len(x.failures) for x in logs),
@@ -578,10 +644,25 @@ class Gunicorn:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(self.workers),
-                 "--threads", str(self.threads), "--bind", "127.0.0.1:0", "--timeout", "120",
-                 "--graceful-timeout", "10", "webapp:create_app()"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                [
+                    str(Path(sys.executable).with_name("gunicorn")),
+                    "--workers",
+                    str(self.workers),
+                    "--threads",
+                    str(self.threads),
+                    "--bind",
+                    "127.0.0.1:0",
+                    "--timeout",
+                    "120",
+                    "--graceful-timeout",
+                    "10",
+                    "webapp:create_app()",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + wait
         while not self.port:
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -628,8 +709,16 @@ def build_database(settings: Settings, households: int, seed: int) -> dict[str, 
 
 
 # ----------------------------------------------------------------------------- one run
-def run(settings: Settings, base: str, accounts: list[tuple[str, str, str]], mode: str, visits: int,
-        drop: float, seed: int, first_minute: int) -> dict[str, Any]:
+def run(
+    settings: Settings,
+    base: str,
+    accounts: list[tuple[str, str, str]],
+    mode: str,
+    visits: int,
+    drop: float,
+    seed: int,
+    first_minute: int,
+) -> dict[str, Any]:
     host_port = base.rsplit(":", 1)
     upstream = (host_port[0].removeprefix("http://"), int(host_port[1]))
     version = general_form_version(base, accounts[0][1])
@@ -662,16 +751,24 @@ def run(settings: Settings, base: str, accounts: list[tuple[str, str, str]], mod
     check["ok"] = check["ok"] and logs["failures"] == 0 and logs["dropped_seen"] == proxy_stats["responses_dropped"]
     cores = os.cpu_count() or 1
     return {
-        "mode": mode, "phones": len(accounts), "visits_per_phone": visits, "passes": 2,
-        "drop_rate": drop, "seed": seed, "wall_seconds": wall,
+        "mode": mode,
+        "phones": len(accounts),
+        "visits_per_phone": visits,
+        "passes": 2,
+        "drop_rate": drop,
+        "seed": seed,
+        "wall_seconds": wall,
         "visits_per_second": check["expected"] / wall,
         "syncs_per_second": 2 * check["expected"] / wall,
         "requests_per_second": logs["requests"] / wall,
         "machine_busy_during": (cpu1[0] - cpu0[0]) / max(cpu1[1] - cpu0[1], 1),
-        "loadavg_before": busy0, "loadavg_after": loadavg(),
+        "loadavg_before": busy0,
+        "loadavg_after": loadavg(),
         "bench_process_cpu_seconds": (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime),
         "cores": cores,
-        "proxy": proxy_stats, "phones_saw": logs, "database": check,
+        "proxy": proxy_stats,
+        "phones_saw": logs,
+        "database": check,
     }
 
 
@@ -687,24 +784,35 @@ def report(result: dict[str, Any]) -> str:
         ("responses dropped by the proxy (phones saw)", f"{proxy['responses_dropped']:,} ({logs['dropped_seen']:,})"),
         ("retries", f"{logs['retries']:,}"),
         ("HTTP status seen by phones", ", ".join(f"{k}: {v:,}" for k, v in logs["http_status"].items())),
-        ("visits acknowledged, pass 1 (201 / 200)",
-         f"{ack.get('pass1:201', 0):,} / {ack.get('pass1:200', 0):,}"),
-        ("visits acknowledged, pass 2 (201 / 200)",
-         f"{ack.get('pass2:201', 0):,} / {ack.get('pass2:200', 0):,}"),
+        ("visits acknowledged, pass 1 (201 / 200)", f"{ack.get('pass1:201', 0):,} / {ack.get('pass1:200', 0):,}"),
+        ("visits acknowledged, pass 2 (201 / 200)", f"{ack.get('pass2:201', 0):,} / {ack.get('pass2:200', 0):,}"),
         ("upstream status (server)", ", ".join(f"{k}: {v:,}" for k, v in proxy["upstream_status"].items())),
         ("wall time", f"{result['wall_seconds']:.1f} s"),
-        ("throughput", f"{result['visits_per_second']:.0f} visits/s stored, {result['syncs_per_second']:.0f} "
-                       f"visit syncs/s, {result['requests_per_second']:.0f} requests/s"),
-        ("request latency p50 / p90 / p99 / max",
-         " / ".join(f"{lat.get(k, 0):.0f}" for k in ("p50", "p90", "p99", "max")) + " ms"),
-        ("visit acknowledged after (incl. retries) p50 / p90 / p99 / max",
-         " / ".join(f"{ack_lat.get(k, 0):.0f}" for k in ("p50", "p90", "p99", "max")) + " ms"),
+        (
+            "throughput",
+            f"{result['visits_per_second']:.0f} visits/s stored, {result['syncs_per_second']:.0f} "
+            f"visit syncs/s, {result['requests_per_second']:.0f} requests/s",
+        ),
+        (
+            "request latency p50 / p90 / p99 / max",
+            " / ".join(f"{lat.get(k, 0):.0f}" for k in ("p50", "p90", "p99", "max")) + " ms",
+        ),
+        (
+            "visit acknowledged after (incl. retries) p50 / p90 / p99 / max",
+            " / ".join(f"{ack_lat.get(k, 0):.0f}" for k in ("p50", "p90", "p99", "max")) + " ms",
+        ),
         ("all cores busy during the run", f"{result['machine_busy_during']:.0%}"),
         ("CPU of this process (phones + proxy)", f"{result['bench_process_cpu_seconds']:.1f} s"),
         ("invariants", "hold" if db["ok"] else "FAIL"),
     ]
-    return table([f"{result['mode']}: {result['phones']} phones x {result['visits_per_phone']} visits x 2, "
-                  f"{result['drop_rate']:.0%} dropped", "figure"], rows)
+    return table(
+        [
+            f"{result['mode']}: {result['phones']} phones x {result['visits_per_phone']} visits x 2, "
+            f"{result['drop_rate']:.0%} dropped",
+            "figure",
+        ],
+        rows,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -712,30 +820,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--phones", type=int, default=50)
     ap.add_argument("--visits", type=int, default=200, help="visits per phone (200)")
     ap.add_argument("--drop", type=float, default=0.10, help="share of responses dropped (0.10)")
-    ap.add_argument("--mode", choices=("single", "batch", "both"), default="single",
-                    help="POST /api/visits, /api/visits/batch (50 a batch), or one run of each")
+    ap.add_argument(
+        "--mode",
+        choices=("single", "batch", "both"),
+        default="single",
+        help="POST /api/visits, /api/visits/batch (50 a batch), or one run of each",
+    )
     ap.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (4)")
     ap.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (4)")
     ap.add_argument("--households", type=int, default=20_000, help="size of the demo (20,000)")
     ap.add_argument("--seed", type=int, default=2025)
-    ap.add_argument("--quiet-wait", type=float, default=20.0,
-                    help="seconds to wait at most for idle cores before each run (20)")
+    ap.add_argument(
+        "--quiet-wait", type=float, default=20.0, help="seconds to wait at most for idle cores before each run (20)"
+    )
     ap.add_argument("--database", default=DEFAULT_DATABASE)
     args = ap.parse_args(argv)
 
     settings = bench_settings(args.database)
     modes = ["single", "batch"] if args.mode == "both" else [args.mode]
-    say(f"bench_sync: {args.phones} phones x {args.visits} visits x 2 passes, {args.drop:.0%} of responses "
+    say(
+        f"bench_sync: {args.phones} phones x {args.visits} visits x 2 passes, {args.drop:.0%} of responses "
         f"dropped, mode {args.mode}; gunicorn {args.workers} workers x {args.threads} threads; database "
-        f"{args.database!r} (dropped and recreated)")
+        f"{args.database!r} (dropped and recreated)"
+    )
     git_at_start = git_info()
     t0 = time.perf_counter()
     counts = build_database(settings, args.households, args.seed)
     accounts = {m: create_workers(settings, [f"bench_{m}_{i:02d}" for i in range(args.phones)]) for m in modes}
     setup_seconds = time.perf_counter() - t0
-    say(f"  set-up {setup_seconds:.1f} s: demo of {counts.get('households', 0):,} households, "
+    say(
+        f"  set-up {setup_seconds:.1f} s: demo of {counts.get('households', 0):,} households, "
         f"{counts.get('livelihood models', counts.get('models', '?'))} models; "
-        f"{len({c for a in accounts.values() for _, _, c in a})} communes for {args.phones} workers")
+        f"{len({c for a in accounts.values() for _, _, c in a})} communes for {args.phones} workers"
+    )
 
     server = Gunicorn(settings, args.workers, args.threads, OUT_DIR / "sync-gunicorn.log")
     results = []
@@ -745,8 +862,16 @@ def main(argv: list[str] | None = None) -> int:
         for i, mode in enumerate(modes):
             busy = wait_quiet(args.quiet_wait)
             say(f"  run {mode}: other work kept {busy:.0%} of the cores busy before it")
-            result = run(settings, base, accounts[mode], mode, args.visits, args.drop, args.seed,
-                         first_minute=i * args.phones * args.visits)
+            result = run(
+                settings,
+                base,
+                accounts[mode],
+                mode,
+                args.visits,
+                args.drop,
+                args.seed,
+                first_minute=i * args.phones * args.visits,
+            )
             result["busy_before"] = busy
             results.append(result)
             say("")
@@ -757,17 +882,27 @@ def main(argv: list[str] | None = None) -> int:
     server_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     info = machine(settings)
     payload = {
-        "benchmark": "sync", "git_at_start": git_at_start, "machine": info,
-        "gunicorn": {"workers": args.workers, "threads": args.threads,
-                     "cpu_seconds_all_runs_and_setup": server_cpu.ru_utime + server_cpu.ru_stime},
-        "households": args.households, "demo_counts": counts, "setup_seconds": setup_seconds,
+        "benchmark": "sync",
+        "git_at_start": git_at_start,
+        "machine": info,
+        "gunicorn": {
+            "workers": args.workers,
+            "threads": args.threads,
+            "cpu_seconds_all_runs_and_setup": server_cpu.ru_utime + server_cpu.ru_stime,
+        },
+        "households": args.households,
+        "demo_counts": counts,
+        "setup_seconds": setup_seconds,
         "communes": sorted({c for a in accounts.values() for _, _, c in a}),
-        "runs": results, "process_seconds": time.perf_counter() - PROCESS_START,
+        "runs": results,
+        "process_seconds": time.perf_counter() - PROCESS_START,
     }
     path = write_json(f"sync-{args.mode}", payload)
     server_seconds = payload["gunicorn"]["cpu_seconds_all_runs_and_setup"]
-    say(f"machine: {info['nproc']} cores, {info['cpu']}, PostgreSQL {info['postgresql']}, PostGIS "
-        f"{info['postgis']}; gunicorn CPU over set-up and runs {server_seconds:.1f} s")
+    say(
+        f"machine: {info['nproc']} cores, {info['cpu']}, PostgreSQL {info['postgresql']}, PostGIS "
+        f"{info['postgis']}; gunicorn CPU over set-up and runs {server_seconds:.1f} s"
+    )
     say(f"results: {path}")
     ok = all(r["database"]["ok"] for r in results)
     if not ok:

@@ -84,17 +84,34 @@ def write_raster(size: int, which: str) -> Path:
     rng = np.random.default_rng(seed)
     phase = rng.uniform(0, 2 * np.pi, 4)
     tmp = path.with_suffix(".part.tif")
-    profile = {"driver": "GTiff", "width": width, "height": height, "count": 1, "dtype": "float32",
-               "crs": CRS, "transform": transform, "nodata": NODATA, "tiled": True, "blockxsize": BLOCK,
-               "blockysize": BLOCK, "compress": "deflate", "predictor": 3, "zlevel": 1, "bigtiff": "if_safer"}
+    profile = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": 1,
+        "dtype": "float32",
+        "crs": CRS,
+        "transform": transform,
+        "nodata": NODATA,
+        "tiled": True,
+        "blockxsize": BLOCK,
+        "blockysize": BLOCK,
+        "compress": "deflate",
+        "predictor": 3,
+        "zlevel": 1,
+        "bigtiff": "if_safer",
+    }
     cols = np.arange(width, dtype=np.float32) / width
     t0 = time.perf_counter()
     with rasterio.open(tmp, "w", **profile) as dst:
         for r0 in range(0, height, BLOCK):
             rows = np.arange(r0, min(r0 + BLOCK, height), dtype=np.float32)[:, None] / height
-            wave = (1.2 * np.sin(2 * np.pi * 7 * cols + phase[0]) * np.cos(2 * np.pi * 5 * rows + phase[1])
-                    + 0.8 * np.sin(2 * np.pi * 23 * (cols + rows) + phase[2])
-                    + 0.4 * np.cos(2 * np.pi * 61 * cols * rows + phase[3]) - 0.6)
+            wave = (
+                1.2 * np.sin(2 * np.pi * 7 * cols + phase[0]) * np.cos(2 * np.pi * 5 * rows + phase[1])
+                + 0.8 * np.sin(2 * np.pi * 23 * (cols + rows) + phase[2])
+                + 0.4 * np.cos(2 * np.pi * 61 * cols * rows + phase[3])
+                - 0.6
+            )
             noise = rng.standard_normal(wave.shape, dtype=np.float32) * np.float32(0.15)
             depth = np.round(np.maximum(wave + noise, 0), 2).astype(np.float32)
             depth[(cols[None, :] + rows) > 1.8] = NODATA
@@ -144,6 +161,7 @@ def windows(ds: Any) -> list[Any]:
 
 # --- children: one measurement each, in its own process ----------------------------------
 
+
 def child(which: str, size: int, zones: str, repeat: int) -> dict[str, Any]:
     geoms = zone_geoms(zones) if which != "floor" else []
     a, b = str(raster_path(size, "a")), str(raster_path(size, "b"))
@@ -160,10 +178,16 @@ def child(which: str, size: int, zones: str, repeat: int) -> dict[str, Any]:
         t1 = time.perf_counter()
         first = zonal_stats(a, weights, threshold=THRESHOLD)
         t2, c2 = time.perf_counter(), time.process_time()
-        out.update(weights_s=t1 - t0, first_stats_s=t2 - t1, first_s=t2 - t0, first_cpu_s=c2 - c0,
-                   weights_mib=weights.nbytes / 2**20,
-                   spans=int(weights.span_row.size), boundary_cells=int(weights.part_row.size),
-                   interior_cells=int(weights.span_len.sum()))
+        out.update(
+            weights_s=t1 - t0,
+            first_stats_s=t2 - t1,
+            first_s=t2 - t0,
+            first_cpu_s=c2 - c0,
+            weights_mib=weights.nbytes / 2**20,
+            spans=int(weights.span_row.size),
+            boundary_cells=int(weights.part_row.size),
+            interior_cells=int(weights.span_len.sum()),
+        )
         further, cpu = [], []
         for _ in range(repeat):
             t, c = time.perf_counter(), time.process_time()
@@ -177,14 +201,18 @@ def child(which: str, size: int, zones: str, repeat: int) -> dict[str, Any]:
         import shapely
         from exactextract import exact_extract
 
-        feats = [{"type": "Feature", "properties": {"i": i}, "geometry": shapely.geometry.mapping(g)}
-                 for i, g in enumerate(geoms)]
+        feats = [
+            {"type": "Feature", "properties": {"i": i}, "geometry": shapely.geometry.mapping(g)}
+            for i, g in enumerate(geoms)
+        ]
         t0, c0 = time.perf_counter(), time.process_time()
         res = exact_extract(a, feats, ["count", "mean", "min", "max", "quantile(q=0.5)", "quantile(q=0.9)", "sum"])
         out["first_s"], out["first_cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
         p50 = [f["properties"]["quantile_50"] for f in res]
-        out["check"] = {"count": float(sum(f["properties"]["count"] for f in res)),
-                        "mean_p50": float(np.nanmean([np.nan if v is None else v for v in p50]))}
+        out["check"] = {
+            "count": float(sum(f["properties"]["count"] for f in res)),
+            "mean_p50": float(np.nanmean([np.nan if v is None else v for v in p50])),
+        }
     elif which == "rasterstats":
         import warnings
 
@@ -222,10 +250,12 @@ def child(which: str, size: int, zones: str, repeat: int) -> dict[str, Any]:
 
 
 def _digest(first: list[Any], second: list[Any]) -> dict[str, float]:
-    return {"count_first": float(sum(s.count for s in first)),
-            "count_further": float(sum(s.count for s in second)),
-            "mean_p50_first": float(np.nanmean([s.p50 for s in first])),
-            "share_above_first": float(np.nanmean([s.share_above for s in first]))}
+    return {
+        "count_first": float(sum(s.count for s in first)),
+        "count_further": float(sum(s.count for s in second)),
+        "mean_p50_first": float(np.nanmean([s.p50 for s in first])),
+        "share_above_first": float(np.nanmean([s.share_above for s in first])),
+    }
 
 
 def run_child(which: str, size: int, zones: str, repeat: int, quiet_wait: float) -> dict[str, Any]:
@@ -242,20 +272,35 @@ def run_child(which: str, size: int, zones: str, repeat: int, quiet_wait: float)
 
 
 def machine() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "")
-    mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal")), "0")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "",
+    )
+    mem = next(
+        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "0"
+    )
     import exactextract
     import rasterio
     import rasterstats
 
-    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gib": round(int(mem) / 2**20, 1),
-            "python": platform.python_version(), "numpy": np.__version__, "rasterio": rasterio.__version__,
-            "gdal": rasterio.__gdal_version__, "exactextract": exactextract.__version__,
-            "rasterstats": rasterstats.__version__,
-            "git_commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                                         capture_output=True, text=True).stdout.strip()}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(int(mem) / 2**20, 1),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "rasterio": rasterio.__version__,
+        "gdal": rasterio.__gdal_version__,
+        "exactextract": exactextract.__version__,
+        "rasterstats": rasterstats.__version__,
+        "git_commit": subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip(),
+    }
 
 
 def main() -> None:
@@ -264,8 +309,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs of the further raster and of the floor")
     ap.add_argument("--zones", default="communes,buffers")
     ap.add_argument("--skip-reference", action="store_true", help="only ours and the floor (e.g. at 40,000)")
-    ap.add_argument("--skip-rasterstats", action="store_true",
-                    help="exactextract only (rasterstats took 195 s and 19.7 GB of RSS on the buffers)")
+    ap.add_argument(
+        "--skip-rasterstats",
+        action="store_true",
+        help="exactextract only (rasterstats took 195 s and 19.7 GB of RSS on the buffers)",
+    )
     ap.add_argument("--quiet-wait", type=float, default=20.0)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -288,14 +336,30 @@ def main() -> None:
         first, first_cpu = r.get("first_s"), r.get("first_cpu_s")
         further = statistics.median(r["further_s"]) if "further_s" in r else None
         further_cpu = statistics.median(r["further_cpu_s"]) if "further_cpu_s" in r else None
-        rows.append([r["which"], r["zones"],
-                     "" if first is None else f"{first:.2f} ({first_cpu:.2f})",
-                     "" if further is None else f"{further:.2f} ({further_cpu:.2f})",
-                     "" if further is None else f"{further / floor:.2f} ({further_cpu / floor_cpu:.2f})",
-                     f"{r['peak_rss_mib']:,.0f} ({r['rss_inputs_mib']:,.0f})"])
+        rows.append(
+            [
+                r["which"],
+                r["zones"],
+                "" if first is None else f"{first:.2f} ({first_cpu:.2f})",
+                "" if further is None else f"{further:.2f} ({further_cpu:.2f})",
+                "" if further is None else f"{further / floor:.2f} ({further_cpu / floor_cpu:.2f})",
+                f"{r['peak_rss_mib']:,.0f} ({r['rss_inputs_mib']:,.0f})",
+            ]
+        )
     say(f"\n{args.size:,} × {args.size:,} float32 raster; floor (read + scan) median {floor:.2f} s")
-    say(table(["what", "zones", "first raster s (CPU s)", "further raster s, median (CPU s)", "× floor (CPU)",
-               "peak RSS MiB (inputs)"], rows))
+    say(
+        table(
+            [
+                "what",
+                "zones",
+                "first raster s (CPU s)",
+                "further raster s, median (CPU s)",
+                "× floor (CPU)",
+                "peak RSS MiB (inputs)",
+            ],
+            rows,
+        )
+    )
     path = write_json(f"zonal-{args.size}", {"size": args.size, "machine": machine(), "results": results})
     say(f"wrote {path}")
 

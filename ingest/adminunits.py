@@ -78,16 +78,24 @@ def load_province(short_name: str) -> Province:
         raise IngestError(f"province {short_name!r} is not in vietnamadminunits")
     first = legacy[0]
     legacy_province = Unit(
-        level="province", code=first["provinceCode"], name=first["province"],
+        level="province",
+        code=first["provinceCode"],
+        name=first["province"],
         unit_type=_unit_type(first["province"], ("Tỉnh", "Thành phố")),
-        lat=first["provinceLat"], lon=first["provinceLon"],
-        bounds=Bounds.parse(first["provinceBounds"]), key=first["provinceKey"],
+        lat=first["provinceLat"],
+        lon=first["provinceLon"],
+        bounds=Bounds.parse(first["provinceBounds"]),
+        key=first["provinceKey"],
     )
     cur0 = current[0]
     current_province = Unit(
-        level="province", code=cur0["provinceCode"], name=cur0["province"],
+        level="province",
+        code=cur0["provinceCode"],
+        name=cur0["province"],
         unit_type=_unit_type(cur0["province"], ("Tỉnh", "Thành phố")),
-        lat=cur0["provinceLat"], lon=cur0["provinceLon"], key=cur0["provinceKey"],
+        lat=cur0["provinceLat"],
+        lon=cur0["provinceLon"],
+        key=cur0["provinceKey"],
     )
     districts: dict[str, Unit] = {}
     communes: list[Unit] = []
@@ -95,21 +103,42 @@ def load_province(short_name: str) -> Province:
     for r in legacy:
         if r["districtCode"] not in districts:
             districts[r["districtCode"]] = Unit(
-                level="district", code=r["districtCode"], name=r["district"],
-                unit_type=r["districtType"], lat=r["districtLat"], lon=r["districtLon"],
-                parent_code=r["provinceCode"], bounds=Bounds.parse(r["districtBounds"]),
+                level="district",
+                code=r["districtCode"],
+                name=r["district"],
+                unit_type=r["districtType"],
+                lat=r["districtLat"],
+                lon=r["districtLon"],
+                parent_code=r["provinceCode"],
+                bounds=Bounds.parse(r["districtBounds"]),
                 key=r["districtKey"],
             )
-        communes.append(Unit(
-            level="commune", code=r["wardCode"], name=r["ward"], unit_type=r["wardType"],
-            lat=r["wardLat"], lon=r["wardLon"], parent_code=r["districtCode"],
-            bounds=Bounds.parse(r["wardBounds"]), key=r["wardKey"],
-        ))
+        communes.append(
+            Unit(
+                level="commune",
+                code=r["wardCode"],
+                name=r["ward"],
+                unit_type=r["wardType"],
+                lat=r["wardLat"],
+                lon=r["wardLon"],
+                parent_code=r["districtCode"],
+                bounds=Bounds.parse(r["wardBounds"]),
+                key=r["wardKey"],
+            )
+        )
         old_keys[f"{r['provinceKey']}_{r['districtKey']}_{r['wardKey']}"] = r["wardCode"]
     new_units = [
-        Unit(level="commune", code=r["wardCode"], name=r["ward"], unit_type=r["wardType"],
-             lat=r["wardLat"], lon=r["wardLon"], parent_code=r["provinceCode"],
-             area_km2=r["wardAreaKm2"], key=r["wardKey"])
+        Unit(
+            level="commune",
+            code=r["wardCode"],
+            name=r["ward"],
+            unit_type=r["wardType"],
+            lat=r["wardLat"],
+            lon=r["wardLon"],
+            parent_code=r["provinceCode"],
+            area_km2=r["wardAreaKm2"],
+            key=r["wardKey"],
+        )
         for r in current
     ]
     new_by_key = {u.key: u.code for u in new_units}
@@ -127,9 +156,12 @@ def load_province(short_name: str) -> Province:
     if missing:
         raise IngestError(f"crosswalk of {short_name} misses legacy communes {sorted(missing)}")
     return Province(
-        code=legacy_province.code, name=legacy_province.name,
-        legacy_province=legacy_province, current_province=current_province,
+        code=legacy_province.code,
+        name=legacy_province.name,
+        legacy_province=legacy_province,
+        current_province=current_province,
         districts=sorted(districts.values(), key=lambda u: u.code),
         legacy_communes=sorted(communes, key=lambda u: u.code),
-        current_communes=sorted(new_units, key=lambda u: u.code), crosswalk=sorted(crosswalk),
+        current_communes=sorted(new_units, key=lambda u: u.code),
+        crosswalk=sorted(crosswalk),
     )

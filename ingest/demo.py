@@ -76,8 +76,15 @@ PLANTED_EFFECTS = {
 POOR_DISTRICTS = ("Bình Gia", "Văn Quan")
 DEMO_USER = "demo"
 
-ETHNICITIES = (("Nùng", 0.43), ("Tày", 0.36), ("Kinh", 0.165), ("Dao", 0.035),
-               ("Sán Chay", 0.004), ("Hoa", 0.003), ("Mông", 0.003))
+ETHNICITIES = (
+    ("Nùng", 0.43),
+    ("Tày", 0.36),
+    ("Kinh", 0.165),
+    ("Dao", 0.035),
+    ("Sán Chay", 0.004),
+    ("Hoa", 0.003),
+    ("Mông", 0.003),
+)
 SURNAMES = {
     "Nùng": ("Hoàng", "Nông", "Lương", "Vi", "Lăng", "Lộc", "Chu", "Mã", "Hứa", "Lý"),
     "Tày": ("Hoàng", "Nông", "Hà", "Lương", "Triệu", "Hứa", "Vi", "Ma", "Lý", "Nguyễn"),
@@ -86,10 +93,48 @@ SURNAMES = {
     "Hoa": ("Lâm", "Lý", "Trương"),
     "Mông": ("Vàng", "Giàng", "Sùng", "Lý"),
 }
-VILLAGE_SYLLABLES = ("Nà", "Khuổi", "Bản", "Pác", "Còn", "Phai", "Lũng", "Khau", "Nà Pàn",
-                     "Pò", "Kéo", "Co", "Nặm", "Thâm", "Hang", "Mỏ", "Đông", "Tà")
-VILLAGE_SECOND = ("Pàn", "Cạn", "Mạ", "Slằng", "Lầy", "Sla", "Tẳng", "Hin", "Luông", "Lếch",
-                  "Nưa", "Tàu", "Mười", "Chang", "Phướng", "Cáy", "Pựt", "Nhàu", "Đâư", "Khuổi")
+VILLAGE_SYLLABLES = (
+    "Nà",
+    "Khuổi",
+    "Bản",
+    "Pác",
+    "Còn",
+    "Phai",
+    "Lũng",
+    "Khau",
+    "Nà Pàn",
+    "Pò",
+    "Kéo",
+    "Co",
+    "Nặm",
+    "Thâm",
+    "Hang",
+    "Mỏ",
+    "Đông",
+    "Tà",
+)
+VILLAGE_SECOND = (
+    "Pàn",
+    "Cạn",
+    "Mạ",
+    "Slằng",
+    "Lầy",
+    "Sla",
+    "Tẳng",
+    "Hin",
+    "Luông",
+    "Lếch",
+    "Nưa",
+    "Tàu",
+    "Mười",
+    "Chang",
+    "Phướng",
+    "Cáy",
+    "Pựt",
+    "Nhàu",
+    "Đâư",
+    "Khuổi",
+)
 MODEL_LABEL = {
     "cow_bank": "Ngân hàng bò",
     "buffalo_loan": "Cho vay trâu luân chuyển",
@@ -105,15 +150,33 @@ PROJECT_LIVELIHOOD = "Dự án 2: Đa dạng hóa sinh kế, phát triển mô h
 PROJECT_PRODUCTION = "Dự án 3: Hỗ trợ phát triển sản xuất, cải thiện dinh dưỡng"
 SUBPROJECT_PRODUCTION = "Tiểu dự án 1: Hỗ trợ phát triển sản xuất trong lĩnh vực nông nghiệp"
 PROJECT_INFRA = "Dự án 1: Hỗ trợ đầu tư phát triển hạ tầng kinh tế - xã hội các huyện nghèo"
-WORK_LABEL = {"road": "Đường giao thông", "bridge": "Cầu", "school": "Trường học",
-              "clinic": "Trạm y tế", "irrigation": "Kênh mương thủy lợi", "market": "Chợ"}
-WATER_TECH = (("gravity-fed piped", 0.45), ("drilled well with pump", 0.25),
-              ("spring capture", 0.2), ("rainwater tank cluster", 0.1))
+WORK_LABEL = {
+    "road": "Đường giao thông",
+    "bridge": "Cầu",
+    "school": "Trường học",
+    "clinic": "Trạm y tế",
+    "irrigation": "Kênh mương thủy lợi",
+    "market": "Chợ",
+}
+WATER_TECH = (
+    ("gravity-fed piped", 0.45),
+    ("drilled well with pump", 0.25),
+    ("spring capture", 0.2),
+    ("rainwater tank cluster", 0.1),
+)
 #: base prevalence (logit) of each deprivation and how strongly low income raises it
 DEPRIVATION_BASE = {
-    "d_employment": -1.4, "d_dependants": -1.9, "d_nutrition": -2.4, "d_health_insurance": -3.2,
-    "d_adult_education": -1.6, "d_child_school": -2.6, "d_housing_quality": -1.7,
-    "d_floor_area": -2.3, "d_water": -1.5, "d_latrine": -1.0, "d_telecom": -2.8,
+    "d_employment": -1.4,
+    "d_dependants": -1.9,
+    "d_nutrition": -2.4,
+    "d_health_insurance": -3.2,
+    "d_adult_education": -1.6,
+    "d_child_school": -2.6,
+    "d_housing_quality": -1.7,
+    "d_floor_area": -2.3,
+    "d_water": -1.5,
+    "d_latrine": -1.0,
+    "d_telecom": -2.8,
     "d_info_assets": -2.5,
 }
 
@@ -137,11 +200,28 @@ class DemoSummary:
 Progress = Callable[[str], None]
 
 DATA_TABLES = (
-    "ledger_visits", "pass_on_obligations", "animal_events", "animal_holdings", "animals", "pass_on_rules",
-    "visits", "water_scheme_households", "water_schemes", "infrastructure_works",
-    "model_participants", "livelihood_models", "area_indicators", "poverty_classifications",
-    "household_units", "survey_rounds", "households", "villages", "admin_crosswalk", "admin_units",
-    "demo_truth", "job_runs",
+    "ledger_visits",
+    "pass_on_obligations",
+    "animal_events",
+    "animal_holdings",
+    "animals",
+    "pass_on_rules",
+    "visits",
+    "water_scheme_households",
+    "water_schemes",
+    "infrastructure_works",
+    "model_participants",
+    "livelihood_models",
+    "area_indicators",
+    "poverty_classifications",
+    "household_units",
+    "survey_rounds",
+    "households",
+    "villages",
+    "admin_crosswalk",
+    "admin_units",
+    "demo_truth",
+    "job_runs",
 )
 
 
@@ -154,8 +234,9 @@ def reset(session: Session) -> None:
     session.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
 
 
-def load_demo(session: Session, options: DemoOptions, progress: Progress = lambda _: None, *,
-              settings: Settings | None = None) -> DemoSummary:
+def load_demo(
+    session: Session, options: DemoOptions, progress: Progress = lambda _: None, *, settings: Settings | None = None
+) -> DemoSummary:
     """Build the whole demo in the caller's transaction; refuse a loaded database.
 
     With ``settings``, the synthetic climate-risk rasters are generated and catalogued too
@@ -179,10 +260,15 @@ def load_demo(session: Session, options: DemoOptions, progress: Progress = lambd
         summary.counts["rasters"] = len(load_demo_rasters(session, settings, options.seed, progress))
         summary.seconds = time.monotonic() - started
     session.execute(text("SELECT set_config('sinhke.audit', 'on', true)"))
-    session.execute(insert(AuditEntry).values(
-        actor=DEMO_USER, table_name="*", action="import",
-        note=f"Lạng Sơn demo loaded: {summary.counts}", new={"seed": options.seed,
-                                                             "households": options.households}))
+    session.execute(
+        insert(AuditEntry).values(
+            actor=DEMO_USER,
+            table_name="*",
+            action="import",
+            note=f"Lạng Sơn demo loaded: {summary.counts}",
+            new={"seed": options.seed, "households": options.households},
+        )
+    )
     demo_users(session, options.seed)
     summary.counts["form_definitions"] = demo_forms(session)
     # field visits of the last 12 months, so model status is not empty (one audit entry, as above)
@@ -226,17 +312,29 @@ class _Builder:
         self.write_households_and_rounds()
         self.write_models()
         self.step("cow-bank and buffalo-loan ledger: animals, calves, deaths, pass-on obligations")
-        self.summary.counts.update(seed_ledger(self.s, self.model_rows, self.participant_rows, self.o.seed,
-                                               LEDGER_AS_OF))
+        self.summary.counts.update(
+            seed_ledger(self.s, self.model_rows, self.participant_rows, self.o.seed, LEDGER_AS_OF)
+        )
         self.step("infrastructure works and water schemes")
         self.works()
         self.water_schemes()
         self.truth()
-        for table in ("admin_units", "villages", "households", "survey_rounds", "livelihood_models",
-                      "model_participants", "infrastructure_works", "water_schemes"):
-            self.s.execute(text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed fragments, no input
-                f"coalesce((SELECT max(id) FROM {table}), 1))"))
+        for table in (
+            "admin_units",
+            "villages",
+            "households",
+            "survey_rounds",
+            "livelihood_models",
+            "model_participants",
+            "infrastructure_works",
+            "water_schemes",
+        ):
+            self.s.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed fragments, no input
+                    f"coalesce((SELECT max(id) FROM {table}), 1))"
+                )
+            )
         self.summary.seconds = time.monotonic() - self.started
         self.step("done")
         return self.summary
@@ -250,23 +348,28 @@ class _Builder:
             targets[old].append(new)
             if is_default:
                 default_new[old] = new
-        seeds = [Seed(c.code, c.lon, c.lat, c.bounds.west, c.bounds.south, c.bounds.east,
-                      c.bounds.north) for c in prov.legacy_communes if c.bounds]
+        seeds = [
+            Seed(c.code, c.lon, c.lat, c.bounds.west, c.bounds.south, c.bounds.east, c.bounds.north)
+            for c in prov.legacy_communes
+            if c.bounds
+        ]
         new_unit_of: dict[str, str | list[SplitSeed]] = {
             old: news[0] if len(news) == 1 else [SplitSeed(n, by_new[n].lon, by_new[n].lat) for n in news]
             for old, news in targets.items()
         }
         pieces = tessellate(seeds, new_unit_of)
         self.pieces = pieces
-        legacy_geom = {c.code: union([g for (o, _), g in pieces.items() if o == c.code])
-                       for c in prov.legacy_communes}
-        current_geom = {c.code: union([g for (_, n), g in pieces.items() if n == c.code])
-                        for c in prov.current_communes}
+        legacy_geom = {c.code: union([g for (o, _), g in pieces.items() if o == c.code]) for c in prov.legacy_communes}
+        current_geom = {
+            c.code: union([g for (_, n), g in pieces.items() if n == c.code]) for c in prov.current_communes
+        }
         missing = [code for code, g in current_geom.items() if g.is_empty]
         if missing:
             raise IngestError(f"2025 communes without legacy parts: {missing}")
-        district_geom = {d.code: union([legacy_geom[c.code] for c in prov.legacy_communes
-                                        if c.parent_code == d.code]) for d in prov.districts}
+        district_geom = {
+            d.code: union([legacy_geom[c.code] for c in prov.legacy_communes if c.parent_code == d.code])
+            for d in prov.districts
+        }
         province_geom = union(list(legacy_geom.values()))
 
         rows: list[dict] = []
@@ -275,17 +378,26 @@ class _Builder:
         def add(u: Unit, boundary: str, geom, parent: int | None) -> int:  # type: ignore[no-untyped-def]
             uid = len(rows) + 1
             ids[(boundary, u.level, u.code)] = uid
-            rows.append(dict(
-                id=uid, level=u.level, code=u.code, name=u.name, unit_type=u.unit_type,
-                area_type=u.area_type if u.level == "commune" else "rural", boundary=boundary,
-                parent_id=parent,
-                valid_from=LEGACY_VALID_FROM if boundary == "legacy" else CURRENT_VALID_FROM,
-                valid_to=LEGACY_VALID_TO if boundary == "legacy" else None,
-                centroid=from_shape(Point(u.lon, u.lat), srid=4326),
-                geom=from_shape(as_multipolygon(geom), srid=4326), geom_approximate=True,
-                source="vietnamadminunits (names, codes, centroids, boxes); polygons approximate",
-                created_by=DEMO_USER, updated_by=DEMO_USER,
-            ))
+            rows.append(
+                dict(
+                    id=uid,
+                    level=u.level,
+                    code=u.code,
+                    name=u.name,
+                    unit_type=u.unit_type,
+                    area_type=u.area_type if u.level == "commune" else "rural",
+                    boundary=boundary,
+                    parent_id=parent,
+                    valid_from=LEGACY_VALID_FROM if boundary == "legacy" else CURRENT_VALID_FROM,
+                    valid_to=LEGACY_VALID_TO if boundary == "legacy" else None,
+                    centroid=from_shape(Point(u.lon, u.lat), srid=4326),
+                    geom=from_shape(as_multipolygon(geom), srid=4326),
+                    geom_approximate=True,
+                    source="vietnamadminunits (names, codes, centroids, boxes); polygons approximate",
+                    created_by=DEMO_USER,
+                    updated_by=DEMO_USER,
+                )
+            )
             return uid
 
         lp = add(prov.legacy_province, "legacy", province_geom, None)
@@ -302,12 +414,18 @@ class _Builder:
         legacy_area: dict[str, float] = defaultdict(float)
         for (o, _), a in metric_area.items():
             legacy_area[o] += a
-        self.s.execute(insert(AdminCrosswalk), [
-            dict(old_unit_id=ids[("legacy", "commune", o)], new_unit_id=ids[("current", "commune", n)],
-                 weight_area=metric_area[(o, n)] / legacy_area[o],
-                 is_default=default_new.get(o) == n)
-            for (o, n) in sorted(pieces)
-        ])
+        self.s.execute(
+            insert(AdminCrosswalk),
+            [
+                dict(
+                    old_unit_id=ids[("legacy", "commune", o)],
+                    new_unit_id=ids[("current", "commune", n)],
+                    weight_area=metric_area[(o, n)] / legacy_area[o],
+                    is_default=default_new.get(o) == n,
+                )
+                for (o, n) in sorted(pieces)
+            ],
+        )
         self.prov = prov
         self.unit_ids = ids
         self.legacy_communes = prov.legacy_communes
@@ -326,8 +444,7 @@ class _Builder:
         self.village_ids: dict[str, np.ndarray] = {}
         # remoteness: distance from the provincial capital's centroid, 0..1
         capital = to_metric(Point(self.prov.legacy_province.lon, self.prov.legacy_province.lat))
-        dists = {c.code: self.legacy_metric[c.code].centroid.distance(capital)
-                 for c in self.legacy_communes}
+        dists = {c.code: self.legacy_metric[c.code].centroid.distance(capital) for c in self.legacy_communes}
         dmax = max(dists.values())
         self.remoteness = {code: d / dmax for code, d in dists.items()}
         vid = 0
@@ -344,10 +461,17 @@ class _Builder:
                     if name not in names:
                         names.add(name)
                         break
-                rows.append(dict(id=vid, code=f"{c.code}-T{len(ids) + 1:02d}", name=name,
-                                 commune_id=self.unit_ids[("legacy", "commune", c.code)],
-                                 geom=from_shape(to_wgs84(Point(x, y)), srid=4326),
-                                 created_by=DEMO_USER, updated_by=DEMO_USER))
+                rows.append(
+                    dict(
+                        id=vid,
+                        code=f"{c.code}-T{len(ids) + 1:02d}",
+                        name=name,
+                        commune_id=self.unit_ids[("legacy", "commune", c.code)],
+                        geom=from_shape(to_wgs84(Point(x, y)), srid=4326),
+                        created_by=DEMO_USER,
+                        updated_by=DEMO_USER,
+                    )
+                )
                 ids.append(vid)
             self.village_xy[c.code] = xy
             self.village_ids[c.code] = np.array(ids)
@@ -359,10 +483,12 @@ class _Builder:
     def households(self) -> None:
         rng = self.rng
         communes = self.legacy_communes
-        weight = np.array([
-            (1 + self.legacy_metric[c.code].area / 1e6 / 25) * (2.2 if c.area_type == "urban" else 1.0)
-            for c in communes
-        ])
+        weight = np.array(
+            [
+                (1 + self.legacy_metric[c.code].area / 1e6 / 25) * (2.2 if c.area_type == "urban" else 1.0)
+                for c in communes
+            ]
+        )
         n = self.o.households
         per = rng.multinomial(n, weight / weight.sum())
         commune_idx = np.repeat(np.arange(len(communes)), per)
@@ -375,16 +501,17 @@ class _Builder:
             k = int(per[i])
             if k == 0:
                 continue
-            pts = random_points_in(self.legacy_metric[c.code].buffer(-30), k, rng,
-                                   around=self.village_xy[c.code], spread=450.0)
-            xs[pos:pos + k], ys[pos:pos + k] = pts[:, 0], pts[:, 1]
+            pts = random_points_in(
+                self.legacy_metric[c.code].buffer(-30), k, rng, around=self.village_xy[c.code], spread=450.0
+            )
+            xs[pos : pos + k], ys[pos : pos + k] = pts[:, 0], pts[:, 1]
             vxy = self.village_xy[c.code]
             nearest = np.argmin(np.hypot(pts[:, :1] - vxy[:, 0], pts[:, 1:] - vxy[:, 1]), axis=1)
-            village[pos:pos + k] = self.village_ids[c.code][nearest]
+            village[pos : pos + k] = self.village_ids[c.code][nearest]
             # the 2025 commune: the piece of the legacy commune that holds the point
             keys = [key for key in self.piece_metric if key[0] == c.code]
             if len(keys) == 1:
-                current_code[pos:pos + k] = keys[0][1]
+                current_code[pos : pos + k] = keys[0][1]
             else:
                 owner = np.full(k, keys[0][1], dtype=object)
                 best = np.full(k, np.inf)
@@ -392,7 +519,7 @@ class _Builder:
                     d = shapely.distance(self.piece_metric[key], shapely.points(pts))
                     owner[d < best] = key[1]
                     best = np.minimum(best, d)
-                current_code[pos:pos + k] = owner
+                current_code[pos : pos + k] = owner
             pos += k
         # snap points to the piece they belong to (robustly inside both hierarchies)
         lon, lat = _to_lonlat(xs, ys)
@@ -404,8 +531,9 @@ class _Builder:
         self.h_id = np.arange(1, n + 1)
 
         remote = np.array([self.remoteness[c.code] for c in communes])[commune_idx]
-        poor_district = np.array([any(p in self.district_name[c.parent_code or ""] for p in POOR_DISTRICTS)
-                                  for c in communes])[commune_idx]
+        poor_district = np.array(
+            [any(p in self.district_name[c.parent_code or ""] for p in POOR_DISTRICTS) for c in communes]
+        )[commune_idx]
         urban = np.array([c.area_type == "urban" for c in communes])[commune_idx]
         # base income per person per month (VND): lower when remote and in the old poor districts
         median = 2_350_000 * np.exp(-0.55 * remote) * np.where(poor_district, 0.78, 1.0) * np.where(urban, 1.45, 1.0)
@@ -423,10 +551,13 @@ class _Builder:
         male = rng.random(n) < 0.78
         serial = rng.permutation(1_000_000)[:n] if n <= 1_000_000 else rng.integers(0, 10**6, n)
         has_card = rng.random(n) < 0.9
-        self.h_card = np.array([
-            f"020{0 if m else 1}{b % 100:02d}{s:06d}" if hc else None
-            for m, b, s, hc in zip(male, birth, serial, has_card, strict=True)
-        ], dtype=object)
+        self.h_card = np.array(
+            [
+                f"020{0 if m else 1}{b % 100:02d}{s:06d}" if hc else None
+                for m, b, s, hc in zip(male, birth, serial, has_card, strict=True)
+            ],
+            dtype=object,
+        )
         seq: dict[str, int] = defaultdict(int)
         codes = []
         for i in commune_idx:
@@ -463,12 +594,20 @@ class _Builder:
         n = self.o.households
         scale = n / 20_000
         per_type = {"cow_bank": 40, "buffalo_loan": 25, "free_range_chicken": 35, "medicinal_plant": 20}
-        size = {"cow_bank": (6, 12), "buffalo_loan": (5, 10), "free_range_chicken": (12, 25),
-                "medicinal_plant": (10, 20)}
+        size = {
+            "cow_bank": (6, 12),
+            "buffalo_loan": (5, 10),
+            "free_range_chicken": (12, 25),
+            "medicinal_plant": (10, 20),
+        }
         # poorer communes get more models
         communes = self.legacy_communes
-        c_base = np.array([np.median(self.h_base[self.h_commune == i]) if np.any(self.h_commune == i) else np.inf
-                           for i in range(len(communes))])
+        c_base = np.array(
+            [
+                np.median(self.h_base[self.h_commune == i]) if np.any(self.h_commune == i) else np.inf
+                for i in range(len(communes))
+            ]
+        )
         c_weight = np.where(np.isfinite(c_base), 1 / np.maximum(c_base, 1) ** 2, 0)
         c_count = np.bincount(self.h_commune, minlength=len(communes))
         c_weight = np.where(c_count >= max(8, min(30, n // 200)), c_weight, 0)
@@ -504,14 +643,21 @@ class _Builder:
                 taken[chosen] = True
                 passes_on = mtype in ("cow_bank", "buffalo_loan")
                 first_gen = chosen[: (k + 1) // 2] if passes_on else chosen
-                second_gen = chosen[(k + 1) // 2:] if passes_on else np.array([], dtype=int)
+                second_gen = chosen[(k + 1) // 2 :] if passes_on else np.array([], dtype=int)
                 gen1_ids: list[int] = []
                 for hh in first_gen:
                     pid += 1
                     joined = start + timedelta(days=int(rng.integers(0, 45)))
-                    self.participant_rows.append(dict(
-                        id=pid, model_id=mid, household_id=int(self.h_id[hh]), joined_on=joined,
-                        generation=1, received_from_id=None))
+                    self.participant_rows.append(
+                        dict(
+                            id=pid,
+                            model_id=mid,
+                            household_id=int(self.h_id[hh]),
+                            joined_on=joined,
+                            generation=1,
+                            received_from_id=None,
+                        )
+                    )
                     self.h_join[mtype].append((int(hh), joined))
                     gen1_ids.append(pid)
                 for j, hh in enumerate(second_gen):
@@ -523,14 +669,25 @@ class _Builder:
                         taken[hh] = False  # not yet handed on: stays outside the model
                         continue
                     pid += 1
-                    self.participant_rows.append(dict(
-                        id=pid, model_id=mid, household_id=int(self.h_id[hh]), joined_on=joined,
-                        generation=2, received_from_id=giver))
+                    self.participant_rows.append(
+                        dict(
+                            id=pid,
+                            model_id=mid,
+                            household_id=int(self.h_id[hh]),
+                            joined_on=joined,
+                            generation=2,
+                            received_from_id=giver,
+                        )
+                    )
                     self.h_join[mtype].append((int(hh), joined))
                 anchor = int(first_gen[0])
                 n_part = sum(1 for p in self.participant_rows if p["model_id"] == mid)
-                unit_cost = {"cow_bank": 16_000_000, "buffalo_loan": 20_000_000,
-                             "free_range_chicken": 3_500_000, "medicinal_plant": 9_000_000}[mtype]
+                unit_cost = {
+                    "cow_bank": 16_000_000,
+                    "buffalo_loan": 20_000_000,
+                    "free_range_chicken": 3_500_000,
+                    "medicinal_plant": 9_000_000,
+                }[mtype]
                 allocated = unit_cost * (len(first_gen) if passes_on else n_part) + 20_000_000
                 years_running = 2025 - start_year
                 slow = rng.random() < 0.2
@@ -540,17 +697,25 @@ class _Builder:
                 label = MODEL_LABEL[mtype]
                 if mtype == "medicinal_plant":
                     label = f"{label} ({rng.choice(MEDICINAL_SPECIES)})"
-                self.model_rows.append(dict(
-                    id=mid, code=f"MH-{c.code}-{mid:04d}", model_type=mtype,
-                    name=f"{label} – {village}, {c.name}", geom=geom,
-                    commune_id=self.unit_ids[("legacy", "commune", c.code)], start_date=start,
-                    funding_project=PROJECT_LIVELIHOOD if passes_on else PROJECT_PRODUCTION,
-                    funding_subproject=None if passes_on else SUBPROJECT_PRODUCTION,
-                    budget_allocated_vnd=int(allocated), budget_disbursed_vnd=int(allocated * share // 1000 * 1000),
-                    value_chain_partner=(str(rng.choice(PARTNERS[mtype])) if mtype in PARTNERS else None),
-                    status="active" if years_running < 3 else "completed",
-                    created_by=DEMO_USER, updated_by=DEMO_USER,
-                ))
+                self.model_rows.append(
+                    dict(
+                        id=mid,
+                        code=f"MH-{c.code}-{mid:04d}",
+                        model_type=mtype,
+                        name=f"{label} – {village}, {c.name}",
+                        geom=geom,
+                        commune_id=self.unit_ids[("legacy", "commune", c.code)],
+                        start_date=start,
+                        funding_project=PROJECT_LIVELIHOOD if passes_on else PROJECT_PRODUCTION,
+                        funding_subproject=None if passes_on else SUBPROJECT_PRODUCTION,
+                        budget_allocated_vnd=int(allocated),
+                        budget_disbursed_vnd=int(allocated * share // 1000 * 1000),
+                        value_chain_partner=(str(rng.choice(PARTNERS[mtype])) if mtype in PARTNERS else None),
+                        status="active" if years_running < 3 else "completed",
+                        created_by=DEMO_USER,
+                        updated_by=DEMO_USER,
+                    )
+                )
         self.summary.counts["livelihood models"] = len(self.model_rows)
         self.summary.counts["model participants"] = len(self.participant_rows)
 
@@ -624,10 +789,19 @@ class _Builder:
     def _standards(self) -> list[dict]:
         out = []
         for std in self.s.scalars(select(PovertyStandard)):
-            lines = {ln.area_type: (ln.absolute_line, ln.income_line)
-                     for ln in self.s.scalars(select(PovertyLine).where(PovertyLine.standard_id == std.id))}
-            out.append(dict(first_year=std.first_year, last_year=std.last_year, indicators=list(std.indicators),
-                            min_deprivations=std.min_deprivations, lines=lines))
+            lines = {
+                ln.area_type: (ln.absolute_line, ln.income_line)
+                for ln in self.s.scalars(select(PovertyLine).where(PovertyLine.standard_id == std.id))
+            }
+            out.append(
+                dict(
+                    first_year=std.first_year,
+                    last_year=std.last_year,
+                    indicators=list(std.indicators),
+                    min_deprivations=std.min_deprivations,
+                    lines=lines,
+                )
+            )
         if not out:
             raise IngestError("no poverty standards in the database: run `sinhke db migrate` first")
         return out
@@ -654,8 +828,16 @@ class _Builder:
                 m = buffalo_models[int(rng.integers(len(buffalo_models)))]
                 next_id += 1
                 joined = max(m["start_date"], p["joined_on"]) + timedelta(days=int(rng.integers(30, 200)))
-                self.participant_rows.append(dict(id=next_id, model_id=m["id"], household_id=p["household_id"],
-                                                  joined_on=joined, generation=1, received_from_id=None))
+                self.participant_rows.append(
+                    dict(
+                        id=next_id,
+                        model_id=m["id"],
+                        household_id=p["household_id"],
+                        joined_on=joined,
+                        generation=1,
+                        received_from_id=None,
+                    )
+                )
                 self.double.append(dict(household_id=p["household_id"], models=[p["model_id"], m["id"]]))
 
     def _mtype(self, model_id: int) -> str:
@@ -669,16 +851,30 @@ class _Builder:
         commune_ids = np.array([unit[("legacy", "commune", c.code)] for c in self.legacy_communes])
         extra = len(self.dup_src)
         self.step(f"writing {n + extra:,} households (COPY)")
-        with conn.cursor() as cur, cur.copy(
-            "COPY households (id, code, geom, commune_id, village_id, head_name, id_card_number, "
-            "ethnicity, members, registered_on, created_by, updated_by) FROM STDIN"
-        ) as cp:
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY households (id, code, geom, commune_id, village_id, head_name, id_card_number, "
+                "ethnicity, members, registered_on, created_by, updated_by) FROM STDIN"
+            ) as cp,
+        ):
             for i in range(n):
-                cp.write_row((int(self.h_id[i]), self.h_code[i],
-                              f"SRID=4326;POINT({self.h_lon[i]:.7f} {self.h_lat[i]:.7f})",
-                              int(commune_ids[self.h_commune[i]]), int(self.h_village[i]), self.h_name[i],
-                              self.h_card[i], self.h_ethnicity[i], int(self.h_members[i]),
-                              self.h_registered, DEMO_USER, DEMO_USER))
+                cp.write_row(
+                    (
+                        int(self.h_id[i]),
+                        self.h_code[i],
+                        f"SRID=4326;POINT({self.h_lon[i]:.7f} {self.h_lat[i]:.7f})",
+                        int(commune_ids[self.h_commune[i]]),
+                        int(self.h_village[i]),
+                        self.h_name[i],
+                        self.h_card[i],
+                        self.h_ethnicity[i],
+                        int(self.h_members[i]),
+                        self.h_registered,
+                        DEMO_USER,
+                        DEMO_USER,
+                    )
+                )
             for j, i in enumerate(self.dup_src):
                 # same head, same village, a few metres away; half share the ID-card number
                 dx, dy = self.rng.normal(0, 15, 2)
@@ -686,17 +882,33 @@ class _Builder:
                 card = self.h_card[i] if j % 2 == 0 else None
                 code = f"{self.legacy_communes[self.h_commune[i]].code}-D{j + 1:04d}"
                 self.dup_truth[j]["duplicate"] = code
-                cp.write_row((n + j + 1, code, f"SRID=4326;POINT({lon[0]:.7f} {lat[0]:.7f})",
-                              int(commune_ids[self.h_commune[i]]), int(self.h_village[i]), self.h_name[i],
-                              card, self.h_ethnicity[i], int(self.h_members[i]), date(2022, 3, 1),
-                              DEMO_USER, DEMO_USER))
+                cp.write_row(
+                    (
+                        n + j + 1,
+                        code,
+                        f"SRID=4326;POINT({lon[0]:.7f} {lat[0]:.7f})",
+                        int(commune_ids[self.h_commune[i]]),
+                        int(self.h_village[i]),
+                        self.h_name[i],
+                        card,
+                        self.h_ethnicity[i],
+                        int(self.h_members[i]),
+                        date(2022, 3, 1),
+                        DEMO_USER,
+                        DEMO_USER,
+                    )
+                )
         self.step(f"writing {(n + extra) * len(YEARS):,} survey rounds (COPY)")
         cols = list(DEPRIVATION_COLUMNS)
         rid = 0
-        with conn.cursor() as cur, cur.copy(
-            "COPY survey_rounds (id, household_id, year, surveyed_on, members, income_per_person_month, "
-            + ", ".join(cols) + ", source, created_by, updated_by) FROM STDIN"
-        ) as cp:
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY survey_rounds (id, household_id, year, surveyed_on, members, income_per_person_month, "
+                + ", ".join(cols)
+                + ", source, created_by, updated_by) FROM STDIN"
+            ) as cp,
+        ):
             for t, y in enumerate(YEARS):
                 on = _surveyed_on(y)
                 source = f"Rà soát hộ nghèo, hộ cận nghèo năm {y} (dữ liệu mô phỏng)"
@@ -706,14 +918,38 @@ class _Builder:
                 mem = self.r_members[:, t]
                 for i in range(n):
                     rid += 1
-                    cp.write_row((rid, i + 1, y, on, int(mem[i]), int(inc[i]), *dep_rows[i].tolist(),
-                                  source, DEMO_USER, DEMO_USER))
+                    cp.write_row(
+                        (
+                            rid,
+                            i + 1,
+                            y,
+                            on,
+                            int(mem[i]),
+                            int(inc[i]),
+                            *dep_rows[i].tolist(),
+                            source,
+                            DEMO_USER,
+                            DEMO_USER,
+                        )
+                    )
                 for j, i in enumerate(self.dup_src):
                     if y < 2022:
                         continue
                     rid += 1
-                    cp.write_row((rid, n + j + 1, y, on, int(mem[i]), int(inc[i]) + 10_000 * (j % 3),
-                                  *dep_rows[i].tolist(), source, DEMO_USER, DEMO_USER))
+                    cp.write_row(
+                        (
+                            rid,
+                            n + j + 1,
+                            y,
+                            on,
+                            int(mem[i]),
+                            int(inc[i]) + 10_000 * (j % 3),
+                            *dep_rows[i].tolist(),
+                            source,
+                            DEMO_USER,
+                            DEMO_USER,
+                        )
+                    )
         self.summary.counts["households"] = n + extra
         self.summary.counts["survey rounds"] = rid
 
@@ -737,10 +973,22 @@ class _Builder:
 
     def works(self) -> None:
         rng = self.rng
-        types = (("road", 0.35), ("bridge", 0.12), ("school", 0.15), ("clinic", 0.1),
-                 ("irrigation", 0.18), ("market", 0.1))
-        budget = {"road": (2e9, 15e9), "bridge": (1e9, 6e9), "school": (3e9, 10e9),
-                  "clinic": (2e9, 6e9), "irrigation": (1e9, 5e9), "market": (1e9, 4e9)}
+        types = (
+            ("road", 0.35),
+            ("bridge", 0.12),
+            ("school", 0.15),
+            ("clinic", 0.1),
+            ("irrigation", 0.18),
+            ("market", 0.1),
+        )
+        budget = {
+            "road": (2e9, 15e9),
+            "bridge": (1e9, 6e9),
+            "school": (3e9, 10e9),
+            "clinic": (2e9, 6e9),
+            "irrigation": (1e9, 5e9),
+            "market": (1e9, 4e9),
+        }
         w = self._commune_weights()
         rows = []
         for wid in range(1, 261):
@@ -761,19 +1009,34 @@ class _Builder:
             else:
                 status, start_d, done_d = "under_construction", start, None
             b = float(rng.uniform(*budget[wtype])) // 1_000_000 * 1_000_000
-            share = {"planned": 0.0, "suspended": rng.uniform(0.1, 0.5),
-                     "completed": rng.uniform(0.85, 1.0), "under_construction": rng.uniform(0.15, 0.8)}[status]
+            share = {
+                "planned": 0.0,
+                "suspended": rng.uniform(0.1, 0.5),
+                "completed": rng.uniform(0.85, 1.0),
+                "under_construction": rng.uniform(0.15, 0.8),
+            }[status]
             geom = self._work_geom(wtype, piece, vxy)
             at_current = start_d is None or start_d >= CURRENT_VALID_FROM
             commune_id = self.unit_ids[("current", "commune", new) if at_current else ("legacy", "commune", old)]
             cname = self.legacy_communes[ci].name
-            rows.append(dict(
-                id=wid, code=f"CT-{old}-{wid:04d}", work_type=wtype,
-                name=f"{WORK_LABEL[wtype]} {cname} ({wid})", geom=from_shape(to_wgs84(geom), srid=4326),
-                commune_id=commune_id, status=status, start_date=start_d, completion_date=done_d,
-                budget_vnd=int(b), disbursed_vnd=int(b * share // 1_000_000 * 1_000_000),
-                funding_project=PROJECT_INFRA, created_by=DEMO_USER, updated_by=DEMO_USER,
-            ))
+            rows.append(
+                dict(
+                    id=wid,
+                    code=f"CT-{old}-{wid:04d}",
+                    work_type=wtype,
+                    name=f"{WORK_LABEL[wtype]} {cname} ({wid})",
+                    geom=from_shape(to_wgs84(geom), srid=4326),
+                    commune_id=commune_id,
+                    status=status,
+                    start_date=start_d,
+                    completion_date=done_d,
+                    budget_vnd=int(b),
+                    disbursed_vnd=int(b * share // 1_000_000 * 1_000_000),
+                    funding_project=PROJECT_INFRA,
+                    created_by=DEMO_USER,
+                    updated_by=DEMO_USER,
+                )
+            )
         self.s.execute(insert(InfrastructureWork), rows)
         self.summary.counts["infrastructure works"] = len(rows)
 
@@ -789,9 +1052,11 @@ class _Builder:
             line = LineString([tuple(a), tuple(mid), tuple(b)])
             clipped = line.intersection(piece)
             if clipped.is_empty or clipped.geom_type != "LineString":
-                return LineString([tuple(a), tuple(a + np.array([400.0, 300.0]))]).intersection(piece) \
-                    if not LineString([tuple(a), tuple(a + np.array([400.0, 300.0]))]).intersection(piece).is_empty \
+                return (
+                    LineString([tuple(a), tuple(a + np.array([400.0, 300.0]))]).intersection(piece)
+                    if not LineString([tuple(a), tuple(a + np.array([400.0, 300.0]))]).intersection(piece).is_empty
                     else Point(*a)
+                )
             return clipped
         p = Point(*(a + rng.normal(0, 200, 2)))
         if not piece.contains(p):
@@ -816,51 +1081,81 @@ class _Builder:
             year = int(rng.integers(2008, 2026))
             status = str(rng.choice(["functional", "partially_functional", "not_functional"], p=[0.6, 0.25, 0.15]))
             at_current = year >= 2026 or (year == 2025 and rng.random() < 0.5)
-            rows.append(dict(
-                id=sid, code=f"NS-{old}-{sid:04d}", name=f"Công trình cấp nước {self.legacy_communes[ci].name} ({sid})",
-                geom=from_shape(to_wgs84(p), srid=4326),
-                service_area=from_shape(as_multipolygon(to_wgs84(area)), srid=4326),
-                commune_id=self.unit_ids[("current", "commune", new) if at_current else ("legacy", "commune", old)],
-                capacity_m3_day=None, technology=tech, install_year=year, status=status,
-                status_reported_on=date(2025, int(rng.integers(1, 11)), int(rng.integers(1, 28))),
-                budget_vnd=int(rng.uniform(0.8e9, 6e9) // 1_000_000 * 1_000_000),
-                created_by=DEMO_USER, updated_by=DEMO_USER,
-            ))
+            rows.append(
+                dict(
+                    id=sid,
+                    code=f"NS-{old}-{sid:04d}",
+                    name=f"Công trình cấp nước {self.legacy_communes[ci].name} ({sid})",
+                    geom=from_shape(to_wgs84(p), srid=4326),
+                    service_area=from_shape(as_multipolygon(to_wgs84(area)), srid=4326),
+                    commune_id=self.unit_ids[("current", "commune", new) if at_current else ("legacy", "commune", old)],
+                    capacity_m3_day=None,
+                    technology=tech,
+                    install_year=year,
+                    status=status,
+                    status_reported_on=date(2025, int(rng.integers(1, 11)), int(rng.integers(1, 28))),
+                    budget_vnd=int(rng.uniform(0.8e9, 6e9) // 1_000_000 * 1_000_000),
+                    created_by=DEMO_USER,
+                    updated_by=DEMO_USER,
+                )
+            )
         self.s.execute(insert(WaterScheme), rows)
         # households inside a scheme's service area are served by it; capacity follows
-        self.s.execute(text("""
+        self.s.execute(
+            text("""
             INSERT INTO water_scheme_households (scheme_id, household_id, connected_on, created_by, updated_by)
             SELECT s.id, h.id, make_date(greatest(s.install_year, 2008), 6, 1), 'demo', 'demo'
             FROM water_schemes s JOIN households h ON ST_Intersects(s.service_area, h.geom)
             ON CONFLICT DO NOTHING
-        """))
-        self.s.execute(text("""
+        """)
+        )
+        self.s.execute(
+            text("""
             UPDATE water_schemes s SET capacity_m3_day = round((greatest(c.n, 10) * 4 * 0.08)::numeric, 1)
             FROM (SELECT s2.id, count(wh.household_id) AS n FROM water_schemes s2
                   LEFT JOIN water_scheme_households wh ON wh.scheme_id = s2.id GROUP BY s2.id) c
             WHERE c.id = s.id
-        """))
+        """)
+        )
         self.summary.counts["water schemes"] = len(rows)
 
     # ------------------------------------------------------------------ truth
     def truth(self) -> None:
-        rows = [dict(kind="planted_effect", key=k, value=float(v),
-                     detail={"unit": "VND per person per month",
-                             "applies": "from the first survey round at least 60 days after joining",
-                             "seed": self.o.seed, "households": self.o.households})
-                for k, v in PLANTED_EFFECTS.items()]
-        rows += [dict(kind="poverty_rate_target", key=str(y), value=v,
-                      detail={"achieved": self.summary.poverty_rate.get(y)})
-                 for y, v in TARGET_POVERTY_RATE.items()]
-        rows += [dict(kind="year_income_shift", key=str(y), value=float(v), detail=None)
-                 for y, v in self.year_shift.items()]
-        rows += [dict(kind="planted_duplicate_household", key=d["duplicate"], value=None, detail=d)
-                 for d in self.dup_truth]
-        rows += [dict(kind="planted_double_enrolment", key=str(d["household_id"]), value=None, detail=d)
-                 for d in self.double]
-        rows.append(dict(kind="demo_options", key="options", value=None,
-                         detail={"households": self.o.households, "seed": self.o.seed,
-                                 "province": self.o.province}))
+        rows = [
+            dict(
+                kind="planted_effect",
+                key=k,
+                value=float(v),
+                detail={
+                    "unit": "VND per person per month",
+                    "applies": "from the first survey round at least 60 days after joining",
+                    "seed": self.o.seed,
+                    "households": self.o.households,
+                },
+            )
+            for k, v in PLANTED_EFFECTS.items()
+        ]
+        rows += [
+            dict(kind="poverty_rate_target", key=str(y), value=v, detail={"achieved": self.summary.poverty_rate.get(y)})
+            for y, v in TARGET_POVERTY_RATE.items()
+        ]
+        rows += [
+            dict(kind="year_income_shift", key=str(y), value=float(v), detail=None) for y, v in self.year_shift.items()
+        ]
+        rows += [
+            dict(kind="planted_duplicate_household", key=d["duplicate"], value=None, detail=d) for d in self.dup_truth
+        ]
+        rows += [
+            dict(kind="planted_double_enrolment", key=str(d["household_id"]), value=None, detail=d) for d in self.double
+        ]
+        rows.append(
+            dict(
+                kind="demo_options",
+                key="options",
+                value=None,
+                detail={"households": self.o.households, "seed": self.o.seed, "province": self.o.province},
+            )
+        )
         self.s.execute(insert(DemoTruth), rows)
 
 
@@ -903,16 +1198,24 @@ def demo_password(seed: int, name: str) -> str:
 
 def _demo_area_codes(session: Session, spec: tuple) -> list[str]:
     if spec[0] == "province":
-        return [session.scalar(select(AdminUnit.code).where(AdminUnit.level == "province",
-                                                           AdminUnit.boundary == "current"))]
+        return [
+            session.scalar(select(AdminUnit.code).where(AdminUnit.level == "province", AdminUnit.boundary == "current"))
+        ]
     district, count = spec
-    rows = session.execute(text("""
+    rows = (
+        session.execute(
+            text("""
         SELECT DISTINCT n.code FROM admin_units d
         JOIN admin_units o ON o.parent_id = d.id
         JOIN admin_crosswalk x ON x.old_unit_id = o.id AND x.is_default
         JOIN admin_units n ON n.id = x.new_unit_id
         WHERE d.level = 'district' AND d.name LIKE '%' || :district ORDER BY n.code LIMIT :n
-    """), {"district": district, "n": count}).scalars().all()
+    """),
+            {"district": district, "n": count},
+        )
+        .scalars()
+        .all()
+    )
     return list(rows)
 
 
@@ -958,8 +1261,7 @@ def describe_logins(session: Session) -> str:
 
 
 def planted_effects(session: Session) -> dict[str, float]:
-    return {row.key: row.value for row in session.scalars(
-        select(DemoTruth).where(DemoTruth.kind == "planted_effect"))}
+    return {row.key: row.value for row in session.scalars(select(DemoTruth).where(DemoTruth.kind == "planted_effect"))}
 
 
 def describe(summary: DemoSummary) -> str:

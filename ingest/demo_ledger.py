@@ -38,9 +38,13 @@ def seed_ledger(session: Session, models: list[dict], participants: list[dict], 
         if m["model_type"] in PASS_ON_TYPES:
             builder.model(m, sorted(by_model[m["id"]], key=lambda p: p["id"]))
     conn = session.connection().connection.driver_connection  # psycopg, same transaction
-    for table, rows in (("pass_on_rules", builder.rules), ("animals", builder.animals),
-                        ("animal_holdings", builder.holdings), ("animal_events", builder.events),
-                        ("pass_on_obligations", builder.obligations)):
+    for table, rows in (
+        ("pass_on_rules", builder.rules),
+        ("animals", builder.animals),
+        ("animal_holdings", builder.holdings),
+        ("animal_events", builder.events),
+        ("pass_on_obligations", builder.obligations),
+    ):
         if not rows:
             continue
         columns = list(rows[0])
@@ -48,11 +52,18 @@ def seed_ledger(session: Session, models: list[dict], participants: list[dict], 
             for row in rows:
                 copy.write_row([row[c] for c in columns])
     for table in ("animals", "pass_on_obligations"):
-        session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
-                             f"coalesce((SELECT max(id) FROM {table}), 1))"))
+        session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
+                f"coalesce((SELECT max(id) FROM {table}), 1))"
+            )
+        )
     refresh_pass_on_status(session, until)
-    return {"animals": len(builder.animals), "animal events": len(builder.events),
-            "pass-on obligations": len(builder.obligations)}
+    return {
+        "animals": len(builder.animals),
+        "animal events": len(builder.events),
+        "pass-on obligations": len(builder.obligations),
+    }
 
 
 class _Ledger:
@@ -68,32 +79,82 @@ class _Ledger:
         return timedelta(days=int(self.rng.integers(lo, hi + 1)))
 
     # ------------------------------------------------------------------ rows
-    def animal(self, model_id: int, tag: str, species: str, sex: str, origin: str, born: date | None,
-               dam: int | None) -> int:
+    def animal(
+        self, model_id: int, tag: str, species: str, sex: str, origin: str, born: date | None, dam: int | None
+    ) -> int:
         aid = len(self.animals) + 1
-        self.animals.append(dict(id=aid, model_id=model_id, tag=tag, species=species, sex=sex, origin=origin,
-                                 birth_date=born, dam_id=dam, status="alive", created_by=DEMO_USER,
-                                 updated_by=DEMO_USER))
+        self.animals.append(
+            dict(
+                id=aid,
+                model_id=model_id,
+                tag=tag,
+                species=species,
+                sex=sex,
+                origin=origin,
+                birth_date=born,
+                dam_id=dam,
+                status="alive",
+                created_by=DEMO_USER,
+                updated_by=DEMO_USER,
+            )
+        )
         return aid
 
     def hold(self, model_id: int, aid: int, household: int, start: date, end: date | None = None) -> None:
-        self.holdings.append(dict(model_id=model_id, animal_id=aid, household_id=household, held_from=start,
-                                  held_to=end, created_by=DEMO_USER, updated_by=DEMO_USER))
+        self.holdings.append(
+            dict(
+                model_id=model_id,
+                animal_id=aid,
+                household_id=household,
+                held_from=start,
+                held_to=end,
+                created_by=DEMO_USER,
+                updated_by=DEMO_USER,
+            )
+        )
 
     def event(self, model_id: int, aid: int, kind: str, on: date, household: int, **values) -> None:  # type: ignore[no-untyped-def]
-        row = dict(model_id=model_id, animal_id=aid, kind=kind, occurred_on=on, household_id=household,
-                   counterpart_household_id=None, cause=None, certified=False, price_vnd=None, detail="",
-                   source="demo", created_by=DEMO_USER, updated_by=DEMO_USER)
+        row = dict(
+            model_id=model_id,
+            animal_id=aid,
+            kind=kind,
+            occurred_on=on,
+            household_id=household,
+            counterpart_household_id=None,
+            cause=None,
+            certified=False,
+            price_vnd=None,
+            detail="",
+            source="demo",
+            created_by=DEMO_USER,
+            updated_by=DEMO_USER,
+        )
         row.update(values)
         self.events.append(row)
 
-    def obligation(self, model_id: int, generation: int, parent: int | None, giver: int, source: int,
-                   received: date) -> dict:
-        row = dict(id=len(self.obligations) + 1, model_id=model_id, generation=generation, parent_id=parent,
-                   giver_household_id=giver, source_animal_id=source, received_on=received, calf_id=None,
-                   due_from=None, due_by=None, status="owed", replacement=None, receiver_household_id=None,
-                   delivered_animal_id=None, delivered_on=None, note=None, created_by=DEMO_USER,
-                   updated_by=DEMO_USER)
+    def obligation(
+        self, model_id: int, generation: int, parent: int | None, giver: int, source: int, received: date
+    ) -> dict:
+        row = dict(
+            id=len(self.obligations) + 1,
+            model_id=model_id,
+            generation=generation,
+            parent_id=parent,
+            giver_household_id=giver,
+            source_animal_id=source,
+            received_on=received,
+            calf_id=None,
+            due_from=None,
+            due_by=None,
+            status="owed",
+            replacement=None,
+            receiver_household_id=None,
+            delivered_animal_id=None,
+            delivered_on=None,
+            note=None,
+            created_by=DEMO_USER,
+            updated_by=DEMO_USER,
+        )
         self.obligations.append(row)
         return row
 
@@ -105,21 +166,33 @@ class _Ledger:
                 return
 
     def attach(self, ob: dict, calf: int, born: date, rule: Rule) -> None:
-        ob.update(calf_id=calf, due_from=add_months(born, rule.due_from_months),
-                  due_by=add_months(born, rule.due_by_months))
+        ob.update(
+            calf_id=calf, due_from=add_months(born, rule.due_from_months), due_by=add_months(born, rule.due_by_months)
+        )
 
     # ------------------------------------------------------------------ one model
     def model(self, m: dict, parts: list[dict]) -> None:
         rng, mid = self.rng, m["id"]
         species = PASS_ON_TYPES[m["model_type"]]
         has_second_generation = any(p["generation"] == 2 for p in parts)
-        rule = Rule(calf_number=2 if not has_second_generation and rng.random() < 0.25 else 1,
-                    male_calf="next_calf" if rng.random() < 0.15 else "sell_and_buy",
-                    certified_death="written_off" if rng.random() < 0.3 else "replaced")
-        self.rules.append(dict(model_id=mid, calf_number=rule.calf_number, due_from_months=rule.due_from_months,
-                               due_by_months=rule.due_by_months, male_calf=rule.male_calf,
-                               certified_death=rule.certified_death, created_by=DEMO_USER, updated_by=DEMO_USER,
-                               note="Quy định mô phỏng cho dữ liệu demo (giả định)"))
+        rule = Rule(
+            calf_number=2 if not has_second_generation and rng.random() < 0.25 else 1,
+            male_calf="next_calf" if rng.random() < 0.15 else "sell_and_buy",
+            certified_death="written_off" if rng.random() < 0.3 else "replaced",
+        )
+        self.rules.append(
+            dict(
+                model_id=mid,
+                calf_number=rule.calf_number,
+                due_from_months=rule.due_from_months,
+                due_by_months=rule.due_by_months,
+                male_calf=rule.male_calf,
+                certified_death=rule.certified_death,
+                created_by=DEMO_USER,
+                updated_by=DEMO_USER,
+                note="Quy định mô phỏng cho dữ liệu demo (giả định)",
+            )
+        )
         prefix = TAG_PREFIX[species]
         tags = iter(f"{prefix}-{n:03d}" for n in range(1, 10_000))
         receiver_of = {p["received_from_id"]: p for p in parts if p["generation"] == 2}
@@ -165,8 +238,9 @@ class _Ledger:
         self.end(calf, handed, "alive")
         self.hold(mid, calf, r["household_id"], handed)
         self.event(mid, calf, "pass_on", handed, giver, counterpart_household_id=r["household_id"])
-        ob.update(status="delivered", receiver_household_id=r["household_id"], delivered_animal_id=calf,
-                  delivered_on=handed)
+        ob.update(
+            status="delivered", receiver_household_id=r["household_id"], delivered_animal_id=calf, delivered_on=handed
+        )
         self.obligation(mid, 2, ob["id"], r["household_id"], calf, handed)
         # the mother calves again about 13–16 months later
         again = born + self.days(390, 480)

@@ -113,8 +113,15 @@ def make_terrain(province_3405: BaseGeometry, seed: int) -> Terrain:
     gy, gx = np.gradient(elevation, PIXEL_M)
     slope = np.degrees(np.arctan(np.hypot(gx, gy)))
     inside = geometry_mask([province_3405], out_shape=(ny, nx), transform=_transform(west, north), invert=True)
-    return Terrain(west=float(west), north=float(north), elevation=elevation, river=river,
-                   above_river=above_river, slope=slope, inside=inside)
+    return Terrain(
+        west=float(west),
+        north=float(north),
+        elevation=elevation,
+        river=river,
+        above_river=above_river,
+        slope=slope,
+        inside=inside,
+    )
 
 
 def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
@@ -165,18 +172,33 @@ class DemoRaster:
 def demo_rasters(terrain: Terrain, seed: int) -> list[DemoRaster]:
     """The demo's hazard layers, as arrays with their catalogue metadata."""
     common = dict(source=SOURCE, licence=LICENCE, scenario="historical", epoch="baseline")
-    out = [DemoRaster(f"demo_flood_depth_rp{rp}.tif",
-                      RasterMetadata(hazard="flood_depth", unit="m", return_period=rp,
-                                     name=f"Flood depth, 1-in-{rp}-year (demo)", **common),
-                      flood_depth(terrain, rp), FLOOD_NODATA) for rp in sorted(FLOOD_STAGE_M)]
-    out.append(DemoRaster("demo_landslide_susceptibility.tif",
-                          RasterMetadata(hazard="landslide", unit="class",
-                                         name="Landslide susceptibility 0-5 (demo)", **common),  # type: ignore[arg-type]
-                          landslide_classes(terrain), LANDSLIDE_NODATA))
-    out.append(DemoRaster("demo_drought_spei.tif",
-                          RasterMetadata(hazard="drought_index", unit="sd",
-                                         name="Drought index, SPEI-like (demo)", **common),  # type: ignore[arg-type]
-                          drought_index(terrain, seed), DROUGHT_NODATA))
+    out = [
+        DemoRaster(
+            f"demo_flood_depth_rp{rp}.tif",
+            RasterMetadata(
+                hazard="flood_depth", unit="m", return_period=rp, name=f"Flood depth, 1-in-{rp}-year (demo)", **common
+            ),
+            flood_depth(terrain, rp),
+            FLOOD_NODATA,
+        )
+        for rp in sorted(FLOOD_STAGE_M)
+    ]
+    out.append(
+        DemoRaster(
+            "demo_landslide_susceptibility.tif",
+            RasterMetadata(hazard="landslide", unit="class", name="Landslide susceptibility 0-5 (demo)", **common),  # type: ignore[arg-type]
+            landslide_classes(terrain),
+            LANDSLIDE_NODATA,
+        )
+    )
+    out.append(
+        DemoRaster(
+            "demo_drought_spei.tif",
+            RasterMetadata(hazard="drought_index", unit="sd", name="Drought index, SPEI-like (demo)", **common),  # type: ignore[arg-type]
+            drought_index(terrain, seed),
+            DROUGHT_NODATA,
+        )
+    )
     return out
 
 
@@ -184,23 +206,41 @@ def write_geotiff(path: Path, terrain: Terrain, data: np.ndarray, nodata: float)
     """One band in EPSG:3405, tiled and compressed; the same bytes for the same data."""
     import rasterio
 
-    profile = dict(driver="GTiff", width=data.shape[1], height=data.shape[0], count=1, dtype=data.dtype.name,
-                   crs=CRS, transform=terrain.transform, nodata=nodata, tiled=True, blockxsize=256,
-                   blockysize=256, compress="deflate")
+    profile = dict(
+        driver="GTiff",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype=data.dtype.name,
+        crs=CRS,
+        transform=terrain.transform,
+        nodata=nodata,
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        compress="deflate",
+    )
     with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(path, "w", **profile) as dst:
         dst.write(data, 1)
 
 
-def load_demo_rasters(session: Session, settings: Settings, seed: int,
-                      progress: Callable[[str], None] = lambda _: None, *, only_missing: bool = False) -> list[Raster]:
+def load_demo_rasters(
+    session: Session,
+    settings: Settings,
+    seed: int,
+    progress: Callable[[str], None] = lambda _: None,
+    *,
+    only_missing: bool = False,
+) -> list[Raster]:
     """Generate the demo rasters over the loaded province and catalogue them (a no-op when they are).
 
     ``only_missing``: do nothing when demo rasters of any seed are catalogued already.
     """
     if only_missing and session.scalar(select(Raster.id).where(Raster.created_by == DEMO_USER).limit(1)):
         return []
-    geom = session.scalar(select(AdminUnit.geom).where(AdminUnit.level == "province",
-                                                       AdminUnit.boundary == "current").limit(1))
+    geom = session.scalar(
+        select(AdminUnit.geom).where(AdminUnit.level == "province", AdminUnit.boundary == "current").limit(1)
+    )
     if geom is None:
         raise IngestError("demo rasters: no province loaded (run sinhke demo first)")
     terrain = make_terrain(to_metric(to_shape(geom)), seed)

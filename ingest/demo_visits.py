@@ -31,34 +31,64 @@ from spatial.forms import validate_answers
 PROGRAMME_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 #: shares of active models: never visited, overdue (last visit older than the interval); the rest are up to date
 NEVER_VISITED, OVERDUE = 0.12, 0.25
-FORM_OF = {"cow_bank": "cow_bank", "buffalo_loan": "cow_bank", "free_range_chicken": "free_range_chicken",
-           "medicinal_plant": "medicinal_plant"}
+FORM_OF = {
+    "cow_bank": "cow_bank",
+    "buffalo_loan": "cow_bank",
+    "free_range_chicken": "free_range_chicken",
+    "medicinal_plant": "medicinal_plant",
+}
 STAGES = ("planted", "growing", "flowering", "harvest")
 SPECIES = ("ba_kich", "ha_thu_o", "giao_co_lam", "hoi", "que", "khoi_nhung")
-COLUMNS = ("id", "model_id", "commune_id", "visited_at", "form_id", "form_version", "geom", "accuracy_m", "answers",
-           "body_sha256", "root_id", "version", "submitted_by", "created_by", "updated_by")
+COLUMNS = (
+    "id",
+    "model_id",
+    "commune_id",
+    "visited_at",
+    "form_id",
+    "form_version",
+    "geom",
+    "accuracy_m",
+    "answers",
+    "body_sha256",
+    "root_id",
+    "version",
+    "submitted_by",
+    "created_by",
+    "updated_by",
+)
 
 
 def seed_visits(session: Session, seed: int, as_of: date | None = None) -> int:
     """Write the demo's visits up to ``as_of`` (default: today in Vietnam); returns how many."""
     as_of = as_of or datetime.now(PROGRAMME_TZ).date()
     rng = np.random.default_rng([seed, 0x7151])  # its own stream: the rest of the demo is unchanged
-    forms = {r.form_id: (r.version, r.definition) for r in session.execute(text(
-        "SELECT DISTINCT ON (form_id) form_id, version, definition FROM form_definitions ORDER BY form_id, id DESC"))}
+    forms = {
+        r.form_id: (r.version, r.definition)
+        for r in session.execute(
+            text(
+                "SELECT DISTINCT ON (form_id) form_id, version, definition FROM form_definitions"
+                " ORDER BY form_id, id DESC"
+            )
+        )
+    }
     missing = sorted({f for f in FORM_OF.values() if f not in forms})
     if missing:
         raise IngestError(f"load the field forms before the demo visits (missing: {', '.join(missing)})")
     intervals = dict(session.execute(text("SELECT model_type, interval_days FROM visit_schedules")).all())
-    models = session.execute(text("""
+    models = session.execute(
+        text("""
         SELECT m.id, m.code, m.model_type, m.commune_id, m.start_date, m.value_chain_partner, c.code AS commune,
                ST_X(ST_PointOnSurface(m.geom)) AS lon, ST_Y(ST_PointOnSurface(m.geom)) AS lat,
                CASE WHEN GeometryType(m.geom) LIKE '%POLYGON' THEN ST_Area(m.geom::geography) END AS plot_m2
         FROM livelihood_models m JOIN admin_units c ON c.id = m.commune_id
-        WHERE m.status = 'active' AND m.deleted_at IS NULL ORDER BY m.id""")).all()
+        WHERE m.status = 'active' AND m.deleted_at IS NULL ORDER BY m.id""")
+    ).all()
     households: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for model_id, hid, hcode in session.execute(text("""
+    for model_id, hid, hcode in session.execute(
+        text("""
             SELECT p.model_id, h.id, h.code FROM model_participants p JOIN households h ON h.id = p.household_id
-            WHERE p.left_on IS NULL ORDER BY p.model_id, p.id""")):
+            WHERE p.left_on IS NULL ORDER BY p.model_id, p.id""")
+    ):
         households[model_id].append((hid, hcode))
     ledger = _Ledger(session, as_of)
     rows: list[tuple[Any, ...]] = []
@@ -82,12 +112,36 @@ def seed_visits(session: Session, seed: int, as_of: date | None = None) -> int:
             lat = m.lat + float(rng.normal(0, 0.0002))
             accuracy = round(float(rng.uniform(3, 25)), 1)
             vid = uuid.UUID(bytes=rng.bytes(16), version=4)
-            body = {"id": str(vid), "model": m.code, "visited_at": when.isoformat(), "form": form_id,
-                    "form_version": version, "location": {"type": "Point", "coordinates": [lon, lat]},
-                    "accuracy_m": accuracy, "answers": answers}
+            body = {
+                "id": str(vid),
+                "model": m.code,
+                "visited_at": when.isoformat(),
+                "form": form_id,
+                "form_version": version,
+                "location": {"type": "Point", "coordinates": [lon, lat]},
+                "accuracy_m": accuracy,
+                "answers": answers,
+            }
             worker = f"kn.{m.commune}"
-            rows.append((vid, m.id, m.commune_id, when, form_id, version, f"SRID=4326;POINT({lon} {lat})", accuracy,
-                         json.dumps(answers, ensure_ascii=False), body_sha256(body), vid, 1, worker, worker, worker))
+            rows.append(
+                (
+                    vid,
+                    m.id,
+                    m.commune_id,
+                    when,
+                    form_id,
+                    version,
+                    f"SRID=4326;POINT({lon} {lat})",
+                    accuracy,
+                    json.dumps(answers, ensure_ascii=False),
+                    body_sha256(body),
+                    vid,
+                    1,
+                    worker,
+                    worker,
+                    worker,
+                )
+            )
     if rows:
         conn = session.connection().connection.driver_connection  # psycopg, same transaction
         with conn.cursor() as cur, cur.copy(f"COPY visits ({', '.join(COLUMNS)}) FROM STDIN") as copy:
@@ -116,15 +170,22 @@ class _Ledger:
 
     def __init__(self, session: Session, as_of: date):
         self.holdings: dict[int, list[tuple[str, date, date | None]]] = defaultdict(list)
-        for hid, tag, start, end in session.execute(text(
+        for hid, tag, start, end in session.execute(
+            text(
                 "SELECT h.household_id, a.tag, h.held_from, h.held_to FROM animal_holdings h "
-                "JOIN animals a ON a.id = h.animal_id ORDER BY a.id")):
+                "JOIN animals a ON a.id = h.animal_id ORDER BY a.id"
+            )
+        ):
             self.holdings[hid].append((tag, start, end))
         self.events: dict[int, list[tuple[date, str, str, str | None]]] = defaultdict(list)
-        for hid, on, kind, detail, cause in session.execute(text(
+        for hid, on, kind, detail, cause in session.execute(
+            text(
                 "SELECT household_id, occurred_on, kind, detail, cause FROM animal_events "
                 "WHERE kind IN ('birth', 'death') AND household_id IS NOT NULL AND occurred_on <= :d "
-                "ORDER BY occurred_on, id"), {"d": as_of}):
+                "ORDER BY occurred_on, id"
+            ),
+            {"d": as_of},
+        ):
             self.events[hid].append((on, kind, detail, cause))
 
     def tags(self, hid: int, day: date) -> list[str]:
@@ -155,9 +216,14 @@ class _Story:
         births = [d for _, kind, d, _ in events if kind == "birth"]
         deaths = [c for _, kind, _, c in events if kind == "death"]
         answers: dict[str, Any] = {
-            "household_code": hcode, "births_female": births.count("female"), "births_male": births.count("male"),
-            "deaths": len(deaths), "vaccinations": ["fmd", "lumpy_skin"] if day.month in (4, 5) else ["none"],
-            "pass_on_done": "no", "condition": str(rng.choice(["good", "fair", "poor"], p=[0.6, 0.32, 0.08]))}
+            "household_code": hcode,
+            "births_female": births.count("female"),
+            "births_male": births.count("male"),
+            "deaths": len(deaths),
+            "vaccinations": ["fmd", "lumpy_skin"] if day.month in (4, 5) else ["none"],
+            "pass_on_done": "no",
+            "condition": str(rng.choice(["good", "fair", "poor"], p=[0.6, 0.32, 0.08])),
+        }
         tags = self.ledger.tags(hid, day)
         if tags:
             answers["animal_tags_present"] = " ".join(tags)
@@ -173,10 +239,14 @@ class _Story:
         self.flock = min(5000, self.flock - deaths - sold + hatched)
         outbreak = rng.random() < 0.05
         answers: dict[str, Any] = {
-            "household_code": hcode, "flock_size": self.flock, "deaths": deaths, "sold": sold,
+            "household_code": hcode,
+            "flock_size": self.flock,
+            "deaths": deaths,
+            "sold": sold,
             "vaccinations": ["newcastle", "gumboro"] if rng.random() < 0.7 else ["none"],
             "disease_outbreak": "yes" if outbreak else "no",
-            "feed": str(rng.choice(["own_grain", "commercial", "mixed"]))}
+            "feed": str(rng.choice(["own_grain", "commercial", "mixed"])),
+        }
         if deaths:
             causes = ["disease", "predator", "weather", "other"]
             answers["death_cause"] = str(rng.choice(causes, p=[0.5, 0.25, 0.2, 0.05]))
@@ -192,8 +262,13 @@ class _Story:
             self.stage += 1
         harvested = STAGES[self.stage] == "harvest"
         answers: dict[str, Any] = {
-            "household_code": hcode, "species": self.species, "area_m2": self.area, "stage": STAGES[self.stage],
-            "harvested": "yes" if harvested else "no", "pests": "yes" if rng.random() < 0.1 else "no"}
+            "household_code": hcode,
+            "species": self.species,
+            "area_m2": self.area,
+            "stage": STAGES[self.stage],
+            "harvested": "yes" if harvested else "no",
+            "pests": "yes" if rng.random() < 0.1 else "no",
+        }
         if harvested:
             answers["harvest_kg"] = round(min(self.area * float(rng.uniform(0.05, 0.2)), 100_000.0), 1)
             answers["price_vnd_per_kg"] = int(rng.integers(4, 16)) * 10_000

@@ -27,8 +27,15 @@ from spatial.forms import ExpressionError, parse_condition
 from spatial.models import FORM_TARGETS, MODEL_TYPES, WORK_TYPES, FormDefinition
 
 FORMS_DIR = Path(__file__).resolve().parents[1] / "forms"
-_TYPES = {"text": "text", "integer": "integer", "decimal": "decimal", "date": "date", "note": "note",
-          "select one": "select_one", "select all that apply": "select_multiple"}
+_TYPES = {
+    "text": "text",
+    "integer": "integer",
+    "decimal": "decimal",
+    "date": "date",
+    "note": "note",
+    "select one": "select_one",
+    "select all that apply": "select_multiple",
+}
 _TRUE = ("yes", "true", "true()", "1")
 _FALSE = ("no", "false", "false()", "0", "")
 #: survey columns whose effect the validators would not reproduce
@@ -40,11 +47,19 @@ TARGET_TYPES = {"livelihood_model": MODEL_TYPES, "infrastructure_work": WORK_TYP
 class FormLoadError(IngestError):
     """An XLSForm sinhke cannot take; says where: file, sheet, row, column."""
 
-    def __init__(self, file: str, message: str, sheet: str | None = None, row: int | None = None,
-                 column: str | None = None):
+    def __init__(
+        self, file: str, message: str, sheet: str | None = None, row: int | None = None, column: str | None = None
+    ):
         self.file, self.sheet, self.row, self.column = file, sheet, row, column
-        where = ", ".join(p for p in (f"sheet {sheet!r}" if sheet else "", f"row {row}" if row else "",
-                                      f"column {column}" if column else "") if p)
+        where = ", ".join(
+            p
+            for p in (
+                f"sheet {sheet!r}" if sheet else "",
+                f"row {row}" if row else "",
+                f"column {column}" if column else "",
+            )
+            if p
+        )
         super().__init__(f"{file}: {where + ': ' if where else ''}{message}")
 
 
@@ -81,8 +96,9 @@ class _Locator:
             for sheet in wb.worksheets:
                 rows = sheet.iter_rows(values_only=True)
                 header = next(rows, ())
-                self.columns[sheet.title] = {str(h).strip(): get_column_letter(i + 1)
-                                             for i, h in enumerate(header) if h is not None}
+                self.columns[sheet.title] = {
+                    str(h).strip(): get_column_letter(i + 1) for i, h in enumerate(header) if h is not None
+                }
                 if sheet.title == "survey":
                     name_at = next((i for i, h in enumerate(header) if str(h).strip() == "name"), None)
                     for n, row in enumerate(rows, start=2):
@@ -150,8 +166,11 @@ def parse_xlsform(path: Path) -> ParsedForm:
     types = str(survey.get("target_types") or "*").split()
     allowed = TARGET_TYPES[target]
     if types != ["*"] and (not allowed or any(t not in allowed for t in types)):
-        raise fail(f"target_types: '*' or some of {', '.join(allowed) or '(none for this target)'}",
-                   "settings", column="target_types")
+        raise fail(
+            f"target_types: '*' or some of {', '.join(allowed) or '(none for this target)'}",
+            "settings",
+            column="target_types",
+        )
     title_vi = str(survey.get("title") or form_id)
     title_en = str(survey.get("form_title_en") or title_vi)
 
@@ -164,20 +183,39 @@ def parse_xlsform(path: Path) -> ParsedForm:
         seen[child["name"]] = fields[-1]["type"]
     if not any(f["type"] != "note" for f in fields):
         raise fail("the survey sheet has no question", "survey")
-    definition = {"form": form_id, "version": version, "title": {"vi": title_vi, "en": title_en},
-                  "target": target, "target_types": types, "fields": fields}
-    return ParsedForm(form_id=form_id, version=version, target=target, target_types=types, title_vi=title_vi,
-                      title_en=title_en, definition=definition,
-                      definition_sha256=hashlib.sha256(_canonical(definition)).hexdigest(),
-                      source_name=name, source_sha256=hashlib.sha256(raw).hexdigest())
+    definition = {
+        "form": form_id,
+        "version": version,
+        "title": {"vi": title_vi, "en": title_en},
+        "target": target,
+        "target_types": types,
+        "fields": fields,
+    }
+    return ParsedForm(
+        form_id=form_id,
+        version=version,
+        target=target,
+        target_types=types,
+        title_vi=title_vi,
+        title_en=title_en,
+        definition=definition,
+        definition_sha256=hashlib.sha256(_canonical(definition)).hexdigest(),
+        source_name=name,
+        source_sha256=hashlib.sha256(raw).hexdigest(),
+    )
 
 
 def _field(child: dict[str, Any], seen: dict[str, str], fail) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     name = child["name"]
     kind = _TYPES.get(child.get("type", ""))
     if kind is None:
-        raise fail(f"question type {child.get('type')!r} is not supported by the field validators "
-                   f"(supported: {', '.join(_TYPES)}; no groups, repeats or calculations)", "survey", name, "type")
+        raise fail(
+            f"question type {child.get('type')!r} is not supported by the field validators "
+            f"(supported: {', '.join(_TYPES)}; no groups, repeats or calculations)",
+            "survey",
+            name,
+            "type",
+        )
     bind = child.get("bind", {}) or {}
     for key in _UNSUPPORTED_BIND:
         if key in bind:
@@ -187,13 +225,18 @@ def _field(child: dict[str, Any], seen: dict[str, str], fail) -> dict[str, Any]:
     required = str(bind.get("required", "")).strip().lower()
     if required not in _TRUE + _FALSE:
         raise fail("required must be yes or no (expressions are not supported)", "survey", name, "required")
-    field: dict[str, Any] = {"name": name, "type": kind, "label": _languages(child.get("label")),
-                             "required": required in _TRUE and kind != "note"}
+    field: dict[str, Any] = {
+        "name": name,
+        "type": kind,
+        "label": _languages(child.get("label")),
+        "required": required in _TRUE and kind != "note",
+    }
     if child.get("hint"):
         field["hint"] = _languages(child["hint"])
     if kind.startswith("select"):
-        field["choices"] = [{"name": str(c["name"]), "label": _languages(c.get("label"))}
-                            for c in child.get("choices", [])]
+        field["choices"] = [
+            {"name": str(c["name"]), "label": _languages(c.get("label"))} for c in child.get("choices", [])
+        ]
     for key in ("constraint", "relevant"):
         expr = bind.get(key)
         if not expr:
@@ -238,30 +281,50 @@ def _pyxform_error(name: str, message: str, where: _Locator) -> FormLoadError:
     column = re.search(r"the '([\w:]+)' value", message)
     text = re.sub(r"^\[row\s*:\s*\d+\]\s*", "", message)
     s = sheet.group(1) if sheet else ("survey" if row else None)
-    return FormLoadError(name, text, s, int(row.group(1)) if row else None,
-                         where.column(s, column.group(1)) if s and column else None)
+    return FormLoadError(
+        name, text, s, int(row.group(1)) if row else None, where.column(s, column.group(1)) if s and column else None
+    )
 
 
 # ----------------------------------------------------------------------------- storing
 def load_form(session: Session, path: Path) -> LoadOutcome:
     """Store one XLSForm as a new version unless its definition is already stored."""
     parsed = parse_xlsform(path)
-    same_version = session.scalar(select(FormDefinition).where(
-        FormDefinition.form_id == parsed.form_id, FormDefinition.version == parsed.version))
+    same_version = session.scalar(
+        select(FormDefinition).where(FormDefinition.form_id == parsed.form_id, FormDefinition.version == parsed.version)
+    )
     if same_version is not None:
         if same_version.definition_sha256 == parsed.definition_sha256:
             return LoadOutcome(parsed.form_id, parsed.version, "unchanged", parsed.source_name)
-        raise FormLoadError(parsed.source_name, f"the form changed but version {parsed.version} is already "
-                            "loaded; give the changed form a new version", "settings", 2, "version")
-    latest = session.scalar(select(FormDefinition).where(FormDefinition.form_id == parsed.form_id)
-                            .order_by(FormDefinition.id.desc()).limit(1))
+        raise FormLoadError(
+            parsed.source_name,
+            f"the form changed but version {parsed.version} is already loaded; give the changed form a new version",
+            "settings",
+            2,
+            "version",
+        )
+    latest = session.scalar(
+        select(FormDefinition)
+        .where(FormDefinition.form_id == parsed.form_id)
+        .order_by(FormDefinition.id.desc())
+        .limit(1)
+    )
     if latest is not None and latest.definition_sha256 == parsed.definition_sha256:
         return LoadOutcome(parsed.form_id, latest.version, "unchanged", parsed.source_name)
-    session.add(FormDefinition(
-        form_id=parsed.form_id, version=parsed.version, target=parsed.target, target_types=parsed.target_types,
-        title_vi=parsed.title_vi, title_en=parsed.title_en, definition=parsed.definition,
-        definition_sha256=parsed.definition_sha256, source_name=parsed.source_name,
-        source_sha256=parsed.source_sha256))
+    session.add(
+        FormDefinition(
+            form_id=parsed.form_id,
+            version=parsed.version,
+            target=parsed.target,
+            target_types=parsed.target_types,
+            title_vi=parsed.title_vi,
+            title_en=parsed.title_en,
+            definition=parsed.definition,
+            definition_sha256=parsed.definition_sha256,
+            source_name=parsed.source_name,
+            source_sha256=parsed.source_sha256,
+        )
+    )
     session.flush()
     return LoadOutcome(parsed.form_id, parsed.version, "added", parsed.source_name)
 

@@ -47,9 +47,23 @@ from spatial.models import Animal, AnimalHolding, LedgerVisit, ModelParticipant
 from spatial.models.ledger import CONDITIONS, DEATH_CAUSES, VACCINES
 
 #: the cow_bank form's answers this module reads
-ANSWERS = ("household_code", "animal_tags_present", "births_female", "births_male", "birth_tags", "deaths",
-           "death_cause", "dead_tags", "vaccinations", "pass_on_done", "pass_on_tag", "pass_on_to_household",
-           "condition", "notes", "death_certified")
+ANSWERS = (
+    "household_code",
+    "animal_tags_present",
+    "births_female",
+    "births_male",
+    "birth_tags",
+    "deaths",
+    "death_cause",
+    "dead_tags",
+    "vaccinations",
+    "pass_on_done",
+    "pass_on_tag",
+    "pass_on_to_household",
+    "condition",
+    "notes",
+    "death_certified",
+)
 #: a cow or buffalo calves from about this age (G: first calf usually at about 2 years)
 CALVING_AGE_MONTHS = 15
 PROGRAMME_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -130,8 +144,9 @@ def _choice(answers: dict[str, Any], name: str, allowed: tuple[str, ...], defaul
     return value
 
 
-def apply_visit(session: Session, visit_id: Any, model_code: str, visited_at: Any, answers: dict[str, Any],
-                user: str) -> VisitOutcome:
+def apply_visit(
+    session: Session, visit_id: Any, model_code: str, visited_at: Any, answers: dict[str, Any], user: str
+) -> VisitOutcome:
     """Record what a visit saw: births, deaths, vaccinations, a pass-on. Nothing is written
     when an answer is wrong (the error names it); a visit already applied is left alone."""
     vid = _visit_uuid(visit_id)
@@ -146,10 +161,20 @@ def apply_visit(session: Session, visit_id: Any, model_code: str, visited_at: An
     src = Source("visit", vid, user)
     with session.begin_nested():
         inserted = session.scalar(
-            insert(LedgerVisit).values(visit_id=vid, model_id=model.id, household_id=plan.household.id,
-                                       visited_on=on, condition=plan.condition, answers=_jsonable(answers),
-                                       created_by=user, updated_by=user)
-            .on_conflict_do_nothing(index_elements=["visit_id"]).returning(LedgerVisit.visit_id))
+            insert(LedgerVisit)
+            .values(
+                visit_id=vid,
+                model_id=model.id,
+                household_id=plan.household.id,
+                visited_on=on,
+                condition=plan.condition,
+                answers=_jsonable(answers),
+                created_by=user,
+                updated_by=user,
+            )
+            .on_conflict_do_nothing(index_elements=["visit_id"])
+            .returning(LedgerVisit.visit_id)
+        )
         if inserted is None:  # another sync of the same visit got there first
             return VisitOutcome(str(vid), applied=False)
         return plan.write(src)
@@ -157,8 +182,10 @@ def apply_visit(session: Session, visit_id: Any, model_code: str, visited_at: An
 
 def _jsonable(answers: dict[str, Any]) -> dict[str, Any]:
     plain = (str, int, float, bool, type(None))
-    return {k: v if isinstance(v, plain) or (isinstance(v, list) and all(isinstance(x, plain) for x in v))
-            else str(v) for k, v in answers.items()}
+    return {
+        k: v if isinstance(v, plain) or (isinstance(v, list) and all(isinstance(x, plain) for x in v)) else str(v)
+        for k, v in answers.items()
+    }
 
 
 class _Plan:
@@ -171,9 +198,13 @@ class _Plan:
             raise LedgerError("household_code", "required")
         self.household = household_by_code(session, code, "household_code")
         hid = self.household.id
-        in_model = session.scalar(select(ModelParticipant.id).where(
-            ModelParticipant.model_id == model.id, ModelParticipant.household_id == hid)) or session.scalar(
-            select(AnimalHolding.id).where(AnimalHolding.model_id == model.id, AnimalHolding.household_id == hid))
+        in_model = session.scalar(
+            select(ModelParticipant.id).where(
+                ModelParticipant.model_id == model.id, ModelParticipant.household_id == hid
+            )
+        ) or session.scalar(
+            select(AnimalHolding.id).where(AnimalHolding.model_id == model.id, AnimalHolding.household_id == hid)
+        )
         if not in_model:
             raise LedgerError("household_code", f"household {code} is not in model {model.code}")
         self.held = {a.tag: a for a in held_animals(session, model.id, hid, on)}
@@ -193,18 +224,23 @@ class _Plan:
         self.births = ["female"] * females + ["male"] * males
         birth_tags = _tags(answers, "birth_tags")
         if birth_tags and len(birth_tags) != len(self.births):
-            raise LedgerError("birth_tags", f"{len(birth_tags)} tags listed for {len(self.births)} births "
-                                            "(females' tags first, then males')")
+            raise LedgerError(
+                "birth_tags",
+                f"{len(birth_tags)} tags listed for {len(self.births)} births (females' tags first, then males')",
+            )
         for tag in birth_tags:
-            if tag in self.held or session.scalar(select(Animal.id).where(Animal.model_id == model.id,
-                                                                          Animal.tag == tag)):
+            if tag in self.held or session.scalar(
+                select(Animal.id).where(Animal.model_id == model.id, Animal.tag == tag)
+            ):
                 raise LedgerError("birth_tags", f"tag {tag!r} is already used in this model")
         self.birth_tags: list[str | None] = list(birth_tags) or [None] * len(self.births)
         self.dams = self._dams()
         if len(self.births) > len(self.dams):
             field_name = "births_female" if females else "births_male"
-            raise LedgerError(field_name, f"{len(self.births)} births but the household holds "
-                                          f"{len(self.dams)} cow(s) old enough to calve")
+            raise LedgerError(
+                field_name,
+                f"{len(self.births)} births but the household holds {len(self.dams)} cow(s) old enough to calve",
+            )
         # vaccinations
         vaccines = _tags(answers, "vaccinations")
         for v in vaccines:
@@ -252,8 +288,10 @@ class _Plan:
         if known is not None:
             animal = self._held_tag("pass_on_tag", tag)
             if animal.sex != "female":
-                raise LedgerError("pass_on_tag", f"{tag} is a male calf; only a female is handed on "
-                                                 "(a male owed calf is sold and a female bought)")
+                raise LedgerError(
+                    "pass_on_tag",
+                    f"{tag} is a male calf; only a female is handed on (a male owed calf is sold and a female bought)",
+                )
             if animal in self.dead:
                 raise LedgerError("pass_on_tag", f"{tag} is reported dead in this visit")
             self.pass_animal = animal
@@ -286,8 +324,9 @@ class _Plan:
                 assert male is not None
                 if male.status == "alive":
                     record_sale(s, male, on, src=src, field="pass_on_tag")
-                animal = record_purchase(s, self.model, self.household.id, self.pass_tag, "female", on,
-                                         src=src, field="pass_on_tag")
+                animal = record_purchase(
+                    s, self.model, self.household.id, self.pass_tag, "female", on, src=src, field="pass_on_tag"
+                )
             record_pass_on(s, animal, self.receiver.id, on, src=src)
             out.passed_on, out.receiver = animal.tag, self.receiver.code
         out.missing = sorted(set(self.held) - {a.tag for a in self.present}) if self.present else []

@@ -58,8 +58,16 @@ class RasterMetadata:
         return self
 
 
-def ingest_raster(session: Session, source: BinaryIO | Path, filename: str, metadata: RasterMetadata,
-                  user: str, *, settings: Settings, progress: TextIO | None = None) -> tuple[Raster, bool]:
+def ingest_raster(
+    session: Session,
+    source: BinaryIO | Path,
+    filename: str,
+    metadata: RasterMetadata,
+    user: str,
+    *,
+    settings: Settings,
+    progress: TextIO | None = None,
+) -> tuple[Raster, bool]:
     """Catalogue a GeoTIFF (an open binary file or a local path); returns (row, whether it is new).
 
     ``filename`` is what the person called it (messages and the catalogue only); ``user``
@@ -78,20 +86,39 @@ def ingest_raster(session: Session, source: BinaryIO | Path, filename: str, meta
         existing = session.scalar(select(Raster).where(Raster.checksum == checksum))
         if existing is not None:
             return existing, False
-        cog = to_cog(work / "upload.tif", work / "cog.tif", filename, limits, target_crs=STORED_CRS,
-                     progress=progress)
+        cog = to_cog(work / "upload.tif", work / "cog.tif", filename, limits, target_crs=STORED_CRS, progress=progress)
         final = store / f"{checksum}.tif"
         row = Raster(
-            name=metadata.name or Path(filename).stem, filename=filename, hazard=metadata.hazard,
-            unit=metadata.unit or DEFAULT_UNITS.get(metadata.hazard), return_period=metadata.return_period,
-            scenario=metadata.scenario, epoch=metadata.epoch, source=metadata.source, licence=metadata.licence,
-            source_crs=cog.source.crs, source_resolution_x=cog.source.resolution[0],
-            source_resolution_y=cog.source.resolution[1], crs=cog.crs, resolution_x=cog.resolution[0],
-            resolution_y=cog.resolution[1], width=cog.width, height=cog.height, band_count=cog.count,
-            dtype=cog.dtype, nodata=cog.nodata, value_min=cog.value_min, value_max=cog.value_max,
-            valid_pixels=cog.valid_pixels, checksum=checksum, path=final.name, size_bytes=cog.size_bytes,
-            source_bytes=size, bounds=from_shape(box(*cog.bounds), srid=4326),
-            created_by=user, updated_by=user,
+            name=metadata.name or Path(filename).stem,
+            filename=filename,
+            hazard=metadata.hazard,
+            unit=metadata.unit or DEFAULT_UNITS.get(metadata.hazard),
+            return_period=metadata.return_period,
+            scenario=metadata.scenario,
+            epoch=metadata.epoch,
+            source=metadata.source,
+            licence=metadata.licence,
+            source_crs=cog.source.crs,
+            source_resolution_x=cog.source.resolution[0],
+            source_resolution_y=cog.source.resolution[1],
+            crs=cog.crs,
+            resolution_x=cog.resolution[0],
+            resolution_y=cog.resolution[1],
+            width=cog.width,
+            height=cog.height,
+            band_count=cog.count,
+            dtype=cog.dtype,
+            nodata=cog.nodata,
+            value_min=cog.value_min,
+            value_max=cog.value_max,
+            valid_pixels=cog.valid_pixels,
+            checksum=checksum,
+            path=final.name,
+            size_bytes=cog.size_bytes,
+            source_bytes=size,
+            bounds=from_shape(box(*cog.bounds), srid=4326),
+            created_by=user,
+            updated_by=user,
         )
         session.add(row)
         session.flush()

@@ -41,8 +41,20 @@ from spatial.field import TARGETS, visit_json
 from spatial.forms import validate_answers
 from spatial.models import FormDefinition, InfrastructureWork, LivelihoodModel, Visit, VisitPhoto
 
-FIELDS = ("id", "model", "work", "water_scheme", "visited_at", "form", "form_version", "location", "accuracy_m",
-          "answers", "replaces", "photo")
+FIELDS = (
+    "id",
+    "model",
+    "work",
+    "water_scheme",
+    "visited_at",
+    "form",
+    "form_version",
+    "location",
+    "accuracy_m",
+    "answers",
+    "replaces",
+    "photo",
+)
 #: a visit's photo, base64 in the body: resized on the phone; larger ones are refused
 PHOTO_MAX_BYTES = int(os.environ.get("SINHKE_FIELD_PHOTO_MAX_KB", "300")) * 1024
 PHOTO_MAGIC = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n", "image/webp": b"RIFF"}
@@ -103,8 +115,13 @@ def _location(value: Any) -> tuple[float, float] | None:
     if value is None:
         return None
     coords = value.get("coordinates") if isinstance(value, dict) else None
-    if not isinstance(value, dict) or value.get("type") != "Point" or not isinstance(coords, list) \
-            or len(coords) not in (2, 3) or not all(_number(c) for c in coords):
+    if (
+        not isinstance(value, dict)
+        or value.get("type") != "Point"
+        or not isinstance(coords, list)
+        or len(coords) not in (2, 3)
+        or not all(_number(c) for c in coords)
+    ):
         raise InvalidVisit("location", 'must be a GeoJSON point {"type": "Point", "coordinates": [lon, lat]} or null')
     lon, lat = coords[0], coords[1]
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
@@ -200,28 +217,42 @@ def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
     errors = validate_answers(form.definition, body["answers"])
     if errors:
         first = errors[0]
-        raise InvalidVisit(f"answers.{first.field}", f"{first.message} ({first.code})"
-                           + (f"; and {len(errors) - 1} more" if len(errors) > 1 else ""),
-                           [{**e.as_dict(), "field": f"answers.{e.field}"} for e in errors])
+        raise InvalidVisit(
+            f"answers.{first.field}",
+            f"{first.message} ({first.code})" + (f"; and {len(errors) - 1} more" if len(errors) > 1 else ""),
+            [{**e.as_dict(), "field": f"answers.{e.field}"} for e in errors],
+        )
 
     version, root = 1, visit_id
     if replaces is not None:
         previous = session.get(Visit, replaces)
         if previous is None:
             raise InvalidVisit("replaces", f"no visit {replaces} to replace")
-        if (previous.model_id, previous.work_id, previous.scheme_id) != \
-                tuple(target_id if k == key else None for k in TARGETS):
+        if (previous.model_id, previous.work_id, previous.scheme_id) != tuple(
+            target_id if k == key else None for k in TARGETS
+        ):
             raise InvalidVisit(key, "an edit keeps the target of the visit it replaces")
         version, root = previous.version + 1, previous.root_id
 
     digest = body_sha256(body)
-    values = {"id": visit_id, "commune_id": commune_id, "visited_at": visited_at, "form_id": form.form_id,
-              "form_version": form.version, "accuracy_m": accuracy, "answers": body["answers"],
-              "body_sha256": digest, "replaces_id": replaces, "root_id": root, "version": version,
-              "submitted_by": who.name,
-              "model_id": target_id if key == "model" else None, "work_id": target_id if key == "work" else None,
-              "scheme_id": target_id if key == "water_scheme" else None,
-              "geom": func.ST_SetSRID(func.ST_MakePoint(*point), 4326) if point else None}
+    values = {
+        "id": visit_id,
+        "commune_id": commune_id,
+        "visited_at": visited_at,
+        "form_id": form.form_id,
+        "form_version": form.version,
+        "accuracy_m": accuracy,
+        "answers": body["answers"],
+        "body_sha256": digest,
+        "replaces_id": replaces,
+        "root_id": root,
+        "version": version,
+        "submitted_by": who.name,
+        "model_id": target_id if key == "model" else None,
+        "work_id": target_id if key == "work" else None,
+        "scheme_id": target_id if key == "water_scheme" else None,
+        "geom": func.ST_SetSRID(func.ST_MakePoint(*point), 4326) if point else None,
+    }
     inserted = session.execute(insert(Visit).values(**values).on_conflict_do_nothing().returning(Visit.id)).first()
     if inserted is not None:
         if photo is not None:
@@ -235,13 +266,22 @@ def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
     if stored == digest:
         return SyncOutcome("unchanged", visit_json(session, visit_id))
     # a successor has the replaced version's target, so the caller sees it when there is one
-    if stored is None and replaces is not None and session.scalar(
-            select(exists().where(Visit.replaces_id == replaces))):
+    if (
+        stored is None
+        and replaces is not None
+        and session.scalar(select(exists().where(Visit.replaces_id == replaces)))
+    ):
         current = _current_version(session, replaces)
-        raise VisitConflict("stale_edit", f"visit {replaces} was already replaced; the current version is "
-                            f"{current}: fetch it and edit that", current=current)
-    raise VisitConflict("id_taken", f"visit {visit_id} was already received with a different body; the stored "
-                        "one is kept (an edit needs its own new id, and names the version it replaces)")
+        raise VisitConflict(
+            "stale_edit",
+            f"visit {replaces} was already replaced; the current version is {current}: fetch it and edit that",
+            current=current,
+        )
+    raise VisitConflict(
+        "id_taken",
+        f"visit {visit_id} was already received with a different body; the stored "
+        "one is kept (an edit needs its own new id, and names the version it replaces)",
+    )
 
 
 #: model types whose visits update the cow-bank / buffalo pass-on ledger
@@ -250,8 +290,9 @@ LEDGER_MODEL_TYPES = ("cow_bank", "buffalo_loan")
 LEDGER_FORM = "cow_bank"
 
 
-def _apply_to_ledger(session: Session, who: Principal, visit_id: uuid.UUID, code: str, visited_at: datetime,
-                     answers: dict[str, Any]) -> None:
+def _apply_to_ledger(
+    session: Session, who: Principal, visit_id: uuid.UUID, code: str, visited_at: datetime, answers: dict[str, Any]
+) -> None:
     """Births, deaths, vaccinations and pass-ons the visit saw go into the ledger, in the same
     transaction: a visit the ledger cannot take is refused whole (422 naming the answer).
 
@@ -265,34 +306,44 @@ def _apply_to_ledger(session: Session, who: Principal, visit_id: uuid.UUID, code
         apply_visit(session, visit_id, code, visited_at, answers, who.name)
     except LedgerError as exc:
         reason = str(exc).removeprefix(f"{exc.field}: ")
-        raise InvalidVisit(f"answers.{exc.field}", f"the pass-on ledger cannot take it: {reason}",
-                           [{"field": f"answers.{exc.field}", "code": "ledger", "message": reason}]) from None
+        raise InvalidVisit(
+            f"answers.{exc.field}",
+            f"the pass-on ledger cannot take it: {reason}",
+            [{"field": f"answers.{exc.field}", "code": "ledger", "message": reason}],
+        ) from None
 
 
 def _form_for(session: Session, form_id: str, version: str, kind: str, target_type: str | None) -> FormDefinition:
-    form = session.scalar(select(FormDefinition).where(FormDefinition.form_id == form_id,
-                                                       FormDefinition.version == version))
+    form = session.scalar(
+        select(FormDefinition).where(FormDefinition.form_id == form_id, FormDefinition.version == version)
+    )
     if form is None:
-        known = session.scalars(select(FormDefinition.version).where(FormDefinition.form_id == form_id)
-                                .order_by(FormDefinition.id)).all()
+        known = session.scalars(
+            select(FormDefinition.version).where(FormDefinition.form_id == form_id).order_by(FormDefinition.id)
+        ).all()
         if not known:
             raise InvalidVisit("form", f"no form {form_id!r}")
-        raise InvalidVisit("form_version", f"form {form_id!r} has no version {version!r} "
-                           f"(loaded: {', '.join(known)})")
+        raise InvalidVisit("form_version", f"form {form_id!r} has no version {version!r} (loaded: {', '.join(known)})")
     if form.target != kind or ("*" not in form.target_types and target_type not in form.target_types):
         made_for = f"{form.target} ({', '.join(form.target_types)})"
-        raise InvalidVisit("form", f"form {form_id!r} is made for {made_for}, not this {kind.replace('_', ' ')}"
-                           + (f" of type {target_type}" if target_type else ""))
+        raise InvalidVisit(
+            "form",
+            f"form {form_id!r} is made for {made_for}, not this {kind.replace('_', ' ')}"
+            + (f" of type {target_type}" if target_type else ""),
+        )
     return form
 
 
 def _current_version(session: Session, version_id: uuid.UUID) -> str:
     """Follow the edit chain from a version to the one nothing replaces."""
-    current = session.execute(text("""
+    current = session.execute(
+        text("""
         WITH RECURSIVE chain AS (
           SELECT id, 0 AS depth FROM visits WHERE id = :id
           UNION ALL SELECT v.id, c.depth + 1 FROM visits v JOIN chain c ON v.replaces_id = c.id)
-        SELECT id FROM chain ORDER BY depth DESC LIMIT 1"""), {"id": version_id}).scalar()
+        SELECT id FROM chain ORDER BY depth DESC LIMIT 1"""),
+        {"id": version_id},
+    ).scalar()
     return str(current or version_id)
 
 

@@ -1,6 +1,5 @@
 """Computations over PostGIS (plain functions over a Session) and the scheduler that runs them."""
 
-
 from spatial import SinhkeError
 
 

@@ -27,9 +27,11 @@ def unit_grouping(*keys: str) -> str:
     One rollup chain (province → district → commune), so the rows are sorted once; the
     HAVING drops the empty district level of the 2025 boundaries (no districts)."""
     k = ", ".join(("hu.boundary", *keys))
-    return (f"GROUP BY {k}, hu.province_id, ROLLUP (hu.district_id, hu.commune_id)\n"
-            "HAVING GROUPING(hu.commune_id) = 0 OR GROUPING(hu.district_id) = 1 "
-            "OR hu.district_id IS NOT NULL")
+    return (
+        f"GROUP BY {k}, hu.province_id, ROLLUP (hu.district_id, hu.commune_id)\n"
+        "HAVING GROUPING(hu.commune_id) = 0 OR GROUPING(hu.district_id) = 1 "
+        "OR hu.district_id IS NOT NULL"
+    )
 
 
 _REFRESH = text(f"""
@@ -51,8 +53,7 @@ JOIN household_units hu ON hu.household_id = r.household_id
 """)
 
 
-@register("area_indicators", "Households, poor, near-poor and incomes per unit and year",
-          hour="1", minute="30")
+@register("area_indicators", "Households, poor, near-poor and incomes per unit and year", hour="1", minute="30")
 def area_indicators(session: Session) -> int:
     """Recompute the whole table in one transaction (readers see old or new, never half)."""
     session.execute(text("DELETE FROM area_indicators"))

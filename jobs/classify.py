@@ -55,23 +55,28 @@ def deprivation_sum(indicators: list[str]) -> str:
     """SQL adding up a standard's indicators; names are allow-listed against the schema."""
     unknown = [name for name in indicators if name not in DEPRIVATION_COLUMNS]
     if unknown:
-        raise JobError(f"poverty standard names unknown indicator(s) {unknown}; "
-                       f"known: {', '.join(DEPRIVATION_COLUMNS)}")
+        raise JobError(
+            f"poverty standard names unknown indicator(s) {unknown}; known: {', '.join(DEPRIVATION_COLUMNS)}"
+        )
     if not indicators:
         return "0"
     return " + ".join(f"{name}::int" for name in indicators)
 
 
-@register("classify_households", "Poverty status of each household in each survey round",
-          hour="1", minute="0")
+@register("classify_households", "Poverty status of each household in each survey round", hour="1", minute="0")
 def classify_households(session: Session) -> int:
     """Classify (or reclassify) every round; returns rows inserted or changed."""
     rows = session.execute(_FORGET_UNCOVERED).rowcount
     standards = session.scalars(select(PovertyStandard).order_by(PovertyStandard.first_year)).all()
     for std in standards:
         stmt = text(_CLASSIFY.format(deprivation_sum=deprivation_sum(list(std.indicators))))
-        rows += session.execute(stmt, {
-            "standard_id": std.id, "min_deprivations": std.min_deprivations,
-            "first_year": std.first_year, "last_year": std.last_year,
-        }).rowcount
+        rows += session.execute(
+            stmt,
+            {
+                "standard_id": std.id,
+                "min_deprivations": std.min_deprivations,
+                "first_year": std.first_year,
+                "last_year": std.last_year,
+            },
+        ).rowcount
     return rows

@@ -139,12 +139,12 @@ class DidResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "att_gt": [{"group": c.group, "time": c.time, "att": _num(c.att), "se": _num(c.se)}
-                       for c in self.att_gt],
+            "att_gt": [{"group": c.group, "time": c.time, "att": _num(c.att), "se": _num(c.se)} for c in self.att_gt],
             "overall": self.overall.to_json(),
             "simple": self.simple.to_json(),
-            "event_study": [{"event_time": e.event_time, "att": _num(e.att), "se": _num(e.se)}
-                            for e in self.event_study],
+            "event_study": [
+                {"event_time": e.event_time, "att": _num(e.att), "se": _num(e.se)} for e in self.event_study
+            ],
             "pretest_p": _num(self.pretest_p),
         }
 
@@ -193,8 +193,7 @@ def _show(v: Any) -> str:
 def _as_1d(a: Any, role: str, names: _Names) -> np.ndarray:
     arr = np.asarray(a)
     if arr.ndim != 1:
-        raise DidError(f"{names(role)}: expected one value per row (a 1-D array), "
-                       f"got shape {arr.shape}")
+        raise DidError(f"{names(role)}: expected one value per row (a 1-D array), got shape {arr.shape}")
     return arr
 
 
@@ -209,14 +208,15 @@ def _as_float(a: np.ndarray, role: str, names: _Names, **show: np.ndarray) -> np
             bad = [i for i, v in enumerate(a) if not _parses(v)]
             raise DidError(
                 f"{names(role)} must be numeric: {len(bad)} non-numeric value(s), e.g. "
-                + names.rows(bad, **show, **{role: a})) from None
+                + names.rows(bad, **show, **{role: a})
+            ) from None
     finite = np.isfinite(out)
     if not finite.all():
         bad_idx = np.flatnonzero(~finite)
         raise DidError(
             f"{names(role)} has {bad_idx.size} missing or non-finite value(s) "
-            "(the estimator needs a value in every row), e.g. "
-            + names.rows(bad_idx, **show, **{role: a}))
+            "(the estimator needs a value in every row), e.g. " + names.rows(bad_idx, **show, **{role: a})
+        )
     return out
 
 
@@ -228,16 +228,17 @@ def _parses(v: Any) -> bool:
     return True
 
 
-def _as_int(a: np.ndarray, role: str, names: _Names, hint: str = "",
-            **show: np.ndarray) -> np.ndarray:
+def _as_int(a: np.ndarray, role: str, names: _Names, hint: str = "", **show: np.ndarray) -> np.ndarray:
     """Whole numbers as int64 (periods, cohorts); fractions are named with their rows."""
     if a.dtype.kind in "biu":
         return a.astype(np.int64, copy=False)
     f = _as_float(a, role, names, **show)
     frac = f != np.round(f)
     if frac.any():
-        raise DidError(f"{names(role)} must hold whole numbers{hint}, e.g. "
-                       + names.rows(np.flatnonzero(frac), **show, **{role: a}))
+        raise DidError(
+            f"{names(role)} must hold whole numbers{hint}, e.g. "
+            + names.rows(np.flatnonzero(frac), **show, **{role: a})
+        )
     return f.astype(np.int64)
 
 
@@ -266,24 +267,22 @@ def _factorize(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class _Panel:
     """A balanced panel as a (units × periods) outcome matrix."""
 
-    Y: np.ndarray            # n × T outcomes
-    periods: np.ndarray      # T sorted periods (int64)
-    units: np.ndarray        # n unit labels
-    first_row: np.ndarray    # n: index of each unit's first row in the input (for messages)
-    unit_index: np.ndarray   # N: unit position of each input row
-    time_index: np.ndarray   # N: period position of each input row
+    Y: np.ndarray  # n × T outcomes
+    periods: np.ndarray  # T sorted periods (int64)
+    units: np.ndarray  # n unit labels
+    first_row: np.ndarray  # n: index of each unit's first row in the input (for messages)
+    unit_index: np.ndarray  # N: unit position of each input row
+    time_index: np.ndarray  # N: period position of each input row
 
 
-def _balanced(unit: Any, time: Any, outcome: Any, names: _Names,
-              extra: dict[str, np.ndarray] | None = None) -> _Panel:
+def _balanced(unit: Any, time: Any, outcome: Any, names: _Names, extra: dict[str, np.ndarray] | None = None) -> _Panel:
     """Check one row per (unit, period) and every unit in every period; build the matrix."""
     u = _as_1d(unit, "unit", names)
     t_raw = _as_1d(time, "time", names)
     y_raw = _as_1d(outcome, "outcome", names)
     lengths = {len(u), len(t_raw), len(y_raw)} | {len(v) for v in (extra or {}).values()}
     if len(lengths) != 1:
-        raise DidError("unit, time, group and outcome must have the same number of rows, "
-                       f"got {sorted(lengths)}")
+        raise DidError(f"unit, time, group and outcome must have the same number of rows, got {sorted(lengths)}")
     if len(u) == 0:
         raise DidError("the panel is empty: no rows")
     show = {"unit": u, "time": t_raw}
@@ -294,8 +293,9 @@ def _balanced(unit: Any, time: Any, outcome: Any, names: _Names,
     units, uidx = _factorize(u)
     n, T = len(units), len(periods)
     if T < 2:
-        raise DidSampleTooSmall(f"{names('time')} holds a single period ({periods[0]}); "
-                                "difference-in-differences needs at least two")
+        raise DidSampleTooSmall(
+            f"{names('time')} holds a single period ({periods[0]}); difference-in-differences needs at least two"
+        )
     cell = uidx.astype(np.int64) * T + tidx
     counts = np.bincount(cell, minlength=n * T)
     if counts.max() > 1:
@@ -305,8 +305,10 @@ def _balanced(unit: Any, time: Any, outcome: Any, names: _Names,
         n_dup = int((counts > 1).sum())
         raise DidError(
             f"duplicate (unit, time) rows in {names('unit')} and {names('time')}: {n_dup} "
-            f"(unit, period) pair(s) appear more than once, e.g. " + names.rows(pair, **show)
-            + " — keep one row per unit and period")
+            f"(unit, period) pair(s) appear more than once, e.g. "
+            + names.rows(pair, **show)
+            + " — keep one row per unit and period"
+        )
     first_row = np.full(n, -1, dtype=np.int64)
     first_row[uidx[::-1]] = np.arange(len(u) - 1, -1, -1)
     if len(u) != n * T:
@@ -318,16 +320,16 @@ def _balanced(unit: Any, time: Any, outcome: Any, names: _Names,
             f"unbalanced panel: {bad_units.size} of {n} units lack rows for some periods of "
             f"{names('time')} ({', '.join(map(str, periods))}); e.g. unit {_show(units[j])} "
             f"has no row for {names.bare('time')} {', '.join(absent)} (its first row: "
-            + names.rows([first_row[j]], **show) + "). The estimator needs a balanced panel: "
-            "every unit observed in every period")
+            + names.rows([first_row[j]], **show)
+            + "). The estimator needs a balanced panel: "
+            "every unit observed in every period"
+        )
     Y = np.empty((n, T), dtype=np.float64)
     Y[uidx, tidx] = y
-    return _Panel(Y=Y, periods=periods, units=units, first_row=first_row,
-                  unit_index=uidx, time_index=tidx)
+    return _Panel(Y=Y, periods=periods, units=units, first_row=first_row, unit_index=uidx, time_index=tidx)
 
 
-def _covariate_matrix(covariates: Any, panel: _Panel, names: _Names,
-                      **show: np.ndarray) -> np.ndarray | None:
+def _covariate_matrix(covariates: Any, panel: _Panel, names: _Names, **show: np.ndarray) -> np.ndarray | None:
     """Covariates as a (units × periods × p) array; None when there are none.
 
     ``covariates`` is a mapping name -> one value per row, or an array (rows × p).
@@ -349,8 +351,7 @@ def _covariate_matrix(covariates: Any, panel: _Panel, names: _Names,
     X = np.empty((n, T, len(items)))
     for p, (name, col) in enumerate(items):
         if col.ndim != 1 or col.size != N:
-            raise DidError(f"covariate {name!r}: expected {N} values, one per row, "
-                           f"got shape {col.shape}")
+            raise DidError(f"covariate {name!r}: expected {N} values, one per row, got shape {col.shape}")
         role = f"covariate:{name}"
         cov_names = _Names({**names.columns, role: name}, names.row_start)
         X[panel.unit_index, panel.time_index, p] = _as_float(col, role, cov_names, **show)
@@ -358,11 +359,18 @@ def _covariate_matrix(covariates: Any, panel: _Panel, names: _Names,
 
 
 # ----------------------------------------------------------------------------- estimator
-def estimate(unit: np.ndarray, time: np.ndarray, group: np.ndarray, outcome: np.ndarray, *,
-             control: str = "never", columns: dict[str, str] | None = None,
-             covariates: dict[str, np.ndarray] | np.ndarray | None = None,
-             min_never_treated: int = 2,
-             row_start: int = 1) -> DidResult:
+def estimate(
+    unit: np.ndarray,
+    time: np.ndarray,
+    group: np.ndarray,
+    outcome: np.ndarray,
+    *,
+    control: str = "never",
+    columns: dict[str, str] | None = None,
+    covariates: dict[str, np.ndarray] | np.ndarray | None = None,
+    min_never_treated: int = 2,
+    row_start: int = 1,
+) -> DidResult:
     """Callaway & Sant'Anna ATT(g,t), aggregations, analytic SEs and the pre-test.
 
     One row per (unit, period) of a balanced panel. ``control`` is ``"never"`` (never-treated
@@ -381,8 +389,7 @@ def estimate(unit: np.ndarray, time: np.ndarray, group: np.ndarray, outcome: np.
     panel = _balanced(unit, time, outcome, names, extra={"group": g_raw})
     u = np.asarray(unit)
     show = {"unit": u, "time": np.asarray(time), "group": g_raw}
-    g_rows = _as_int(g_raw, "group", names, " (the first treated period, 0 = never treated)",
-                     unit=u, time=show["time"])
+    g_rows = _as_int(g_raw, "group", names, " (the first treated period, 0 = never treated)", unit=u, time=show["time"])
     X = _covariate_matrix(covariates, panel, names, unit=u, time=show["time"])
     n, T = panel.Y.shape
     periods = panel.periods
@@ -397,21 +404,24 @@ def estimate(unit: np.ndarray, time: np.ndarray, group: np.ndarray, outcome: np.
         raise DidError(
             f"{names('group')} must be constant within a unit (it is the first treated period, "
             f"0 = never treated), but unit {_show(panel.units[j])} has "
-            f"{', '.join(sorted({_show(v) for v in g_raw[rows]}))}: " + names.rows(rows, **show))
+            f"{', '.join(sorted({_show(v) for v in g_raw[rows]}))}: " + names.rows(rows, **show)
+        )
     outside = (G < 0) | (G > last)
     if outside.any():
         bad = np.flatnonzero(outside)
         raise DidError(
             f"{names('group')} outside the time range {first}–{last} for {bad.size} unit(s) "
             f"(values must be 0 = never treated, or a period from {first} to {last}), e.g. "
-            + names.rows(panel.first_row[bad], **show))
+            + names.rows(panel.first_row[bad], **show)
+        )
     early = (G > 0) & (G <= first)
     if early.any():
         bad = np.flatnonzero(early)
         raise DidError(
             f"{names('group')}: {bad.size} unit(s) are treated in or before the first period "
             f"({first}), so they have no pre-treatment period to compare with; drop them or "
-            "check the column, e.g. " + names.rows(panel.first_row[bad], **show))
+            "check the column, e.g. " + names.rows(panel.first_row[bad], **show)
+        )
 
     notes: list[str] = []
     n_never = int((G == 0).sum())
@@ -419,33 +429,41 @@ def estimate(unit: np.ndarray, time: np.ndarray, group: np.ndarray, outcome: np.
         raise DidSampleTooSmall(
             f"{names('group')}: {n_never} never-treated unit(s) (group = 0); at least "
             f"{min_never_treated} are needed as the comparison group with control='never' — "
-            "use control='notyet' to compare with units not yet treated")
+            "use control='notyet' to compare with units not yet treated"
+        )
     Y = panel.Y
     if control == "notyet" and n_never == 0:
         # R did: no never-treated units, so the last cohort serves only as a comparison and
         # the periods from its first treatment on (no comparison left) are dropped.
         latest = int(G.max())
         keep = periods < latest
-        notes.append(f"no never-treated units: the cohort first treated in {latest} serves only "
-                     f"as a comparison and periods from {latest} on are not used")
+        notes.append(
+            f"no never-treated units: the cohort first treated in {latest} serves only "
+            f"as a comparison and periods from {latest} on are not used"
+        )
         periods = periods[keep]
         Y = Y[:, keep]
         X = X[:, keep, :] if X is not None else None
         T = len(periods)
-    cohorts = np.unique(G)                            # includes 0 if present
-    estimable = [int(g) for g in cohorts
-                 if g > 0 and T >= 2 and periods[0] < g <= periods[-1]]
+    cohorts = np.unique(G)  # includes 0 if present
+    estimable = [int(g) for g in cohorts if g > 0 and T >= 2 and periods[0] < g <= periods[-1]]
     if not estimable:
         raise DidSampleTooSmall(
             f"{names('group')}: no usable treated cohort — every unit is never treated (0), or "
-            "no cohort has both a period before and a period from its first treatment in the data")
+            "no cohort has both a period before and a period from its first treatment in the data"
+        )
 
     return _estimate(Y, periods, G, cohorts, estimable, control, notes, n_never, X)
 
 
-def _unconditional(Y: np.ndarray, cidx: np.ndarray, cnt: np.ndarray,
-                   cells: list[tuple[int, int, int]], treated_c: np.ndarray,
-                   ctrl_c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _unconditional(
+    Y: np.ndarray,
+    cidx: np.ndarray,
+    cnt: np.ndarray,
+    cells: list[tuple[int, int, int]],
+    treated_c: np.ndarray,
+    ctrl_c: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ATT(g,t), Gram matrix of the influence functions and their per-cohort sums.
 
     Without covariates the 2×2 estimate is a difference of mean changes and R's influence
@@ -460,19 +478,19 @@ def _unconditional(Y: np.ndarray, cidx: np.ndarray, cnt: np.ndarray,
     cross = np.empty((nC, T, T))
     order = np.argsort(cidx, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(cnt.astype(np.int64))])
-    for c in range(nC):                               # a handful of cohorts, not units
-        block = Y[order[bounds[c]:bounds[c + 1]]] - means[c]
+    for c in range(nC):  # a handful of cohorts, not units
+        block = Y[order[bounds[c] : bounds[c + 1]]] - means[c]
         cross[c] = block.T @ block
-    contrast = np.zeros((T, K))                       # ΔY_k = Y · contrast[:, k]
-    A = np.zeros((nC, K))                             # influence-function scale per cohort
-    D = np.zeros((nC, K))                             # cohort mean ΔY minus its group's mean
+    contrast = np.zeros((T, K))  # ΔY_k = Y · contrast[:, k]
+    A = np.zeros((nC, K))  # influence-function scale per cohort
+    D = np.zeros((nC, K))  # cohort mean ΔY minus its group's mean
     att = np.empty(K)
     for k, (_, j, b) in enumerate(cells):
         contrast[j, k], contrast[b, k] = 1.0, -1.0
         mdy = means[:, j] - means[:, b]
         treated, ctrl = treated_c[:, k], ctrl_c[:, k]
         n1, n0 = cnt[treated].sum(), cnt[ctrl].sum()
-        mu1 = mdy[treated].sum()                      # one cohort: its mean
+        mu1 = mdy[treated].sum()  # one cohort: its mean
         mu0 = (cnt[ctrl] * mdy[ctrl]).sum() / n0
         att[k] = mu1 - mu0
         A[treated, k] = n / n1
@@ -483,13 +501,18 @@ def _unconditional(Y: np.ndarray, cidx: np.ndarray, cnt: np.ndarray,
     for c in range(nC):
         inner = contrast.T @ cross[c] @ contrast + cnt[c] * np.outer(D[c], D[c])
         gram += np.outer(A[c], A[c]) * inner
-    if_sum = A * cnt[:, None] * D                     # Σ_{i in cohort c} IF_k(i)
+    if_sum = A * cnt[:, None] * D  # Σ_{i in cohort c} IF_k(i)
     return att, gram, if_sum
 
 
-def _doubly_robust(Y: np.ndarray, X: np.ndarray, cidx: np.ndarray,
-                   cells: list[tuple[int, int, int]], treated_c: np.ndarray,
-                   ctrl_c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _doubly_robust(
+    Y: np.ndarray,
+    X: np.ndarray,
+    cidx: np.ndarray,
+    cells: list[tuple[int, int, int]],
+    treated_c: np.ndarray,
+    ctrl_c: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """As ``_unconditional`` with covariates: R did's est_method = "dr" (DRDID drdid_panel).
 
     Covariates are taken in the earlier (base) period of each comparison, as R does. The
@@ -506,13 +529,13 @@ def _doubly_robust(Y: np.ndarray, X: np.ndarray, cidx: np.ndarray,
         att[k], if_k = _drdid_panel(Y[idx, j] - Y[idx, b], d, xk, g)
         inf[idx, k] = (n / idx.size) * if_k
     gram = inf.T @ inf
-    if_sum = np.stack([np.bincount(cidx, weights=inf[:, k], minlength=nC) for k in range(K)],
-                      axis=1)
+    if_sum = np.stack([np.bincount(cidx, weights=inf[:, k], minlength=nC) for k in range(K)], axis=1)
     return att, gram, if_sum
 
 
-def _drdid_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray, g: int,
-                 trim_level: float = 0.995) -> tuple[float, np.ndarray]:
+def _drdid_panel(
+    dy: np.ndarray, d: np.ndarray, x: np.ndarray, g: int, trim_level: float = 0.995
+) -> tuple[float, np.ndarray]:
     """Sant'Anna & Zhao (2020) doubly robust 2×2 ATT and its influence function.
 
     A line-by-line port of DRDID 1.2 ``drdid_panel`` (logit propensity score, OLS outcome
@@ -521,22 +544,28 @@ def _drdid_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray, g: int,
     n = dy.size
     xtx = x.T @ x
     if 1.0 / np.linalg.cond(xtx, 1) < np.finfo(np.float64).eps:
-        raise DidError(f"covariates: the design for the cohort first treated in {g} is singular "
-                       "(a covariate is constant or collinear with others); drop it")
+        raise DidError(
+            f"covariates: the design for the cohort first treated in {g} is singular "
+            "(a covariate is constant or collinear with others); drop it"
+        )
     ps_raw = _logit(d, x, g)
     if ps_raw.max() >= 0.999:  # R did's overlap check: the cell would be NA there
-        raise DidError(f"covariates: overlap fails for the cohort first treated in {g}: some "
-                       "units have a propensity score of 0.999 or more (no comparable "
-                       "comparison units); drop or coarsen some covariates")
+        raise DidError(
+            f"covariates: overlap fails for the cohort first treated in {g}: some "
+            "units have a propensity score of 0.999 or more (no comparable "
+            "comparison units); drop or coarsen some covariates"
+        )
     ps = np.minimum(ps_raw, 1 - 1e-6)
     trim = np.where(d == 0, ps < trim_level, ps < 1.01).astype(np.float64)
     W = ps * (1 - ps)
     ctrl = d == 0
     xtx_c = x[ctrl].T @ x[ctrl]
     if 1.0 / np.linalg.cond(xtx_c, 1) < np.finfo(np.float64).eps:
-        raise DidError(f"covariates: the outcome regression for the cohort first treated in {g} "
-                       "is singular (collinear covariates, or no variation among comparison "
-                       "units); drop some covariates")
+        raise DidError(
+            f"covariates: the outcome regression for the cohort first treated in {g} "
+            "is singular (collinear covariates, or no variation among comparison "
+            "units); drop some covariates"
+        )
     beta = np.linalg.solve(xtx_c, x[ctrl].T @ dy[ctrl])
     out = x @ beta
     w_t = trim * d
@@ -559,7 +588,7 @@ def _drdid_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray, g: int,
 
 def _logit(d: np.ndarray, x: np.ndarray, g: int) -> np.ndarray:
     """Fitted probabilities of a logistic regression by Newton–Raphson (IRLS), as glm."""
-    eta = np.log((d + 0.5) / (1.5 - d))               # glm's starting values, mu = (y+½)/2
+    eta = np.log((d + 0.5) / (1.5 - d))  # glm's starting values, mu = (y+½)/2
     dev_old = math.inf
     for _ in range(100):
         mu = 1.0 / (1.0 + np.exp(-eta))
@@ -576,9 +605,11 @@ def _logit(d: np.ndarray, x: np.ndarray, g: int) -> np.ndarray:
         if abs(dev - dev_old) / (abs(dev) + 0.1) < 1e-12:
             return mu
         dev_old = dev
-    raise DidError(f"covariates: the propensity score of the cohort first treated in {g} "
-                   "cannot be estimated (the covariates separate treated from comparison "
-                   "units, are collinear, or do not vary); drop or coarsen some covariates")
+    raise DidError(
+        f"covariates: the propensity score of the cohort first treated in {g} "
+        "cannot be estimated (the covariates separate treated from comparison "
+        "units, are collinear, or do not vary); drop or coarsen some covariates"
+    )
 
 
 def _cells(periods: np.ndarray, groups: list[int]) -> list[tuple[int, int, int]]:
@@ -591,16 +622,24 @@ def _cells(periods: np.ndarray, groups: list[int]) -> list[tuple[int, int, int]]
     return cells
 
 
-def _estimate(Y: np.ndarray, periods: np.ndarray, G: np.ndarray, cohorts: np.ndarray,
-              groups: list[int], control: str, notes: list[str], n_never: int,
-              X: np.ndarray | None = None) -> DidResult:
+def _estimate(
+    Y: np.ndarray,
+    periods: np.ndarray,
+    G: np.ndarray,
+    cohorts: np.ndarray,
+    groups: list[int],
+    control: str,
+    notes: list[str],
+    n_never: int,
+    X: np.ndarray | None = None,
+) -> DidResult:
     n, T = Y.shape
     nC = len(cohorts)
     cidx = np.searchsorted(cohorts, G)
     cnt = np.bincount(cidx, minlength=nC).astype(np.float64)
     cells = _cells(periods, groups)
     K = len(cells)
-    treated_c = np.zeros((nC, K), dtype=bool)          # cohort roles per cell
+    treated_c = np.zeros((nC, K), dtype=bool)  # cohort roles per cell
     ctrl_c = np.zeros((nC, K), dtype=bool)
     for k, (g, j, _) in enumerate(cells):
         treated_c[:, k] = cohorts == g
@@ -609,8 +648,7 @@ def _estimate(Y: np.ndarray, periods: np.ndarray, G: np.ndarray, cohorts: np.nda
         else:
             ctrl_c[:, k] = (cohorts == 0) | ((cohorts > periods[j]) & (cohorts != g))
         if not cnt[ctrl_c[:, k]].sum():
-            raise DidSampleTooSmall(f"no comparison units for the cohort first treated in {g} "
-                                    f"at period {periods[j]}")
+            raise DidSampleTooSmall(f"no comparison units for the cohort first treated in {g} at period {periods[j]}")
     n_treat = (cnt @ treated_c).astype(np.int64)
     n_ctrl = (cnt @ ctrl_c).astype(np.int64)
     if X is None:
@@ -638,9 +676,10 @@ def _estimate(Y: np.ndarray, periods: np.ndarray, G: np.ndarray, cohorts: np.nda
         return E @ attk / s - E.sum(axis=1) * float(pgk @ attk) / s**2
 
     se_cell = np.array([se_of(np.eye(K)[k]) for k in range(K)])
-    att_gt = [GroupTime(int(g), int(t), float(a), float(s), int(n1), int(n0))
-              for g, t, a, s, n1, n0 in zip(cell_g, cell_t, att, se_cell, n_treat, n_ctrl,
-                                            strict=True)]
+    att_gt = [
+        GroupTime(int(g), int(t), float(a), float(s), int(n1), int(n0))
+        for g, t, a, s, n1, n0 in zip(cell_g, cell_t, att, se_cell, n_treat, n_ctrl, strict=True)
+    ]
 
     # simple: post cells weighted by cohort size
     post = cell_t >= cell_g
@@ -654,12 +693,10 @@ def _estimate(Y: np.ndarray, periods: np.ndarray, G: np.ndarray, cohorts: np.nda
         sel = post & (cell_g == g)
         gw[i, sel] = 1.0 / sel.sum()
     att_g = gw @ att
-    by_group = [CohortEffect(g, float(att_g[i]), se_of(gw[i]), int(pg_of[g] * n + 0.5))
-                for i, g in enumerate(groups)]
+    by_group = [CohortEffect(g, float(att_g[i]), se_of(gw[i]), int(pg_of[g] * n + 0.5)) for i, g in enumerate(groups)]
     pgg = np.array([pg_of[g] for g in groups])
     wg = pgg / pgg.sum()
-    overall = Estimate(float(wg @ att_g),
-                       se_of(wg @ gw, wif(np.array(groups), pgg, att_g)))
+    overall = Estimate(float(wg @ att_g), se_of(wg @ gw, wif(np.array(groups), pgg, att_g)))
 
     # dynamic: by event time e = t - g, cohort-size weights within e
     ev = cell_t - cell_g
@@ -676,8 +713,7 @@ def _estimate(Y: np.ndarray, periods: np.ndarray, G: np.ndarray, cohorts: np.nda
             e_w.append(we)
             e_h.append(he)
             e_att.append(a)
-    event_overall = Estimate(float(np.mean(e_att)),
-                             se_of(np.mean(e_w, axis=0), np.mean(e_h, axis=0)))
+    event_overall = Estimate(float(np.mean(e_att)), se_of(np.mean(e_w, axis=0), np.mean(e_h, axis=0)))
 
     # Wald pre-test over pre-treatment cells (R: W = n b' V⁻¹ b, V = IF'IF / n)
     pre = np.flatnonzero(~post & np.isfinite(se_cell))
@@ -692,18 +728,34 @@ def _estimate(Y: np.ndarray, periods: np.ndarray, G: np.ndarray, cohorts: np.nda
             notes.append("pre-test not reported: singular covariance of the pre-treatment ATT(g,t)")
 
     return DidResult(
-        att_gt=att_gt, overall=overall, simple=simple, event_study=event_study,
-        pretest_p=pretest_p, control=control, n_units=n,
-        n_treated_units=int(sum(round(pg_of[g] * n) for g in groups)), n_never_treated=n_never,
-        by_group=by_group, event_study_overall=event_overall, pretest_chi2=chi2,
+        att_gt=att_gt,
+        overall=overall,
+        simple=simple,
+        event_study=event_study,
+        pretest_p=pretest_p,
+        control=control,
+        n_units=n,
+        n_treated_units=int(sum(round(pg_of[g] * n) for g in groups)),
+        n_never_treated=n_never,
+        by_group=by_group,
+        event_study_overall=event_overall,
+        pretest_chi2=chi2,
         pretest_df=int(pre.size) if chi2 is not None else 0,
-        periods=[int(p) for p in periods], notes=notes)
+        periods=[int(p) for p in periods],
+        notes=notes,
+    )
 
 
 # ----------------------------------------------------------------------------- TWFE
-def two_way_fixed_effects(unit: np.ndarray, time: np.ndarray, treated_now: np.ndarray,
-                          outcome: np.ndarray, *, columns: dict[str, str] | None = None,
-                          row_start: int = 1) -> Estimate:
+def two_way_fixed_effects(
+    unit: np.ndarray,
+    time: np.ndarray,
+    treated_now: np.ndarray,
+    outcome: np.ndarray,
+    *,
+    columns: dict[str, str] | None = None,
+    row_start: int = 1,
+) -> Estimate:
     """Naive TWFE: outcome on a treated-now dummy with unit and period effects.
 
     Shown beside the Callaway & Sant'Anna estimates because evaluators expect it; under
@@ -726,8 +778,9 @@ def two_way_fixed_effects(unit: np.ndarray, time: np.ndarray, treated_now: np.nd
     Yw, Dw = within(panel.Y), within(Dm)
     sxx = float((Dw * Dw).sum())
     if sxx <= 1e-12 * max(1.0, float((Dm * Dm).sum())):
-        raise DidSampleTooSmall("two-way fixed effects: the treatment indicator does not vary "
-                                "once unit and period effects are removed")
+        raise DidSampleTooSmall(
+            "two-way fixed effects: the treatment indicator does not vary once unit and period effects are removed"
+        )
     beta = float((Dw * Yw).sum()) / sxx
     score = (Dw * (Yw - beta * Dw)).sum(axis=1)
     N, K = n * T, T
@@ -740,22 +793,26 @@ def two_way_fixed_effects(unit: np.ndarray, time: np.ndarray, treated_now: np.nd
 _CHUNK = 1 << 16
 
 
-def read_panel_csv(path: str | Path, unit_col: str, time_col: str, group_col: str,
-                   outcome_col: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def read_panel_csv(
+    path: str | Path, unit_col: str, time_col: str, group_col: str, outcome_col: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(unit, time, group, outcome) arrays from a CSV with a header row.
 
     Errors name the file, the line and the column. Units stay text unless every value is a
     whole number (without leading zeros); time and group must be whole numbers; the outcome
     must be numeric. Delimiter: comma, semicolon, tab or pipe (sniffed from the header).
     """
-    unit, time, group, outcome, _ = read_panel_csv_covariates(
-        path, unit_col, time_col, group_col, outcome_col, ())
+    unit, time, group, outcome, _ = read_panel_csv_covariates(path, unit_col, time_col, group_col, outcome_col, ())
     return unit, time, group, outcome
 
 
 def read_panel_csv_covariates(
-        path: str | Path, unit_col: str, time_col: str, group_col: str, outcome_col: str,
-        covariate_cols: Sequence[str],
+    path: str | Path,
+    unit_col: str,
+    time_col: str,
+    group_col: str,
+    outcome_col: str,
+    covariate_cols: Sequence[str],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """As ``read_panel_csv``, plus numeric covariate columns by name."""
     p = Path(path)
@@ -765,8 +822,10 @@ def read_panel_csv_covariates(
     unit = cols["unit"]
     empty = np.flatnonzero(unit == "")
     if empty.size:
-        raise DidError(f"{p}: column {unit_col!r} (unit) is empty at line(s) "
-                       + ", ".join(str(lines[i]) for i in empty[:_EXAMPLES]))
+        raise DidError(
+            f"{p}: column {unit_col!r} (unit) is empty at line(s) "
+            + ", ".join(str(lines[i]) for i in empty[:_EXAMPLES])
+        )
     unit_out: np.ndarray = unit
     padded = (np.char.str_len(unit) > 1) & np.char.startswith(unit, "0")
     if not padded.any():  # codes such as '00123' stay text: their zeros matter
@@ -779,11 +838,12 @@ def read_panel_csv_covariates(
         frac = arr != np.round(arr)
         if frac.any():
             bad = np.flatnonzero(frac)[:_EXAMPLES]
-            raise DidError(f"{p}: column {wanted[role]!r} ({role}) must hold whole numbers, "
-                           "e.g. line(s) " + ", ".join(f"{lines[i]} ({arr[i]:g})" for i in bad))
+            raise DidError(
+                f"{p}: column {wanted[role]!r} ({role}) must hold whole numbers, "
+                "e.g. line(s) " + ", ".join(f"{lines[i]} ({arr[i]:g})" for i in bad)
+            )
     covs = {c: cols[f"covariate {c}"] for c in covariate_cols}
-    return (unit_out, cols["time"].astype(np.int64), cols["group"].astype(np.int64),
-            cols["outcome"], covs)
+    return (unit_out, cols["time"].astype(np.int64), cols["group"].astype(np.int64), cols["outcome"], covs)
 
 
 def _read_columns(p: Path, wanted: dict[str, str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -803,8 +863,7 @@ def _read_columns(p: Path, wanted: dict[str, str]) -> tuple[dict[str, np.ndarray
         header = [h.strip() for h in next(csv.reader([head], dialect))]
         missing = [f"{col!r} ({role})" for role, col in wanted.items() if col not in header]
         if missing:
-            raise DidError(f"{p}: no column {', '.join(missing)}; the header has "
-                           f"{', '.join(repr(h) for h in header)}")
+            raise DidError(f"{p}: no column {', '.join(missing)}; the header has {', '.join(repr(h) for h in header)}")
         roles = list(wanted)
         pos = {role: header.index(col) for role, col in wanted.items()}
         width = max(pos.values()) + 1
@@ -827,8 +886,9 @@ def _read_columns(p: Path, wanted: dict[str, str]) -> tuple[dict[str, np.ndarray
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if len(row) < width:
-                raise DidError(f"{p}, line {line_no}: {len(row)} field(s), but column "
-                               f"{header[width - 1]!r} is field {width}")
+                raise DidError(
+                    f"{p}, line {line_no}: {len(row)} field(s), but column {header[width - 1]!r} is field {width}"
+                )
             for role in roles:
                 buf[role].append(row[pos[role]].strip())
             lines.append(line_no)
@@ -840,8 +900,7 @@ def _read_columns(p: Path, wanted: dict[str, str]) -> tuple[dict[str, np.ndarray
     return {r: np.concatenate(chunks[r]) for r in roles}, np.asarray(lines)
 
 
-def _parse_numeric(arr: np.ndarray, path: Path, col: str, role: str,
-                   lines: Sequence[int], base: int) -> np.ndarray:
+def _parse_numeric(arr: np.ndarray, path: Path, col: str, role: str, lines: Sequence[int], base: int) -> np.ndarray:
     """float64 of a chunk of text; names the file, lines and column of bad values."""
     try:
         out = arr.astype(np.float64)
@@ -852,10 +911,10 @@ def _parse_numeric(arr: np.ndarray, path: Path, col: str, role: str,
     if not ok.all():
         bad = np.flatnonzero(~ok)[:_EXAMPLES]
         examples = ", ".join(f"line {lines[base + i]} ({str(arr[i])!r})" for i in bad)
-        what = {"time": "a whole number (period)",
-                "group": "a whole number (first treated period, 0 = never treated)"
-                }.get(role, "numeric")
-        raise DidError(f"{path}: column {col!r} ({role}) must be {what} in every row, "
-                       f"e.g. {examples}")
+        what = {
+            "time": "a whole number (period)",
+            "group": "a whole number (first treated period, 0 = never treated)",
+        }.get(role, "numeric")
+        raise DidError(f"{path}: column {col!r} ({role}) must be {what} in every row, e.g. {examples}")
     assert out is not None
     return out

@@ -31,7 +31,9 @@ ON CONFLICT (kind, household_a, household_b, pair_key) DO UPDATE
        last_seen = now(), current = true
 """
 
-_PAIRS = text(_UPSERT.format(select="""
+_PAIRS = text(
+    _UPSERT.format(
+        select="""
 SELECT 'household_pair', a, b, '', jsonb_agg(DISTINCT reason ORDER BY reason),
        min(ST_Distance(ha.geom::geography, hb.geom::geography))
 FROM (
@@ -49,9 +51,13 @@ FROM (
 ) found
 JOIN households ha ON ha.id = a JOIN households hb ON hb.id = b
 GROUP BY a, b
-"""))
+"""
+    )
+)
 
-_ENROLMENTS = text(_UPSERT.format(select="""
+_ENROLMENTS = text(
+    _UPSERT.format(
+        select="""
 SELECT 'double_enrolment', p1.household_id, p1.household_id, m1.code || ' + ' || m2.code,
        jsonb_build_array('in two ' || :group_name || ' models at once: ' || m1.code || ', ' || m2.code),
        NULL
@@ -62,11 +68,12 @@ JOIN livelihood_models m2 ON m2.id = p2.model_id AND m2.deleted_at IS NULL
 WHERE m1.model_type = ANY(:types) AND m2.model_type = ANY(:types)
   AND (p1.left_on IS NULL OR p1.left_on > p2.joined_on)
   AND (p2.left_on IS NULL OR p2.left_on > p1.joined_on)
-"""))
+"""
+    )
+)
 
 
-@register("duplicates", "Likely duplicate households and forbidden double enrolments",
-          hour="2", minute="30")
+@register("duplicates", "Likely duplicate households and forbidden double enrolments", hour="2", minute="30")
 def find_duplicates(session: Session) -> int:
     """Refresh candidates; decisions stay. Returns the number of current candidates."""
     session.execute(text("UPDATE duplicate_candidates SET current = false WHERE current"))
@@ -82,8 +89,9 @@ def review_decision(session: Session, candidate_id: int, decision: str, actor: s
 
     if decision not in ("duplicate", "distinct"):
         raise ParameterError("decision", f"unknown decision {decision!r}", ["duplicate", "distinct"])
-    done = session.execute(text(
-        "UPDATE duplicate_candidates SET decision = :d, decided_by = :a, decided_at = now() "
-        "WHERE id = :id"), {"d": decision, "a": actor, "id": candidate_id}).rowcount
+    done = session.execute(
+        text("UPDATE duplicate_candidates SET decision = :d, decided_by = :a, decided_at = now() WHERE id = :id"),
+        {"d": decision, "a": actor, "id": candidate_id},
+    ).rowcount
     if not done:
         raise NotFound(f"no duplicate candidate {candidate_id}")

@@ -103,13 +103,12 @@ def _copy_int64(session: Session, sql: str, columns: int) -> np.ndarray:
     if not buf.startswith(_COPY_SIGNATURE):
         raise JobError("unexpected COPY stream from PostgreSQL (no binary signature)")
     extension = int.from_bytes(buf[15:19], "big")
-    body = memoryview(buf)[19 + extension:len(buf) - 2]  # the trailer is a field count of -1
+    body = memoryview(buf)[19 + extension : len(buf) - 2]  # the trailer is a field count of -1
     fields: list[tuple[str, str]] = [("n", ">i2")]
     for i in range(columns):
         fields += [(f"len{i}", ">i4"), (f"v{i}", ">i8")]
     rows = np.frombuffer(body, dtype=np.dtype(fields))
-    if len(rows) and (not (rows["n"] == columns).all()
-                      or any((rows[f"len{i}"] != 8).any() for i in range(columns))):
+    if len(rows) and (not (rows["n"] == columns).all() or any((rows[f"len{i}"] != 8).any() for i in range(columns))):
         raise JobError("the panel has NULLs or columns that are not bigint")
     out = np.empty((len(rows), columns), dtype=np.int64)
     for i in range(columns):
@@ -157,8 +156,7 @@ def model_treatment(panel: Panel, model_type: str) -> tuple[np.ndarray, np.ndarr
     return keep_u[panel.inverse], group_u[panel.inverse]
 
 
-@register("evaluate_models", "Effect of model participation on income (staggered DiD)",
-          hour="2", minute="0")
+@register("evaluate_models", "Effect of model participation on income (staggered DiD)", hour="2", minute="0")
 def evaluate_models(session: Session, settings: EvaluationSettings | None = None) -> int:
     """Replace all evaluation rows in one transaction; returns rows written."""
     cfg = settings or EvaluationSettings()
@@ -174,8 +172,7 @@ def evaluate_models(session: Session, settings: EvaluationSettings | None = None
         keep, group = model_treatment(panel, model_type)
         for unit_id, in_area in _areas(province, commune):
             sel = keep & in_area
-            results.extend(_estimate_area(
-                model_type, unit_id, hh[sel], year[sel], group[sel], income[sel], cfg))
+            results.extend(_estimate_area(model_type, unit_id, hh[sel], year[sel], group[sel], income[sel], cfg))
     # works and water schemes: households near a completed work (served by a scheme) from the
     # first round after completion (connection), against households far from any such work
     for label, stmt, params in _infrastructure_treatments(cfg):
@@ -193,8 +190,7 @@ def evaluate_models(session: Session, settings: EvaluationSettings | None = None
         group = np.where(f > 0, f, 0)[inverse]
         for unit_id, in_area in _areas(province, commune):
             sel = keep & in_area
-            results.extend(_estimate_area(
-                label, unit_id, hh[sel], year[sel], group[sel], income[sel], cfg))
+            results.extend(_estimate_area(label, unit_id, hh[sel], year[sel], group[sel], income[sel], cfg))
     session.execute(delete(ModelEvaluation))
     if results:
         session.execute(insert(ModelEvaluation), results)
@@ -231,8 +227,11 @@ def _infrastructure_treatments(cfg: EvaluationSettings):  # type: ignore[no-unty
     from spatial.models import WORK_TYPES
 
     for work_type in WORK_TYPES:
-        yield f"works:{work_type}", _NEAR_WORKS, {"work_type": work_type, "near": cfg.near_m,
-                                                  "far": cfg.far_m, "lag": cfg.lag_days}
+        yield (
+            f"works:{work_type}",
+            _NEAR_WORKS,
+            {"work_type": work_type, "near": cfg.near_m, "far": cfg.far_m, "lag": cfg.lag_days},
+        )
     yield "water_scheme", _SERVED, {"lag": cfg.lag_days}
 
 
@@ -247,11 +246,12 @@ def _estimate_area(model_type, unit_id, hh, year, group, income, cfg):  # type: 
     _, first_row = np.unique(hh, return_index=True)
     n_treated = int((group[first_row] > 0).sum())
     n_control = int((group[first_row] == 0).sum())
-    base = dict(model_type=model_type, unit_id=unit_id, control=cfg.control,
-                n_treated=n_treated, n_control=n_control)
+    base = dict(model_type=model_type, unit_id=unit_id, control=cfg.control, n_treated=n_treated, n_control=n_control)
     if n_treated < cfg.min_treated or n_control < cfg.min_control:
-        note = {"reason": f"needs at least {cfg.min_treated} participants and {cfg.min_control} "
-                          f"never-treated households; has {n_treated} and {n_control}"}
+        note = {
+            "reason": f"needs at least {cfg.min_treated} participants and {cfg.min_control} "
+            f"never-treated households; has {n_treated} and {n_control}"
+        }
         return [dict(base, estimator=e, status="insufficient_sample", detail=note) for e in ("cs_did", "twfe")]
     try:
         res = estimate(hh, year, group, income, control=cfg.control)
@@ -262,9 +262,25 @@ def _estimate_area(model_type, unit_id, hh, year, group, income, cfg):  # type: 
     tw = two_way_fixed_effects(hh, year, treated_now, income)
     detail = res.to_json()
     return [
-        dict(base, estimator="cs_did", status="ok", att=res.overall.att, se=res.overall.se,
-             ci_low=res.overall.ci_low, ci_high=res.overall.ci_high, pretest_p=res.pretest_p,
-             detail=detail),
-        dict(base, estimator="twfe", status="ok", att=tw.att, se=tw.se, ci_low=tw.ci_low,
-             ci_high=tw.ci_high, detail={"note": "two-way fixed effects: biased under staggered adoption"}),
+        dict(
+            base,
+            estimator="cs_did",
+            status="ok",
+            att=res.overall.att,
+            se=res.overall.se,
+            ci_low=res.overall.ci_low,
+            ci_high=res.overall.ci_high,
+            pretest_p=res.pretest_p,
+            detail=detail,
+        ),
+        dict(
+            base,
+            estimator="twfe",
+            status="ok",
+            att=tw.att,
+            se=tw.se,
+            ci_low=tw.ci_low,
+            ci_high=tw.ci_high,
+            detail={"note": "two-way fixed effects: biased under staggered adoption"},
+        ),
     ]

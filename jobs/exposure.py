@@ -103,10 +103,13 @@ FROM {table} WHERE deleted_at IS NULL {extra}"""
 
 
 TARGETS = {
-    "units": Target("units", """
+    "units": Target(
+        "units",
+        """
         SELECT id, ST_AsBinary(geom) AS zone, md5(ST_AsEWKB(geom)) AS geom_md5, NULL::float8 AS x,
                NULL::float8 AS y, NULL::int AS commune_id, NULL::float8 AS buffer_m
-        FROM admin_units"""),
+        FROM admin_units""",
+    ),
     "model": Target("model", _asset_sql("livelihood_models")),
     "work": Target("work", _asset_sql("infrastructure_works")),
     "water_scheme": Target("water_scheme", _asset_sql("water_schemes")),
@@ -144,24 +147,38 @@ def _rasters(session: Session, settings: Settings) -> list[RasterInfo]:
     return out
 
 
-_RESULT = {"units": ("area_exposure", "unit_id"), "model": ("asset_exposure", "asset_id"),
-           "work": ("asset_exposure", "asset_id"), "water_scheme": ("asset_exposure", "asset_id")}
+_RESULT = {
+    "units": ("area_exposure", "unit_id"),
+    "model": ("asset_exposure", "asset_id"),
+    "work": ("asset_exposure", "asset_id"),
+    "water_scheme": ("asset_exposure", "asset_id"),
+}
 
 
 def _stale_ids(session: Session, target: Target, raster: RasterInfo) -> list[int]:
     """Zones of the target without a current row for the raster: new or changed geometry or threshold."""
     table, key = _RESULT[target.name]
     kind = "" if target.name == "units" else f"AND e.asset_kind = '{target.name}'"
-    return list(session.execute(text(f"""
+    return list(
+        session.execute(
+            text(f"""
         SELECT z.id FROM ({target.zones_sql}) z
         WHERE NOT EXISTS (SELECT 1 FROM {table} e WHERE e.raster_id = :r AND e.{key} = z.id {kind}
                           AND e.geom_md5 = z.geom_md5 AND e.threshold_key = :t)
-        ORDER BY z.id"""), {"r": raster.id, "t": raster.threshold_key}).scalars())
+        ORDER BY z.id"""),
+            {"r": raster.id, "t": raster.threshold_key},
+        ).scalars()
+    )
 
 
 def _zones(session: Session, target: Target, ids: Sequence[int], crs: str | None) -> list[dict[str, Any]]:
-    rows = session.execute(text(f"SELECT * FROM ({target.zones_sql}) z WHERE z.id = ANY(:ids) ORDER BY z.id"),
-                           {"ids": list(ids)}).mappings().all()
+    rows = (
+        session.execute(
+            text(f"SELECT * FROM ({target.zones_sql}) z WHERE z.id = ANY(:ids) ORDER BY z.id"), {"ids": list(ids)}
+        )
+        .mappings()
+        .all()
+    )
     out = []
     for r in rows:
         geom = shapely.from_wkb(bytes(r["zone"]))
@@ -171,8 +188,9 @@ def _zones(session: Session, target: Target, ids: Sequence[int], crs: str | None
 
         transformer = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
         for z in out:
-            z["geom"] = shapely.transform(z["geom"], lambda xy: np.column_stack(
-                transformer.transform(xy[:, 0], xy[:, 1])))
+            z["geom"] = shapely.transform(
+                z["geom"], lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+            )
             if z["x"] is not None:
                 z["x"], z["y"] = transformer.transform(z["x"], z["y"])
     return out
@@ -182,24 +200,48 @@ def _num(value: float) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
-def _write_zone_rows(session: Session, target: Target, raster: RasterInfo, zones: list[dict[str, Any]],
-                     stats: list[ZoneStats], shares: list[float] | None, point_values: np.ndarray | None) -> int:
+def _write_zone_rows(
+    session: Session,
+    target: Target,
+    raster: RasterInfo,
+    zones: list[dict[str, Any]],
+    stats: list[ZoneStats],
+    shares: list[float] | None,
+    point_values: np.ndarray | None,
+) -> int:
     table, key = _RESULT[target.name]
     rows = []
     for i, (z, st) in enumerate(zip(zones, stats, strict=True)):
         share = _num(shares[i]) if shares is not None else None
-        row = dict(raster_id=raster.id, zone_id=z["id"], count=float(st.count), mean=_num(st.mean),
-                   min=_num(st.min), max=_num(st.max), p50=_num(st.p50), p90=_num(st.p90), sum=_num(st.sum),
-                   share_above=share, geom_md5=z["geom_md5"], threshold_key=raster.threshold_key)
+        row = dict(
+            raster_id=raster.id,
+            zone_id=z["id"],
+            count=float(st.count),
+            mean=_num(st.mean),
+            min=_num(st.min),
+            max=_num(st.max),
+            p50=_num(st.p50),
+            p90=_num(st.p90),
+            sum=_num(st.sum),
+            share_above=share,
+            geom_md5=z["geom_md5"],
+            threshold_key=raster.threshold_key,
+        )
         if target.name != "units":
             value_at = _num(point_values[i]) if point_values is not None else None
-            row.update(kind=target.name, commune_id=z["commune_id"], buffer_m=z["buffer_m"], value_at=value_at,
-                       exposed=bool(share is not None and share > 0))
+            row.update(
+                kind=target.name,
+                commune_id=z["commune_id"],
+                buffer_m=z["buffer_m"],
+                value_at=value_at,
+                exposed=bool(share is not None and share > 0),
+            )
         rows.append(row)
     if not rows:
         return 0
     if target.name == "units":
-        session.execute(text("""
+        session.execute(
+            text("""
             INSERT INTO area_exposure (raster_id, unit_id, count, mean, min, max, p50, p90, sum, share_above,
                                        geom_md5, threshold_key)
             VALUES (:raster_id, :zone_id, :count, :mean, :min, :max, :p50, :p90, :sum, :share_above,
@@ -207,9 +249,12 @@ def _write_zone_rows(session: Session, target: Target, raster: RasterInfo, zones
             ON CONFLICT (raster_id, unit_id) DO UPDATE SET count = EXCLUDED.count, mean = EXCLUDED.mean,
               min = EXCLUDED.min, max = EXCLUDED.max, p50 = EXCLUDED.p50, p90 = EXCLUDED.p90, sum = EXCLUDED.sum,
               share_above = EXCLUDED.share_above, geom_md5 = EXCLUDED.geom_md5,
-              threshold_key = EXCLUDED.threshold_key, computed_at = now()"""), rows)
+              threshold_key = EXCLUDED.threshold_key, computed_at = now()"""),
+            rows,
+        )
     else:
-        session.execute(text("""
+        session.execute(
+            text("""
             INSERT INTO asset_exposure (raster_id, asset_kind, asset_id, commune_id, buffer_m, value_at, exposed,
                                         count, mean, min, max, p50, p90, sum, share_above, geom_md5, threshold_key)
             VALUES (:raster_id, :kind, :zone_id, :commune_id, :buffer_m, :value_at, :exposed, :count, :mean, :min,
@@ -218,7 +263,9 @@ def _write_zone_rows(session: Session, target: Target, raster: RasterInfo, zones
               buffer_m = EXCLUDED.buffer_m, value_at = EXCLUDED.value_at, exposed = EXCLUDED.exposed,
               count = EXCLUDED.count, mean = EXCLUDED.mean, min = EXCLUDED.min, max = EXCLUDED.max,
               p50 = EXCLUDED.p50, p90 = EXCLUDED.p90, sum = EXCLUDED.sum, share_above = EXCLUDED.share_above,
-              geom_md5 = EXCLUDED.geom_md5, threshold_key = EXCLUDED.threshold_key, computed_at = now()"""), rows)
+              geom_md5 = EXCLUDED.geom_md5, threshold_key = EXCLUDED.threshold_key, computed_at = now()"""),
+            rows,
+        )
     return len(rows)
 
 
@@ -242,17 +289,21 @@ def _zone_target(session: Session, target: Target, members: list[RasterInfo], st
         report(f"{step}: {target.name}: statistics of {raster.name} for {len(ids):,} zones")
         with rasterio.open(raster.path) as ds:
             # one pass: the statistics and the share beyond the threshold together
-            stats = zonal_stats(ds, weights,
-                                threshold=raster.threshold.zonal_threshold if raster.threshold else None)
+            stats = zonal_stats(ds, weights, threshold=raster.threshold.zonal_threshold if raster.threshold else None)
             shares = [raster.threshold.share(z.share_above) for z in stats] if raster.threshold else None
             points = None
             if target.name != "units":
                 points = sample_points(ds, np.array([[z["x"], z["y"]] for z in zones], dtype=np.float64))
         pick = [index[i] for i in ids]
         written += _write_zone_rows(
-            session, target, raster, [zones[i] for i in pick], [stats[i] for i in pick],
+            session,
+            target,
+            raster,
+            [zones[i] for i in pick],
+            [stats[i] for i in pick],
             [shares[i] for i in pick] if shares is not None else None,
-            points[pick] if points is not None else None)
+            points[pick] if points is not None else None,
+        )
     return written
 
 
@@ -260,13 +311,16 @@ def _households(session: Session, members: list[RasterInfo], step: str) -> int:
     written = 0
     crs = members[0].grid[0]
     for raster in members:
-        rows = session.execute(text("""
+        rows = session.execute(
+            text("""
             SELECT h.id, ST_X(h.geom) AS x, ST_Y(h.geom) AS y, md5(ST_AsEWKB(h.geom)) AS geom_md5
             FROM households h
             WHERE h.geom IS NOT NULL AND h.deleted_at IS NULL AND NOT EXISTS (
                 SELECT 1 FROM household_exposure e WHERE e.raster_id = :r AND e.household_id = h.id
                 AND e.geom_md5 = md5(ST_AsEWKB(h.geom)) AND e.threshold_key = :t)
-            ORDER BY h.id"""), {"r": raster.id, "t": raster.threshold_key}).all()
+            ORDER BY h.id"""),
+            {"r": raster.id, "t": raster.threshold_key},
+        ).all()
         if not rows:
             continue
         report(f"{step}: households: values of {raster.name} at {len(rows):,} households")
@@ -278,13 +332,17 @@ def _households(session: Session, members: list[RasterInfo], step: str) -> int:
             xy = np.column_stack([tx, ty])
         values = sample_points(raster.path, xy)
         exposed = raster.threshold.holds(values) if raster.threshold else np.zeros(len(rows), dtype=bool)
-        session.execute(text("""
+        session.execute(
+            text("""
             INSERT INTO household_exposure (raster_id, household_id, value, exposed, geom_md5, threshold_key)
             VALUES (:r, :h, :v, :e, :g, :t)
             ON CONFLICT (raster_id, household_id) DO UPDATE SET value = EXCLUDED.value, exposed = EXCLUDED.exposed,
               geom_md5 = EXCLUDED.geom_md5, threshold_key = EXCLUDED.threshold_key, computed_at = now()"""),
-            [{"r": raster.id, "h": r.id, "v": _num(v), "e": bool(e), "g": r.geom_md5, "t": raster.threshold_key}
-             for r, v, e in zip(rows, values.tolist(), exposed.tolist(), strict=True)])
+            [
+                {"r": raster.id, "h": r.id, "v": _num(v), "e": bool(e), "g": r.geom_md5, "t": raster.threshold_key}
+                for r, v, e in zip(rows, values.tolist(), exposed.tolist(), strict=True)
+            ],
+        )
         written += len(rows)
     return written
 
@@ -312,11 +370,17 @@ WHERE a.raster_id = w.raster_id AND a.unit_id = w.unit_id
 def _drop_gone(session: Session) -> int:
     """Rows of assets deleted (soft or hard) since they were computed."""
     gone = 0
-    for kind, table in (("model", "livelihood_models"), ("work", "infrastructure_works"),
-                        ("water_scheme", "water_schemes")):
-        gone += session.execute(text(f"""
+    for kind, table in (
+        ("model", "livelihood_models"),
+        ("work", "infrastructure_works"),
+        ("water_scheme", "water_schemes"),
+    ):
+        gone += session.execute(
+            text(f"""
             DELETE FROM asset_exposure e WHERE e.asset_kind = :k AND NOT EXISTS (
-                SELECT 1 FROM {table} t WHERE t.id = e.asset_id AND t.deleted_at IS NULL)"""), {"k": kind}).rowcount
+                SELECT 1 FROM {table} t WHERE t.id = e.asset_id AND t.deleted_at IS NULL)"""),
+            {"k": kind},
+        ).rowcount
     return gone
 
 
@@ -328,8 +392,9 @@ def _groups(rasters: Iterable[RasterInfo]) -> list[list[RasterInfo]]:
 
 
 # nightly after income_change (1:40) and before fallback_risk (1:50), which reads household exposure
-@register("exposure", "Exposure of areas, assets and households to every catalogued hazard raster",
-          hour="1", minute="45")
+@register(
+    "exposure", "Exposure of areas, assets and households to every catalogued hazard raster", hour="1", minute="45"
+)
 def exposure(session: Session, settings: Settings | None = None) -> int:
     """Compute what is missing or out of date; returns rows written or removed."""
     settings = settings or Settings.from_env()

@@ -67,8 +67,9 @@ JOIN household_units hu ON hu.household_id = p.household_id
 """)
 
 
-@register("income_change", "Income change, escapes from and falls into poverty, per unit and year",
-          hour="1", minute="40")
+@register(
+    "income_change", "Income change, escapes from and falls into poverty, per unit and year", hour="1", minute="40"
+)
 def income_change(session: Session) -> int:
     """Recompute the whole table in one transaction."""
     session.execute(text("DELETE FROM area_income_change"))

@@ -153,7 +153,8 @@ def model_status_as_of(session: Session, as_of: date) -> int:
     return session.execute(_REFRESH, {"as_of": as_of, "tz": PROGRAMME_TZ, "year": DAYS_PER_YEAR}).rowcount
 
 
-@register("model_status", "Model status from field visits: last visit, overdue, herd, flock, harvest",
-          hour="2", minute="50")
+@register(
+    "model_status", "Model status from field visits: last visit, overdue, herd, flock, harvest", hour="2", minute="50"
+)
 def model_status(session: Session) -> int:
     return model_status_as_of(session, datetime.now(ZoneInfo(PROGRAMME_TZ)).date())

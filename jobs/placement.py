@@ -13,19 +13,18 @@ from jobs.registry import register
 
 # shared parts: the row written, and a commune's district (legacy only) and province
 _PARTS = {
-    "insert": "INSERT INTO household_units "
-              "(household_id, boundary, commune_id, district_id, province_id, method)",
+    "insert": "INSERT INTO household_units (household_id, boundary, commune_id, district_id, province_id, method)",
     "parents": "CASE WHEN p.level = 'district' THEN p.id END,\n"
-               "       CASE WHEN p.level = 'district' THEN pp.id ELSE p.id END,",
-    "parent_joins": "JOIN admin_units p ON p.id = c.parent_id\n"
-                    "LEFT JOIN admin_units pp ON pp.id = p.parent_id",
+    "       CASE WHEN p.level = 'district' THEN pp.id ELSE p.id END,",
+    "parent_joins": "JOIN admin_units p ON p.id = c.parent_id\nLEFT JOIN admin_units pp ON pp.id = p.parent_id",
     "unplaced": "  AND NOT EXISTS (SELECT 1 FROM household_units hu\n"
-                "                  WHERE hu.household_id = h.id AND hu.boundary = :boundary)",
+    "                  WHERE hu.household_id = h.id AND hu.boundary = :boundary)",
 }
 
 
 def _sql(template: str) -> TextClause:
     return text(template.format(**_PARTS))
+
 
 # Households with a point: the commune polygon that holds it (lowest id on a shared edge).
 _BY_POINT = _sql("""
@@ -77,8 +76,7 @@ WHERE h.id = hu.household_id AND h.deleted_at IS NOT NULL
 """)
 
 
-@register("place_households", "Place households in communes on both boundary versions",
-          minute="*/30")
+@register("place_households", "Place households in communes on both boundary versions", minute="*/30")
 def place_households(session: Session) -> int:
     """Place households not yet placed; forget deleted ones. Returns rows written."""
     rows = session.execute(_DROP_DELETED).rowcount
@@ -90,6 +88,4 @@ def place_households(session: Session) -> int:
 
 def replace_placement(session: Session, household_ids: list[int]) -> None:
     """Forget the placement of households whose point or commune changed."""
-    session.execute(
-        text("DELETE FROM household_units WHERE household_id = ANY(:ids)"), {"ids": household_ids}
-    )
+    session.execute(text("DELETE FROM household_units WHERE household_id = ANY(:ids)"), {"ids": household_ids})

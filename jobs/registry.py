@@ -29,8 +29,18 @@ class Job:
 
 JOBS: dict[str, Job] = {}
 #: a full refresh runs jobs in this order (each reads what the one before wrote)
-RUN_ORDER = ("place_households", "classify_households", "area_indicators", "income_change",
-             "exposure", "fallback_risk", "evaluate_models", "duplicates", "pass_on", "model_status")
+RUN_ORDER = (
+    "place_households",
+    "classify_households",
+    "area_indicators",
+    "income_change",
+    "exposure",
+    "fallback_risk",
+    "evaluate_models",
+    "duplicates",
+    "pass_on",
+    "model_status",
+)
 
 
 JobFunc = Callable[[Session], int]

@@ -42,7 +42,11 @@ def lock_key(job: str) -> int:
 
 
 def run_job(
-    settings: Settings, name: str, *, scheduled_for: datetime | None = None, trigger: str = "manual",
+    settings: Settings,
+    name: str,
+    *,
+    scheduled_for: datetime | None = None,
+    trigger: str = "manual",
     progress: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Run the job once (see the module); ``progress`` also receives the job's progress lines."""
@@ -59,13 +63,13 @@ def run_job(
             with factory.begin() as s:
                 run_id = s.scalar(
                     insert(JobRun)
-                    .values(job=name, scheduled_for=when, trigger=trigger, status="running",
-                            host=socket.gethostname())
+                    .values(job=name, scheduled_for=when, trigger=trigger, status="running", host=socket.gethostname())
                     .on_conflict_do_nothing(constraint="uq_job_runs_job_scheduled_for")
                     .returning(JobRun.id)
                 )
             if run_id is None:
                 return RunOutcome(name, "skipped", reason=f"the run scheduled for {when.isoformat()} exists")
+
             def record(message: str) -> None:
                 # on the lock's own connection: seen at once, whatever the job's transaction does
                 lock_conn.execute(update(JobRun).where(JobRun.id == run_id).values(progress=message[:500]))
@@ -79,12 +83,18 @@ def run_job(
             except Exception as exc:  # noqa: BLE001 - recorded, then reported
                 detail = "".join(traceback.format_exception_only(exc)).strip()
                 with factory.begin() as s:
-                    s.execute(update(JobRun).where(JobRun.id == run_id).values(
-                        status="failed", finished_at=func.now(), error=detail[:4000]))
+                    s.execute(
+                        update(JobRun)
+                        .where(JobRun.id == run_id)
+                        .values(status="failed", finished_at=func.now(), error=detail[:4000])
+                    )
                 return RunOutcome(name, "failed", run_id=run_id, error=detail)
             with factory.begin() as s:
-                s.execute(update(JobRun).where(JobRun.id == run_id).values(
-                    status="succeeded", finished_at=func.now(), rows_affected=rows))
+                s.execute(
+                    update(JobRun)
+                    .where(JobRun.id == run_id)
+                    .values(status="succeeded", finished_at=func.now(), rows_affected=rows)
+                )
             return RunOutcome(name, "succeeded", run_id=run_id, rows_affected=rows)
         finally:
             lock_conn.execute(select(func.pg_advisory_unlock(LOCK_NAMESPACE, lock_key(name))))
@@ -93,13 +103,10 @@ def run_job(
 
 def last_runs(session) -> list[JobRun]:  # type: ignore[no-untyped-def]
     """The latest run of each job."""
-    sub = (
-        select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
-    )
+    sub = select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
     return list(session.scalars(select(JobRun).join(sub, JobRun.id == sub.c.id).order_by(JobRun.job)))
 
 
 def recent_runs(session, limit: int = 100) -> list[JobRun]:  # type: ignore[no-untyped-def]
     """The latest runs of all jobs, newest first."""
     return list(session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(limit)))
-

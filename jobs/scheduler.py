@@ -30,8 +30,14 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=settings.timezone)
     for job in load_all().values():
         scheduler.add_job(
-            _fire, CronTrigger(timezone=settings.timezone, **job.cron), args=[settings, job.name],
-            id=job.name, name=job.description, coalesce=True, max_instances=1,
-            misfire_grace_time=3600, replace_existing=True,
+            _fire,
+            CronTrigger(timezone=settings.timezone, **job.cron),
+            args=[settings, job.name],
+            id=job.name,
+            name=job.description,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
+            replace_existing=True,
         )
     return scheduler

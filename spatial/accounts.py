@@ -79,10 +79,15 @@ def apply_scope(session: Session, who: Principal | None) -> None:
     """Run the rest of this transaction as the application role, scoped to ``who``."""
     session.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
     session.execute(
-        text("SELECT set_config('sinhke.user_id', :uid, true), set_config('sinhke.scope_all', :all, true), "
-             "set_config('sinhke.actor', :actor, true)"),
-        {"uid": str(who.user_id) if who else "", "all": "on" if who and who.sees_everything else "off",
-         "actor": who.name if who else "anonymous"},
+        text(
+            "SELECT set_config('sinhke.user_id', :uid, true), set_config('sinhke.scope_all', :all, true), "
+            "set_config('sinhke.actor', :actor, true)"
+        ),
+        {
+            "uid": str(who.user_id) if who else "",
+            "all": "on" if who and who.sees_everything else "off",
+            "actor": who.name if who else "anonymous",
+        },
     )
 
 
@@ -99,7 +104,8 @@ def refresh_visible_units(session: Session, user_id: int) -> int:
     communes are.
     """
     session.execute(text("DELETE FROM user_visible_units WHERE user_id = :u"), {"u": user_id})
-    return session.execute(text("""
+    return session.execute(
+        text("""
         INSERT INTO user_visible_units (user_id, unit_id)
         WITH RECURSIVE
         assigned AS (SELECT a.* FROM admin_units a JOIN user_areas ua ON ua.unit_id = a.id
@@ -117,21 +123,30 @@ def refresh_visible_units(session: Session, user_id: int) -> int:
                       AND NOT EXISTS (SELECT 1 FROM admin_units c WHERE c.parent_id = d.id
                                       AND c.id NOT IN (SELECT id FROM seen)))
         SELECT DISTINCT :u, id FROM (SELECT id FROM seen UNION SELECT id FROM districts) s
-    """), {"u": user_id}).rowcount
+    """),
+        {"u": user_id},
+    ).rowcount
 
 
 def resolve_area(session: Session, code: str) -> AdminUnit:
     """An area code on the current boundaries; a legacy-only code resolves to the
     current commune its crosswalk names as default."""
-    unit = session.scalar(select(AdminUnit).where(
-        AdminUnit.code == code, AdminUnit.boundary == "current", AdminUnit.level.in_(("province", "commune"))))
+    unit = session.scalar(
+        select(AdminUnit).where(
+            AdminUnit.code == code, AdminUnit.boundary == "current", AdminUnit.level.in_(("province", "commune"))
+        )
+    )
     if unit is not None:
         return unit
-    old = session.scalar(select(AdminUnit).where(AdminUnit.code == code, AdminUnit.boundary == "legacy",
-                                                 AdminUnit.level == "commune"))
+    old = session.scalar(
+        select(AdminUnit).where(AdminUnit.code == code, AdminUnit.boundary == "legacy", AdminUnit.level == "commune")
+    )
     if old is not None:
-        new_id = session.scalar(select(AdminCrosswalk.new_unit_id).where(AdminCrosswalk.old_unit_id == old.id)
-                                .order_by(AdminCrosswalk.is_default.desc(), AdminCrosswalk.weight_area.desc()))
+        new_id = session.scalar(
+            select(AdminCrosswalk.new_unit_id)
+            .where(AdminCrosswalk.old_unit_id == old.id)
+            .order_by(AdminCrosswalk.is_default.desc(), AdminCrosswalk.weight_area.desc())
+        )
         if new_id is not None:
             return session.get(AdminUnit, new_id)  # type: ignore[return-value]
     raise ParameterError("area", f"no province or commune with code {code!r}")
@@ -149,8 +164,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def create_user(session: Session, name: str, role: str, password: str | None = None,
-                areas: list[str] | None = None, display_name: str | None = None) -> User:
+def create_user(
+    session: Session,
+    name: str,
+    role: str,
+    password: str | None = None,
+    areas: list[str] | None = None,
+    display_name: str | None = None,
+) -> User:
     name = name.strip()
     if not name or len(name) > 80 or any(c.isspace() for c in name):
         raise AccountError("name: 1–80 characters, no spaces")
@@ -159,8 +180,9 @@ def create_user(session: Session, name: str, role: str, password: str | None = N
         raise Conflict(f"a user named {name!r} exists already")
     if password is not None:
         check_password_strength(password, name)
-    user = User(name=name, role=role, display_name=display_name,
-                password_hash=hash_password(password) if password else None)
+    user = User(
+        name=name, role=role, display_name=display_name, password_hash=hash_password(password) if password else None
+    )
     session.add(user)
     session.flush()
     if areas:
@@ -173,8 +195,9 @@ def check_role(role: str) -> None:
         raise ParameterError("role", f"unknown role {role!r}", list(ROLES))
 
 
-def update_user(session: Session, user: User, *, role: str, display_name: str | None,
-                areas: list[str] | None = None) -> None:
+def update_user(
+    session: Session, user: User, *, role: str, display_name: str | None, areas: list[str] | None = None
+) -> None:
     """Change a user's role, name and (when given) areas."""
     check_role(role)
     user.role, user.display_name = role, display_name or None
@@ -202,8 +225,14 @@ def assign_areas(session: Session, user: User, codes: list[str], *, replace: boo
 
 
 def user_areas(session: Session, user_id: int) -> list[AdminUnit]:
-    return list(session.scalars(select(AdminUnit).join(UserArea, UserArea.unit_id == AdminUnit.id)
-                                .where(UserArea.user_id == user_id).order_by(AdminUnit.code)))
+    return list(
+        session.scalars(
+            select(AdminUnit)
+            .join(UserArea, UserArea.unit_id == AdminUnit.id)
+            .where(UserArea.user_id == user_id)
+            .order_by(AdminUnit.code)
+        )
+    )
 
 
 def set_password(session: Session, user: User, password: str) -> None:
@@ -217,8 +246,9 @@ def set_password(session: Session, user: User, password: str) -> None:
 def disable_user(session: Session, user: User) -> None:
     user.disabled_at = datetime.now(UTC)
     end_sessions(session, user.id)
-    session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                    .values(revoked_at=func.now()))
+    session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=func.now())
+    )
 
 
 def enable_user(session: Session, user: User) -> None:
@@ -243,14 +273,22 @@ def _digest(token: str) -> str:
 
 def check_rate_limit(session: Session, username: str, ip: str) -> None:
     # count and record under one lock per name, so concurrent workers cannot both slip in
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('sinhke-login:' || lower(:n)))"),
-                    {"n": username})
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('sinhke-login:' || lower(:n)))"), {"n": username})
     since = datetime.now(UTC) - FAILURE_WINDOW
-    by_name = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        func.lower(LoginAttempt.username) == username.lower(), LoginAttempt.at > since,
-        LoginAttempt.success.is_(False)))
-    by_ip = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.ip == ip, LoginAttempt.at > since, LoginAttempt.success.is_(False)))
+    by_name = session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            func.lower(LoginAttempt.username) == username.lower(),
+            LoginAttempt.at > since,
+            LoginAttempt.success.is_(False),
+        )
+    )
+    by_ip = session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.ip == ip, LoginAttempt.at > since, LoginAttempt.success.is_(False))
+    )
     if (by_name or 0) >= MAX_FAILURES_PER_NAME or (by_ip or 0) >= MAX_FAILURES_PER_IP:
         raise RateLimited("too many failed logins; wait 15 minutes and try again")
 
@@ -277,8 +315,11 @@ def authenticate(session: Session, username: str, password: str, ip: str) -> Use
 def start_session(session: Session, user: User, ip: str | None) -> str:
     """A new browser session; returns the secret the cookie carries (stored only hashed)."""
     secret = secrets.token_urlsafe(32)
-    session.add(UserSession(user_id=user.id, token_hash=_digest(secret),
-                            session_version=user.session_version, ip=(ip or "")[:64]))
+    session.add(
+        UserSession(
+            user_id=user.id, token_hash=_digest(secret), session_version=user.session_version, ip=(ip or "")[:64]
+        )
+    )
     session.flush()
     return secret
 
@@ -286,15 +327,19 @@ def start_session(session: Session, user: User, ip: str | None) -> str:
 def session_user(session: Session, secret: str) -> User | None:
     """The user behind a live session cookie, else None (ended, stale, old password, disabled)."""
     row = session.execute(
-        select(UserSession, User).join(User, User.id == UserSession.user_id)
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == _digest(secret), UserSession.ended_at.is_(None))
     ).first()
     if row is None:
         return None
     us, user = row
     now = datetime.now(UTC)
-    if user.disabled_at is not None or us.session_version != user.session_version \
-            or now - us.last_seen_at > SESSION_IDLE:
+    if (
+        user.disabled_at is not None
+        or us.session_version != user.session_version
+        or now - us.last_seen_at > SESSION_IDLE
+    ):
         return None
     if now - us.last_seen_at > timedelta(minutes=1):
         us.last_seen_at = now
@@ -302,13 +347,19 @@ def session_user(session: Session, secret: str) -> User | None:
 
 
 def end_session(session: Session, secret: str) -> None:
-    session.execute(update(UserSession).where(UserSession.token_hash == _digest(secret),
-                                              UserSession.ended_at.is_(None)).values(ended_at=func.now()))
+    session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == _digest(secret), UserSession.ended_at.is_(None))
+        .values(ended_at=func.now())
+    )
 
 
 def end_sessions(session: Session, user_id: int) -> None:
-    session.execute(update(UserSession).where(UserSession.user_id == user_id,
-                                              UserSession.ended_at.is_(None)).values(ended_at=func.now()))
+    session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .values(ended_at=func.now())
+    )
 
 
 # ----------------------------------------------------------------------------- API tokens
@@ -329,7 +380,8 @@ def token_user(session: Session, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
     ).first()
     if row is None or row[1].disabled_at is not None:

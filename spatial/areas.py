@@ -69,15 +69,22 @@ def area_overview(session: Session, code: str, boundaries: str = "current") -> d
     rasters = [dict(r) for r in session.execute(_RASTERS, {"u": unit["id"]}).mappings()]
     assets: dict[tuple[str, str], dict[str, Any]] = {}
     for r in session.execute(_ASSETS, {"u": unit["id"]}).mappings():
-        entry = assets.setdefault((r["kind"], r["code"]), {"kind": r["kind"], "code": r["code"], "name": r["name"],
-                                                           "type": r["type"], "exposures": []})
-        entry["exposures"].append({k: r[k] for k in ("raster", "raster_name", "hazard", "unit", "value_at", "max",
-                                                     "share_above", "buffer_m")})
+        entry = assets.setdefault(
+            (r["kind"], r["code"]),
+            {"kind": r["kind"], "code": r["code"], "name": r["name"], "type": r["type"], "exposures": []},
+        )
+        entry["exposures"].append(
+            {k: r[k] for k in ("raster", "raster_name", "hazard", "unit", "value_at", "max", "share_above", "buffer_m")}
+        )
     households: dict[int, dict[str, Any]] = {}
     for r in session.execute(_HOUSEHOLDS, {"u": unit["id"], "b": boundaries}).mappings():
         entry = households.setdefault(r["raster"], {"total": r["total"], "rows": []})
         if r["n"] <= MAX_HOUSEHOLDS:
             entry["rows"].append({"code": r["code"], "village": r["village"], "value": r["value"]})
     del unit["id"]
-    return {"unit": unit, "rasters": rasters, "assets": list(assets.values()),
-            "households": {str(k): v for k, v in households.items()}}
+    return {
+        "unit": unit,
+        "rasters": rasters,
+        "assets": list(assets.values()),
+        "households": {str(k): v for k, v in households.items()},
+    }

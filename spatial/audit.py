@@ -14,9 +14,17 @@ AUDIT_PAGE = 100
 ACTIONS = ("insert", "update", "delete", "import")
 
 
-def audit_entries(session: Session, *, table: str | None = None, actor: str | None = None,
-                  action: str | None = None, row_id: str | None = None, since: date | None = None,
-                  until: date | None = None, page: int = 1) -> list[AuditEntry]:
+def audit_entries(
+    session: Session,
+    *,
+    table: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    row_id: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    page: int = 1,
+) -> list[AuditEntry]:
     """Newest first, filtered; one page of AUDIT_PAGE entries."""
     q = select(AuditEntry)
     if table:

@@ -147,8 +147,16 @@ class PrivateCluster:
             return False
         self._prepare_dirs()
         res = self._run(
-            [bins.tool("initdb"), "-D", str(self.datadir), "-U", SUPERUSER, "--auth=trust",
-             "--encoding=UTF8", "--locale=C.UTF-8"],
+            [
+                bins.tool("initdb"),
+                "-D",
+                str(self.datadir),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
             check=False,
         )
         if res.returncode != 0:
@@ -173,17 +181,26 @@ class PrivateCluster:
             "-c maintenance_work_mem=256MB -c fsync=on -c timezone=UTC"
         )
         res = self._run(
-            [bins.tool("pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.datadir),
-             "-l", str(self.logfile), "-o", opts],
+            [
+                bins.tool("pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.logfile),
+                "-o",
+                opts,
+            ],
             check=False,
         )
         if res.returncode != 0:
             tail = ""
             if self.logfile.exists():
                 tail = "\n".join(self.logfile.read_text(errors="replace").splitlines()[-8:])
-            raise ClusterError(
-                f"PostgreSQL did not start (see {self.logfile}):\n{tail or res.stderr.strip()}"
-            )
+            raise ClusterError(f"PostgreSQL did not start (see {self.logfile}):\n{tail or res.stderr.strip()}")
 
     def stop(self) -> bool:
         if not self.running():
@@ -227,8 +244,7 @@ def _libpq(url: str) -> str:
 def ensure_database(settings: Settings, database: str | None = None, *, fresh: bool = False) -> None:
     """Create the database if missing (``fresh``: drop it first) and the postgis extension."""
     target = database or (
-        settings.database_name if settings.database_url is None
-        else _url_database(settings.database_url)
+        settings.database_name if settings.database_url is None else _url_database(settings.database_url)
     )
     admin_url = _libpq(database_url(settings, "postgres"))
     try:
@@ -237,8 +253,9 @@ def ensure_database(settings: Settings, database: str | None = None, *, fresh: b
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(target)))
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target,)).fetchone()
             if not exists:
-                conn.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(
-                    sql.Identifier(target)))
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(sql.Identifier(target))
+                )
     except psycopg.OperationalError as exc:
         raise ClusterError(f"cannot reach the database server at {_safe(admin_url)}: {_first_line(exc)}") from exc
     with psycopg.connect(_libpq(database_url(settings, target)), autocommit=True) as conn:

@@ -50,7 +50,5 @@ def dispose_all() -> None:
 
 
 def server_versions(session: Session) -> dict[str, str | None]:
-    row = session.execute(
-        text("SELECT current_setting('server_version'), postgis_lib_version()")
-    ).one()
+    row = session.execute(text("SELECT current_setting('server_version'), postgis_lib_version()")).one()
     return {"postgresql": row[0], "postgis": row[1]}

@@ -44,8 +44,9 @@ def to_xlsx(columns: Sequence[str], rows: Sequence[Sequence[Any]], sheet: str) -
     return out.getvalue()
 
 
-def to_gpkg(columns: Sequence[str], rows: Sequence[Sequence[Any]], geometries_wkb: Sequence[bytes | None],
-            layer: str) -> bytes:
+def to_gpkg(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], geometries_wkb: Sequence[bytes | None], layer: str
+) -> bytes:
     """A GeoPackage with one layer; attribute types follow the first non-null value."""
     from pyogrio.raw import write
 
@@ -56,8 +57,11 @@ def to_gpkg(columns: Sequence[str], rows: Sequence[Sequence[Any]], geometries_wk
         if isinstance(sample, bool):
             fields.append(np.array([None if v is None else int(v) for v in values], dtype=object))
         elif isinstance(sample, int):
-            fields.append(np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-                          if any(v is None for v in values) else np.array(values, dtype=np.int64))
+            fields.append(
+                np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+                if any(v is None for v in values)
+                else np.array(values, dtype=np.int64)
+            )
         elif isinstance(sample, float):
             fields.append(np.array([np.nan if v is None else v for v in values], dtype=np.float64))
         else:
@@ -65,6 +69,15 @@ def to_gpkg(columns: Sequence[str], rows: Sequence[Sequence[Any]], geometries_wk
     geometry = np.array(list(geometries_wkb), dtype=object)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{layer}.gpkg"
-        write(str(path), geometry, fields, list(columns), geometry_type="Unknown", crs="EPSG:4326",
-              driver="GPKG", layer=layer, encoding="UTF-8")
+        write(
+            str(path),
+            geometry,
+            fields,
+            list(columns),
+            geometry_type="Unknown",
+            crs="EPSG:4326",
+            driver="GPKG",
+            layer=layer,
+            encoding="UTF-8",
+        )
         return path.read_bytes()

@@ -12,8 +12,19 @@ from spatial import NotFound, ParameterError
 from spatial.layers import parse_level_boundaries
 from spatial.models import ASSET_KINDS
 
-AREA_COLUMNS = ("code", "name", "count", "mean", "min", "max", "p50", "p90", "share_above", "households",
-                "households_exposed")
+AREA_COLUMNS = (
+    "code",
+    "name",
+    "count",
+    "mean",
+    "min",
+    "max",
+    "p50",
+    "p90",
+    "share_above",
+    "households",
+    "households_exposed",
+)
 
 
 def _raster_id(session: Session, raw: Any) -> int:
@@ -32,21 +43,35 @@ def area_exposure(session: Session, args: dict[str, str], *, with_geometry: bool
     """``raster``, ``level`` (province|district|commune), ``boundaries`` (legacy|current) → rows."""
     raster_id = _raster_id(session, args.get("raster"))
     level, boundaries = parse_level_boundaries(args)
-    raster = session.execute(text("""
+    raster = (
+        session.execute(
+            text("""
         SELECT r.id, r.name, r.hazard, r.unit, r.return_period, r.scenario, r.epoch,
                t.op AS threshold_op, t.value AS threshold_value, t.label AS threshold_label
         FROM rasters r LEFT JOIN LATERAL (
             SELECT op, value, label FROM exposure_thresholds t
             WHERE t.hazard = r.hazard AND (t.return_period = r.return_period OR t.return_period IS NULL)
             ORDER BY t.return_period NULLS LAST LIMIT 1) t ON true
-        WHERE r.id = :r"""), {"r": raster_id}).mappings().one()
+        WHERE r.id = :r"""),
+            {"r": raster_id},
+        )
+        .mappings()
+        .one()
+    )
     geometry = ", ST_AsBinary(u.geom) AS wkb" if with_geometry else ""  # a fixed fragment
-    rows = session.execute(text(f"""
+    rows = (
+        session.execute(
+            text(f"""
         SELECT u.code, u.name, a.count, a.mean, a.min, a.max, a.p50, a.p90, a.share_above, a.households,
                a.households_exposed{geometry}
         FROM area_exposure a JOIN admin_units u ON u.id = a.unit_id
         WHERE a.raster_id = :r AND u.level = :level AND u.boundary = :b
-        ORDER BY u.code"""), {"r": raster_id, "level": level, "b": boundaries}).mappings().all()
+        ORDER BY u.code"""),
+            {"r": raster_id, "level": level, "b": boundaries},
+        )
+        .mappings()
+        .all()
+    )
     return {"raster": dict(raster), "level": level, "boundaries": boundaries, "rows": [dict(r) for r in rows]}
 
 
@@ -58,9 +83,16 @@ def asset_exposure(session: Session, kind: str, code: str) -> dict[str, Any]:
     asset = session.execute(text(f"SELECT id FROM {tables[kind]} WHERE code = :c"), {"c": code}).scalar()
     if asset is None:
         raise NotFound(f"no {kind.replace('_', ' ')} {code!r}")
-    rows = session.execute(text("""
+    rows = (
+        session.execute(
+            text("""
         SELECT r.id AS raster, r.name, r.hazard, r.unit, r.return_period, e.value_at, e.mean, e.max,
                e.share_above, e.exposed, e.buffer_m
         FROM asset_exposure e JOIN rasters r ON r.id = e.raster_id
-        WHERE e.asset_kind = :k AND e.asset_id = :a ORDER BY r.id"""), {"k": kind, "a": asset}).mappings().all()
+        WHERE e.asset_kind = :k AND e.asset_id = :a ORDER BY r.id"""),
+            {"k": kind, "a": asset},
+        )
+        .mappings()
+        .all()
+    )
     return {"kind": kind, "code": code, "rasters": [dict(r) for r in rows]}

@@ -18,29 +18,37 @@ from spatial.models import FormDefinition, InfrastructureWork, LivelihoodModel, 
 
 #: body key → (target kind, table) for the things a visit can be about
 TARGETS: dict[str, tuple[str, Any]] = {
-    "model": ("livelihood_model", LivelihoodModel), "work": ("infrastructure_work", InfrastructureWork),
-    "water_scheme": ("water_scheme", WaterScheme)}
+    "model": ("livelihood_model", LivelihoodModel),
+    "work": ("infrastructure_work", InfrastructureWork),
+    "water_scheme": ("water_scheme", WaterScheme),
+}
 MAX_VISITS = 1000
 
 
 def _form_json(f: FormDefinition) -> dict[str, Any]:
-    return {"form": f.form_id, "version": f.version, "target": f.target, "target_types": f.target_types,
-            "title": {"vi": f.title_vi, "en": f.title_en}, "definition": f.definition,
-            "loaded_at": f.created_at.isoformat()}
+    return {
+        "form": f.form_id,
+        "version": f.version,
+        "target": f.target,
+        "target_types": f.target_types,
+        "title": {"vi": f.title_vi, "en": f.title_en},
+        "definition": f.definition,
+        "loaded_at": f.created_at.isoformat(),
+    }
 
 
 def current_forms(session: Session) -> list[dict[str, Any]]:
     """The latest loaded version of every form."""
     latest = select(func.max(FormDefinition.id)).group_by(FormDefinition.form_id)
-    rows = session.scalars(select(FormDefinition).where(FormDefinition.id.in_(latest))
-                           .order_by(FormDefinition.form_id))
+    rows = session.scalars(select(FormDefinition).where(FormDefinition.id.in_(latest)).order_by(FormDefinition.form_id))
     return [_form_json(f) for f in rows]
 
 
 def form_version(session: Session, form_id: str, version: str) -> dict[str, Any]:
     """One version of one form (a device may hold visits filled with an older one)."""
-    f = session.scalar(select(FormDefinition).where(FormDefinition.form_id == form_id,
-                                                    FormDefinition.version == version))
+    f = session.scalar(
+        select(FormDefinition).where(FormDefinition.form_id == form_id, FormDefinition.version == version)
+    )
     if f is None:
         raise NotFound(f"no form {form_id!r} version {version!r}")
     return _form_json(f)
@@ -49,24 +57,42 @@ def form_version(session: Session, form_id: str, version: str) -> dict[str, Any]
 def _visit_select():  # type: ignore[no-untyped-def]
     m, w, s = LivelihoodModel, InfrastructureWork, WaterScheme
     successor = aliased(Visit)
-    return (select(Visit, m.code.label("model"), w.code.label("work"), s.code.label("water_scheme"),
-                   func.ST_AsGeoJSON(Visit.geom, 7).label("location"),
-                   ~exists().where(successor.replaces_id == Visit.id).label("current"),
-                   exists().where(VisitPhoto.visit_id == Visit.id).label("has_photo"))
-            .outerjoin(m, m.id == Visit.model_id).outerjoin(w, w.id == Visit.work_id)
-            .outerjoin(s, s.id == Visit.scheme_id))
+    return (
+        select(
+            Visit,
+            m.code.label("model"),
+            w.code.label("work"),
+            s.code.label("water_scheme"),
+            func.ST_AsGeoJSON(Visit.geom, 7).label("location"),
+            ~exists().where(successor.replaces_id == Visit.id).label("current"),
+            exists().where(VisitPhoto.visit_id == Visit.id).label("has_photo"),
+        )
+        .outerjoin(m, m.id == Visit.model_id)
+        .outerjoin(w, w.id == Visit.work_id)
+        .outerjoin(s, s.id == Visit.scheme_id)
+    )
 
 
 def _visit_json(row: Any) -> dict[str, Any]:
     v: Visit = row.Visit
     target = next(k for k in TARGETS if getattr(row, k) is not None)
-    return {"id": str(v.id), target: getattr(row, target), "visited_at": v.visited_at.isoformat(),
-            "form": v.form_id, "form_version": v.form_version,
-            "location": json.loads(row.location) if row.location else None, "accuracy_m": v.accuracy_m,
-            "answers": v.answers, "replaces": str(v.replaces_id) if v.replaces_id else None,
-            "version": v.version, "root": str(v.root_id), "current": row.current,
-            "submitted_by": v.submitted_by, "received_at": v.received_at.isoformat(),
-            "photo": f"/api/visits/{v.id}/photo" if row.has_photo else None}
+    return {
+        "id": str(v.id),
+        target: getattr(row, target),
+        "visited_at": v.visited_at.isoformat(),
+        "form": v.form_id,
+        "form_version": v.form_version,
+        "location": json.loads(row.location) if row.location else None,
+        "accuracy_m": v.accuracy_m,
+        "answers": v.answers,
+        "replaces": str(v.replaces_id) if v.replaces_id else None,
+        "version": v.version,
+        "root": str(v.root_id),
+        "current": row.current,
+        "submitted_by": v.submitted_by,
+        "received_at": v.received_at.isoformat(),
+        "photo": f"/api/visits/{v.id}/photo" if row.has_photo else None,
+    }
 
 
 def visit_json(session: Session, visit_id: uuid.UUID | str) -> dict[str, Any]:
@@ -97,8 +123,7 @@ def visits_of(session: Session, args: dict[str, str]) -> dict[str, Any]:
     newest first; current versions only unless ``history=true``."""
     given = [k for k in TARGETS if args.get(k)]
     if len(given) != 1:
-        raise ParameterError("model", "name exactly one of model, work or water_scheme by its code",
-                             list(TARGETS))
+        raise ParameterError("model", "name exactly one of model, work or water_scheme by its code", list(TARGETS))
     key = given[0]
     kind, table = TARGETS[key]
     target_id = session.scalar(select(table.id).where(table.code == args[key]))

@@ -38,7 +38,8 @@ FIELD_TYPES = ("text", "integer", "decimal", "date", "select_one", "select_multi
 ERROR_CODES = ("required", "type", "choice", "constraint", "not_relevant", "unknown_field")
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<space>\s+)
   | (?P<ref>\$\{(?P<refname>[A-Za-z_][A-Za-z0-9_]*)\})
   | (?P<number>-?\d+(?:\.\d+)?)
@@ -47,7 +48,9 @@ _TOKEN = re.compile(r"""
   | (?P<word>[A-Za-z_][A-Za-z0-9_-]*)
   | (?P<dot>\.)
   | (?P<punct>[(),])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 _PATTERN_CHARS = re.compile(r"^[\x20-\x7e]*$")
 _ESCAPES = set("dwsDWS.-()[]{}+*?^$|\\/")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -73,7 +76,7 @@ def _tokens(expr: str) -> list[tuple[str, str]]:
     while pos < len(expr):
         m = _TOKEN.match(expr, pos)
         if m is None:
-            raise ExpressionError(f"cannot read {expr[pos:pos + 12]!r} (position {pos + 1})")
+            raise ExpressionError(f"cannot read {expr[pos : pos + 12]!r} (position {pos + 1})")
         kind = m.lastgroup or ""
         if kind == "ref":
             out.append(("ref", m.group("refname")))
@@ -140,8 +143,9 @@ def parse_condition(expr: str, kind: str) -> list[dict[str, Any]]:
             conditions.append({"op": "regex", "ref": r, "value": pattern})
         else:
             if i < len(tokens) and tokens[i][0] == "word":
-                raise ExpressionError(f"{tokens[i][1]!r} is outside the supported subset "
-                                     "(comparisons, and, selected(), regex())")
+                raise ExpressionError(
+                    f"{tokens[i][1]!r} is outside the supported subset (comparisons, and, selected(), regex())"
+                )
             r = ref()
             op = take("op")[1]
             tok = take("number", "string")
@@ -201,8 +205,14 @@ def condition_holds(cond: dict[str, Any], value: Any) -> bool:
     if is_empty(value):
         return op == "!="
     if _is_number(lit) and _is_number(value) or isinstance(lit, str) and isinstance(value, str):
-        return {"=": value == lit, "!=": value != lit, "<": value < lit, "<=": value <= lit,
-                ">": value > lit, ">=": value >= lit}[op]
+        return {
+            "=": value == lit,
+            "!=": value != lit,
+            "<": value < lit,
+            "<=": value <= lit,
+            ">": value > lit,
+            ">=": value >= lit,
+        }[op]
     return op == "!="
 
 
@@ -259,8 +269,9 @@ def validate_answers(definition: dict[str, Any], answers: Any) -> list[AnswerErr
         relevant = field.get("relevant")
         if relevant and not all(condition_holds(c, values.get(c["ref"])) for c in relevant["all"]):
             if not is_empty(raw):
-                errors.append(AnswerError(name, "not_relevant",
-                                          f"must be empty: it applies only when {relevant['expr']}"))
+                errors.append(
+                    AnswerError(name, "not_relevant", f"must be empty: it applies only when {relevant['expr']}")
+                )
             values[name] = None
             continue
         if is_empty(raw):

@@ -118,8 +118,11 @@ def tessellate(
     best2 = np.full(gx.shape, np.inf)
     for i, s in enumerate(seeds):
         inside = (
-            unlabeled & (lon >= s.west - margin_deg) & (lon <= s.east + margin_deg)
-            & (lat >= s.south - margin_deg) & (lat <= s.north + margin_deg)
+            unlabeled
+            & (lon >= s.west - margin_deg)
+            & (lon <= s.east + margin_deg)
+            & (lat >= s.south - margin_deg)
+            & (lat <= s.north + margin_deg)
         )
         d = np.hypot(gx - seed_x[i], gy - seed_y[i])
         take = inside & (d < best2)
@@ -188,8 +191,12 @@ def union(geoms: Sequence[BaseGeometry]) -> MultiPolygon:
 
 
 def random_points_in(
-    polygon: BaseGeometry, n: int, rng: np.random.Generator, *,
-    around: np.ndarray | None = None, spread: float = 0.0,
+    polygon: BaseGeometry,
+    n: int,
+    rng: np.random.Generator,
+    *,
+    around: np.ndarray | None = None,
+    spread: float = 0.0,
 ) -> np.ndarray:
     """n points (x, y) inside polygon: uniform, or scattered (normal, sd ``spread``) around
     the given centres. Rejection sampling, vectorised; same CRS as the polygon."""

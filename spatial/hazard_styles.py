@@ -77,11 +77,16 @@ class HazardStyle:
         """The ramp as JSON for the map's legend: stops (value → colour) and, for a
         continuous ramp, a gradient of evenly spaced colours from the low end to the high end."""
         out: dict[str, Any] = {
-            "hazard": self.hazard, "kind": self.kind, "style_version": STYLE_VERSION,
-            "min": self.value_range[0], "max": self.value_range[1],
+            "hazard": self.hazard,
+            "kind": self.kind,
+            "style_version": STYLE_VERSION,
+            "min": self.value_range[0],
+            "max": self.value_range[1],
             "transparent_at_or_below": self.transparent_at_or_below,
-            "stops": [{"value": s.value, "colour": s.colour or None,
-                       **({"label": s.label} if s.label else {})} for s in self.stops],
+            "stops": [
+                {"value": s.value, "colour": s.colour or None, **({"label": s.label} if s.label else {})}
+                for s in self.stops
+            ],
         }
         if self.kind == "continuous":
             table = self.lookup_table()
@@ -128,22 +133,50 @@ def _interpolate(positions: list[float], colours: list[tuple[int, int, int]], at
 
 
 #: water depth (m): light to dark blue over 0–2 m, deeper water in the darkest blue; dry ground not drawn
-FLOOD_DEPTH = HazardStyle("flood_depth", "continuous", (
-    Stop(0.0, "#c6dbef"), Stop(0.5, "#6baed6"), Stop(1.0, "#2171b5"), Stop(1.5, "#08519c"), Stop(2.0, "#08306b"),
-), transparent_at_or_below=0.0)
+FLOOD_DEPTH = HazardStyle(
+    "flood_depth",
+    "continuous",
+    (
+        Stop(0.0, "#c6dbef"),
+        Stop(0.5, "#6baed6"),
+        Stop(1.0, "#2171b5"),
+        Stop(1.5, "#08519c"),
+        Stop(2.0, "#08306b"),
+    ),
+    transparent_at_or_below=0.0,
+)
 
 #: susceptibility classes 0–5 (NASA's global map): 0 flat ground, not drawn; 1 very low … 5 very high
-LANDSLIDE = HazardStyle("landslide", "classes", (
-    Stop(0, "", "none"), Stop(1, "#fde0dd", "very_low"), Stop(2, "#fa9fb5", "low"), Stop(3, "#f768a1", "moderate"),
-    Stop(4, "#c51b8a", "high"), Stop(5, "#7a0177", "very_high"),
-))
+LANDSLIDE = HazardStyle(
+    "landslide",
+    "classes",
+    (
+        Stop(0, "", "none"),
+        Stop(1, "#fde0dd", "very_low"),
+        Stop(2, "#fa9fb5", "low"),
+        Stop(3, "#f768a1", "moderate"),
+        Stop(4, "#c51b8a", "high"),
+        Stop(5, "#7a0177", "very_high"),
+    ),
+)
 
 #: SPEI-like index (standard deviations): brown for drier, green for wetter, centred at 0;
 #: −1, −1.5 and −2 are the thresholds of moderate, severe and extreme drought
-DROUGHT_INDEX = HazardStyle("drought_index", "continuous", (
-    Stop(-2.5, "#543005"), Stop(-2.0, "#8c510a"), Stop(-1.5, "#bf812d"), Stop(-1.0, "#dfc27d"), Stop(0.0, "#f5f5f5"),
-    Stop(1.0, "#80cdc1"), Stop(1.5, "#35978f"), Stop(2.0, "#01665e"), Stop(2.5, "#003c30"),
-))
+DROUGHT_INDEX = HazardStyle(
+    "drought_index",
+    "continuous",
+    (
+        Stop(-2.5, "#543005"),
+        Stop(-2.0, "#8c510a"),
+        Stop(-1.5, "#bf812d"),
+        Stop(-1.0, "#dfc27d"),
+        Stop(0.0, "#f5f5f5"),
+        Stop(1.0, "#80cdc1"),
+        Stop(1.5, "#35978f"),
+        Stop(2.0, "#01665e"),
+        Stop(2.5, "#003c30"),
+    ),
+)
 
 STYLES = {s.hazard: s for s in (FLOOD_DEPTH, LANDSLIDE, DROUGHT_INDEX)}
 

@@ -38,8 +38,12 @@ INDICATORS: dict[str, tuple[Any, Any, Any, Any]] = {
     "escaped_poverty_rate": (C, _rate(C.escaped, C.poor_prev), C.escaped, C.poor_prev),
     "fell_back": (C, C.fell_back, C.fell_back, C.households),
     "newly_poor": (C, C.newly_poor, C.newly_poor, C.households),
-    "near_poor_reduction_rate": (C, _rate(C.near_poor_prev - C.near_poor_now, C.near_poor_prev),
-                                 C.near_poor_prev - C.near_poor_now, C.near_poor_prev),
+    "near_poor_reduction_rate": (
+        C,
+        _rate(C.near_poor_prev - C.near_poor_now, C.near_poor_prev),
+        C.near_poor_prev - C.near_poor_now,
+        C.near_poor_prev,
+    ),
 }
 
 
@@ -70,8 +74,7 @@ def parse_indicator_query(session: Session, args: dict[str, str]) -> IndicatorQu
     if raw in (None, ""):
         if not years:
             job = "area_indicators" if table is A else "income_change"
-            raise ParameterError("year", "no indicators have been computed yet; run "
-                                 f"`sinhke jobs run {job}`", [])
+            raise ParameterError("year", f"no indicators have been computed yet; run `sinhke jobs run {job}`", [])
         year = years[-1]
     else:
         try:
@@ -86,9 +89,15 @@ def parse_indicator_query(session: Session, args: dict[str, str]) -> IndicatorQu
 def indicator_rows(session: Session, q: IndicatorQuery) -> list[dict[str, Any]]:
     table, value, numerator, denominator = INDICATORS[q.indicator]
     stmt = (
-        select(AdminUnit.code, AdminUnit.name, table.year, value.label("value"),
-               numerator.label("numerator"), denominator.label("denominator"),
-               table.estimated)
+        select(
+            AdminUnit.code,
+            AdminUnit.name,
+            table.year,
+            value.label("value"),
+            numerator.label("numerator"),
+            denominator.label("denominator"),
+            table.estimated,
+        )
         .join(AdminUnit, AdminUnit.id == table.unit_id)
         .where(table.boundary == q.boundaries, table.level == q.level, table.year == q.year)
         .order_by(AdminUnit.code)
@@ -102,5 +111,3 @@ def indicator_rows(session: Session, q: IndicatorQuery) -> list[dict[str, Any]]:
             d["value"] = float(d["value"])
         rows.append(d)
     return rows
-
-

@@ -54,14 +54,23 @@ class Layer:
 
 def _admin_units(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
     parent = aliased(AdminUnit)
-    props = _props(code=AdminUnit.code, name=AdminUnit.name, level=AdminUnit.level,
-                   unit_type=AdminUnit.unit_type, area_type=AdminUnit.area_type,
-                   boundary=AdminUnit.boundary, parent_code=parent.code,
-                   valid_from=AdminUnit.valid_from, valid_to=AdminUnit.valid_to,
-                   approximate=AdminUnit.geom_approximate)
-    stmt = (select(AdminUnit.id, props.label("properties"))
-            .outerjoin(parent, parent.id == AdminUnit.parent_id)
-            .where(AdminUnit.boundary == (q.boundaries or "current")))
+    props = _props(
+        code=AdminUnit.code,
+        name=AdminUnit.name,
+        level=AdminUnit.level,
+        unit_type=AdminUnit.unit_type,
+        area_type=AdminUnit.area_type,
+        boundary=AdminUnit.boundary,
+        parent_code=parent.code,
+        valid_from=AdminUnit.valid_from,
+        valid_to=AdminUnit.valid_to,
+        approximate=AdminUnit.geom_approximate,
+    )
+    stmt = (
+        select(AdminUnit.id, props.label("properties"))
+        .outerjoin(parent, parent.id == AdminUnit.parent_id)
+        .where(AdminUnit.boundary == (q.boundaries or "current"))
+    )
     if q.level is not None:
         stmt = stmt.where(AdminUnit.level == q.level)
     return stmt, AdminUnit.id, AdminUnit.geom
@@ -72,36 +81,61 @@ def _commune_name(unit_id: Any) -> ColumnElement[Any]:
 
 
 def _livelihood_models(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
-    participants = (select(func.count()).where(ModelParticipant.model_id == LivelihoodModel.id)
-                    .scalar_subquery())
+    participants = select(func.count()).where(ModelParticipant.model_id == LivelihoodModel.id).scalar_subquery()
     m, st = LivelihoodModel, ModelStatus  # status: the model_status job's, absent until it runs
-    props = _props(code=m.code, name=m.name, model_type=m.model_type, status=m.status,
-                   commune=_commune_name(m.commune_id), start_date=m.start_date,
-                   funding_project=m.funding_project, budget_allocated_vnd=m.budget_allocated_vnd,
-                   budget_disbursed_vnd=m.budget_disbursed_vnd,
-                   value_chain_partner=m.value_chain_partner, participants=participants,
-                   last_visit_at=st.last_visit_at, next_visit_due=st.next_visit_due, overdue_days=st.overdue_days,
-                   herd_size=st.herd_size, flock_size=st.flock_size, harvest_kg_12m=st.harvest_kg_12m)
+    props = _props(
+        code=m.code,
+        name=m.name,
+        model_type=m.model_type,
+        status=m.status,
+        commune=_commune_name(m.commune_id),
+        start_date=m.start_date,
+        funding_project=m.funding_project,
+        budget_allocated_vnd=m.budget_allocated_vnd,
+        budget_disbursed_vnd=m.budget_disbursed_vnd,
+        value_chain_partner=m.value_chain_partner,
+        participants=participants,
+        last_visit_at=st.last_visit_at,
+        next_visit_due=st.next_visit_due,
+        overdue_days=st.overdue_days,
+        herd_size=st.herd_size,
+        flock_size=st.flock_size,
+        harvest_kg_12m=st.harvest_kg_12m,
+    )
     stmt = select(m.id, props.label("properties")).outerjoin(st, st.model_id == m.id).where(m.deleted_at.is_(None))
     return stmt, m.id, m.geom
 
 
 def _infrastructure_works(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
     w = InfrastructureWork
-    props = _props(code=w.code, name=w.name, work_type=w.work_type, status=w.status,
-                   commune=_commune_name(w.commune_id), start_date=w.start_date,
-                   completion_date=w.completion_date, budget_vnd=w.budget_vnd,
-                   disbursed_vnd=w.disbursed_vnd)
+    props = _props(
+        code=w.code,
+        name=w.name,
+        work_type=w.work_type,
+        status=w.status,
+        commune=_commune_name(w.commune_id),
+        start_date=w.start_date,
+        completion_date=w.completion_date,
+        budget_vnd=w.budget_vnd,
+        disbursed_vnd=w.disbursed_vnd,
+    )
     return select(w.id, props.label("properties")).where(w.deleted_at.is_(None)), w.id, w.geom
 
 
 def _water_schemes(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
     s = WaterScheme
-    served = (select(func.count()).where(WaterSchemeHousehold.scheme_id == s.id).scalar_subquery())
-    props = _props(code=s.code, name=s.name, technology=s.technology, status=s.status,
-                   capacity_m3_day=s.capacity_m3_day, install_year=s.install_year,
-                   status_reported_on=s.status_reported_on, households_served=served,
-                   commune=_commune_name(s.commune_id))
+    served = select(func.count()).where(WaterSchemeHousehold.scheme_id == s.id).scalar_subquery()
+    props = _props(
+        code=s.code,
+        name=s.name,
+        technology=s.technology,
+        status=s.status,
+        capacity_m3_day=s.capacity_m3_day,
+        install_year=s.install_year,
+        status_reported_on=s.status_reported_on,
+        households_served=served,
+        commune=_commune_name(s.commune_id),
+    )
     return select(s.id, props.label("properties")).where(s.deleted_at.is_(None)), s.id, s.geom
 
 
@@ -109,8 +143,9 @@ def _households(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
     # personal fields (head's name, ID card) stay out of the map layer
     h = Household
     village = select(Village.name).where(Village.id == h.village_id).scalar_subquery()
-    props = _props(code=h.code, commune=_commune_name(h.commune_id), village=village,
-                   members=h.members, ethnicity=h.ethnicity)
+    props = _props(
+        code=h.code, commune=_commune_name(h.commune_id), village=village, members=h.members, ethnicity=h.ethnicity
+    )
     stmt = select(h.id, props.label("properties")).where(h.deleted_at.is_(None), h.geom.is_not(None))
     return stmt, h.id, h.geom
 
@@ -119,11 +154,23 @@ def _fallback_risk(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
     # who to visit before they fall back: no names, the household code and its numbers
     h, r = Household, FallbackRisk
     village = select(Village.name).where(Village.id == h.village_id).scalar_subquery()
-    props = _props(code=h.code, commune=_commune_name(h.commune_id), village=village, year=r.year,
-                   reason=r.reason, status=r.status, income=r.income, income_change=r.income_change,
-                   income_fell=r.income_fell, exposed_to=r.exposed_to)
-    stmt = (select(h.id, props.label("properties")).join(r, r.household_id == h.id)
-            .where(h.deleted_at.is_(None), h.geom.is_not(None)))
+    props = _props(
+        code=h.code,
+        commune=_commune_name(h.commune_id),
+        village=village,
+        year=r.year,
+        reason=r.reason,
+        status=r.status,
+        income=r.income,
+        income_change=r.income_change,
+        income_fell=r.income_fell,
+        exposed_to=r.exposed_to,
+    )
+    stmt = (
+        select(h.id, props.label("properties"))
+        .join(r, r.household_id == h.id)
+        .where(h.deleted_at.is_(None), h.geom.is_not(None))
+    )
     return stmt, h.id, h.geom
 
 
@@ -137,15 +184,12 @@ def _props(**columns: Any) -> ColumnElement[Any]:
 LAYERS: dict[str, Layer] = {
     layer.name: layer
     for layer in (
-        Layer("admin_units", "Administrative units", _admin_units, AdminUnit.code,
-              ("level", "boundaries")),
+        Layer("admin_units", "Administrative units", _admin_units, AdminUnit.code, ("level", "boundaries")),
         Layer("livelihood_models", "Livelihood models", _livelihood_models, LivelihoodModel.code),
-        Layer("infrastructure_works", "Infrastructure works", _infrastructure_works,
-              InfrastructureWork.code),
+        Layer("infrastructure_works", "Infrastructure works", _infrastructure_works, InfrastructureWork.code),
         Layer("water_schemes", "Water schemes", _water_schemes, WaterScheme.code),
         Layer("households", "Households", _households, Household.code),
-        Layer("fallback_risk", "Households at risk of falling back into poverty", _fallback_risk,
-              Household.code),
+        Layer("fallback_risk", "Households at risk of falling back into poverty", _fallback_risk, Household.code),
     )
 }
 
@@ -174,8 +218,10 @@ def parse_level_boundaries(args: dict[str, str]) -> tuple[str, str]:
 def check_level_boundaries(level: str, boundaries: str) -> None:
     if level == "district" and boundaries == "current":
         raise ParameterError(
-            "level", "districts were abolished on 1 July 2025, so level=district needs "
-            "boundaries=legacy", ["province", "commune"])
+            "level",
+            "districts were abolished on 1 July 2025, so level=district needs boundaries=legacy",
+            ["province", "commune"],
+        )
 
 
 def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
@@ -220,9 +266,20 @@ def feature(session: Session, layer: str, code: str, boundaries: str = "current"
     spec = LAYERS[layer]
     stmt, _id_col, geom_col = spec.build(LayerQuery(boundaries=boundaries))
     sub = stmt.where(spec.code == code).add_columns(geom_col.label("g")).limit(1).subquery()
-    row = session.scalar(select(func.json_build_object(
-        "type", "Feature", "id", sub.c.id,
-        "geometry", cast(func.ST_AsGeoJSON(sub.c.g, 6), JSON), "properties", sub.c.properties)))
+    row = session.scalar(
+        select(
+            func.json_build_object(
+                "type",
+                "Feature",
+                "id",
+                sub.c.id,
+                "geometry",
+                cast(func.ST_AsGeoJSON(sub.c.g, 6), JSON),
+                "properties",
+                sub.c.properties,
+            )
+        )
+    )
     if row is None:
         raise NotFound(f"no {layer} feature with code {code!r}")
     return row
@@ -237,9 +294,14 @@ def feature_collection(session: Session, layer: str, q: LayerQuery) -> dict[str,
     matched = session.scalar(select(func.count()).select_from(stmt.subquery()))
     page = stmt.add_columns(geom_col.label("g")).order_by(id_col).limit(q.limit).offset(q.offset).subquery()
     feature = func.json_build_object(
-        "type", "Feature", "id", page.c.id,
-        "geometry", cast(func.ST_AsGeoJSON(page.c.g, 6), JSON),
-        "properties", page.c.properties,
+        "type",
+        "Feature",
+        "id",
+        page.c.id,
+        "geometry",
+        cast(func.ST_AsGeoJSON(page.c.g, 6), JSON),
+        "properties",
+        page.c.properties,
     )
     features = session.scalar(select(func.coalesce(func.json_agg(feature), cast(literal("[]"), JSON))))
     return {

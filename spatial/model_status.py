@@ -16,21 +16,56 @@ from spatial import NotFound, ParameterError
 
 #: the answers a model page shows for each form (the rest stay in the JSON)
 KEY_ANSWERS: dict[str, tuple[str, ...]] = {
-    "cow_bank": ("household_code", "animal_tags_present", "births_female", "births_male", "deaths", "death_cause",
-                 "vaccinations", "pass_on_done", "condition"),
-    "free_range_chicken": ("household_code", "flock_size", "deaths", "death_cause", "sold", "sales_vnd",
-                           "disease_outbreak"),
-    "medicinal_plant": ("household_code", "species", "area_m2", "stage", "harvested", "harvest_kg",
-                        "price_vnd_per_kg"),
+    "cow_bank": (
+        "household_code",
+        "animal_tags_present",
+        "births_female",
+        "births_male",
+        "deaths",
+        "death_cause",
+        "vaccinations",
+        "pass_on_done",
+        "condition",
+    ),
+    "free_range_chicken": (
+        "household_code",
+        "flock_size",
+        "deaths",
+        "death_cause",
+        "sold",
+        "sales_vnd",
+        "disease_outbreak",
+    ),
+    "medicinal_plant": ("household_code", "species", "area_m2", "stage", "harvested", "harvest_kg", "price_vnd_per_kg"),
     "general": ("household_code", "participants_present", "progress", "income_vnd"),
 }
 MAX_VISITS = 200
 DEFAULT_DUE_LIMIT, MAX_DUE_LIMIT = 1000, 5000
 STATUS_FIELDS = (
-    "as_of", "visits", "visits_12m", "last_visit_at", "last_visit_by", "last_visit_form", "interval_days",
-    "next_visit_due", "overdue_days", "herd_size", "flock_size", "deaths_12m", "animal_years_12m", "mortality_12m",
-    "pass_ons_due", "pass_ons_overdue", "birds_sold_12m", "sales_vnd_12m", "area_m2", "stage", "harvest_kg_12m",
-    "harvest_value_vnd_12m", "computed_at")
+    "as_of",
+    "visits",
+    "visits_12m",
+    "last_visit_at",
+    "last_visit_by",
+    "last_visit_form",
+    "interval_days",
+    "next_visit_due",
+    "overdue_days",
+    "herd_size",
+    "flock_size",
+    "deaths_12m",
+    "animal_years_12m",
+    "mortality_12m",
+    "pass_ons_due",
+    "pass_ons_overdue",
+    "birds_sold_12m",
+    "sales_vnd_12m",
+    "area_m2",
+    "stage",
+    "harvest_kg_12m",
+    "harvest_value_vnd_12m",
+    "computed_at",
+)
 
 _MODEL = text("""
     SELECT m.id, m.code, m.name, m.model_type, m.status, m.start_date, m.funding_project, m.funding_subproject,
@@ -69,8 +104,7 @@ def _key_answers(form_id: str, fields: list[dict[str, Any]] | None, answers: dic
             continue
         field = by_name.get(name)
         label = field["label"] if field else {"vi": name, "en": name}
-        out.append({"name": name, "label": label, "value": answers[name],
-                    "display": _display(field, answers[name])})
+        out.append({"name": name, "label": label, "value": answers[name], "display": _display(field, answers[name])})
     return out
 
 
@@ -85,14 +119,27 @@ def model_overview(session: Session, code: str) -> dict[str, Any]:
     status = session.execute(_STATUS, {"m": model_id}).mappings().first()
     visits = []
     for v in session.execute(_VISITS, {"m": model_id, "limit": MAX_VISITS}).mappings():
-        visits.append({"id": str(v["id"]), "visited_at": v["visited_at"], "visited_by": v["visited_by"],
-                       "edited_by": v["edited_by"] if v["version"] > 1 else None, "version": v["version"],
-                       "form": v["form_id"], "form_version": v["form_version"], "accuracy_m": v["accuracy_m"],
-                       "key_answers": _key_answers(v["form_id"], v["fields"], v["answers"]),
-                       "answers": v["answers"],
-                       "photo": f"/api/visits/{v['id']}/photo" if v["has_photo"] else None})
-    return {"model": model, "status": dict(status) if status else None, "visits": visits,
-            "has_chain": model["model_type"] in ("cow_bank", "buffalo_loan")}
+        visits.append(
+            {
+                "id": str(v["id"]),
+                "visited_at": v["visited_at"],
+                "visited_by": v["visited_by"],
+                "edited_by": v["edited_by"] if v["version"] > 1 else None,
+                "version": v["version"],
+                "form": v["form_id"],
+                "form_version": v["form_version"],
+                "accuracy_m": v["accuracy_m"],
+                "key_answers": _key_answers(v["form_id"], v["fields"], v["answers"]),
+                "answers": v["answers"],
+                "photo": f"/api/visits/{v['id']}/photo" if v["has_photo"] else None,
+            }
+        )
+    return {
+        "model": model,
+        "status": dict(status) if status else None,
+        "visits": visits,
+        "has_chain": model["model_type"] in ("cow_bank", "buffalo_loan"),
+    }
 
 
 def visits_due(session: Session, args: dict[str, str]) -> dict[str, Any]:
@@ -109,7 +156,9 @@ def visits_due(session: Session, args: dict[str, str]) -> dict[str, Any]:
             raise ValueError
     except ValueError:
         raise ParameterError("limit", f"an integer from 1 to {MAX_DUE_LIMIT}", None) from None
-    rows = session.execute(text("""
+    rows = (
+        session.execute(
+            text("""
         SELECT m.code, m.name, m.model_type, c.code AS commune_code, c.name AS commune,
                s.last_visit_at, s.last_visit_by, s.visits, s.interval_days, s.next_visit_due, s.overdue_days,
                s.last_visit_at IS NULL AS never_visited, s.as_of
@@ -118,8 +167,18 @@ def visits_due(session: Session, args: dict[str, str]) -> dict[str, Any]:
         LEFT JOIN admin_units c ON c.id = m.commune_id
         WHERE s.next_visit_due IS NOT NULL AND (NOT :overdue OR s.overdue_days > 0)
         ORDER BY s.overdue_days DESC, s.last_visit_at IS NOT NULL, s.next_visit_due, m.code
-        LIMIT :limit"""), {"overdue": overdue == "true", "limit": limit}).mappings().all()
+        LIMIT :limit"""),
+            {"overdue": overdue == "true", "limit": limit},
+        )
+        .mappings()
+        .all()
+    )
     as_of = rows[0]["as_of"] if rows else session.scalar(text("SELECT max(as_of) FROM model_status"))
     out = [{k: v for k, v in r.items() if k != "as_of"} for r in rows]
-    return {"as_of": as_of, "count": len(out), "overdue": sum(1 for r in out if r["overdue_days"] > 0),
-            "never_visited": sum(1 for r in out if r["never_visited"]), "rows": out}
+    return {
+        "as_of": as_of,
+        "count": len(out),
+        "overdue": sum(1 for r in out if r["overdue_days"] > 0),
+        "never_visited": sum(1 for r in out if r["never_visited"]),
+        "rows": out,
+    }

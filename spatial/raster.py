@@ -164,8 +164,9 @@ def sniff(path: Path, filename: str) -> None:
             raise RasterError(filename, reason)
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if text.startswith(b"<?xml") or text.startswith(b"<"):
-        raise RasterError(filename, "XML or HTML is refused (a VRT or similar makes GDAL read other files): "
-                                    "only GeoTIFF is accepted")
+        raise RasterError(
+            filename, "XML or HTML is refused (a VRT or similar makes GDAL read other files): only GeoTIFF is accepted"
+        )
     raise RasterError(filename, "not a GeoTIFF (the file does not start with a TIFF header)")
 
 
@@ -232,8 +233,10 @@ def check_source(src, path: Path, filename: str, limits: RasterLimits) -> Source
         raise RasterError(filename, f"has no pixels ({width} x {height}, {count} bands)")
     pixels = width * height * count
     if pixels > limits.max_pixels:
-        raise RasterError(filename, f"{width:,} x {height:,} pixels x {count} bands is more than the limit "
-                                    f"of {limits.max_pixels:,} pixels")
+        raise RasterError(
+            filename,
+            f"{width:,} x {height:,} pixels x {count} bands is more than the limit of {limits.max_pixels:,} pixels",
+        )
     dtypes = set(src.dtypes)
     if len(dtypes) != 1:
         raise RasterError(filename, f"bands of different data types ({', '.join(sorted(dtypes))}) are refused")
@@ -242,13 +245,18 @@ def check_source(src, path: Path, filename: str, limits: RasterLimits) -> Source
         raise RasterError(filename, f"data type {dtype} is refused (allowed: {', '.join(DTYPES)})")
     itemsize = np.dtype(dtype).itemsize
     if pixels * itemsize > limits.max_bytes:
-        raise RasterError(filename, f"{pixels * itemsize:,} bytes once decompressed is more than the limit "
-                                    f"of {limits.max_bytes:,} bytes")
+        raise RasterError(
+            filename,
+            f"{pixels * itemsize:,} bytes once decompressed is more than the limit of {limits.max_bytes:,} bytes",
+        )
     bh, bw = src.block_shapes[0]
     block = bh * bw * itemsize * (count if src.interleaving and src.interleaving.name == "PIXEL" else 1)
     if block > limits.max_block_bytes:
-        raise RasterError(filename, f"one block of {bw:,} x {bh:,} pixels is {block:,} bytes decompressed, more than "
-                                    f"{limits.max_block_bytes:,}: write it tiled (e.g. gdal_translate -co TILED=YES)")
+        raise RasterError(
+            filename,
+            f"one block of {bw:,} x {bh:,} pixels is {block:,} bytes decompressed, more than "
+            f"{limits.max_block_bytes:,}: write it tiled (e.g. gdal_translate -co TILED=YES)",
+        )
     if src.crs is None:
         if src.gcps[1] is not None or src.gcps[0]:
             raise RasterError(filename, "has ground control points but no CRS and transform: warp it first")
@@ -259,8 +267,9 @@ def check_source(src, path: Path, filename: str, limits: RasterLimits) -> Source
     nodata = check_nodata(src.nodata, gdal_nodata_tag(path), dtype, filename)
     epsg = src.crs.to_epsg()
     crs = f"EPSG:{epsg}" if epsg else src.crs.to_wkt()
-    return SourceInfo(width=width, height=height, count=count, dtype=dtype, crs=crs,
-                      resolution=(abs(t.a), abs(t.e)), nodata=nodata)
+    return SourceInfo(
+        width=width, height=height, count=count, dtype=dtype, crs=crs, resolution=(abs(t.a), abs(t.e)), nodata=nodata
+    )
 
 
 def check_nodata(value: float | None, tag: str | None, dtype: str, filename: str) -> float | None:
@@ -284,12 +293,14 @@ def check_nodata(value: float | None, tag: str | None, dtype: str, filename: str
             raise RasterError(filename, f"nodata {tag or number} cannot be represented in {dtype}")
     else:
         if math.isnan(number) or math.isinf(number) or number != int(number):
-            raise RasterError(filename, f"nodata {tag or number} is not a whole number, so {dtype} pixels cannot "
-                                        "hold it")
+            raise RasterError(
+                filename, f"nodata {tag or number} is not a whole number, so {dtype} pixels cannot hold it"
+            )
         info = np.iinfo(dtype)
         if not info.min <= number <= info.max:
-            raise RasterError(filename, f"nodata {tag or number} is outside the range of {dtype} "
-                                        f"({info.min} to {info.max})")
+            raise RasterError(
+                filename, f"nodata {tag or number} is outside the range of {dtype} ({info.min} to {info.max})"
+            )
     return float(value if value is not None else number)
 
 
@@ -308,8 +319,15 @@ def value_range(src) -> tuple[float | None, float | None, int]:
 
 
 # --------------------------------------------------------------------------- conversion
-def to_cog(upload: Path, dest: Path, filename: str, limits: RasterLimits, *, target_crs: str = "EPSG:4326",
-           progress: TextIO | None = None) -> CogInfo:
+def to_cog(
+    upload: Path,
+    dest: Path,
+    filename: str,
+    limits: RasterLimits,
+    *,
+    target_crs: str = "EPSG:4326",
+    progress: TextIO | None = None,
+) -> CogInfo:
     """Check ``upload`` and write it to ``dest`` as a COG with overviews in ``target_crs``.
 
     ``dest`` must not exist; on any failure it is removed. Reprojection (VN-2000 and any
@@ -324,8 +342,12 @@ def to_cog(upload: Path, dest: Path, filename: str, limits: RasterLimits, *, tar
         with open_geotiff(upload, filename) as src:
             info = check_source(src, upload, filename, limits)
             float_data = np.dtype(info.dtype).kind == "f"
-            profile = dict(cog_profiles.get("deflate"), predictor=3 if float_data else 2,
-                           blockxsize=COG_BLOCK, blockysize=COG_BLOCK)
+            profile = dict(
+                cog_profiles.get("deflate"),
+                predictor=3 if float_data else 2,
+                blockxsize=COG_BLOCK,
+                blockysize=COG_BLOCK,
+            )
             dst_crs = CRS.from_user_input(target_crs)
             with ExitStack() as stack:
                 view = src
@@ -333,10 +355,18 @@ def to_cog(upload: Path, dest: Path, filename: str, limits: RasterLimits, *, tar
                     view = stack.enter_context(_warped(src, dst_crs, filename, limits))
                 # overviews down to one block, at least one level even for small rasters
                 levels = max(1, math.ceil(math.log2(max(view.width, view.height) / COG_BLOCK)))
-                cog_translate(view, str(dest), profile, nodata=info.nodata, in_memory=False,
-                              overview_level=levels,
-                              overview_resampling="average" if float_data else "nearest",
-                              config=GDAL_OPTIONS, quiet=progress is None, progress_out=progress)
+                cog_translate(
+                    view,
+                    str(dest),
+                    profile,
+                    nodata=info.nodata,
+                    in_memory=False,
+                    overview_level=levels,
+                    overview_resampling="average" if float_data else "nearest",
+                    config=GDAL_OPTIONS,
+                    quiet=progress is None,
+                    progress_out=progress,
+                )
         valid, errors, _ = cog_validate(str(dest), config=GDAL_OPTIONS, quiet=True)
         if not valid:
             raise RasterError(filename, f"the converted COG is not valid: {'; '.join(errors)}")
@@ -346,13 +376,27 @@ def to_cog(upload: Path, dest: Path, filename: str, limits: RasterLimits, *, tar
                 raise RasterError(filename, "every pixel is nodata: nothing to catalogue")
             west, south, east, north = cog.bounds
             if not (-180.0 <= west < east <= 180.0 and -90.0 <= south < north <= 90.0):
-                raise RasterError(filename, f"its extent ({west:.4f}, {south:.4f}, {east:.4f}, {north:.4f}) "
-                                            "lies outside the Earth: is the CRS right?")
+                raise RasterError(
+                    filename,
+                    f"its extent ({west:.4f}, {south:.4f}, {east:.4f}, {north:.4f}) "
+                    "lies outside the Earth: is the CRS right?",
+                )
             t = cog.transform
-            return CogInfo(source=info, width=cog.width, height=cog.height, count=cog.count,
-                           dtype=cog.dtypes[0], crs=target_crs, resolution=(abs(t.a), abs(t.e)),
-                           nodata=cog.nodata, bounds=(west, south, east, north), value_min=lo, value_max=hi,
-                           valid_pixels=n, size_bytes=dest.stat().st_size)
+            return CogInfo(
+                source=info,
+                width=cog.width,
+                height=cog.height,
+                count=cog.count,
+                dtype=cog.dtypes[0],
+                crs=target_crs,
+                resolution=(abs(t.a), abs(t.e)),
+                nodata=cog.nodata,
+                bounds=(west, south, east, north),
+                value_min=lo,
+                value_max=hi,
+                valid_pixels=n,
+                size_bytes=dest.stat().st_size,
+            )
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
@@ -364,13 +408,15 @@ def _warped(src, dst_crs, filename: str, limits: RasterLimits):
     from rasterio.warp import calculate_default_transform
 
     try:
-        transform, width, height = calculate_default_transform(
-            src.crs, dst_crs, src.width, src.height, *src.bounds)
+        transform, width, height = calculate_default_transform(src.crs, dst_crs, src.width, src.height, *src.bounds)
     except Exception as exc:  # noqa: BLE001 - PROJ's reasons are many; name the file
         raise RasterError(filename, f"cannot be reprojected to {dst_crs} ({_first_line(exc)})") from None
     if width * height * src.count > limits.max_pixels:
-        raise RasterError(filename, f"reprojected to {dst_crs} it would have {width:,} x {height:,} pixels, "
-                                    f"more than the limit of {limits.max_pixels:,}")
+        raise RasterError(
+            filename,
+            f"reprojected to {dst_crs} it would have {width:,} x {height:,} pixels, "
+            f"more than the limit of {limits.max_pixels:,}",
+        )
     with WarpedVRT(src, crs=dst_crs, transform=transform, width=width, height=height, nodata=src.nodata) as vrt:
         yield vrt
 

@@ -15,10 +15,35 @@ from spatial.models import Raster
 from spatial.settings import Settings
 
 #: the catalogue's public fields, in the order the API and the admin page show them
-FIELDS = ("id", "name", "filename", "hazard", "unit", "return_period", "scenario", "epoch", "source", "licence",
-          "source_crs", "source_resolution_x", "source_resolution_y", "crs", "resolution_x", "resolution_y",
-          "width", "height", "band_count", "dtype", "nodata", "value_min", "value_max", "valid_pixels",
-          "checksum", "size_bytes", "source_bytes")
+FIELDS = (
+    "id",
+    "name",
+    "filename",
+    "hazard",
+    "unit",
+    "return_period",
+    "scenario",
+    "epoch",
+    "source",
+    "licence",
+    "source_crs",
+    "source_resolution_x",
+    "source_resolution_y",
+    "crs",
+    "resolution_x",
+    "resolution_y",
+    "width",
+    "height",
+    "band_count",
+    "dtype",
+    "nodata",
+    "value_min",
+    "value_max",
+    "valid_pixels",
+    "checksum",
+    "size_bytes",
+    "source_bytes",
+)
 
 
 def stored_file(settings: Settings, raster: Raster) -> Path:

@@ -60,7 +60,7 @@ class Settings:
             field_photo_max_kb=int(_env("FIELD_PHOTO_MAX_KB", "300")),  # type: ignore[arg-type]
             raster_dir=Path(_env("RASTER_DIR")).resolve() if _env("RASTER_DIR") else None,  # type: ignore[arg-type]
             raster_max_pixels=int(_env("RASTER_MAX_PIXELS", "250000000")),  # type: ignore[arg-type]
-            raster_max_bytes=int(_env("RASTER_MAX_BYTES", str(1024 ** 3))),  # type: ignore[arg-type]
+            raster_max_bytes=int(_env("RASTER_MAX_BYTES", str(1024**3))),  # type: ignore[arg-type]
         )
 
     @property

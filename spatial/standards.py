@@ -16,8 +16,9 @@ from spatial.models import PovertyLine, PovertyStandard, PriceDeflator
 def standards(session: Session) -> list[tuple[PovertyStandard, dict[str, PovertyLine]]]:
     out = []
     for std in session.scalars(select(PovertyStandard).order_by(PovertyStandard.first_year)):
-        lines = {ln.area_type: ln for ln in session.scalars(
-            select(PovertyLine).where(PovertyLine.standard_id == std.id))}
+        lines = {
+            ln.area_type: ln for ln in session.scalars(select(PovertyLine).where(PovertyLine.standard_id == std.id))
+        }
         out.append((std, lines))
     return out
 
@@ -48,8 +49,11 @@ def update_standard(session: Session, code: str, form: dict[str, str]) -> Povert
     first, last = _year(form, "first_year"), _year(form, "last_year")
     if first > last:
         raise ParameterError("last_year", f"{last} is before the first year {first}")
-    overlap = session.scalar(select(PovertyStandard.code).where(
-        PovertyStandard.id != std.id, PovertyStandard.first_year <= last, PovertyStandard.last_year >= first))
+    overlap = session.scalar(
+        select(PovertyStandard.code).where(
+            PovertyStandard.id != std.id, PovertyStandard.first_year <= last, PovertyStandard.last_year >= first
+        )
+    )
     if overlap:
         raise Conflict(f"years {first}–{last} overlap the standard {overlap}")
     raw_min = form.get("min_deprivations", "")
@@ -64,8 +68,9 @@ def update_standard(session: Session, code: str, form: dict[str, str]) -> Povert
         if absolute is not None and absolute > income:  # type: ignore[operator]
             raise ParameterError(f"{area_type}_absolute_line", "must not exceed the income line")
         if line is None:
-            session.add(PovertyLine(standard_id=std.id, area_type=area_type, income_line=income,
-                                    absolute_line=absolute))
+            session.add(
+                PovertyLine(standard_id=std.id, area_type=area_type, income_line=income, absolute_line=absolute)
+            )
         else:
             line.income_line, line.absolute_line = income, absolute  # type: ignore[assignment]
     session.flush()
@@ -86,8 +91,11 @@ def set_deflator(session: Session, year_raw: str, index_raw: str, provisional: b
         raise ParameterError("index", f"{index} is outside 1–10,000 (2021 = 100)")
     row = session.get(PriceDeflator, year)
     if row is None:
-        session.add(PriceDeflator(year=year, index=index, provisional=provisional,
-                                  source=source or "entered by an administrator"))
+        session.add(
+            PriceDeflator(
+                year=year, index=index, provisional=provisional, source=source or "entered by an administrator"
+            )
+        )
     else:
         row.index, row.provisional = index, provisional
         if source:

@@ -95,8 +95,10 @@ class Grid:
         if (self.width, self.height) != (other.width, other.height):
             return False
         tol = 1e-6 * min(abs(self.transform.a), abs(self.transform.e))
-        if not all(math.isclose(p, q, rel_tol=0, abs_tol=tol)
-                   for p, q in zip(self.transform[:6], other.transform[:6], strict=True)):
+        if not all(
+            math.isclose(p, q, rel_tol=0, abs_tol=tol)
+            for p, q in zip(self.transform[:6], other.transform[:6], strict=True)
+        ):
             return False
         return self.crs is None or other.crs is None or self.crs == other.crs
 
@@ -123,16 +125,28 @@ class GridWeights:
 
     @property
     def nbytes(self) -> int:
-        return sum(getattr(self, name).nbytes for name in (
-            "span_row", "span_col", "span_len", "span_zone", "part_row", "part_col", "part_zone",
-            "part_cov", "zone_last_row"))
+        return sum(
+            getattr(self, name).nbytes
+            for name in (
+                "span_row",
+                "span_col",
+                "span_len",
+                "span_zone",
+                "part_row",
+                "part_col",
+                "part_zone",
+                "part_cov",
+                "zone_last_row",
+            )
+        )
 
     def check(self, grid: Grid) -> None:
         if not self.grid.same_as(grid):
             raise GridMismatchError(
                 f"these weights were computed for a {self.grid.width}×{self.grid.height} grid "
                 f"{tuple(self.grid.transform)[:6]} (CRS {self.grid.crs}); the raster is "
-                f"{grid.width}×{grid.height} {tuple(grid.transform)[:6]} (CRS {grid.crs})")
+                f"{grid.width}×{grid.height} {tuple(grid.transform)[:6]} (CRS {grid.crs})"
+            )
 
 
 # --- coverage fractions ------------------------------------------------------------------
@@ -158,30 +172,36 @@ def _polygonal(geom: BaseGeometry | None, zone: int) -> BaseGeometry | None:
         polys = [g for g in shapely.get_parts(geom) if isinstance(g, shapely.Polygon | shapely.MultiPolygon)]
         if len(polys) == len(shapely.get_parts(geom)):
             return shapely.union_all(polys) if polys else None
-    raise ZonalError(f"zone {zone}: zonal statistics need polygons, got {geom.geom_type}; "
-                     "buffer points and lines first (buffer_weights)")
+    raise ZonalError(
+        f"zone {zone}: zonal statistics need polygons, got {geom.geom_type}; "
+        "buffer points and lines first (buffer_weights)"
+    )
 
 
-def coverage_weights(geoms: Sequence[BaseGeometry | None], transform: Affine, width: int, height: int,
-                     crs: CRS | str | int | None = None) -> GridWeights:
+def coverage_weights(
+    geoms: Sequence[BaseGeometry | None], transform: Affine, width: int, height: int, crs: CRS | str | int | None = None
+) -> GridWeights:
     """Coverage fractions of each geometry (in the grid's CRS) on the grid, computed once.
 
     Polygons and multipolygons; ``None`` and empty geometries give zones without cells
     (count 0, NaN statistics). Parts outside the grid are ignored.
     """
-    grid = Grid(Affine(*tuple(transform)[:6]), int(width), int(height),
-                None if crs is None else CRS.from_user_input(crs))
+    grid = Grid(
+        Affine(*tuple(transform)[:6]), int(width), int(height), None if crs is None else CRS.from_user_input(crs)
+    )
     polys = [_polygonal(g, i) for i, g in enumerate(geoms)]
     zone_of = np.asarray([i for i, g in enumerate(polys) if g is not None], dtype=np.int64)
     spans: tuple[list[np.ndarray], ...] = ([], [], [], [])
     parts: tuple[list[np.ndarray], ...] = ([], [], [], [])
     if zone_of.size:
         zone, ua, va, ub, vb = _edges(np.asarray([polys[i] for i in zone_of.tolist()], dtype=object), zone_of, grid)
-        rows = (np.clip(np.ceil(np.maximum(va, vb)), 0, grid.height)
-                - np.clip(np.floor(np.minimum(va, vb)), 0, grid.height))
+        rows = np.clip(np.ceil(np.maximum(va, vb)), 0, grid.height) - np.clip(
+            np.floor(np.minimum(va, vb)), 0, grid.height
+        )
         # chunks of whole zones, each starting a new PIECES_PER_CHUNK of pieces
-        zone_start = np.flatnonzero(np.concatenate(([True], zone[1:] != zone[:-1]))) if zone.size else \
-            np.empty(0, np.int64)
+        zone_start = (
+            np.flatnonzero(np.concatenate(([True], zone[1:] != zone[:-1]))) if zone.size else np.empty(0, np.int64)
+        )
         per_zone = np.add.reduceat(rows, zone_start) if zone_start.size else rows
         chunk = (np.cumsum(per_zone) - per_zone) // PIECES_PER_CHUNK
         new_chunk = np.concatenate(([True], chunk[1:] != chunk[:-1]))
@@ -215,8 +235,16 @@ def _edges(polys: np.ndarray, zone_of: np.ndarray, grid: Grid) -> tuple[np.ndarr
     return zone_of[part_of[ring_of[ring[keep]]]], u0[keep], v0[keep], u1[keep], v1[keep]
 
 
-def _coverage_chunk(grid: Grid, zone: np.ndarray, ua: np.ndarray, va: np.ndarray, ub: np.ndarray, vb: np.ndarray,
-                    spans: tuple[list[np.ndarray], ...], parts: tuple[list[np.ndarray], ...]) -> None:
+def _coverage_chunk(
+    grid: Grid,
+    zone: np.ndarray,
+    ua: np.ndarray,
+    va: np.ndarray,
+    ub: np.ndarray,
+    vb: np.ndarray,
+    spans: tuple[list[np.ndarray], ...],
+    parts: tuple[list[np.ndarray], ...],
+) -> None:
     """Row spans of full cells and the partly covered cells of the zones owning these edges."""
     height, width = grid.height, grid.width
     # pieces: each edge cut at the row lines, rows outside the grid dropped
@@ -259,8 +287,11 @@ def _coverage_chunk(grid: Grid, zone: np.ndarray, ua: np.ndarray, va: np.ndarray
     order = np.argsort(cell_key, kind="stable")
     cell_key, share = cell_key[order], share[order]
     del order
-    first = np.flatnonzero(np.concatenate(([True], cell_key[1:] != cell_key[:-1]))) if cell_key.size else \
-        np.empty(0, np.int64)
+    first = (
+        np.flatnonzero(np.concatenate(([True], cell_key[1:] != cell_key[:-1])))
+        if cell_key.size
+        else np.empty(0, np.int64)
+    )
     cell_key, share = cell_key[first], np.add.reduceat(share, first) if first.size else share
 
     # every line gets sentinels at col −1 and col width: the gaps between entries are uniform runs
@@ -327,17 +358,20 @@ def _keep(fields: tuple[list[np.ndarray], ...], *arrays: np.ndarray) -> None:
         chunks.append(arr.astype(np.float32 if arr.dtype.kind == "f" else np.int32))
 
 
-def _weights_from(grid: Grid, n_zones: int, spans: tuple[list[np.ndarray], ...],
-                  parts: tuple[list[np.ndarray], ...]) -> GridWeights:
+def _weights_from(
+    grid: Grid, n_zones: int, spans: tuple[list[np.ndarray], ...], parts: tuple[list[np.ndarray], ...]
+) -> GridWeights:
     """Concatenates the chunks field by field (freeing them as it goes) and sorts by row."""
+
     def take(chunks: list[np.ndarray], dtype: type) -> np.ndarray:
         arr: np.ndarray = np.concatenate(chunks).astype(dtype, copy=False) if chunks else np.empty(0, dtype)
         chunks.clear()
         return arr
 
     s_row, s_col, s_len, s_zone = (take(c, np.int32) for c in spans)
-    p_row, p_col, p_cov, p_zone = (take(c, t) for c, t in zip(parts, (np.int32, np.int32, np.float32, np.int32),
-                                                                  strict=True))
+    p_row, p_col, p_cov, p_zone = (
+        take(c, t) for c, t in zip(parts, (np.int32, np.int32, np.float32, np.int32), strict=True)
+    )
     last = np.full(n_zones, -1, np.int32)
     np.maximum.at(last, s_zone, s_row)
     np.maximum.at(last, p_zone, p_row)
@@ -352,9 +386,15 @@ def _weights_from(grid: Grid, n_zones: int, spans: tuple[list[np.ndarray], ...],
     return GridWeights(grid, n_zones, s_row, s_col, s_len, s_zone, p_row, p_col, p_zone, p_cov, last)
 
 
-def buffer_weights(geoms: Sequence[BaseGeometry | None], distance: float | Sequence[float], transform: Affine,
-                   width: int, height: int, crs: CRS | str | int | None = None,
-                   quad_segs: int = 16) -> GridWeights:
+def buffer_weights(
+    geoms: Sequence[BaseGeometry | None],
+    distance: float | Sequence[float],
+    transform: Affine,
+    width: int,
+    height: int,
+    crs: CRS | str | int | None = None,
+    quad_segs: int = 16,
+) -> GridWeights:
     """Coverage weights of buffers around point and line assets (distance in the grid's CRS units).
 
     The grid's CRS must be projected (metres: EPSG:3405 for Vietnam), never degrees.
@@ -367,6 +407,7 @@ def buffer_weights(geoms: Sequence[BaseGeometry | None], distance: float | Seque
 
 
 # --- statistics -------------------------------------------------------------------------
+
 
 def _open(raster: str | os.PathLike[str] | DatasetReader) -> tuple[DatasetReader, bool]:
     if isinstance(raster, DatasetReader):
@@ -401,8 +442,9 @@ def _valid(values: np.ndarray, nodata: Any) -> np.ndarray | None:
     return ~bad
 
 
-def _split_by_zone(zones: np.ndarray, lengths: np.ndarray, values: np.ndarray,
-                   valid: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _split_by_zone(
+    zones: np.ndarray, lengths: np.ndarray, values: np.ndarray, valid: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Zones (sorted), and the offsets of each zone's valid values in the filtered values."""
     starts = np.flatnonzero(np.concatenate(([True], zones[1:] != zones[:-1])))
     per_zone = np.add.reduceat(lengths, starts) if starts.size else np.empty(0, np.int64)
@@ -414,8 +456,13 @@ def _split_by_zone(zones: np.ndarray, lengths: np.ndarray, values: np.ndarray,
     return zones[starts], offsets, values
 
 
-def zonal_stats(raster: str | os.PathLike[str] | DatasetReader, weights: GridWeights, *,
-                threshold: float | None = None, band: int = 1) -> list[ZoneStats]:
+def zonal_stats(
+    raster: str | os.PathLike[str] | DatasetReader,
+    weights: GridWeights,
+    *,
+    threshold: float | None = None,
+    band: int = 1,
+) -> list[ZoneStats]:
     """Coverage-weighted statistics of each zone of ``weights`` on one band of ``raster``.
 
     ``raster`` is a path or an open rasterio dataset on the weights' grid (else
@@ -436,8 +483,9 @@ def _zonal(ds: DatasetReader, w: GridWeights, threshold: float | None, band: int
     nodata = ds.nodatavals[band - 1]
     width = w.grid.width
     dtype = np.dtype(ds.dtypes[band - 1])
-    acc = _Summaries(w.n_zones, threshold, exact_float32=dtype == np.float32 or dtype.itemsize <= 2,
-                     integer=dtype.kind in "iub")
+    acc = _Summaries(
+        w.n_zones, threshold, exact_float32=dtype == np.float32 or dtype.itemsize <= 2, integer=dtype.kind in "iub"
+    )
     pend_full: dict[int, list[np.ndarray]] = {}
     pend_part: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     by_last = np.argsort(w.zone_last_row, kind="stable")
@@ -449,32 +497,34 @@ def _zonal(ds: DatasetReader, w: GridWeights, threshold: float | None, band: int
     strip_rows = max(step, block_h)  # each row of blocks is read (decompressed) once
     strip: np.ndarray | None = None
     loaded = -1
-    windows = [(r0, min(r0 + step, s0 + strip_rows, w.grid.height), s0)
-               for s0 in range(0, w.grid.height, strip_rows)
-               for r0 in range(s0, min(s0 + strip_rows, w.grid.height), step)]
+    windows = [
+        (r0, min(r0 + step, s0 + strip_rows, w.grid.height), s0)
+        for s0 in range(0, w.grid.height, strip_rows)
+        for r0 in range(s0, min(s0 + strip_rows, w.grid.height), step)
+    ]
     for r0, r1, strip_r0 in windows:
         s0, s1 = np.searchsorted(w.span_row, (r0, r1))
         p0, p1 = np.searchsorted(w.part_row, (r0, r1))
         if s1 > s0 or p1 > p0:
             if loaded != strip_r0:
                 strip, loaded = None, strip_r0
-                strip = ds.read(band, window=Window(0, strip_r0, width,
-                                                    min(strip_rows, w.grid.height - strip_r0)))
-            block = strip[r0 - strip_r0:r1 - strip_r0]  # type: ignore[index]
+                strip = ds.read(band, window=Window(0, strip_r0, width, min(strip_rows, w.grid.height - strip_r0)))
+            block = strip[r0 - strip_r0 : r1 - strip_r0]  # type: ignore[index]
             flat = block.reshape(-1)
             if s1 > s0:
                 order = np.argsort(w.span_zone[s0:s1], kind="stable") + s0
                 zones, lengths = w.span_zone[order], w.span_len[order].astype(np.int64)
                 starts = (w.span_row[order].astype(np.int64) - r0) * width + w.span_col[order]
                 # interior runs are copied as slices: no per-cell index is built
-                vals = np.concatenate([flat[a:b] for a, b in zip(starts.tolist(), (starts + lengths).tolist(),
-                                                                  strict=True)])
+                vals = np.concatenate(
+                    [flat[a:b] for a, b in zip(starts.tolist(), (starts + lengths).tolist(), strict=True)]
+                )
                 uz, off, vals = _split_by_zone(zones, lengths, vals, _valid(vals, nodata))
                 # zones going on below this window keep a copy, so the window's values can be freed
                 going_on = (w.zone_last_row[uz] >= r1).tolist()
                 for k, z in enumerate(uz.tolist()):
                     if off[k + 1] > off[k]:
-                        chunk = vals[off[k]:off[k + 1]]
+                        chunk = vals[off[k] : off[k + 1]]
                         pend_full.setdefault(z, []).append(chunk.copy() if going_on[k] else chunk)
             if p1 > p0:
                 order = np.argsort(w.part_zone[p0:p1], kind="stable") + p0
@@ -488,7 +538,7 @@ def _zonal(ds: DatasetReader, w: GridWeights, threshold: float | None, band: int
                 going_on = (w.zone_last_row[uz] >= r1).tolist()
                 for k, z in enumerate(uz.tolist()):
                     if off[k + 1] > off[k]:
-                        pair = (vals[off[k]:off[k + 1]], cov[off[k]:off[k + 1]])
+                        pair = (vals[off[k] : off[k + 1]], cov[off[k] : off[k + 1]])
                         pend_part.setdefault(z, []).append((pair[0].copy(), pair[1].copy()) if going_on[k] else pair)
             del block, flat
         if r1 == min(strip_r0 + strip_rows, w.grid.height):  # the strip's last window: free it before summarising
@@ -525,8 +575,9 @@ class _Summaries:
         self.exact_float32 = exact_float32
         self.integer = integer
 
-    def finish(self, zones: np.ndarray, full: dict[int, list[np.ndarray]],
-               part: dict[int, list[tuple[np.ndarray, np.ndarray]]]) -> None:
+    def finish(
+        self, zones: np.ndarray, full: dict[int, list[np.ndarray]], part: dict[int, list[tuple[np.ndarray, np.ndarray]]]
+    ) -> None:
         batch: list[int] = []
         cells = 0
         for z in zones.tolist():
@@ -542,8 +593,9 @@ class _Summaries:
     def results(self) -> list[ZoneStats]:
         return [ZoneStats(*row) for row in self.out.tolist()]
 
-    def _batch(self, zones: list[int], full: dict[int, list[np.ndarray]],
-               part: dict[int, list[tuple[np.ndarray, np.ndarray]]]) -> None:
+    def _batch(
+        self, zones: list[int], full: dict[int, list[np.ndarray]], part: dict[int, list[tuple[np.ndarray, np.ndarray]]]
+    ) -> None:
         f_vals: list[np.ndarray] = []
         p_vals: list[np.ndarray] = []
         p_cov: list[np.ndarray] = []
@@ -581,8 +633,9 @@ class _Summaries:
         self.out[np.asarray(zones)[np.unique(z)]] = stats
 
 
-def _distinct_float32(f_len: np.ndarray, fv: np.ndarray, pz: np.ndarray, pv: np.ndarray,
-                      pw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _distinct_float32(
+    f_len: np.ndarray, fv: np.ndarray, pz: np.ndarray, pv: np.ndarray, pw: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (zone, value) pairs in order, with summed coverage.
 
     ``fv`` holds each zone's fully covered cells, sorted within the zone (``f_len`` of them a
@@ -616,13 +669,15 @@ def _distinct_float32(f_len: np.ndarray, fv: np.ndarray, pz: np.ndarray, pv: np.
 
 def _per_zone(first: np.ndarray, zone_start: np.ndarray, f_len: np.ndarray) -> np.ndarray:
     """How many of the positions ``first`` (ascending) fall in each zone's range."""
-    edges = np.searchsorted(first, np.concatenate((zone_start, [zone_start[-1] + f_len[-1]])) if f_len.size
-                            else np.zeros(1, np.int64))
+    edges = np.searchsorted(
+        first, np.concatenate((zone_start, [zone_start[-1] + f_len[-1]])) if f_len.size else np.zeros(1, np.int64)
+    )
     return np.diff(edges)
 
 
-def _distinct_generic(fz: np.ndarray, fv: np.ndarray, pz: np.ndarray, pv: np.ndarray,
-                      pw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _distinct_generic(
+    fz: np.ndarray, fv: np.ndarray, pz: np.ndarray, pv: np.ndarray, pw: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     z = np.concatenate((fz, pz))
     x = np.concatenate((fv.astype(np.float64), pv.astype(np.float64))) + 0.0
     w = np.concatenate((np.ones(fz.size), pw))
@@ -673,8 +728,10 @@ def _segment_stats(z: np.ndarray, x: np.ndarray, w: np.ndarray, threshold: float
 
 # --- points ------------------------------------------------------------------------------
 
-def sample_points(raster: str | os.PathLike[str] | DatasetReader, xy: np.ndarray | Sequence[tuple[float, float]],
-                  *, band: int = 1) -> np.ndarray:
+
+def sample_points(
+    raster: str | os.PathLike[str] | DatasetReader, xy: np.ndarray | Sequence[tuple[float, float]], *, band: int = 1
+) -> np.ndarray:
     """Values of the cells holding each point (x, y in the raster's CRS); NaN for nodata or outside.
 
     Each raster block holding points is read once.

@@ -63,8 +63,16 @@ def demo_settings(base_settings: Settings) -> Settings:
     settings = _fresh(base_settings, "sinhke_test")
     with transaction(settings) as session:
         load_demo(session, DemoOptions(households=DEMO_HOUSEHOLDS, seed=DEMO_SEED), settings=settings)
-    for job in ("place_households", "classify_households", "area_indicators", "income_change",
-                "exposure", "fallback_risk", "evaluate_models", "model_status"):
+    for job in (
+        "place_households",
+        "classify_households",
+        "area_indicators",
+        "income_change",
+        "exposure",
+        "fallback_risk",
+        "evaluate_models",
+        "model_status",
+    ):
         outcome = run_job(settings, job)
         assert outcome.status == "succeeded", outcome
     return settings
@@ -118,14 +126,19 @@ def accounts(demo_settings: Settings) -> Accounts:
 
     with transaction(demo_settings) as s:
         # the two 2025 communes with most households
-        a, b = s.execute(text("""
+        a, b = (
+            s.execute(
+                text("""
             SELECT u.code FROM household_units hu JOIN admin_units u ON u.id = hu.commune_id
             WHERE hu.boundary = 'current' GROUP BY u.code ORDER BY count(*) DESC, u.code LIMIT 2
-        """)).scalars().all()
+        """)
+            )
+            .scalars()
+            .all()
+        )
         tokens = {}
         for role in ROLES:
-            user = create_user(s, f"t_{role}", role, password=PASSWORD,
-                               areas=["20"] if role == "admin" else [a])
+            user = create_user(s, f"t_{role}", role, password=PASSWORD, areas=["20"] if role == "admin" else [a])
             tokens[role] = issue_token(s, user)
     return Accounts(commune_a=a, commune_b=b, tokens=tokens)
 
@@ -175,8 +188,18 @@ def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
         thread.join(timeout=5)
 
 
-def model_in_commune(session: Session, commune_code: str, code: str, model_type: str, name: str, *,
-                     start_date: date, budget_vnd: int, households: int, participants: int | None = None):  # type: ignore[no-untyped-def]
+def model_in_commune(
+    session: Session,
+    commune_code: str,
+    code: str,
+    model_type: str,
+    name: str,
+    *,
+    start_date: date,
+    budget_vnd: int,
+    households: int,
+    participants: int | None = None,
+):  # type: ignore[no-untyped-def]
     """A test livelihood model at the centre of a 2025 commune, and ``households`` of the commune's
     households (the first ``participants`` of them, all by default, joined on the start date).
 
@@ -186,19 +209,31 @@ def model_in_commune(session: Session, commune_code: str, code: str, model_type:
 
     from spatial.models import Household, HouseholdUnit, LivelihoodModel, ModelParticipant
 
-    commune, centroid = session.execute(text(
-        "SELECT id, centroid FROM admin_units WHERE code = :c AND boundary = 'current' AND level = 'commune'"),
-        {"c": commune_code}).one()
-    homes = session.scalars(select(Household).join(HouseholdUnit, HouseholdUnit.household_id == Household.id)
-                            .where(HouseholdUnit.boundary == "current", HouseholdUnit.commune_id == commune)
-                            .order_by(Household.id).limit(households)).all()
-    model = LivelihoodModel(code=code, model_type=model_type, name=name, geom=centroid, commune_id=commune,
-                            start_date=start_date, funding_project="Dự án 2", budget_allocated_vnd=budget_vnd,
-                            status="active")
+    commune, centroid = session.execute(
+        text("SELECT id, centroid FROM admin_units WHERE code = :c AND boundary = 'current' AND level = 'commune'"),
+        {"c": commune_code},
+    ).one()
+    homes = session.scalars(
+        select(Household)
+        .join(HouseholdUnit, HouseholdUnit.household_id == Household.id)
+        .where(HouseholdUnit.boundary == "current", HouseholdUnit.commune_id == commune)
+        .order_by(Household.id)
+        .limit(households)
+    ).all()
+    model = LivelihoodModel(
+        code=code,
+        model_type=model_type,
+        name=name,
+        geom=centroid,
+        commune_id=commune,
+        start_date=start_date,
+        funding_project="Dự án 2",
+        budget_allocated_vnd=budget_vnd,
+        status="active",
+    )
     session.add(model)
     session.flush()
-    for h in homes[:participants if participants is not None else len(homes)]:
+    for h in homes[: participants if participants is not None else len(homes)]:
         session.add(ModelParticipant(model_id=model.id, household_id=h.id, joined_on=start_date))
     session.flush()
     return model, list(homes)
-

@@ -8,10 +8,12 @@ from flask_babel import Babel
 from spatial.settings import Settings
 
 LOCALES = ("vi", "en")
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "worker-src 'self' blob:; child-src blob:; manifest-src 'self'; "
-       "connect-src 'self'; object-src 'none'; "
-       "base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "worker-src 'self' blob:; child-src blob:; manifest-src 'self'; "
+    "connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+)
 
 
 def _select_locale() -> str:
@@ -49,8 +51,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
-    for bp in (pages.bp, api.bp, field.bp, health.bp, vendor.bp, auth_views.bp, admin.bp, field_app.bp, ledger.bp,
-               areas.bp, models.bp, tiles.bp):
+    for bp in (
+        pages.bp,
+        api.bp,
+        field.bp,
+        health.bp,
+        vendor.bp,
+        auth_views.bp,
+        admin.bp,
+        field_app.bp,
+        ledger.bp,
+        areas.bp,
+        models.bp,
+        tiles.bp,
+    ):
         app.register_blueprint(bp)
 
     @app.context_processor

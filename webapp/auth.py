@@ -16,8 +16,19 @@ from spatial.accounts import Principal, apply_scope, principal, session_user, to
 from webapp.db import get_session
 
 #: endpoints anyone may call
-PUBLIC = frozenset({"static", "vendor.asset", "auth.login", "health.healthz", "api.openapi",
-                    "pages.index", "field.service_worker", "field.manifest", "field.icon"})
+PUBLIC = frozenset(
+    {
+        "static",
+        "vendor.asset",
+        "auth.login",
+        "health.healthz",
+        "api.openapi",
+        "pages.index",
+        "field.service_worker",
+        "field.manifest",
+        "field.icon",
+    }
+)
 #: unsafe methods a read-only role may still use: its own account
 SELF_SERVICE = frozenset({"auth.logout", "auth.password"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -35,8 +35,16 @@ def event_study_chart(event_study: list[dict[str, Any]], width: int = 420, heigh
     def y(v: float) -> float:
         return pad_t + (hi - v) / span * (height - pad_t - pad_b)
 
-    points = [{"x": x(e["event_time"]), "y": y(e["att"]), "y_low": y(e["att"] - 1.96 * e["se"]),
-               "y_high": y(e["att"] + 1.96 * e["se"]), "event_time": e["event_time"], "att": e["att"]}
-              for e in rows]
+    points = [
+        {
+            "x": x(e["event_time"]),
+            "y": y(e["att"]),
+            "y_low": y(e["att"] - 1.96 * e["se"]),
+            "y_high": y(e["att"] + 1.96 * e["se"]),
+            "event_time": e["event_time"],
+            "att": e["att"],
+        }
+        for e in rows
+    ]
     ticks = [{"y": y(v), "label": f"{v / 1000:,.0f}k"} for v in (lo, (lo + hi) / 2, hi)]
     return EventStudyChart(width, height, points, y(0.0), ticks)

@@ -31,8 +31,11 @@ def _friendly(func):  # type: ignore[no-untyped-def]
             from sqlalchemy.exc import OperationalError
 
             if isinstance(exc, OperationalError):
-                click.echo(f"error: the database is not reachable ({str(exc.orig).strip().splitlines()[0]}). "
-                           "Start it with `sinhke db up`.", err=True)
+                click.echo(
+                    f"error: the database is not reachable ({str(exc.orig).strip().splitlines()[0]}). "
+                    "Start it with `sinhke db up`.",
+                    err=True,
+                )
                 sys.exit(1)
             raise
 
@@ -58,8 +61,11 @@ def db_up(settings: Settings) -> None:
     from spatial import cluster
 
     url = cluster.up(settings)
-    where = ("private cluster in " + str(settings.data_dir / "pg")) if settings.uses_private_cluster \
+    where = (
+        ("private cluster in " + str(settings.data_dir / "pg"))
+        if settings.uses_private_cluster
         else "SINHKE_DATABASE_URL"
+    )
     click.echo(f"database ready ({where}): {url}")
 
 
@@ -95,14 +101,18 @@ def db_status(settings: Settings) -> None:
 
     eng = engine_for(settings)
     with eng.connect() as conn:
-        pg, postgis = conn.execute(text(
-            "SELECT current_setting('server_version'), "
-            "(SELECT extversion FROM pg_extension WHERE extname = 'postgis')")).one()
+        pg, postgis = conn.execute(
+            text(
+                "SELECT current_setting('server_version'), "
+                "(SELECT extversion FROM pg_extension WHERE extname = 'postgis')"
+            )
+        ).one()
     rev = current_revision(eng)
     head = heads(settings)
     click.echo(f"database {database_url(settings)}: PostgreSQL {pg}, PostGIS {postgis or 'missing'}")
-    click.echo(f"migration {rev or 'none'} (head {', '.join(head)})"
-               + ("" if rev in head else " — run `sinhke db migrate`"))
+    click.echo(
+        f"migration {rev or 'none'} (head {', '.join(head)})" + ("" if rev in head else " — run `sinhke db migrate`")
+    )
 
 
 @db.command("url", help="Print the database URL.")
@@ -142,8 +152,9 @@ def demo(settings: Settings, households: int, seed: int, reset: bool, if_empty: 
                 demo_mod.demo_users(session, only_missing=True)
                 from ingest.demo_rasters import load_demo_rasters
 
-                load_demo_rasters(session, settings, seed, progress=lambda m: click.echo(m, err=True),
-                                  only_missing=True)
+                load_demo_rasters(
+                    session, settings, seed, progress=lambda m: click.echo(m, err=True), only_missing=True
+                )
                 demo_mod.demo_forms(session)
                 click.echo(demo_mod.describe_logins(session))
                 return
@@ -151,8 +162,11 @@ def demo(settings: Settings, households: int, seed: int, reset: bool, if_empty: 
                 click.echo("removing loaded data (--reset)")
                 demo_mod.reset(session)
         summary = demo_mod.load_demo(
-            session, demo_mod.DemoOptions(households=households, seed=seed),
-            progress=lambda m: click.echo(m, err=True), settings=settings)
+            session,
+            demo_mod.DemoOptions(households=households, seed=seed),
+            progress=lambda m: click.echo(m, err=True),
+            settings=settings,
+        )
     click.echo(demo_mod.describe(summary))
 
 
@@ -194,8 +208,9 @@ def jobs_run(settings: Settings, name: str) -> None:
     for n in names:
         t = time.monotonic()
         click.echo(f"{n}: running …", err=True)
-        out = run_job(settings, n, progress=lambda m, n=n, t=t: click.echo(
-            f"{n}: [{time.monotonic() - t:6.1f} s] {m}", err=True))
+        out = run_job(
+            settings, n, progress=lambda m, n=n, t=t: click.echo(f"{n}: [{time.monotonic() - t:6.1f} s] {m}", err=True)
+        )
         took = time.monotonic() - t
         if out.status == "succeeded":
             click.echo(f"{n}: succeeded, {out.rows_affected:,} rows, {took:.1f} s")
@@ -271,8 +286,9 @@ def _read_password(from_stdin: bool, confirm: bool = True) -> str | None:
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 @click.pass_obj
 @_friendly
-def users_add(settings: Settings, name: str, role: str, areas: tuple[str, ...], display_name: str | None,
-              password_stdin: bool) -> None:
+def users_add(
+    settings: Settings, name: str, role: str, areas: tuple[str, ...], display_name: str | None, password_stdin: bool
+) -> None:
     import secrets
 
     from spatial.accounts import create_user, user_areas
@@ -367,29 +383,47 @@ def import_() -> None:
 
 @import_.command("raster", help="Catalogue a GeoTIFF (any CRS, VN-2000 included) as a Cloud-Optimized GeoTIFF.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--hazard", type=click.Choice(["flood_depth", "drought_index", "landslide", "rainfall", "other"]),
-              required=True)
+@click.option(
+    "--hazard", type=click.Choice(["flood_depth", "drought_index", "landslide", "rainfall", "other"]), required=True
+)
 @click.option("--unit", help="unit of the values (default: m, sd, class or mm by hazard)")
 @click.option("--return-period", type=click.IntRange(1, 100_000), help="years, e.g. 10 or 100")
 @click.option("--scenario", help="climate scenario, e.g. historical, ssp245")
-@click.option("--epoch", type=click.Choice(["baseline", "2030", "2050", "2080"]), default="baseline",
-              show_default=True)
+@click.option("--epoch", type=click.Choice(["baseline", "2030", "2050", "2080"]), default="baseline", show_default=True)
 @click.option("--source", help="where the data come from")
 @click.option("--licence", help="the data's licence")
 @click.option("--name", help="name in the catalogue (default: the file name)")
 @click.option("--json", "as_json", is_flag=True, help="print the catalogue entry as one JSON object")
 @click.pass_obj
 @_friendly
-def import_raster(settings: Settings, file: Path, hazard: str, unit: str | None, return_period: int | None,
-                  scenario: str | None, epoch: str, source: str | None, licence: str | None, name: str | None,
-                  as_json: bool) -> None:
+def import_raster(
+    settings: Settings,
+    file: Path,
+    hazard: str,
+    unit: str | None,
+    return_period: int | None,
+    scenario: str | None,
+    epoch: str,
+    source: str | None,
+    licence: str | None,
+    name: str | None,
+    as_json: bool,
+) -> None:
     import json
 
     from ingest.raster import RasterMetadata, ingest_raster
     from spatial.raster_catalogue import catalogue_entry
 
-    meta = RasterMetadata(hazard=hazard, unit=unit, return_period=return_period, scenario=scenario, epoch=epoch,
-                          source=source, licence=licence, name=name)
+    meta = RasterMetadata(
+        hazard=hazard,
+        unit=unit,
+        return_period=return_period,
+        scenario=scenario,
+        epoch=epoch,
+        source=source,
+        licence=licence,
+        name=name,
+    )
     click.echo(f"{file.name}: checking and converting to a Cloud-Optimized GeoTIFF …", err=True)
     with _as_cli_user(settings) as s:
         row, new = ingest_raster(s, file, file.name, meta, _cli_actor(), settings=settings, progress=sys.stderr)
@@ -397,8 +431,10 @@ def import_raster(settings: Settings, file: Path, hazard: str, unit: str | None,
     if as_json:
         click.echo(json.dumps({**entry, "new": new}, ensure_ascii=False))
     elif new:
-        click.echo(f"catalogued raster {row.id}: {row.hazard} {row.width} x {row.height} {row.dtype}, "
-                   f"{row.source_crs} -> {row.crs}, values {row.value_min:g} to {row.value_max:g}")
+        click.echo(
+            f"catalogued raster {row.id}: {row.hazard} {row.width} x {row.height} {row.dtype}, "
+            f"{row.source_crs} -> {row.crs}, values {row.value_min:g} to {row.value_max:g}"
+        )
     else:
         click.echo(f"already catalogued as raster {row.id} (same checksum): nothing to do")
 
@@ -410,8 +446,11 @@ def forms() -> None:
     pass
 
 
-@forms.command("load", help="Load every XLSForm (*.xlsx) in DIR (default: the shipped forms/); "
-                            "a form becomes a new version only when it changed.")
+@forms.command(
+    "load",
+    help="Load every XLSForm (*.xlsx) in DIR (default: the shipped forms/); "
+    "a form becomes a new version only when it changed.",
+)
 @click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False))
 @click.pass_obj
 @_friendly
@@ -452,8 +491,19 @@ def serve(settings: Settings, host: str, port: int, workers: int, dev: bool) -> 
         create_app(settings).run(host=host, port=port, debug=dev)
         return
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable))
-    os.execv(gunicorn, [gunicorn, "--workers", str(workers), "--bind", f"{host}:{port}",  # type: ignore[list-item]
-                        "--access-logfile", "-", "webapp:create_app()"])
+    os.execv(
+        gunicorn,
+        [
+            gunicorn,
+            "--workers",
+            str(workers),
+            "--bind",
+            f"{host}:{port}",  # type: ignore[list-item]
+            "--access-logfile",
+            "-",
+            "webapp:create_app()",
+        ],
+    )
 
 
 from webapp.cli_evaluate import evaluate  # noqa: E402  (registers `sinhke evaluate …`)

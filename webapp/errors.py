@@ -15,8 +15,15 @@ from spatial.raster import RasterError
 
 #: most specific first
 STATUS: dict[type[Exception], int] = {
-    InvalidVisit: 422, VisitForbidden: 403, VisitConflict: 409,
-    ParameterError: 400, NotFound: 404, Conflict: 409, RateLimited: 429, AccountError: 400, RasterError: 400,
+    InvalidVisit: 422,
+    VisitForbidden: 403,
+    VisitConflict: 409,
+    ParameterError: 400,
+    NotFound: 404,
+    Conflict: 409,
+    RateLimited: 429,
+    AccountError: 400,
+    RasterError: 400,
 }
 
 

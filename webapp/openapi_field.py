@@ -21,83 +21,149 @@ _ERR = _ref("Error")
 _VISIT_ERRORS = {
     "400": _json(_ERR, "the body is not JSON"),
     "403": _json(_ERR, "a read-only role, or the target lies outside the caller's communes"),
-    "409": _json(_ERR, "`reason: id_taken`: the id holds a different body (the stored one is kept); "
-                       "`reason: stale_edit`: `replaces` names a version already replaced (`current` names the "
-                       "version to edit instead)"),
-    "422": _json(_ERR, "invalid body or answers: `field` names the first problem, `errors` lists each "
-                       "`{field, code, message}`; also an unknown target code, form or form version"),
+    "409": _json(
+        _ERR,
+        "`reason: id_taken`: the id holds a different body (the stored one is kept); "
+        "`reason: stale_edit`: `replaces` names a version already replaced (`current` names the "
+        "version to edit instead)",
+    ),
+    "422": _json(
+        _ERR,
+        "invalid body or answers: `field` names the first problem, `errors` lists each "
+        "`{field, code, message}`; also an unknown target code, form or form version",
+    ),
 }
 
 
 def field_paths() -> dict[str, Any]:
     return {
-        "/api/forms": {"get": {
-            "summary": "The current version of every field form, as the JSON definition devices validate with",
-            "responses": {"200": _json({"type": "object", "properties": {
-                "forms": {"type": "array", "items": _ref("FormDefinition")}}}, "current forms")},
-        }},
-        "/api/forms/{form}/{version}": {"get": {
-            "summary": "One version of one form (visits keep the version they were filled with)",
-            "parameters": [{"name": "form", "in": "path", "required": True, "schema": {"type": "string"}},
-                           {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": _json(_ref("FormDefinition"), "the definition"),
-                          "404": _json(_ERR, "no such form version")},
-        }},
+        "/api/forms": {
+            "get": {
+                "summary": "The current version of every field form, as the JSON definition devices validate with",
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "properties": {"forms": {"type": "array", "items": _ref("FormDefinition")}}},
+                        "current forms",
+                    )
+                },
+            }
+        },
+        "/api/forms/{form}/{version}": {
+            "get": {
+                "summary": "One version of one form (visits keep the version they were filled with)",
+                "parameters": [
+                    {"name": "form", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": _json(_ref("FormDefinition"), "the definition"),
+                    "404": _json(_ERR, "no such form version"),
+                },
+            }
+        },
         "/api/visits": {
             "post": {
                 "summary": "Sync one visit: 201 first receipt, 200 the identical body again (nothing changes)",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("VisitBody")}}},
-                "responses": {"201": _json(_ref("Visit"), "stored; Location names it"),
-                              "200": _json(_ref("Visit"), "already stored with this very body; nothing changed"),
-                              **_VISIT_ERRORS},
+                "responses": {
+                    "201": _json(_ref("Visit"), "stored; Location names it"),
+                    "200": _json(_ref("Visit"), "already stored with this very body; nothing changed"),
+                    **_VISIT_ERRORS,
+                },
             },
             "get": {
                 "summary": f"Visits of one model, work or scheme in the caller's areas, newest first "
-                           f"(at most {MAX_VISITS})",
+                f"(at most {MAX_VISITS})",
                 "parameters": [
                     {"name": "model", "in": "query", "schema": {"type": "string"}, "description": "model code"},
                     {"name": "work", "in": "query", "schema": {"type": "string"}, "description": "work code"},
-                    {"name": "water_scheme", "in": "query", "schema": {"type": "string"},
-                     "description": "scheme code"},
-                    {"name": "history", "in": "query", "schema": {"type": "boolean", "default": False},
-                     "description": "every version of every visit, not only the current ones"},
+                    {"name": "water_scheme", "in": "query", "schema": {"type": "string"}, "description": "scheme code"},
+                    {
+                        "name": "history",
+                        "in": "query",
+                        "schema": {"type": "boolean", "default": False},
+                        "description": "every version of every visit, not only the current ones",
+                    },
                 ],
-                "responses": {"200": _json({"type": "object", "properties": {
-                    "visits": {"type": "array", "items": _ref("Visit")}}}, "visits"),
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "properties": {"visits": {"type": "array", "items": _ref("Visit")}}},
+                        "visits",
+                    ),
                     "400": _json(_ERR, "none or several of model, work, water_scheme"),
-                    "404": _json(_ERR, "no such target, or outside the caller's areas")},
+                    "404": _json(_ERR, "no such target, or outside the caller's areas"),
+                },
             },
         },
-        "/api/visits/batch": {"post": {
-            "summary": f"Sync up to {MAX_BATCH} visits; each is answered as if posted alone",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["visits"], "properties": {
-                    "visits": {"type": "array", "maxItems": MAX_BATCH, "items": _ref("VisitBody")}}}}}},
-            "responses": {
-                "200": _json({"type": "object", "properties": {"results": {"type": "array", "items": {
-                    "type": "object", "required": ["index", "status"], "properties": {
-                        "index": {"type": "integer"}, "id": {"type": ["string", "null"]},
-                        "status": {"type": "integer", "enum": [200, 201, 403, 409, 422]},
-                        "visit": _ref("Visit"), "error": {"type": "object"}}}}}},
-                    "per visit, in the order sent: status and the visit, or status and error"),
-                "403": _json(_ERR, "a read-only role"),
-                "422": _json(_ERR, "`visits` is not a list, or too long"),
-            },
-        }},
-        "/api/visits/{id}/photo": {"get": {
-            "summary": "The photo taken with a visit",
-            "parameters": [{"name": "id", "in": "path", "required": True,
-                            "schema": {"type": "string", "format": "uuid"}}],
-            "responses": {"200": {"description": "the image (JPEG, PNG or WebP)"},
-                          "404": _json(_ERR, "no such visit or photo, or outside the caller's areas")},
-        }},
-        "/api/visits/{id}": {"get": {
-            "summary": "One visit version",
-            "parameters": [{"name": "id", "in": "path", "required": True,
-                            "schema": {"type": "string", "format": "uuid"}}],
-            "responses": {"200": _json(_ref("Visit"), "the visit"),
-                          "404": _json(_ERR, "no such visit, or outside the caller's areas")},
-        }},
+        "/api/visits/batch": {
+            "post": {
+                "summary": f"Sync up to {MAX_BATCH} visits; each is answered as if posted alone",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["visits"],
+                                "properties": {
+                                    "visits": {"type": "array", "maxItems": MAX_BATCH, "items": _ref("VisitBody")}
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "results": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["index", "status"],
+                                        "properties": {
+                                            "index": {"type": "integer"},
+                                            "id": {"type": ["string", "null"]},
+                                            "status": {"type": "integer", "enum": [200, 201, 403, 409, 422]},
+                                            "visit": _ref("Visit"),
+                                            "error": {"type": "object"},
+                                        },
+                                    },
+                                }
+                            },
+                        },
+                        "per visit, in the order sent: status and the visit, or status and error",
+                    ),
+                    "403": _json(_ERR, "a read-only role"),
+                    "422": _json(_ERR, "`visits` is not a list, or too long"),
+                },
+            }
+        },
+        "/api/visits/{id}/photo": {
+            "get": {
+                "summary": "The photo taken with a visit",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+                ],
+                "responses": {
+                    "200": {"description": "the image (JPEG, PNG or WebP)"},
+                    "404": _json(_ERR, "no such visit or photo, or outside the caller's areas"),
+                },
+            }
+        },
+        "/api/visits/{id}": {
+            "get": {
+                "summary": "One visit version",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+                ],
+                "responses": {
+                    "200": _json(_ref("Visit"), "the visit"),
+                    "404": _json(_ERR, "no such visit, or outside the caller's areas"),
+                },
+            }
+        },
     }
 
 
@@ -111,38 +177,79 @@ def field_schemas() -> dict[str, Any]:
         "id": {"type": "string", "format": "uuid", "description": "made by the device; the visit version's identity"},
         **target,
         "visited_at": {"type": "string", "format": "date-time", "description": "ISO 8601 with a UTC offset"},
-        "form": {"type": "string"}, "form_version": {"type": "string"},
-        "location": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["type", "coordinates"],
-                                                  "properties": {"type": {"const": "Point"},
-                                                                 "coordinates": {"type": "array", "minItems": 2,
-                                                                                 "maxItems": 3,
-                                                                                 "items": {"type": "number"}}}}]},
+        "form": {"type": "string"},
+        "form_version": {"type": "string"},
+        "location": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["type", "coordinates"],
+                    "properties": {
+                        "type": {"const": "Point"},
+                        "coordinates": {"type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "number"}},
+                    },
+                },
+            ]
+        },
         "accuracy_m": {"type": ["number", "null"], "minimum": 0},
         "answers": {"type": "object", "description": "keyed by the form's field names"},
-        "replaces": {"type": ["string", "null"], "format": "uuid",
-                     "description": "an edit: the id of the current version it replaces"},
-        "photo": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["type", "data"],
-                                               "additionalProperties": False, "properties": {
-                                                   "type": {"enum": ["image/jpeg", "image/png", "image/webp"]},
-                                                   "data": {"type": "string", "contentEncoding": "base64"}}}],
-                  "description": "one photo, resized on the device (larger than SINHKE_FIELD_PHOTO_MAX_KB: 422)"},
+        "replaces": {
+            "type": ["string", "null"],
+            "format": "uuid",
+            "description": "an edit: the id of the current version it replaces",
+        },
+        "photo": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["type", "data"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "type": {"enum": ["image/jpeg", "image/png", "image/webp"]},
+                        "data": {"type": "string", "contentEncoding": "base64"},
+                    },
+                },
+            ],
+            "description": "one photo, resized on the device (larger than SINHKE_FIELD_PHOTO_MAX_KB: 422)",
+        },
     }
     return {
-        "VisitBody": {"type": "object", "additionalProperties": False,
-                      "required": ["id", "visited_at", "form", "form_version", "answers"], "properties": body},
-        "Visit": {"type": "object", "properties": {
-            **body, "version": {"type": "integer", "description": "1 for the first, n+1 for an edit"},
-            "root": {"type": "string", "format": "uuid", "description": "id of the first version"},
-            "current": {"type": "boolean", "description": "no later version replaces it"},
-            "submitted_by": {"type": "string"}, "received_at": {"type": "string", "format": "date-time"},
-            "photo": {"type": ["string", "null"], "description": "URL of the visit's photo"}}},
-        "FormDefinition": {"type": "object", "properties": {
-            "form": {"type": "string"}, "version": {"type": "string"},
-            "target": {"type": "string", "enum": ["livelihood_model", "infrastructure_work", "water_scheme"]},
-            "target_types": {"type": "array", "items": {"type": "string"}},
-            "title": {"type": "object", "properties": {"vi": {"type": "string"}, "en": {"type": "string"}}},
-            "definition": {"type": "object", "description": (
-                "fields: name, type (" + ", ".join(FIELD_TYPES) + "), label {vi, en}, required, choices, "
-                "constraint/relevant {expr, all: [{op, ref, value}]}; validation error codes: "
-                + ", ".join(ERROR_CODES))}}},
+        "VisitBody": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["id", "visited_at", "form", "form_version", "answers"],
+            "properties": body,
+        },
+        "Visit": {
+            "type": "object",
+            "properties": {
+                **body,
+                "version": {"type": "integer", "description": "1 for the first, n+1 for an edit"},
+                "root": {"type": "string", "format": "uuid", "description": "id of the first version"},
+                "current": {"type": "boolean", "description": "no later version replaces it"},
+                "submitted_by": {"type": "string"},
+                "received_at": {"type": "string", "format": "date-time"},
+                "photo": {"type": ["string", "null"], "description": "URL of the visit's photo"},
+            },
+        },
+        "FormDefinition": {
+            "type": "object",
+            "properties": {
+                "form": {"type": "string"},
+                "version": {"type": "string"},
+                "target": {"type": "string", "enum": ["livelihood_model", "infrastructure_work", "water_scheme"]},
+                "target_types": {"type": "array", "items": {"type": "string"}},
+                "title": {"type": "object", "properties": {"vi": {"type": "string"}, "en": {"type": "string"}}},
+                "definition": {
+                    "type": "object",
+                    "description": (
+                        "fields: name, type (" + ", ".join(FIELD_TYPES) + "), label {vi, en}, required, choices, "
+                        "constraint/relevant {expr, all: [{op, ref, value}]}; validation error codes: "
+                        + ", ".join(ERROR_CODES)
+                    ),
+                },
+            },
+        },
     }

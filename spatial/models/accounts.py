@@ -27,9 +27,7 @@ READ_ONLY_ROLES = ("evaluator",)
 
 class User(Base, Edited):
     __tablename__ = "users"
-    __table_args__ = (
-        CheckConstraint("role IN ('admin','planner','extension_worker','evaluator')", name="role"),
-    )
+    __table_args__ = (CheckConstraint("role IN ('admin','planner','extension_worker','evaluator')", name="role"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80), nullable=False)
     display_name: Mapped[str | None] = mapped_column(String(120))

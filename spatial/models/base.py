@@ -29,9 +29,7 @@ class Edited:
 
     @declared_attr
     def updated_at(cls) -> Mapped[datetime]:
-        return mapped_column(
-            DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
-        )
+        return mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False)
 
     @declared_attr
     def created_by(cls) -> Mapped[str]:

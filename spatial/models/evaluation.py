@@ -47,8 +47,7 @@ class ModelEvaluation(Base):
     n_control: Mapped[int] = mapped_column(Integer, nullable=False)
     #: ATT(g,t), event study, simple aggregate: what the evaluator pages chart
     detail: Mapped[dict | None] = mapped_column(JSONB)
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                  nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 
 class PriceDeflator(Base, Edited):
@@ -94,8 +93,7 @@ class AreaIncomeChange(Base):
     near_poor_prev: Mapped[int] = mapped_column(Integer, nullable=False)
     near_poor_now: Mapped[int] = mapped_column(Integer, nullable=False)
     estimated: Mapped[bool] = mapped_column(nullable=False, server_default="false")
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                  nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 
 class DuplicateCandidate(Base):
@@ -109,8 +107,7 @@ class DuplicateCandidate(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('household_pair','double_enrolment')", name="kind"),
         CheckConstraint("decision IN ('duplicate','distinct')", name="decision"),
-        Index("uq_duplicate_candidates_key", "kind", "household_a", "household_b", "pair_key",
-              unique=True),
+        Index("uq_duplicate_candidates_key", "kind", "household_a", "household_b", "pair_key", unique=True),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
@@ -134,9 +131,7 @@ class FallbackRisk(Base):
     """Job result: a household at risk of falling (back) into poverty in its latest round."""
 
     __tablename__ = "fallback_risk"
-    __table_args__ = (
-        CheckConstraint("reason IN ('recently_escaped','near_poor')", name="reason"),
-    )
+    __table_args__ = (CheckConstraint("reason IN ('recently_escaped','near_poor')", name="reason"),)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), primary_key=True)
     year: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     reason: Mapped[str] = mapped_column(String(20), nullable=False)
@@ -147,5 +142,4 @@ class FallbackRisk(Base):
     #: why flagged: the income fell since the previous round, and/or the location is exposed to these hazards
     income_fell: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
     exposed_to: Mapped[list[str]] = mapped_column(ARRAY(String(20)), nullable=False, server_default="{}")
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                  nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)

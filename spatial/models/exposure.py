@@ -58,8 +58,7 @@ class _Stats:
     #: md5 of the geometry the row was computed from, and of the threshold used
     geom_md5: Mapped[str] = mapped_column(String(32), nullable=False)
     threshold_key: Mapped[str] = mapped_column(String(40), nullable=False)
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                  nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 
 class AreaExposure(_Stats, Base):
@@ -93,7 +92,4 @@ class HouseholdExposure(Base):
     exposed: Mapped[bool] = mapped_column(Boolean, nullable=False)
     geom_md5: Mapped[str] = mapped_column(String(32), nullable=False)
     threshold_key: Mapped[str] = mapped_column(String(40), nullable=False)
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                  nullable=False)
-
-
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)

@@ -61,8 +61,11 @@ class Visit(Base, Edited):
 
     __tablename__ = "visits"
     __table_args__ = (
-        ForeignKeyConstraint(["form_id", "form_version"], ["form_definitions.form_id", "form_definitions.version"],
-                             name="fk_visits_form_id_form_definitions"),
+        ForeignKeyConstraint(
+            ["form_id", "form_version"],
+            ["form_definitions.form_id", "form_definitions.version"],
+            name="fk_visits_form_id_form_definitions",
+        ),
         UniqueConstraint("replaces_id", name="uq_visits_replaces_id"),
         CheckConstraint("num_nonnulls(model_id, work_id, scheme_id) = 1", name="one_target"),
         CheckConstraint("accuracy_m IS NULL OR accuracy_m >= 0", name="accuracy_m"),
@@ -99,11 +102,10 @@ class VisitPhoto(Base):
     """
 
     __tablename__ = "visit_photos"
-    __table_args__ = (CheckConstraint("content_type IN ('image/jpeg','image/png','image/webp')",
-                                      name="content_type"),)
-    visit_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("visits.id", ondelete="CASCADE"),
-                                                primary_key=True)
+    __table_args__ = (CheckConstraint("content_type IN ('image/jpeg','image/png','image/webp')", name="content_type"),)
+    visit_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
+    )
     content_type: Mapped[str] = mapped_column(String(20), nullable=False)
     data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     bytes: Mapped[int] = mapped_column(Integer, nullable=False)
-

@@ -27,12 +27,18 @@ from spatial.models.base import Base, Edited
 
 #: The 12 indicators of the 2022–2025 standard (Decree 07/2021), as survey-round columns.
 DEPRIVATION_COLUMNS: tuple[str, ...] = (
-    "d_employment", "d_dependants",          # employment
-    "d_nutrition", "d_health_insurance",     # health
-    "d_adult_education", "d_child_school",   # education
-    "d_housing_quality", "d_floor_area",     # housing
-    "d_water", "d_latrine",                  # water and sanitation
-    "d_telecom", "d_info_assets",            # information
+    "d_employment",
+    "d_dependants",  # employment
+    "d_nutrition",
+    "d_health_insurance",  # health
+    "d_adult_education",
+    "d_child_school",  # education
+    "d_housing_quality",
+    "d_floor_area",  # housing
+    "d_water",
+    "d_latrine",  # water and sanitation
+    "d_telecom",
+    "d_info_assets",  # information
 )
 
 POVERTY_STATUSES = ("poor", "near_poor", "not_poor")
@@ -67,9 +73,7 @@ class HouseholdUnit(Base):
         CheckConstraint("method IN ('point','recorded','crosswalk')", name="method"),
         Index("ix_household_units_commune", "commune_id"),
     )
-    household_id: Mapped[int] = mapped_column(
-        ForeignKey("households.id", ondelete="CASCADE"), primary_key=True
-    )
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), primary_key=True)
     boundary: Mapped[str] = mapped_column(String(7), primary_key=True)
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), nullable=False)
     district_id: Mapped[int | None] = mapped_column(ForeignKey("admin_units.id"))
@@ -89,9 +93,7 @@ class SurveyRound(Base, Edited):
         Index("ix_survey_rounds_year", "year"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    household_id: Mapped[int] = mapped_column(
-        ForeignKey("households.id", ondelete="CASCADE"), nullable=False
-    )
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), nullable=False)
     year: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     surveyed_on: Mapped[date] = mapped_column(Date, nullable=False)
     members: Mapped[int] = mapped_column(SmallInteger, nullable=False)
@@ -143,9 +145,7 @@ class PovertyStandard(Base, Edited):
 class PovertyLine(Base, Edited):
     __tablename__ = "poverty_lines"
     __table_args__ = (CheckConstraint("area_type IN ('rural','urban')", name="area_type"),)
-    standard_id: Mapped[int] = mapped_column(
-        ForeignKey("poverty_standards.id", ondelete="CASCADE"), primary_key=True
-    )
+    standard_id: Mapped[int] = mapped_column(ForeignKey("poverty_standards.id", ondelete="CASCADE"), primary_key=True)
     area_type: Mapped[str] = mapped_column(String(5), primary_key=True)
     #: VND per person per month; poor at or below it whatever the deprivations (2016–2020)
     absolute_line: Mapped[int | None] = mapped_column(BigInteger)
@@ -156,19 +156,13 @@ class PovertyClassification(Base):
     """Job result: the status of one survey round under the standard in force that year."""
 
     __tablename__ = "poverty_classifications"
-    __table_args__ = (
-        CheckConstraint("status IN ('poor','near_poor','not_poor')", name="status"),
-    )
-    survey_round_id: Mapped[int] = mapped_column(
-        ForeignKey("survey_rounds.id", ondelete="CASCADE"), primary_key=True
-    )
+    __table_args__ = (CheckConstraint("status IN ('poor','near_poor','not_poor')", name="status"),)
+    survey_round_id: Mapped[int] = mapped_column(ForeignKey("survey_rounds.id", ondelete="CASCADE"), primary_key=True)
     standard_id: Mapped[int] = mapped_column(ForeignKey("poverty_standards.id"), nullable=False)
     area_type: Mapped[str] = mapped_column(String(5), nullable=False)
     deprivations: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     status: Mapped[str] = mapped_column(String(9), nullable=False)
-    classified_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
+    classified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 
 class AreaIndicator(Base):
@@ -191,6 +185,4 @@ class AreaIndicator(Base):
     median_income: Mapped[float | None]
     #: true when any household was placed through crosswalk weights, not its point
     estimated: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
-    computed_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)

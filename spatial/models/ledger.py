@@ -65,9 +65,7 @@ class PassOnRule(Base, Edited):
         CheckConstraint("male_calf IN ('sell_and_buy','next_calf')", name="male_calf"),
         CheckConstraint("certified_death IN ('replaced','written_off')", name="certified_death"),
     )
-    model_id: Mapped[int] = mapped_column(
-        ForeignKey("livelihood_models.id", ondelete="CASCADE"), primary_key=True
-    )
+    model_id: Mapped[int] = mapped_column(ForeignKey("livelihood_models.id", ondelete="CASCADE"), primary_key=True)
     #: the received cow's 1st or 2nd calf is owed
     calf_number: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="1")
     #: age of the calf, in months, from which it may be handed on, and by which it must be
@@ -113,8 +111,12 @@ class AnimalHolding(Base, Edited):
 
     __tablename__ = "animal_holdings"
     __table_args__ = (
-        ForeignKeyConstraint(["animal_id", "model_id"], ["animals.id", "animals.model_id"],
-                             name="fk_animal_holdings_animal_model", ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["animal_id", "model_id"],
+            ["animals.id", "animals.model_id"],
+            name="fk_animal_holdings_animal_model",
+            ondelete="CASCADE",
+        ),
         CheckConstraint("held_to IS NULL OR held_to >= held_from", name="period"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -133,11 +135,14 @@ class AnimalEvent(Base, Edited):
 
     __tablename__ = "animal_events"
     __table_args__ = (
-        ForeignKeyConstraint(["animal_id", "model_id"], ["animals.id", "animals.model_id"],
-                             name="fk_animal_events_animal_model", ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["animal_id", "model_id"],
+            ["animals.id", "animals.model_id"],
+            name="fk_animal_events_animal_model",
+            ondelete="CASCADE",
+        ),
         UniqueConstraint("visit_id", "kind", "animal_id", "detail", name="uq_animal_events_visit"),
-        CheckConstraint("kind IN ('birth','death','sale','pass_on','vaccination','purchase','receipt')",
-                        name="kind"),
+        CheckConstraint("kind IN ('birth','death','sale','pass_on','vaccination','purchase','receipt')", name="kind"),
         CheckConstraint("cause IN ('disease','disaster','accident','negligence','other')", name="cause"),
         CheckConstraint("kind <> 'death' OR cause IS NOT NULL", name="death_has_cause"),
         CheckConstraint("price_vnd >= 0", name="price"),
@@ -174,16 +179,22 @@ class PassOnObligation(Base, Edited):
 
     __tablename__ = "pass_on_obligations"
     __table_args__ = (
-        ForeignKeyConstraint(["source_animal_id", "model_id"], ["animals.id", "animals.model_id"],
-                             name="fk_pass_on_obligations_source_model", ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["source_animal_id", "model_id"],
+            ["animals.id", "animals.model_id"],
+            name="fk_pass_on_obligations_source_model",
+            ondelete="CASCADE",
+        ),
         UniqueConstraint("source_animal_id", name="uq_pass_on_obligations_source_animal_id"),
         CheckConstraint("generation >= 1", name="generation"),
-        CheckConstraint("status IN ('owed','due','overdue','delivered','defaulted','animal_died')",
-                        name="status"),
+        CheckConstraint("status IN ('owed','due','overdue','delivered','defaulted','animal_died')", name="status"),
         CheckConstraint("replacement IN ('programme','household')", name="replacement"),
         CheckConstraint("(due_from IS NULL) = (due_by IS NULL) AND due_by >= due_from", name="window"),
-        CheckConstraint("status <> 'delivered' OR (receiver_household_id IS NOT NULL AND delivered_on IS NOT NULL "
-                        "AND delivered_animal_id IS NOT NULL)", name="delivered_complete"),
+        CheckConstraint(
+            "status <> 'delivered' OR (receiver_household_id IS NOT NULL AND delivered_on IS NOT NULL "
+            "AND delivered_animal_id IS NOT NULL)",
+            name="delivered_complete",
+        ),
         Index("ix_pass_on_obligations_model_status", "model_id", "status"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

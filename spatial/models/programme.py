@@ -63,9 +63,7 @@ class ModelParticipant(Base, Edited):
     """A household in a model; pass-on chains link a recipient to the one who handed on."""
 
     __tablename__ = "model_participants"
-    __table_args__ = (
-        UniqueConstraint("model_id", "household_id", name="uq_model_participants_model_household"),
-    )
+    __table_args__ = (UniqueConstraint("model_id", "household_id", name="uq_model_participants_model_household"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model_id: Mapped[int] = mapped_column(
         ForeignKey("livelihood_models.id", ondelete="CASCADE"), nullable=False, index=True
@@ -82,12 +80,8 @@ class InfrastructureWork(Base, Edited):
     __tablename__ = "infrastructure_works"
     __table_args__ = (
         UniqueConstraint("code", name="uq_infrastructure_works_code"),
-        CheckConstraint(
-            "work_type IN ('road','bridge','school','clinic','irrigation','market')", name="work_type"
-        ),
-        CheckConstraint(
-            "status IN ('planned','under_construction','completed','suspended')", name="status"
-        ),
+        CheckConstraint("work_type IN ('road','bridge','school','clinic','irrigation','market')", name="work_type"),
+        CheckConstraint("status IN ('planned','under_construction','completed','suspended')", name="status"),
         CheckConstraint("disbursed_vnd <= budget_vnd", name="disbursed_le_budget"),
         Index("ix_infrastructure_works_geom", "geom", postgresql_using="gist"),
     )
@@ -111,9 +105,7 @@ class WaterScheme(Base, Edited):
     __tablename__ = "water_schemes"
     __table_args__ = (
         UniqueConstraint("code", name="uq_water_schemes_code"),
-        CheckConstraint(
-            "status IN ('functional','partially_functional','not_functional')", name="status"
-        ),
+        CheckConstraint("status IN ('functional','partially_functional','not_functional')", name="status"),
         Index("ix_water_schemes_geom", "geom", postgresql_using="gist"),
         Index("ix_water_schemes_service_area", "service_area", postgresql_using="gist"),
     )
@@ -134,11 +126,8 @@ class WaterScheme(Base, Edited):
 
 class WaterSchemeHousehold(Base, Edited):
     __tablename__ = "water_scheme_households"
-    scheme_id: Mapped[int] = mapped_column(
-        ForeignKey("water_schemes.id", ondelete="CASCADE"), primary_key=True
-    )
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("water_schemes.id", ondelete="CASCADE"), primary_key=True)
     household_id: Mapped[int] = mapped_column(
         ForeignKey("households.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     connected_on: Mapped[date | None] = mapped_column(Date)
-

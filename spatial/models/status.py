@@ -30,8 +30,9 @@ class VisitSchedule(Base, Edited):
 
     __tablename__ = "visit_schedules"
     __table_args__ = (
-        CheckConstraint("model_type IN ('cow_bank','buffalo_loan','free_range_chicken','medicinal_plant')",
-                        name="model_type"),
+        CheckConstraint(
+            "model_type IN ('cow_bank','buffalo_loan','free_range_chicken','medicinal_plant')", name="model_type"
+        ),
         CheckConstraint("interval_days BETWEEN 1 AND 3650", name="interval_days"),
     )
     model_type: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -77,5 +78,4 @@ class ModelStatus(Base):
     stage: Mapped[str | None] = mapped_column(String(20))
     harvest_kg_12m: Mapped[float | None] = mapped_column(Float)
     harvest_value_vnd_12m: Mapped[int | None] = mapped_column(BigInteger)
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                  nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)

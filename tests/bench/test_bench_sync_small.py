@@ -43,14 +43,17 @@ def test_dropped_responses_neither_lose_nor_double_visits(mode, demo_settings, l
     accounts = create_workers(demo_settings, names)
     version = general_form_version(live_server, accounts[0][1])
     # seeded by mode and phone: the same ids and bodies, so the same responses are dropped, every run
-    outboxes = {name: make_outbox(f"test:{mode}:{i}", phone_models(live_server, token), version, VISITS, i * VISITS)
-                for i, (name, token, _) in enumerate(accounts)}
+    outboxes = {
+        name: make_outbox(f"test:{mode}:{i}", phone_models(live_server, token), version, VISITS, i * VISITS)
+        for i, (name, token, _) in enumerate(accounts)
+    }
     host, port = live_server.removeprefix("http://").rsplit(":", 1)
 
     with DroppingProxy((host, int(port)), DROP, seed=11) as proxy:
         proxy_port = proxy.start()
-        phones = [(Phone(name, token, "127.0.0.1", proxy_port, timeout=30), outboxes[name])
-                  for name, token, _ in accounts]
+        phones = [
+            (Phone(name, token, "127.0.0.1", proxy_port, timeout=30), outboxes[name]) for name, token, _ in accounts
+        ]
         run_phones(phones, mode, batch_size=4)
         stats = proxy.stats()
     logs = [p.log for p, _ in phones]
@@ -58,8 +61,12 @@ def test_dropped_responses_neither_lose_nor_double_visits(mode, demo_settings, l
     with connect(demo_settings) as conn:
         check = check_database(conn, outboxes)
     assert check["ok"], check
-    assert (check["stored"], check["lost"], check["duplicate_ids"], check["duplicate_bodies"]) == \
-        (PHONES * VISITS, 0, 0, 0)
+    assert (check["stored"], check["lost"], check["duplicate_ids"], check["duplicate_bodies"]) == (
+        PHONES * VISITS,
+        0,
+        0,
+        0,
+    )
     assert not [f for log in logs for f in log.failures]
     # every lost response was noticed by its phone and the request sent again
     assert stats["responses_dropped"] == sum(log.dropped for log in logs) == sum(log.retries for log in logs)

@@ -28,12 +28,17 @@ TIMEOUT_MS = 60_000
 
 def _png(width: int = 64, height: int = 48) -> bytes:
     """A small grey PNG made here; the app resizes it to a JPEG on the "phone"."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     rows = b"".join(b"\x00" + bytes([128, 140, 150]) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture
@@ -42,11 +47,22 @@ def worker_page(browser: Browser, live_server: str, accounts, demo_settings) -> 
     # a chicken model of its own in commune A (the chicken form; no cow-bank ledger involved)
     model = f"T-FIELD-{uuid.uuid4().hex[:6]}"
     with transaction(demo_settings) as s:
-        model_in_commune(s, accounts.commune_a, model, "free_range_chicken", "Gà thả vườn thử nghiệm",
-                         start_date=date(2024, 1, 1), budget_vnd=10_000_000, households=1)
-    context = browser.new_context(viewport={"width": 412, "height": 860}, locale="en-GB",
-                                  geolocation={"latitude": 21.85, "longitude": 106.76, "accuracy": 12},
-                                  permissions=["geolocation"])
+        model_in_commune(
+            s,
+            accounts.commune_a,
+            model,
+            "free_range_chicken",
+            "Gà thả vườn thử nghiệm",
+            start_date=date(2024, 1, 1),
+            budget_vnd=10_000_000,
+            households=1,
+        )
+    context = browser.new_context(
+        viewport={"width": 412, "height": 860},
+        locale="en-GB",
+        geolocation={"latitude": 21.85, "longitude": 106.76, "accuracy": 12},
+        permissions=["geolocation"],
+    )
     errors: list[str] = []
     page = context.new_page()
 
@@ -66,8 +82,10 @@ def worker_page(browser: Browser, live_server: str, accounts, demo_settings) -> 
     finally:
         context.close()
         with transaction(demo_settings) as s:
-            s.execute(text("DELETE FROM visits WHERE model_id = (SELECT id FROM livelihood_models WHERE code = :c)"),
-                      {"c": model})
+            s.execute(
+                text("DELETE FROM visits WHERE model_id = (SELECT id FROM livelihood_models WHERE code = :c)"),
+                {"c": model},
+            )
             s.execute(text("DELETE FROM livelihood_models WHERE code = :c"), {"c": model})
 
 
@@ -100,8 +118,9 @@ def test_visit_logged_offline_is_kept_and_synced(worker_page, live_server: str, 
     page.context.set_offline(True)
     page.wait_for_function("() => document.getElementById('net-state').dataset.online === '0'")
     page.click(f"li[data-model='{model}'] button")
-    page.wait_for_function("() => /accurate to \\d+ m/.test(document.getElementById('gps-state').textContent)",
-                           timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        "() => /accurate to \\d+ m/.test(document.getElementById('gps-state').textContent)", timeout=TIMEOUT_MS
+    )
 
     # the same rules as the server run on the phone: a missing answer is refused before saving
     page.click("#save-visit")
@@ -132,22 +151,28 @@ def test_visit_logged_offline_is_kept_and_synced(worker_page, live_server: str, 
 
     # the network is back: the outbox is sent
     page.context.set_offline(False)
-    page.wait_for_function(f"() => document.querySelector(\"li[data-visit-id='{visit_id}']\").dataset.state === 'sent'",
-                           timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        f"() => document.querySelector(\"li[data-visit-id='{visit_id}']\").dataset.state === 'sent'", timeout=TIMEOUT_MS
+    )
     page.screenshot(path=str(SCREENSHOTS / "field-outbox.png"))
-    found = page.evaluate("""async ([model, id]) => {
+    found = page.evaluate(
+        """async ([model, id]) => {
         const r = await fetch(`/api/visits?model=${encodeURIComponent(model)}`);
         const visit = (await r.json()).visits.find((v) => v.id === id);
         return visit ? {answers: visit.answers, accuracy: visit.accuracy_m, location: visit.location,
                         photo: visit.photo} : null;
-    }""", [model, visit_id])
+    }""",
+        [model, visit_id],
+    )
     assert found is not None
     assert found["answers"]["flock_size"] == 40 and found["answers"]["vaccinations"] == ["newcastle"]
     assert found["answers"]["death_cause"] == "disease" and "disease_signs" not in found["answers"]
     assert found["accuracy"] == 12 and found["location"]["coordinates"] == [106.76, 21.85]
-    photo = page.evaluate("""async (url) => {
+    photo = page.evaluate(
+        """async (url) => {
         const r = await fetch(url); return {status: r.status, type: r.headers.get('content-type')}; }""",
-                          found["photo"])
+        found["photo"],
+    )
     assert photo == {"status": 200, "type": "image/jpeg"}
 
     # and the model page lists it, with its answers and photo

@@ -30,14 +30,14 @@ LAYER_STATE = """() => {
 
 
 def wait_for_hazard(tab: Page, raster_id: str) -> None:
-    tab.wait_for_function("(id) => document.body.dataset.hazardRaster === id", arg=raster_id,
-                           timeout=HAZARD_TIMEOUT_MS)
+    tab.wait_for_function("(id) => document.body.dataset.hazardRaster === id", arg=raster_id, timeout=HAZARD_TIMEOUT_MS)
 
 
 def option_values(tab: Page) -> dict[str, str]:
     """Text → value of the hazard select's options."""
     return tab.eval_on_selector_all(
-        "#hazard-select option", "(opts) => Object.fromEntries(opts.map((o) => [o.textContent, o.value]))")
+        "#hazard-select option", "(opts) => Object.fromEntries(opts.map((o) => [o.textContent, o.value]))"
+    )
 
 
 def map_shot(tab: Page) -> bytes:

@@ -42,7 +42,9 @@ def test_login_logout_and_scoped_map(page: Page, live_server: str, accounts) -> 
     page.wait_for_function("() => document.body.dataset.mapReady === '1'", timeout=READY_TIMEOUT_MS)
     codes = page.evaluate(
         """(layer) => [...new Set(window.sinhkeMap.queryRenderedFeatures({layers: [layer]})
-                                  .map(f => f.properties.code))]""", COMMUNES_LAYER)
+                                  .map(f => f.properties.code))]""",
+        COMMUNES_LAYER,
+    )
     assert codes == [accounts.commune_a]  # only the commune this worker is assigned
     assert page.locator(".account-name").inner_text()  # who is signed in is shown
     assert page.locator("a[href='/admin/users']").count() == 0  # no admin links for a worker

@@ -216,9 +216,7 @@ def test_map_renders_poverty_choropleth_and_programme_layers(
     assert console_errors == []
 
 
-def test_layer_toggle_hides_the_layer(
-    page: Page, live_server: str, console_errors: list[str]
-) -> None:
+def test_layer_toggle_hides_the_layer(page: Page, live_server: str, console_errors: list[str]) -> None:
     open_map(page, live_server)
     visibility = "() => window.sinhkeMap.getLayoutProperty('water-schemes', 'visibility')"
     page.uncheck("input[data-layer-group='water']")
@@ -259,18 +257,28 @@ RENDERED_FILLS = """(layer) => {
 }"""
 
 
-def test_indicator_select_recolours_communes(
-    page: Page, live_server: str, console_errors: list[str]
-) -> None:
+def test_indicator_select_recolours_communes(page: Page, live_server: str, console_errors: list[str]) -> None:
     open_map(page, live_server)
     years = [int(y) for y in page.eval_on_selector_all("#year-select option", "(o) => o.map((x) => x.value)")]
     assert 2021 in years and 2024 in years
-    options = [o for o in page.eval_on_selector_all("#indicator-select option", "(o) => o.map((x) => x.value)")
-               if not o.startswith("exposure_")]  # one per catalogued raster, added once the catalogue loads
+    options = [
+        o
+        for o in page.eval_on_selector_all("#indicator-select option", "(o) => o.map((x) => x.value)")
+        if not o.startswith("exposure_")
+    ]  # one per catalogued raster, added once the catalogue loads
     assert options == [
-        "poverty_rate", "near_poor_rate", "escaped_poverty_rate", "mean_income_change",
-        "mean_income_change_real", "median_income", "fell_back", "newly_poor",
-        "effect_all", "effect_cow_bank", "effect_buffalo_loan", "effect_free_range_chicken",
+        "poverty_rate",
+        "near_poor_rate",
+        "escaped_poverty_rate",
+        "mean_income_change",
+        "mean_income_change_real",
+        "median_income",
+        "fell_back",
+        "newly_poor",
+        "effect_all",
+        "effect_cow_bank",
+        "effect_buffalo_loan",
+        "effect_free_range_chicken",
         "effect_medicinal_plant",
     ]
     assert page.input_value("#indicator-select") == "poverty_rate"
@@ -333,9 +341,7 @@ def test_risk_layer(page: Page, live_server: str, console_errors: list[str]) -> 
         "() => window.sinhkeMap.queryRenderedFeatures({layers: ['risk-points']}).length > 0",
         timeout=READY_TIMEOUT_MS,
     )
-    props = page.evaluate(
-        "() => window.sinhkeMap.queryRenderedFeatures({layers: ['risk-points']})[0].properties"
-    )
+    props = page.evaluate("() => window.sinhkeMap.queryRenderedFeatures({layers: ['risk-points']})[0].properties")
     assert props["reason"] in ("recently_escaped", "near_poor")
     assert "name" not in props
     assert page.locator("[data-count-for='risk']").inner_text().strip() != ""
@@ -389,7 +395,8 @@ EFFECT_MISMATCHES = """async ([layer, modelType]) => {
 # A canvas point inside a commune with an estimate, where only that commune is under the pointer.
 EFFECT_POINT = COMMUNE_ONLY_POINT.replace(
     "if (onlyCommunes && here.length === 1) {",
-    "if (onlyCommunes && here.length === 1 && typeof here[0].state.value === 'number') {")
+    "if (onlyCommunes && here.length === 1 && typeof here[0].state.value === 'number') {",
+)
 
 
 def test_effect_choropleth(page: Page, live_server: str, console_errors: list[str]) -> None:
@@ -481,7 +488,8 @@ def test_exposure_choropleth(page: Page, live_server: str, console_errors: list[
         page.select_option("#boundary-select", boundaries)
         page.select_option("#indicator-select", name)
         wait_until_ready(page, boundaries=boundaries, indicator=name)
-        mismatches = page.evaluate("""async ([layer, raster, boundaries]) => {
+        mismatches = page.evaluate(
+            """async ([layer, raster, boundaries]) => {
             const map = window.sinhkeMap;
             const body = await (await fetch(`/api/exposure?raster=${raster}&level=commune&boundaries=${boundaries}`)).json();
             const want = new Map(body.rows.map((r) => [String(r.code),
@@ -494,7 +502,9 @@ def test_exposure_choropleth(page: Page, live_server: str, console_errors: list[
               if (typeof f.state.value === 'number' && f.state.value > 0) coloured += 1;
             }
             return {bad, coloured};
-        }""", [COMMUNES_LAYER, raster, boundaries])
+        }""",
+            [COMMUNES_LAYER, raster, boundaries],
+        )
         assert mismatches["bad"] == [] and mismatches["coloured"] > 0
         assert page.is_disabled("#year-select")
         assert "does not change by year" in page.locator("#map-summary").inner_text()

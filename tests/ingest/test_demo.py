@@ -10,23 +10,36 @@ from tests.conftest import DEMO_HOUSEHOLDS
 
 
 def test_real_units_with_diacritics(db):
-    counts = dict(db.execute(select(AdminUnit.boundary + "/" + AdminUnit.level, func.count())
-                             .group_by(AdminUnit.boundary, AdminUnit.level)).all())
-    assert counts == {"legacy/province": 1, "legacy/district": 11, "legacy/commune": 194,
-                      "current/province": 1, "current/commune": 65}
+    counts = dict(
+        db.execute(
+            select(AdminUnit.boundary + "/" + AdminUnit.level, func.count()).group_by(
+                AdminUnit.boundary, AdminUnit.level
+            )
+        ).all()
+    )
+    assert counts == {
+        "legacy/province": 1,
+        "legacy/district": 11,
+        "legacy/commune": 194,
+        "current/province": 1,
+        "current/commune": 65,
+    }
     names = set(db.scalars(select(AdminUnit.name).where(AdminUnit.level == "district")))
     assert {"Huyện Bình Gia", "Huyện Văn Quan", "Thành phố Lạng Sơn"} <= names
     assert db.scalar(select(AdminUnit.name).where(AdminUnit.level == "province").limit(1)) == "Tỉnh Lạng Sơn"
     # legacy units end on 30 June 2025; current ones start on 1 July 2025
-    assert set(db.execute(select(AdminUnit.boundary, AdminUnit.valid_from, AdminUnit.valid_to)
-                          .distinct()).all()) == {
+    assert set(db.execute(select(AdminUnit.boundary, AdminUnit.valid_from, AdminUnit.valid_to).distinct()).all()) == {
         ("legacy", __import__("datetime").date(2008, 8, 1), __import__("datetime").date(2025, 6, 30)),
-        ("current", __import__("datetime").date(2025, 7, 1), None)}
+        ("current", __import__("datetime").date(2025, 7, 1), None),
+    }
 
 
 def test_crosswalk_weights_sum_to_one_and_splits_exist(db):
-    sums = db.execute(select(AdminCrosswalk.old_unit_id, func.sum(AdminCrosswalk.weight_area),
-                             func.count()).group_by(AdminCrosswalk.old_unit_id)).all()
+    sums = db.execute(
+        select(AdminCrosswalk.old_unit_id, func.sum(AdminCrosswalk.weight_area), func.count()).group_by(
+            AdminCrosswalk.old_unit_id
+        )
+    ).all()
     assert len(sums) == 194
     assert all(abs(total - 1) < 1e-9 for _, total, _ in sums)
     assert sum(1 for *_, n in sums if n > 1) == 3  # Lạng Sơn's split communes
@@ -34,64 +47,83 @@ def test_crosswalk_weights_sum_to_one_and_splits_exist(db):
 
 def test_polygons_nest(db):
     """Each 2025 commune is the union of its legacy parts: areas agree, provinces coincide."""
-    diff = db.scalar(text("""
+    diff = db.scalar(
+        text("""
         SELECT max(abs(ST_Area(c.geom::geography) - parts.area) / ST_Area(c.geom::geography))
         FROM admin_units c
         JOIN (SELECT x.new_unit_id, sum(ST_Area(ST_Intersection(o.geom, n.geom)::geography)) AS area
               FROM admin_crosswalk x JOIN admin_units o ON o.id = x.old_unit_id
               JOIN admin_units n ON n.id = x.new_unit_id GROUP BY x.new_unit_id) parts
           ON parts.new_unit_id = c.id
-    """))
+    """)
+    )
     assert diff < 1e-4  # intersection round-off only; a missing part would be percent-sized
-    sym = db.scalar(text("""
+    sym = db.scalar(
+        text("""
         SELECT ST_Area(ST_SymDifference(a.geom, b.geom)::geography) / ST_Area(a.geom::geography)
         FROM admin_units a, admin_units b
         WHERE a.level = 'province' AND a.boundary = 'legacy' AND b.level = 'province' AND b.boundary = 'current'
-    """))
+    """)
+    )
     assert sym < 1e-6
     invalid = db.scalar(text("SELECT count(*) FROM admin_units WHERE NOT ST_IsValid(geom)"))
     assert invalid == 0
 
 
 def test_poverty_path_and_poor_districts(db):
-    rates = dict(db.execute(text(
-        "SELECT year, 100.0 * poor / households FROM area_indicators "
-        "WHERE level = 'province' AND boundary = 'legacy'")).all())
+    rates = dict(
+        db.execute(
+            text(
+                "SELECT year, 100.0 * poor / households FROM area_indicators "
+                "WHERE level = 'province' AND boundary = 'legacy'"
+            )
+        ).all()
+    )
     assert abs(float(rates[2021]) - 12.2) < 1.0
     assert abs(float(rates[2024]) - 3.36) < 0.8
     assert rates[2021] > rates[2022] > rates[2023] > rates[2024]
-    by_district = dict(db.execute(text("""
+    by_district = dict(
+        db.execute(
+            text("""
         SELECT u.name, 100.0 * a.poor / a.households FROM area_indicators a
         JOIN admin_units u ON u.id = a.unit_id
-        WHERE a.level = 'district' AND a.year = 2021""")).all())
+        WHERE a.level = 'district' AND a.year = 2021""")
+        ).all()
+    )
     poor_districts = [by_district["Huyện Bình Gia"], by_district["Huyện Văn Quan"]]
     assert min(poor_districts) > by_district["Thành phố Lạng Sơn"]
 
 
 def test_staggered_models_and_pass_on_chains(db):
-    types = dict(db.execute(select(LivelihoodModel.model_type, func.count())
-                            .group_by(LivelihoodModel.model_type)).all())
+    types = dict(
+        db.execute(select(LivelihoodModel.model_type, func.count()).group_by(LivelihoodModel.model_type)).all()
+    )
     assert set(types) == set(PLANTED_EFFECTS)
     join_years = set(db.scalars(select(func.extract("year", ModelParticipant.joined_on)).distinct()))
     assert len(join_years) >= 3  # adoption is staggered
     chained = db.scalar(select(func.count()).where(ModelParticipant.received_from_id.is_not(None)))
     assert chained > 0
-    assert db.scalar(text("SELECT count(*) FROM livelihood_models WHERE budget_disbursed_vnd "
-                          "< 0.7 * budget_allocated_vnd")) > 0  # slow disbursement is visible
+    assert (
+        db.scalar(
+            text("SELECT count(*) FROM livelihood_models WHERE budget_disbursed_vnd < 0.7 * budget_allocated_vnd")
+        )
+        > 0
+    )  # slow disbursement is visible
 
 
 def test_planted_truth_stored(db):
-    effects = dict(db.execute(select(DemoTruth.key, DemoTruth.value)
-                              .where(DemoTruth.kind == "planted_effect")).all())
+    effects = dict(db.execute(select(DemoTruth.key, DemoTruth.value).where(DemoTruth.kind == "planted_effect")).all())
     assert effects == {k: float(v) for k, v in PLANTED_EFFECTS.items()}
     dups = db.scalars(select(DemoTruth.detail).where(DemoTruth.kind == "planted_duplicate_household")).all()
     assert len(dups) >= 4
     for d in dups:
-        same = db.execute(text("""
+        same = db.execute(
+            text("""
             SELECT a.head_name = b.head_name AND a.village_id = b.village_id,
                    ST_Distance(a.geom::geography, b.geom::geography)
             FROM households a, households b WHERE a.code = :o AND b.code = :d"""),
-            {"o": d["original"], "d": d["duplicate"]}).one()
+            {"o": d["original"], "d": d["duplicate"]},
+        ).one()
         assert same[0] and same[1] < 100
     assert db.scalar(select(func.count()).where(DemoTruth.kind == "planted_double_enrolment")) > 0
     assert db.scalar(text("SELECT count(*) FROM households")) == DEMO_HOUSEHOLDS + len(dups)

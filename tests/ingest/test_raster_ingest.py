@@ -36,8 +36,9 @@ def _stored(settings) -> set[str]:
     return {p.name for p in settings.raster_store.iterdir()} if settings.raster_store.exists() else set()
 
 
-FLOOD = RasterMetadata(hazard="flood_depth", return_period=100, scenario="historical", source="test",
-                       licence="CC-BY-4.0")
+FLOOD = RasterMetadata(
+    hazard="flood_depth", return_period=100, scenario="historical", source="test", licence="CC-BY-4.0"
+)
 
 
 def test_ingest_then_reingest_is_a_no_op(empty_db, empty_settings, tmp_path):
@@ -51,14 +52,17 @@ def test_ingest_then_reingest_is_a_no_op(empty_db, empty_settings, tmp_path):
     cog = stored_file(empty_settings, row)
     assert cog.name == f"{row.checksum}.tif" and cog.exists()
     assert empty_db.scalar(text("SELECT ST_SRID(bounds) FROM rasters WHERE id = :i"), {"i": row.id}) == 4326
-    assert empty_db.scalar(text("SELECT ST_Contains(bounds, ST_SetSRID(ST_Point(106.75, 21.85), 4326)) "
-                                "FROM rasters WHERE id = :i"), {"i": row.id})
+    assert empty_db.scalar(
+        text("SELECT ST_Contains(bounds, ST_SetSRID(ST_Point(106.75, 21.85), 4326)) FROM rasters WHERE id = :i"),
+        {"i": row.id},
+    )
     before = _stored(empty_settings)
 
     # the same bytes again, even under another name and from an open file: the row already there
     with open(src, "rb") as fh:
-        again, new_again = ingest_raster(empty_db, fh, "renamed.tif",
-                                         RasterMetadata(hazard="other"), "someone", settings=empty_settings)
+        again, new_again = ingest_raster(
+            empty_db, fh, "renamed.tif", RasterMetadata(hazard="other"), "someone", settings=empty_settings
+        )
     assert not new_again and again.id == row.id and again.hazard == "flood_depth"
     assert empty_db.scalar(select(func.count()).select_from(Raster).where(Raster.checksum == row.checksum)) == 1
     assert _stored(empty_settings) == before  # no second file, no leftover temporary folder
@@ -70,9 +74,11 @@ def test_failure_leaves_no_row_and_no_file(empty_db, empty_settings, tmp_path):
     (tmp_path / "flood.vrt").write_text('<VRTDataset rasterXSize="1" rasterYSize="1"></VRTDataset>')
     nocrs = write_tif(tmp_path / "nocrs.tif", ramp(), crs=None)
     small = replace(empty_settings, raster_max_pixels=100)
-    for src, settings, match in ((tmp_path / "flood.vrt", empty_settings, "flood.vrt: VRT rasters are refused"),
-                                 (nocrs, empty_settings, "nocrs.tif: has no CRS"),
-                                 (_tif(tmp_path, "big.tif", seed=12), small, "big.tif: .* more than the limit")):
+    for src, settings, match in (
+        (tmp_path / "flood.vrt", empty_settings, "flood.vrt: VRT rasters are refused"),
+        (nocrs, empty_settings, "nocrs.tif: has no CRS"),
+        (_tif(tmp_path, "big.tif", seed=12), small, "big.tif: .* more than the limit"),
+    ):
         with pytest.raises(RasterError, match=match):
             ingest_raster(empty_db, src, src.name, FLOOD, "tester", settings=settings)
     assert empty_db.scalar(select(func.count()).select_from(Raster)) == count
@@ -97,8 +103,9 @@ def test_bad_metadata_is_a_parameter_error(empty_db, empty_settings, tmp_path):
     with pytest.raises(ParameterError, match="hazard: unknown hazard 'tsunami'"):
         ingest_raster(empty_db, src, "f.tif", RasterMetadata(hazard="tsunami"), "t", settings=empty_settings)
     with pytest.raises(ParameterError, match="epoch"):
-        ingest_raster(empty_db, src, "f.tif", RasterMetadata(hazard="rainfall", epoch="2040"), "t",
-                      settings=empty_settings)
+        ingest_raster(
+            empty_db, src, "f.tif", RasterMetadata(hazard="rainfall", epoch="2040"), "t", settings=empty_settings
+        )
 
 
 def test_cli_import_json_and_idempotent(empty_settings, tmp_path):
@@ -107,8 +114,20 @@ def test_cli_import_json_and_idempotent(empty_settings, tmp_path):
     from webapp.cli import main
 
     src = _tif(tmp_path, "flood_rp10.tif", seed=15)
-    args = ["import", "raster", str(src), "--hazard", "flood_depth", "--return-period", "10", "--scenario",
-            "ssp245", "--epoch", "2050", "--json"]
+    args = [
+        "import",
+        "raster",
+        str(src),
+        "--hazard",
+        "flood_depth",
+        "--return-period",
+        "10",
+        "--scenario",
+        "ssp245",
+        "--epoch",
+        "2050",
+        "--json",
+    ]
     runner = CliRunner(env={"SINHKE_DATABASE_URL": database_url(empty_settings)})
     first = runner.invoke(main, args)
     assert first.exit_code == 0, first.output
@@ -119,8 +138,10 @@ def test_cli_import_json_and_idempotent(empty_settings, tmp_path):
     again = json.loads(second.stdout.strip().splitlines()[-1])
     assert (again["id"], again["new"]) == (entry["id"], False)
     with transaction(empty_settings) as s:
-        actors = s.execute(text("SELECT actor, action FROM audit_log WHERE table_name = 'rasters' "
-                                "AND row_id = :i"), {"i": str(entry["id"])}).all()
+        actors = s.execute(
+            text("SELECT actor, action FROM audit_log WHERE table_name = 'rasters' AND row_id = :i"),
+            {"i": str(entry["id"])},
+        ).all()
         assert [a for _, a in actors] == ["insert"] and actors[0][0].startswith("cli")
         s.execute(text("DELETE FROM rasters WHERE id = :i"), {"i": entry["id"]})
 
@@ -131,10 +152,13 @@ def test_cli_refusal_is_one_line(empty_settings, tmp_path):
     from webapp.cli import main
 
     (tmp_path / "flood.vrt").write_text("<VRTDataset/>")
-    for path, match in ((tmp_path / "flood.vrt", "error: flood.vrt: VRT rasters are refused"),
-                        (Path("/vsicurl/http://127.0.0.1:9/flood.tif"), "error: flood.tif: no such file")):
+    for path, match in (
+        (tmp_path / "flood.vrt", "error: flood.vrt: VRT rasters are refused"),
+        (Path("/vsicurl/http://127.0.0.1:9/flood.tif"), "error: flood.tif: no such file"),
+    ):
         out = CliRunner(env={"SINHKE_DATABASE_URL": database_url(empty_settings)}).invoke(
-            main, ["import", "raster", str(path), "--hazard", "flood_depth"])
+            main, ["import", "raster", str(path), "--hazard", "flood_depth"]
+        )
         assert out.exit_code == 1 and match in out.stderr and "Traceback" not in out.output
 
 
@@ -144,8 +168,12 @@ def _csrf(page: str) -> str:
 
 
 def _upload(client, path: Path, **fields):
-    data = {"hazard": "flood_depth", "return_period": "10", **fields,
-            "file": (io.BytesIO(path.read_bytes()), path.name)}
+    data = {
+        "hazard": "flood_depth",
+        "return_period": "10",
+        **fields,
+        "file": (io.BytesIO(path.read_bytes()), path.name),
+    }
     return client.post("/admin/rasters", data=data, content_type="multipart/form-data")
 
 
@@ -158,7 +186,11 @@ def test_admin_uploads_and_everyone_reads(app, accounts, demo_settings, tmp_path
     page = admin.get(r.headers["Location"]).get_data(as_text=True)
     assert "upload_rp10.tif" in page and "EPSG:3405" in page
     again = _upload(admin, src)
-    assert again.status_code == 303 and f"added={added}" in again.headers["Location"] and "new=0" in again.headers["Location"]
+    assert (
+        again.status_code == 303
+        and f"added={added}" in again.headers["Location"]
+        and "new=0" in again.headers["Location"]
+    )
     try:
         for role in ("admin", "planner", "extension_worker", "evaluator"):
             c = client_for(app, accounts, role)
@@ -241,8 +273,12 @@ def demo_catalogue(demo_settings):
 
 
 def test_demo_rasters_catalogued(demo_catalogue):
-    assert set(demo_catalogue) == {("flood_depth", 10), ("flood_depth", 100), ("landslide", None),
-                                   ("drought_index", None)}
+    assert set(demo_catalogue) == {
+        ("flood_depth", 10),
+        ("flood_depth", 100),
+        ("landslide", None),
+        ("drought_index", None),
+    }
     for r in demo_catalogue.values():
         assert r.source_crs == DEMO_CRS == "EPSG:3405" and r.crs == "EPSG:4326"
         assert r.source_resolution_x == 250.0
@@ -291,8 +327,11 @@ def test_demo_rasters_are_deterministic(demo_settings, tmp_path):
         from spatial.geometry import to_metric
         from spatial.models import AdminUnit
 
-        geom = to_metric(to_shape(s.scalar(select(AdminUnit.geom).where(AdminUnit.level == "province",
-                                                                        AdminUnit.boundary == "current"))))
+        geom = to_metric(
+            to_shape(
+                s.scalar(select(AdminUnit.geom).where(AdminUnit.level == "province", AdminUnit.boundary == "current"))
+            )
+        )
         checksums = set(s.scalars(select(Raster.checksum).where(Raster.created_by == "demo")))
     import hashlib
 

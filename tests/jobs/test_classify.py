@@ -30,11 +30,18 @@ LEGACY_FROM = date(2008, 8, 1)
 
 def _unit(db, level, code, name, unit_type, area_type, boundary, parent, geom):
     legacy = boundary == "legacy"
-    u = AdminUnit(level=level, code=code, name=name, unit_type=unit_type, area_type=area_type,
-                  boundary=boundary, parent_id=parent.id if parent else None,
-                  valid_from=LEGACY_FROM if legacy else CURRENT_VALID_FROM,
-                  valid_to=LEGACY_VALID_TO if legacy else None,
-                  geom=from_shape(MultiPolygon([geom]), srid=4326))
+    u = AdminUnit(
+        level=level,
+        code=code,
+        name=name,
+        unit_type=unit_type,
+        area_type=area_type,
+        boundary=boundary,
+        parent_id=parent.id if parent else None,
+        valid_from=LEGACY_FROM if legacy else CURRENT_VALID_FROM,
+        valid_to=LEGACY_VALID_TO if legacy else None,
+        geom=from_shape(MultiPolygon([geom]), srid=4326),
+    )
     db.add(u)
     db.flush()
     return u
@@ -48,13 +55,18 @@ def communes(empty_db):
     d_old = _unit(empty_db, "district", "999", "Huyện Thử", "Huyện", "rural", "legacy", p_old, allp)
     p_new = _unit(empty_db, "province", "99", "Tỉnh Thử", "Tỉnh", "rural", "current", None, allp)
     units = {
-        "rural": (_unit(empty_db, "commune", "99001", "Xã Một", "Xã", "rural", "legacy", d_old, a),
-                  _unit(empty_db, "commune", "99001", "Xã Một", "Xã", "rural", "current", p_new, a)),
-        "urban": (_unit(empty_db, "commune", "99002", "Phường Hai", "Phường", "urban", "legacy", d_old, b),
-                  _unit(empty_db, "commune", "99002", "Phường Hai", "Phường", "urban", "current", p_new, b)),
+        "rural": (
+            _unit(empty_db, "commune", "99001", "Xã Một", "Xã", "rural", "legacy", d_old, a),
+            _unit(empty_db, "commune", "99001", "Xã Một", "Xã", "rural", "current", p_new, a),
+        ),
+        "urban": (
+            _unit(empty_db, "commune", "99002", "Phường Hai", "Phường", "urban", "legacy", d_old, b),
+            _unit(empty_db, "commune", "99002", "Phường Hai", "Phường", "urban", "current", p_new, b),
+        ),
         "became_urban": (
             _unit(empty_db, "commune", "99003", "Xã Ba", "Xã", "rural", "legacy", d_old, c),
-            _unit(empty_db, "commune", "99003", "Phường Ba", "Phường", "urban", "current", p_new, c)),
+            _unit(empty_db, "commune", "99003", "Phường Ba", "Phường", "urban", "current", p_new, c),
+        ),
     }
     centres = {"rural": (100.05, 10.05), "urban": (100.25, 10.05), "became_urban": (100.45, 10.05)}
     return units, centres
@@ -63,14 +75,25 @@ def communes(empty_db):
 def _household_round(db, communes, kind, year, income, deprivations):
     units, centres = communes
     n = db.scalar(select(Household.id).order_by(Household.id.desc()).limit(1)) or 0
-    h = Household(code=f"T{n + 1:05d}", geom=from_shape(Point(*centres[kind]), srid=4326),
-                  commune_id=units[kind][0].id, head_name="Hoàng Văn Thử", members=4,
-                  registered_on=date(2020, 1, 1))
+    h = Household(
+        code=f"T{n + 1:05d}",
+        geom=from_shape(Point(*centres[kind]), srid=4326),
+        commune_id=units[kind][0].id,
+        head_name="Hoàng Văn Thử",
+        members=4,
+        registered_on=date(2020, 1, 1),
+    )
     db.add(h)
     db.flush()
-    r = SurveyRound(household_id=h.id, year=year, surveyed_on=date(year, 11, 15), members=4,
-                    income_per_person_month=income, source="test",
-                    **{name: True for name in deprivations})
+    r = SurveyRound(
+        household_id=h.id,
+        year=year,
+        surveyed_on=date(year, 11, 15),
+        members=4,
+        income_per_person_month=income,
+        source="test",
+        **{name: True for name in deprivations},
+    )
     db.add(r)
     db.flush()
     return r.id
@@ -111,15 +134,17 @@ CASES = [
 
 
 def test_every_threshold_edge(empty_db, communes):
-    ids = [(_household_round(empty_db, communes, area, year, income, dep), expected)
-           for area, year, income, dep, expected in CASES]
+    ids = [
+        (_household_round(empty_db, communes, area, year, income, dep), expected)
+        for area, year, income, dep, expected in CASES
+    ]
     place_households(empty_db)
     written = classify_households(empty_db)
     assert written == len(CASES)
-    got = dict(empty_db.execute(select(PovertyClassification.survey_round_id,
-                                       PovertyClassification.status)).all())
-    mismatches = [(CASES[i][:4], expected, got.get(rid)) for i, (rid, expected) in enumerate(ids)
-                  if got.get(rid) != expected]
+    got = dict(empty_db.execute(select(PovertyClassification.survey_round_id, PovertyClassification.status)).all())
+    mismatches = [
+        (CASES[i][:4], expected, got.get(rid)) for i, (rid, expected) in enumerate(ids) if got.get(rid) != expected
+    ]
     assert mismatches == []
     # idempotent: a second run changes nothing
     assert classify_households(empty_db) == 0
@@ -131,9 +156,11 @@ def test_changing_a_standard_reclassifies(empty_db, communes):
     classify_households(empty_db)
     assert empty_db.get(PovertyClassification, rid).status == "not_poor"
     std = empty_db.scalar(select(PovertyStandard).where(PovertyStandard.code == "2022-2025"))
-    empty_db.execute(update(PovertyLine).where(PovertyLine.standard_id == std.id,
-                                               PovertyLine.area_type == "rural")
-                     .values(income_line=1_700_000))
+    empty_db.execute(
+        update(PovertyLine)
+        .where(PovertyLine.standard_id == std.id, PovertyLine.area_type == "rural")
+        .values(income_line=1_700_000)
+    )
     assert classify_households(empty_db) == 1
     empty_db.expire_all()
     assert empty_db.get(PovertyClassification, rid).status == "poor"

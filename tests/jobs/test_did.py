@@ -55,13 +55,20 @@ PUBLISHED_PRETEST_P = 0.16812
 # README, aggte(out, type = "dynamic"): overall (-0.0772, SE 0.0219) and by event time.
 PUBLISHED_DYNAMIC_OVERALL = (-0.0772, 0.0219)
 PUBLISHED_EVENT_STUDY = {  # e: (estimate, bootstrap SE README)
-    -3: (0.0305, 0.0154), -2: (-0.0006, 0.0132), -1: (-0.0245, 0.0153), 0: (-0.0199, 0.0123),
-    1: (-0.0510, 0.0167), 2: (-0.1373, 0.0413), 3: (-0.1008, 0.0351),
+    -3: (0.0305, 0.0154),
+    -2: (-0.0006, 0.0132),
+    -1: (-0.0245, 0.0153),
+    0: (-0.0199, 0.0123),
+    1: (-0.0510, 0.0167),
+    2: (-0.1373, 0.0413),
+    3: (-0.1008, 0.0351),
 }
 # README, aggte(out, type = "group"): overall printed "-0.031" (= -0.0310), SE 0.0126.
 PUBLISHED_GROUP_OVERALL = (-0.0310, 0.0126)
 PUBLISHED_GROUP_EFFECTS = {
-    2004: (-0.0797, 0.0291), 2006: (-0.0229, 0.0176), 2007: (-0.0261, 0.0175),
+    2004: (-0.0797, 0.0291),
+    2006: (-0.0229, 0.0176),
+    2007: (-0.0261, 0.0175),
 }
 # did 2.5.1 reference page of aggte() (man/aggte.Rd example), aggte(out, type = "simple"):
 # printed "-0.04" (= -0.0400), SE 0.0119.
@@ -114,8 +121,7 @@ def never(mpdta: dict[str, np.ndarray]) -> DidResult:
 
 @pytest.fixture(scope="module")
 def notyet(mpdta: dict[str, np.ndarray]) -> DidResult:
-    return estimate(mpdta["countyreal"], mpdta["year"], mpdta["first.treat"], mpdta["lemp"],
-                    control="notyet")
+    return estimate(mpdta["countyreal"], mpdta["year"], mpdta["first.treat"], mpdta["lemp"], control="notyet")
 
 
 # ---------------------------------------------------------------------------- the reference table
@@ -136,10 +142,10 @@ def test_aggregates_match_published_table_to_4_decimals(never: DidResult) -> Non
     assert _d4(never.simple.att) == _d4(PUBLISHED_SIMPLE[0])
     assert never.event_study_overall is not None
     assert _d4(never.event_study_overall.att) == _d4(PUBLISHED_DYNAMIC_OVERALL[0])
-    assert {e.event_time: _d4(e.att) for e in never.event_study} == \
-        {e: _d4(v[0]) for e, v in PUBLISHED_EVENT_STUDY.items()}
-    assert {b.group: _d4(b.att) for b in never.by_group} == \
-        {g: _d4(v[0]) for g, v in PUBLISHED_GROUP_EFFECTS.items()}
+    assert {e.event_time: _d4(e.att) for e in never.event_study} == {
+        e: _d4(v[0]) for e, v in PUBLISHED_EVENT_STUDY.items()
+    }
+    assert {b.group: _d4(b.att) for b in never.by_group} == {g: _d4(v[0]) for g, v in PUBLISHED_GROUP_EFFECTS.items()}
     assert [(b.group, b.n_units) for b in never.by_group] == [(2004, 20), (2006, 40), (2007, 131)]
 
 
@@ -157,8 +163,7 @@ def test_standard_errors_agree_with_published_bootstrap_loosely(never: DidResult
     assert never.overall.se == pytest.approx(PUBLISHED_GROUP_OVERALL[1], rel=BOOTSTRAP_RTOL)
     assert never.simple.se == pytest.approx(PUBLISHED_SIMPLE[1], rel=BOOTSTRAP_RTOL)
     assert never.event_study_overall is not None
-    assert never.event_study_overall.se == pytest.approx(PUBLISHED_DYNAMIC_OVERALL[1],
-                                                         rel=BOOTSTRAP_RTOL)
+    assert never.event_study_overall.se == pytest.approx(PUBLISHED_DYNAMIC_OVERALL[1], rel=BOOTSTRAP_RTOL)
     for e in never.event_study:
         assert e.se == pytest.approx(PUBLISHED_EVENT_STUDY[e.event_time][1], rel=BOOTSTRAP_RTOL)
     for b in never.by_group:
@@ -174,8 +179,14 @@ def test_intervals_are_95_percent_normal(never: DidResult) -> None:
 
 @pytest.mark.parametrize("control", ["never", "notyet"])
 def test_doubly_robust_with_covariates_matches_published_table(mpdta, control: str) -> None:
-    r = estimate(mpdta["countyreal"], mpdta["year"], mpdta["first.treat"], mpdta["lemp"],
-                 control=control, covariates={"lpop": mpdta["lpop"]})
+    r = estimate(
+        mpdta["countyreal"],
+        mpdta["year"],
+        mpdta["first.treat"],
+        mpdta["lemp"],
+        control=control,
+        covariates={"lpop": mpdta["lpop"]},
+    )
     got = {(c.group, c.time): c for c in r.att_gt}
     assert set(got) == set(PUBLISHED_DR_LPOP)
     col = 0 if control == "never" else 2
@@ -187,45 +198,62 @@ def test_doubly_robust_with_covariates_matches_published_table(mpdta, control: s
 
 
 # ---------------------------------------------------------------------------- cross-check
-def _moderndid(mpdta: dict[str, np.ndarray], control_group: str,
-               xformla: str | None = None) -> dict[str, object]:
+def _moderndid(mpdta: dict[str, np.ndarray], control_group: str, xformla: str | None = None) -> dict[str, object]:
     """moderndid's port of R did with analytic SEs (boot=False): an extra, not the reference."""
     import moderndid
     import polars as pl
 
-    df = pl.DataFrame({"id": mpdta["countyreal"], "t": mpdta["year"],
-                       "g": mpdta["first.treat"], "y": mpdta["lemp"], "lpop": mpdta["lpop"]})
+    df = pl.DataFrame(
+        {
+            "id": mpdta["countyreal"],
+            "t": mpdta["year"],
+            "g": mpdta["first.treat"],
+            "y": mpdta["lemp"],
+            "lpop": mpdta["lpop"],
+        }
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = moderndid.att_gt(data=df, yname="y", tname="t", idname="id", gname="g",
-                             xformla=xformla, est_method="dr",
-                             boot=False, cband=False, control_group=control_group)
-        agg = {ty: moderndid.aggte(r, type=ty, boot=False, cband=False)
-               for ty in ("simple", "group", "dynamic")}
+        r = moderndid.att_gt(
+            data=df,
+            yname="y",
+            tname="t",
+            idname="id",
+            gname="g",
+            xformla=xformla,
+            est_method="dr",
+            boot=False,
+            cband=False,
+            control_group=control_group,
+        )
+        agg = {ty: moderndid.aggte(r, type=ty, boot=False, cband=False) for ty in ("simple", "group", "dynamic")}
     return {"r": r, **agg}
 
 
-@pytest.mark.parametrize("control,control_group", [("never", "nevertreated"),
-                                                   ("notyet", "notyettreated")])
+@pytest.mark.parametrize("control,control_group", [("never", "nevertreated"), ("notyet", "notyettreated")])
 @pytest.mark.parametrize("with_lpop", [False, True])
-def test_matches_moderndid_analytic_standard_errors(mpdta: dict[str, np.ndarray], never: DidResult,
-                                                    notyet: DidResult, control: str,
-                                                    control_group: str, with_lpop: bool) -> None:
+def test_matches_moderndid_analytic_standard_errors(
+    mpdta: dict[str, np.ndarray], never: DidResult, notyet: DidResult, control: str, control_group: str, with_lpop: bool
+) -> None:
     if with_lpop:
-        ours = estimate(mpdta["countyreal"], mpdta["year"], mpdta["first.treat"], mpdta["lemp"],
-                        control=control, covariates={"lpop": mpdta["lpop"]})
+        ours = estimate(
+            mpdta["countyreal"],
+            mpdta["year"],
+            mpdta["first.treat"],
+            mpdta["lemp"],
+            control=control,
+            covariates={"lpop": mpdta["lpop"]},
+        )
     else:
         ours = never if control == "never" else notyet
     ref = _moderndid(mpdta, control_group, "~lpop" if with_lpop else None)
     r = ref["r"]
-    cells = zip(np.asarray(r.groups).astype(int).tolist(), np.asarray(r.times).astype(int).tolist(),
-                strict=True)
+    cells = zip(np.asarray(r.groups).astype(int).tolist(), np.asarray(r.times).astype(int).tolist(), strict=True)
     assert [(c.group, c.time) for c in ours.att_gt] == list(cells)
     np.testing.assert_allclose([c.att for c in ours.att_gt], r.att_gt, rtol=0, atol=1e-12)
     np.testing.assert_allclose([c.se for c in ours.att_gt], r.se_gt, rtol=1e-9)
     assert ours.pretest_p == pytest.approx(r.wald_pvalue, abs=1e-5)  # moderndid rounds to 5
-    for ty, est in (("simple", ours.simple), ("group", ours.overall),
-                    ("dynamic", ours.event_study_overall)):
+    for ty, est in (("simple", ours.simple), ("group", ours.overall), ("dynamic", ours.event_study_overall)):
         assert est is not None
         assert est.att == pytest.approx(ref[ty].overall_att, abs=1e-12), ty
         assert est.se == pytest.approx(ref[ty].overall_se, rel=1e-9), ty
@@ -236,8 +264,7 @@ def test_matches_moderndid_analytic_standard_errors(mpdta: dict[str, np.ndarray]
 
 
 # ---------------------------------------------------------------------------- never vs not yet
-def test_not_yet_treated_adds_later_cohorts_as_controls(never: DidResult,
-                                                        notyet: DidResult) -> None:
+def test_not_yet_treated_adds_later_cohorts_as_controls(never: DidResult, notyet: DidResult) -> None:
     by_n = {(c.group, c.time): c for c in never.att_gt}
     by_y = {(c.group, c.time): c for c in notyet.att_gt}
     cohort = {2004: 20, 2006: 40, 2007: 131}
@@ -246,7 +273,7 @@ def test_not_yet_treated_adds_later_cohorts_as_controls(never: DidResult,
         assert c.n_control == by_n[key].n_control + later, key
         if later:  # more comparison units: a different estimate
             assert abs(c.att - by_n[key].att) > 1e-4, key
-        else:      # in 2007 nobody is still untreated: the same comparison, the same estimate
+        else:  # in 2007 nobody is still untreated: the same comparison, the same estimate
             assert c.att == pytest.approx(by_n[key].att, abs=1e-15) and c.se == by_n[key].se
     assert notyet.control == "notyet" and never.control == "never"
     assert notyet.overall.att != pytest.approx(never.overall.att, abs=1e-4)
@@ -255,8 +282,7 @@ def test_not_yet_treated_adds_later_cohorts_as_controls(never: DidResult,
 def test_not_yet_treated_without_never_treated_follows_r(mpdta: dict[str, np.ndarray]) -> None:
     """No never-treated units: the last cohort is only a comparison, its periods are dropped."""
     keep = mpdta["first.treat"] != 0
-    args = (mpdta["countyreal"][keep], mpdta["year"][keep], mpdta["first.treat"][keep],
-            mpdta["lemp"][keep])
+    args = (mpdta["countyreal"][keep], mpdta["year"][keep], mpdta["first.treat"][keep], mpdta["lemp"][keep])
     with pytest.raises(DidSampleTooSmall, match="0 never-treated unit"):
         estimate(*args)
     r = estimate(*args, control="notyet")
@@ -267,10 +293,8 @@ def test_not_yet_treated_without_never_treated_follows_r(mpdta: dict[str, np.nda
     # leaves out (pre_process_did: "drop the max cohort from glist"); the shared cells agree.
     ref = _moderndid({k: v[keep] for k, v in mpdta.items()}, "notyettreated")["r"]
     shared = np.asarray(ref.groups) != 2007
-    np.testing.assert_allclose([c.att for c in r.att_gt], np.asarray(ref.att_gt)[shared],
-                               atol=1e-12)
-    np.testing.assert_allclose([c.se for c in r.att_gt], np.asarray(ref.se_gt)[shared],
-                               rtol=1e-9)
+    np.testing.assert_allclose([c.att for c in r.att_gt], np.asarray(ref.att_gt)[shared], atol=1e-12)
+    np.testing.assert_allclose([c.se for c in r.att_gt], np.asarray(ref.se_gt)[shared], rtol=1e-9)
 
 
 # ---------------------------------------------------------------------------- hand-made panels
@@ -280,8 +304,12 @@ def _panel(groups: list[int], periods: list[int], seed: int = 3, effect: float =
     unit = np.repeat(np.arange(1, n + 1), T)
     time = np.tile(periods, n)
     group = np.repeat(groups, T)
-    y = (np.repeat(rng.normal(size=n), T) + 0.3 * (time - periods[0]) + rng.normal(0, 0.5, n * T)
-         + effect * ((group > 0) & (time >= group)))
+    y = (
+        np.repeat(rng.normal(size=n), T)
+        + 0.3 * (time - periods[0])
+        + rng.normal(0, 0.5, n * T)
+        + effect * ((group > 0) & (time >= group))
+    )
     return unit, time, group, y
 
 
@@ -362,8 +390,9 @@ def test_twfe_matches_dummy_variable_regression_with_cluster_robust_se() -> None
     d = ((group > 0) & (time >= group)).astype(float)
     est = two_way_fixed_effects(unit, time, d, y)
     units, periods = np.unique(unit), np.unique(time)
-    X = np.column_stack([d, (unit[:, None] == units[None, :]).astype(float),
-                         (time[:, None] == periods[None, 1:]).astype(float)])
+    X = np.column_stack(
+        [d, (unit[:, None] == units[None, :]).astype(float), (time[:, None] == periods[None, 1:]).astype(float)]
+    )
     beta, *_ = np.linalg.lstsq(X, y, rcond=None)
     resid = y - X @ beta
     bread = np.linalg.inv(X.T @ X)
@@ -374,8 +403,7 @@ def test_twfe_matches_dummy_variable_regression_with_cluster_robust_se() -> None
     assert est.se == pytest.approx(math.sqrt(V[0, 0]), rel=1e-8)
 
 
-def test_twfe_on_mpdta_differs_from_the_heterogeneity_robust_estimate(mpdta,
-                                                                      never: DidResult) -> None:
+def test_twfe_on_mpdta_differs_from_the_heterogeneity_robust_estimate(mpdta, never: DidResult) -> None:
     d = ((mpdta["first.treat"] > 0) & (mpdta["year"] >= mpdta["first.treat"])).astype(float)
     est = two_way_fixed_effects(mpdta["countyreal"], mpdta["year"], d, mpdta["lemp"])
     assert isinstance(est, Estimate)
@@ -397,8 +425,7 @@ def _bad(**changes):
 
 def _error(arrays: dict, **kw) -> str:
     with pytest.raises(DidError) as exc:
-        estimate(arrays["unit"], arrays["time"], arrays["group"], arrays["outcome"],
-                 columns=COLS, **kw)
+        estimate(arrays["unit"], arrays["time"], arrays["group"], arrays["outcome"], columns=COLS, **kw)
     assert isinstance(exc.value, JobError)
     return str(exc.value)
 
@@ -407,6 +434,7 @@ def test_duplicate_unit_time_rows_are_named() -> None:
     def dup(t):
         t[1] = 1  # unit 1 has round 1 twice (rows 1 and 2), round 2 missing
         return t
+
     msg = _error(_bad(time=dup))
     assert "duplicate (unit, time) rows" in msg and "'hh_id'" in msg and "'round'" in msg
     assert "rows 1 (hh_id=1, round=1), 2 (hh_id=1, round=1)" in msg
@@ -424,6 +452,7 @@ def test_units_treated_before_the_first_period_are_named() -> None:
     def early(g):
         g[g == 3] = 1
         return g
+
     msg = _error(_bad(group=early))
     assert "'first_round'" in msg and "treated in or before the first period (1)" in msg
     assert "rows 13 (hh_id=4, round=1, first_round=1)" in msg
@@ -433,11 +462,14 @@ def test_non_numeric_and_missing_outcomes_are_named() -> None:
     def text(y):
         y[5] = "n/a"
         return y
+
     msg = _error(_bad(outcome=text))
     assert "'income' must be numeric" in msg and "row 6" in msg and "income='n/a'" in msg
+
     def nan(y):
         y[2] = float("nan")
         return y.astype(float)
+
     msg = _error(_bad(outcome=nan))
     assert "'income' has 1 missing or non-finite" in msg and "row 3 (hh_id=1, round=3" in msg
 
@@ -447,6 +479,7 @@ def test_group_outside_the_time_range_is_named(value: int) -> None:
     def out(g):
         g[g == 3] = value
         return g
+
     msg = _error(_bad(group=out))
     assert "'first_round' outside the time range 1–4" in msg
     assert f"rows 13 (hh_id=4, round=1, first_round={value}), 17 (hh_id=5" in msg
@@ -456,6 +489,7 @@ def test_group_must_be_constant_within_a_unit() -> None:
     def changes(g):
         g[0:4] = [0, 0, 2, 2]  # unit 1 "becomes" a cohort mid-panel
         return g
+
     msg = _error(_bad(group=changes))
     assert "'first_round' must be constant within a unit" in msg and "unit 1 has 0, 2" in msg
     assert "rows 1 (" in msg
@@ -465,6 +499,7 @@ def test_too_few_never_treated_units() -> None:
     def one_never(g):
         g[4:] = np.where(g[4:] == 0, 3, g[4:])  # only unit 1 stays never treated
         return g
+
     a = _bad(group=one_never)
     with pytest.raises(DidSampleTooSmall, match=r"1 never-treated unit\(s\).*at least 2.*notyet"):
         estimate(a["unit"], a["time"], a["group"], a["outcome"], columns=COLS)
@@ -496,10 +531,8 @@ def test_bad_covariates_are_named() -> None:
     a = _bad()
     x = np.random.default_rng(1).normal(size=24).astype(object)
     x[7] = "?"
-    with pytest.raises(DidError,
-                       match=r"column 'age' must be numeric.*row 8 \(hh_id=2, round=4, age='\?'\)"):
-        estimate(a["unit"], a["time"], a["group"], a["outcome"], columns=COLS,
-                 covariates={"age": x})
+    with pytest.raises(DidError, match=r"column 'age' must be numeric.*row 8 \(hh_id=2, round=4, age='\?'\)"):
+        estimate(a["unit"], a["time"], a["group"], a["outcome"], columns=COLS, covariates={"age": x})
     with pytest.raises(DidError, match="covariate 'age': expected 24 values"):
         estimate(a["unit"], a["time"], a["group"], a["outcome"], covariates={"age": np.ones(5)})
     with pytest.raises(DidError, match="singular"):  # a constant is collinear with the intercept
@@ -524,8 +557,7 @@ def _write(tmp_path, text: str):
 
 
 def test_read_panel_csv(tmp_path) -> None:
-    p = _write(tmp_path, "hh;round;first;income\n"
-                         "001;1;0;10.5\n001;2;0;11\n002;1;2;9\n002;2;2;12.25\n")
+    p = _write(tmp_path, "hh;round;first;income\n001;1;0;10.5\n001;2;0;11\n002;1;2;9\n002;2;2;12.25\n")
     unit, time, group, y = read_panel_csv(p, "hh", "round", "first", "income")
     assert unit.tolist() == ["001", "001", "002", "002"]  # zero-padded codes stay text
     assert time.dtype == np.int64 and group.tolist() == [0, 0, 2, 2]
@@ -534,20 +566,28 @@ def test_read_panel_csv(tmp_path) -> None:
     assert read_panel_csv(p2, "hh", "round", "first", "income")[0].dtype == np.int64
 
 
-@pytest.mark.parametrize("text,needle", [
-    ("hh,round,first,income\n1,1,0,10\n1,2,0,abc\n",
-     "column 'income' (outcome) must be numeric in every row, e.g. line 3 ('abc')"),
-    ("hh,round,first,income\n1,1,0,10\n1,2,0,\n", "line 3 ('')"),
-    ("hh,round,first,income\n1,1,0,10\n1,2.5,0,3\n",
-     "column 'round' (time) must hold whole numbers, e.g. line(s) 3 (2.5)"),
-    ("hh,round,first,income\n1,1,,10\n",
-     "column 'first' (group) must be a whole number (first treated period, 0 = never treated)"),
-    ("hh,round,income\n1,1,10\n",
-     "no column 'first' (group); the header has 'hh', 'round', 'income'"),
-    ("", "empty file"),
-    ("hh,round,first,income\n", "no data rows"),
-    ("hh,round,first,income\n1,1\n", "line 2: 2 field(s)"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        (
+            "hh,round,first,income\n1,1,0,10\n1,2,0,abc\n",
+            "column 'income' (outcome) must be numeric in every row, e.g. line 3 ('abc')",
+        ),
+        ("hh,round,first,income\n1,1,0,10\n1,2,0,\n", "line 3 ('')"),
+        (
+            "hh,round,first,income\n1,1,0,10\n1,2.5,0,3\n",
+            "column 'round' (time) must hold whole numbers, e.g. line(s) 3 (2.5)",
+        ),
+        (
+            "hh,round,first,income\n1,1,,10\n",
+            "column 'first' (group) must be a whole number (first treated period, 0 = never treated)",
+        ),
+        ("hh,round,income\n1,1,10\n", "no column 'first' (group); the header has 'hh', 'round', 'income'"),
+        ("", "empty file"),
+        ("hh,round,first,income\n", "no data rows"),
+        ("hh,round,first,income\n1,1\n", "line 2: 2 field(s)"),
+    ],
+)
 def test_read_panel_csv_errors_name_file_line_and_column(tmp_path, text: str, needle: str) -> None:
     p = _write(tmp_path, text)
     with pytest.raises(DidError) as exc:

@@ -8,24 +8,36 @@ from tests.conftest import client_for
 
 def test_finds_every_planted_case(db):
     find_duplicates(db)
-    missed = db.execute(text("""
+    missed = (
+        db.execute(
+            text("""
         SELECT t.key FROM demo_truth t
         JOIN households dup ON dup.code = t.key JOIN households orig ON orig.code = t.detail ->> 'original'
         WHERE t.kind = 'planted_duplicate_household' AND NOT EXISTS (
             SELECT 1 FROM duplicate_candidates d WHERE d.kind = 'household_pair' AND d.current
               AND d.household_a = least(orig.id, dup.id) AND d.household_b = greatest(orig.id, dup.id))
-    """)).scalars().all()
+    """)
+        )
+        .scalars()
+        .all()
+    )
     assert missed == []
-    same_card = db.scalar(text("""
-        SELECT count(*) FROM duplicate_candidates WHERE reasons ? 'same ID-card number'"""))
-    planted_same_card = db.scalar(text("""
+    same_card = db.scalar(
+        text("""
+        SELECT count(*) FROM duplicate_candidates WHERE reasons ? 'same ID-card number'""")
+    )
+    planted_same_card = db.scalar(
+        text("""
         SELECT count(*) FROM demo_truth WHERE kind = 'planted_duplicate_household'
-          AND (detail ->> 'same_id_card')::boolean"""))
+          AND (detail ->> 'same_id_card')::boolean""")
+    )
     assert same_card == planted_same_card  # ID cards are unique otherwise
-    enrolments = set(db.execute(text(
-        "SELECT household_a FROM duplicate_candidates WHERE kind = 'double_enrolment'")).scalars())
-    planted = {int(k) for k in db.execute(text(
-        "SELECT key FROM demo_truth WHERE kind = 'planted_double_enrolment'")).scalars()}
+    enrolments = set(
+        db.execute(text("SELECT household_a FROM duplicate_candidates WHERE kind = 'double_enrolment'")).scalars()
+    )
+    planted = {
+        int(k) for k in db.execute(text("SELECT key FROM demo_truth WHERE kind = 'planted_double_enrolment'")).scalars()
+    }
     assert planted and planted <= enrolments
 
 
@@ -46,7 +58,7 @@ def test_review_page(app, accounts, demo_settings):
     admin = client_for(app, accounts, "admin")
     page = admin.get("/admin/duplicates").get_data(as_text=True)
     assert "same ID-card number" in page
-    cid = int(page.split('/admin/duplicates/')[1].split('?')[0])
+    cid = int(page.split("/admin/duplicates/")[1].split("?")[0])
     r = admin.post(f"/admin/duplicates/{cid}", data={"decision": "duplicate"})
     assert r.status_code == 303
     decided = admin.get("/admin/duplicates?show=decided").get_data(as_text=True)

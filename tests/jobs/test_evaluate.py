@@ -24,10 +24,16 @@ def full_demo(base_settings):
 
 def _province_rows(settings, estimator):
     with transaction(settings) as s:
-        return {e.model_type: e for e in s.scalars(
-            select(ModelEvaluation).where(ModelEvaluation.estimator == estimator,
-                   ModelEvaluation.unit_id == s.scalar(text(
-                       "SELECT id FROM admin_units WHERE level = 'province' AND boundary = 'current'"))))}
+        return {
+            e.model_type: e
+            for e in s.scalars(
+                select(ModelEvaluation).where(
+                    ModelEvaluation.estimator == estimator,
+                    ModelEvaluation.unit_id
+                    == s.scalar(text("SELECT id FROM admin_units WHERE level = 'province' AND boundary = 'current'")),
+                )
+            )
+        }
 
 
 def test_planted_effects_inside_95_intervals(full_demo):
@@ -46,15 +52,20 @@ def test_planted_effects_inside_95_intervals(full_demo):
 def test_small_areas_reported_not_dropped(full_demo):
     with transaction(full_demo) as s:
         communes = s.scalar(text("SELECT count(*) FROM admin_units WHERE level='commune' AND boundary='current'"))
-        per_type = dict(s.execute(text("""
+        per_type = dict(
+            s.execute(
+                text("""
             SELECT status, count(*) FROM model_evaluations e JOIN admin_units u ON u.id = e.unit_id
-            WHERE u.level = 'commune' AND e.estimator = 'cs_did' GROUP BY status""")).all())
+            WHERE u.level = 'commune' AND e.estimator = 'cs_did' GROUP BY status""")
+            ).all()
+        )
     # any model, each model type, six work types and water schemes: one row each per commune
     assert sum(per_type.values()) == communes * (1 + len(PLANTED_EFFECTS) + 6 + 1)
     assert per_type.get("insufficient_sample", 0) > 0
     with transaction(full_demo) as s:
-        note = s.scalar(text("SELECT detail ->> 'reason' FROM model_evaluations "
-                             "WHERE status = 'insufficient_sample' LIMIT 1"))
+        note = s.scalar(
+            text("SELECT detail ->> 'reason' FROM model_evaluations WHERE status = 'insufficient_sample' LIMIT 1")
+        )
     assert "needs at least" in note or note
 
 

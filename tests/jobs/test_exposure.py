@@ -20,8 +20,10 @@ from tests.conftest import client_for
 
 
 def _raster(db, hazard: str, return_period: int | None = None):  # type: ignore[no-untyped-def]
-    row = db.execute(text("SELECT id, path FROM rasters WHERE hazard = :h AND return_period IS NOT DISTINCT FROM :rp"),
-                     {"h": hazard, "rp": return_period}).one()
+    row = db.execute(
+        text("SELECT id, path FROM rasters WHERE hazard = :h AND return_period IS NOT DISTINCT FROM :rp"),
+        {"h": hazard, "rp": return_period},
+    ).one()
     return row.id, Settings.from_env().raster_store / row.path
 
 
@@ -29,47 +31,65 @@ def test_every_raster_has_every_unit_and_asset(db):
     rasters = db.scalar(text("SELECT count(*) FROM rasters"))
     assert rasters >= 4
     assert db.scalar(text("SELECT count(*) FROM area_exposure")) == rasters * db.scalar(
-        text("SELECT count(*) FROM admin_units"))
-    for kind, table in (("model", "livelihood_models"), ("work", "infrastructure_works"),
-                        ("water_scheme", "water_schemes")):
+        text("SELECT count(*) FROM admin_units")
+    )
+    for kind, table in (
+        ("model", "livelihood_models"),
+        ("work", "infrastructure_works"),
+        ("water_scheme", "water_schemes"),
+    ):
         n = db.scalar(text(f"SELECT count(*) FROM {table} WHERE deleted_at IS NULL"))
         assert db.scalar(text("SELECT count(*) FROM asset_exposure WHERE asset_kind = :k"), {"k": kind}) == rasters * n
     assert db.scalar(text("SELECT count(*) FROM household_exposure")) == rasters * db.scalar(
-        text("SELECT count(*) FROM households WHERE geom IS NOT NULL AND deleted_at IS NULL"))
+        text("SELECT count(*) FROM households WHERE geom IS NOT NULL AND deleted_at IS NULL")
+    )
 
 
 def test_commune_statistics_equal_exactextract(db):
     """Coverage-weighted statistics of communes equal exactextract's on the same COG."""
     raster_id, path = _raster(db, "flood_depth", 100)
-    units = db.execute(text("""
+    units = db.execute(
+        text("""
         SELECT u.code, ST_AsBinary(u.geom) AS wkb, a.count, a.mean, a.min, a.max, a.p50, a.p90, a.sum,
                a.share_above
         FROM area_exposure a JOIN admin_units u ON u.id = a.unit_id
         WHERE a.raster_id = :r AND u.level = 'commune' AND u.boundary = 'current' ORDER BY u.code LIMIT 12"""),
-                       {"r": raster_id}).all()
+        {"r": raster_id},
+    ).all()
     geoms = [shapely.from_wkb(bytes(u.wkb)) for u in units]
     features = [{"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(g)} for g in geoms]
-    theirs_all = exact_extract(str(path), features,
-                               ["count", "mean", "min", "max", "median", "quantile(q=0.9)", "sum", "coverage",
-                                "values"])
+    theirs_all = exact_extract(
+        str(path), features, ["count", "mean", "min", "max", "median", "quantile(q=0.9)", "sum", "coverage", "values"]
+    )
     for unit, theirs in zip(units, theirs_all, strict=True):
         p = theirs["properties"]
         # the share of the valid area deeper than the threshold (0.15 m), from exactextract's cells
         coverage, values = np.asarray(p["coverage"]), np.asarray(p["values"])
         if coverage.sum() > 0:
-            assert unit.share_above == pytest.approx(coverage[values > 0.15].sum() / coverage.sum(), rel=1e-6,
-                                                     abs=1e-9), unit.code
-        for ours, key in ((unit.count, "count"), (unit.mean, "mean"), (unit.min, "min"), (unit.max, "max"),
-                          (unit.p50, "median"), (unit.p90, "quantile_90"), (unit.sum, "sum")):
+            assert unit.share_above == pytest.approx(
+                coverage[values > 0.15].sum() / coverage.sum(), rel=1e-6, abs=1e-9
+            ), unit.code
+        for ours, key in (
+            (unit.count, "count"),
+            (unit.mean, "mean"),
+            (unit.min, "min"),
+            (unit.max, "max"),
+            (unit.p50, "median"),
+            (unit.p90, "quantile_90"),
+            (unit.sum, "sum"),
+        ):
             assert ours == pytest.approx(p[key], rel=1e-6, abs=1e-9), (unit.code, key)
 
 
 def test_household_values_and_area_counts(db):
     raster_id, path = _raster(db, "landslide")
-    rows = db.execute(text("""
+    rows = db.execute(
+        text("""
         SELECT e.value, e.exposed, ST_X(h.geom) AS x, ST_Y(h.geom) AS y
         FROM household_exposure e JOIN households h ON h.id = e.household_id
-        WHERE e.raster_id = :r ORDER BY h.id LIMIT 300"""), {"r": raster_id}).all()
+        WHERE e.raster_id = :r ORDER BY h.id LIMIT 300"""),
+        {"r": raster_id},
+    ).all()
     with rasterio.open(path) as ds:
         nodata = ds.nodata
         sampled = [float(v[0]) for v in ds.sample([(r.x, r.y) for r in rows])]
@@ -82,47 +102,68 @@ def test_household_values_and_area_counts(db):
         assert row.exposed == (value >= 4)  # landslide class 4 or 5 (exposure_thresholds)
     # every household is counted once per unit; communes add up to the province, on both versions
     for boundary in ("current", "legacy"):
-        communes = db.execute(text("""
+        communes = db.execute(
+            text("""
             SELECT sum(a.households), sum(a.households_exposed) FROM area_exposure a
             JOIN admin_units u ON u.id = a.unit_id
             WHERE a.raster_id = :r AND u.level = 'commune' AND u.boundary = :b"""),
-                              {"r": raster_id, "b": boundary}).one()
-        province = db.execute(text("""
+            {"r": raster_id, "b": boundary},
+        ).one()
+        province = db.execute(
+            text("""
             SELECT a.households, a.households_exposed FROM area_exposure a JOIN admin_units u ON u.id = a.unit_id
             WHERE a.raster_id = :r AND u.level = 'province' AND u.boundary = :b"""),
-                              {"r": raster_id, "b": boundary}).one()
+            {"r": raster_id, "b": boundary},
+        ).one()
         assert tuple(communes) == tuple(province)
-    exposed = db.scalar(text("SELECT count(*) FROM household_exposure WHERE raster_id = :r AND exposed"),
-                        {"r": raster_id})
+    exposed = db.scalar(
+        text("SELECT count(*) FROM household_exposure WHERE raster_id = :r AND exposed"), {"r": raster_id}
+    )
     assert province.households_exposed == exposed > 0
 
 
 def test_asset_zones_are_buffers_in_metres_or_polygons(db):
     raster_id, _ = _raster(db, "flood_depth", 100)
-    kinds = dict(db.execute(text("""
+    kinds = dict(
+        db.execute(
+            text("""
         SELECT e.asset_kind || ':' || coalesce(e.buffer_m::text, 'polygon'), count(*) FROM asset_exposure e
-        WHERE e.raster_id = :r GROUP BY 1"""), {"r": raster_id}).all())
+        WHERE e.raster_id = :r GROUP BY 1"""),
+            {"r": raster_id},
+        ).all()
+    )
     assert "water_scheme:250" in kinds and "work:100" in kinds and "model:polygon" in kinds
     # a 250 m buffer covers about pi * 250² m²: ~12 cells of the demo's 250 m-ish grid, give or take
-    counts = db.execute(text("SELECT count FROM asset_exposure WHERE raster_id = :r AND asset_kind = 'water_scheme'"),
-                        {"r": raster_id}).scalars().all()
-    cell_m2 = db.scalar(text("""
+    counts = (
+        db.execute(
+            text("SELECT count FROM asset_exposure WHERE raster_id = :r AND asset_kind = 'water_scheme'"),
+            {"r": raster_id},
+        )
+        .scalars()
+        .all()
+    )
+    cell_m2 = db.scalar(
+        text("""
         SELECT ST_Area(ST_MakeEnvelope(106.7, 21.8, 106.7 + resolution_x, 21.8 + resolution_y, 4326)::geography)
-        FROM rasters WHERE id = :r"""), {"r": raster_id})
+        FROM rasters WHERE id = :r"""),
+        {"r": raster_id},
+    )
     assert np.median(counts) == pytest.approx(math.pi * 250**2 / cell_m2, rel=0.1)
 
 
 def test_incremental_runs_recompute_only_what_changed(db):
     assert exposure(db) == 0  # nothing new since the fixture's run
     rasters = db.scalar(text("SELECT count(*) FROM rasters"))
-    unit = db.execute(text("SELECT id, code FROM admin_units WHERE level = 'commune' AND boundary = 'current' "
-                           "ORDER BY code LIMIT 1")).one()
+    unit = db.execute(
+        text("SELECT id, code FROM admin_units WHERE level = 'commune' AND boundary = 'current' ORDER BY code LIMIT 1")
+    ).one()
     before = db.scalar(text("SELECT max(computed_at) FROM area_exposure WHERE unit_id <> :u"), {"u": unit.id})
     db.execute(text("UPDATE admin_units SET geom = ST_Multi(ST_Buffer(geom, -0.001)) WHERE id = :u"), {"u": unit.id})
     written = exposure(db)
     # the changed commune's rows, one per raster, plus the area counts that moved with it
-    changed = db.scalar(text("SELECT count(*) FROM area_exposure WHERE unit_id = :u AND computed_at > :t"),
-                        {"u": unit.id, "t": before})
+    changed = db.scalar(
+        text("SELECT count(*) FROM area_exposure WHERE unit_id = :u AND computed_at > :t"), {"u": unit.id, "t": before}
+    )
     assert changed == rasters
     assert db.scalar(text("SELECT max(computed_at) FROM area_exposure WHERE unit_id <> :u"), {"u": unit.id}) == before
     assert written >= rasters
@@ -130,8 +171,12 @@ def test_incremental_runs_recompute_only_what_changed(db):
     db.execute(text("UPDATE exposure_thresholds SET value = 3 WHERE hazard = 'landslide'"))
     exposure(db)
     landslide, _ = _raster(db, "landslide")
-    keys = dict(db.execute(text("SELECT raster_id = :r, array_agg(DISTINCT threshold_key) FROM household_exposure "
-                                "GROUP BY 1"), {"r": landslide}).all())
+    keys = dict(
+        db.execute(
+            text("SELECT raster_id = :r, array_agg(DISTINCT threshold_key) FROM household_exposure GROUP BY 1"),
+            {"r": landslide},
+        ).all()
+    )
     assert keys[True] == [">=3.0"]
     assert ">=3.0" not in keys[False]
 
@@ -149,8 +194,19 @@ def test_api_rows_and_scope(app, client, accounts, demo_settings, tmp_path):
     assert body["raster"]["threshold_op"] == ">" and body["raster"]["threshold_value"] == 0.15
     assert len(body["rows"]) == 65
     row = body["rows"][0]
-    assert set(row) == {"code", "name", "count", "mean", "min", "max", "p50", "p90", "share_above", "households",
-                        "households_exposed"}
+    assert set(row) == {
+        "code",
+        "name",
+        "count",
+        "mean",
+        "min",
+        "max",
+        "p50",
+        "p90",
+        "share_above",
+        "households",
+        "households_exposed",
+    }
     legacy = client.get(f"/api/exposure?raster={raster_id}&level=district&boundaries=legacy").get_json()
     assert len(legacy["rows"]) == 11
     # a worker of commune A sees commune A (and the province it lies in is not theirs)
@@ -158,8 +214,11 @@ def test_api_rows_and_scope(app, client, accounts, demo_settings, tmp_path):
     mine = worker.get(f"/api/exposure?raster={raster_id}&level=commune&boundaries=current").get_json()["rows"]
     assert [r["code"] for r in mine] == [accounts.commune_a]
     # bad parameters name themselves
-    for query, parameter in (("raster=999999", "raster"), (f"raster={raster_id}&level=village", "level"),
-                             (f"raster={raster_id}&level=district&boundaries=current", "level")):
+    for query, parameter in (
+        ("raster=999999", "raster"),
+        (f"raster={raster_id}&level=village", "level"),
+        (f"raster={raster_id}&level=district&boundaries=current", "level"),
+    ):
         r = client.get(f"/api/exposure?{query}")
         assert r.status_code == 400 and r.get_json()["error"]["parameter"] == parameter
     csv = client.get(f"/api/exposure?raster={raster_id}&level=commune&format=csv")

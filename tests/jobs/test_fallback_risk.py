@@ -15,10 +15,18 @@ OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 def _exposed_by_reading_the_rasters(db) -> dict[int, set[str]]:  # type: ignore[no-untyped-def]
     """Hazards each household stands in beyond the thresholds, read straight from the COGs."""
     store = Settings.from_env().raster_store
-    thresholds = {h: (op, v) for h, op, v in db.execute(text(
-        "SELECT hazard, op, value FROM exposure_thresholds WHERE return_period IS NULL"))}
-    homes = db.execute(text("SELECT id, ST_X(geom), ST_Y(geom) FROM households "
-                            "WHERE geom IS NOT NULL AND deleted_at IS NULL ORDER BY id")).all()
+    thresholds = {
+        h: (op, v)
+        for h, op, v in db.execute(
+            text("SELECT hazard, op, value FROM exposure_thresholds WHERE return_period IS NULL")
+        )
+    }
+    homes = db.execute(
+        text(
+            "SELECT id, ST_X(geom), ST_Y(geom) FROM households "
+            "WHERE geom IS NOT NULL AND deleted_at IS NULL ORDER BY id"
+        )
+    ).all()
     out: dict[int, set[str]] = {}
     for hazard, path in db.execute(text("SELECT hazard, path FROM rasters ORDER BY id")):
         if hazard not in thresholds:
@@ -35,7 +43,9 @@ def _exposed_by_reading_the_rasters(db) -> dict[int, set[str]]:  # type: ignore[
 
 
 def test_flags_follow_the_rule(db):
-    candidates = dict(db.execute(text("""
+    candidates = dict(
+        db.execute(
+            text("""
         WITH r AS (
             SELECT r.household_id, r.year, r.income_per_person_month AS inc, pc.status
             FROM survey_rounds r JOIN poverty_classifications pc ON pc.survey_round_id = r.id),
@@ -47,11 +57,15 @@ def test_flags_follow_the_rule(db):
           AND (now_.status = 'near_poor' OR EXISTS (
                 SELECT 1 FROM r e WHERE e.household_id = l.household_id AND e.status = 'poor'
                   AND e.year BETWEEN l.y - 2 AND l.y - 1))
-    """)).all())
+    """)
+        ).all()
+    )
     exposed = _exposed_by_reading_the_rasters(db)
     expected = {h for h, fell in candidates.items() if fell or h in exposed}
-    rows = {h: (fell, set(to)) for h, fell, to in db.execute(text(
-        "SELECT household_id, income_fell, exposed_to FROM fallback_risk"))}
+    rows = {
+        h: (fell, set(to))
+        for h, fell, to in db.execute(text("SELECT household_id, income_fell, exposed_to FROM fallback_risk"))
+    }
     assert set(rows) == expected
     # the demo has households flagged for each reason alone, and for both
     assert any(fell and not to for fell, to in rows.values())

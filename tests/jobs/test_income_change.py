@@ -19,15 +19,28 @@ DEPS = ("d_water", "d_latrine", "d_telecom")
 
 def _household(db, communes, code, path):  # noqa: F811
     units, centres = communes
-    h = Household(code=code, geom=from_shape(Point(*centres["rural"]), srid=4326),
-                  commune_id=units["rural"][0].id, head_name="Hà Văn Thử", members=4,
-                  registered_on=date(2020, 1, 1))
+    h = Household(
+        code=code,
+        geom=from_shape(Point(*centres["rural"]), srid=4326),
+        commune_id=units["rural"][0].id,
+        head_name="Hà Văn Thử",
+        members=4,
+        registered_on=date(2020, 1, 1),
+    )
     db.add(h)
     db.flush()
     for year, (income, ndep) in path.items():
-        db.add(SurveyRound(household_id=h.id, year=year, surveyed_on=date(year, 11, 15), members=4,
-                           income_per_person_month=income, source="test",
-                           **{name: True for name in DEPS[:ndep]}))
+        db.add(
+            SurveyRound(
+                household_id=h.id,
+                year=year,
+                surveyed_on=date(year, 11, 15),
+                members=4,
+                income_per_person_month=income,
+                source="test",
+                **{name: True for name in DEPS[:ndep]},
+            )
+        )
     db.flush()
 
 
@@ -44,9 +57,14 @@ def panel(empty_db, communes):  # noqa: F811
 
 
 def _row(db, year, span="annual", level="commune", boundary="current"):
-    return db.scalar(select(AreaIncomeChange).where(
-        AreaIncomeChange.year == year, AreaIncomeChange.span == span,
-        AreaIncomeChange.level == level, AreaIncomeChange.boundary == boundary))
+    return db.scalar(
+        select(AreaIncomeChange).where(
+            AreaIncomeChange.year == year,
+            AreaIncomeChange.span == span,
+            AreaIncomeChange.level == level,
+            AreaIncomeChange.boundary == boundary,
+        )
+    )
 
 
 def test_transitions(panel):

@@ -21,12 +21,21 @@ WORKER = Principal(user_id=0, name="kn.test", role="extension_worker")
 
 def _model(db, model_type: str, code: str, start: date = date(2024, 1, 15)) -> tuple[LivelihoodModel, list[str]]:
     """A fresh active model with three participating households of one commune."""
-    commune, geom = db.execute(text("SELECT commune_id, geom FROM households WHERE geom IS NOT NULL "
-                                    "ORDER BY id LIMIT 1")).one()
+    commune, geom = db.execute(
+        text("SELECT commune_id, geom FROM households WHERE geom IS NOT NULL ORDER BY id LIMIT 1")
+    ).one()
     homes = db.scalars(select(Household).where(Household.commune_id == commune).order_by(Household.id).limit(3)).all()
-    model = LivelihoodModel(code=code, model_type=model_type, name=f"Thử {code}", geom=geom, commune_id=commune,
-                            start_date=start, funding_project="Dự án 2", budget_allocated_vnd=50_000_000,
-                            status="active")
+    model = LivelihoodModel(
+        code=code,
+        model_type=model_type,
+        name=f"Thử {code}",
+        geom=geom,
+        commune_id=commune,
+        start_date=start,
+        funding_project="Dự án 2",
+        budget_allocated_vnd=50_000_000,
+        status="active",
+    )
     db.add(model)
     db.flush()
     for h in homes:
@@ -36,21 +45,36 @@ def _model(db, model_type: str, code: str, start: date = date(2024, 1, 15)) -> t
 
 
 def _version(db, form: str) -> str:
-    return db.scalar(text("SELECT version FROM form_definitions WHERE form_id = :f ORDER BY id DESC LIMIT 1"),
-                     {"f": form})
+    return db.scalar(
+        text("SELECT version FROM form_definitions WHERE form_id = :f ORDER BY id DESC LIMIT 1"), {"f": form}
+    )
 
 
 def _post(db, model: LivelihoodModel, form: str, when: str, answers: dict, replaces: str | None = None) -> str:
-    body = {"id": str(uuid.uuid4()), "model": model.code, "visited_at": when, "form": form,
-            "form_version": _version(db, form), "location": None, "accuracy_m": 5.0, "answers": answers}
+    body = {
+        "id": str(uuid.uuid4()),
+        "model": model.code,
+        "visited_at": when,
+        "form": form,
+        "form_version": _version(db, form),
+        "location": None,
+        "accuracy_m": 5.0,
+        "answers": answers,
+    }
     if replaces:
         body["replaces"] = replaces
     return sync_visit(db, WORKER, body).visit["id"]
 
 
 def _chickens(home: str, flock: int, deaths: int = 0, sold: int = 0) -> dict:
-    answers = {"household_code": home, "flock_size": flock, "deaths": deaths, "sold": sold,
-               "vaccinations": ["newcastle"], "disease_outbreak": "no"}
+    answers = {
+        "household_code": home,
+        "flock_size": flock,
+        "deaths": deaths,
+        "sold": sold,
+        "vaccinations": ["newcastle"],
+        "disease_outbreak": "no",
+    }
     if deaths:
         answers["death_cause"] = "disease"
     if sold:
@@ -77,8 +101,12 @@ def test_last_visit_next_due_and_overdue_at_the_date_edges(db):
     due = date(2025, 4, 10) + timedelta(days=interval)
 
     s = _status(db, model, due)
-    assert (s.visits, str(s.last_visit_id), s.last_visit_by, s.last_visit_form) == \
-        (2, last, WORKER.name, "free_range_chicken")
+    assert (s.visits, str(s.last_visit_id), s.last_visit_by, s.last_visit_form) == (
+        2,
+        last,
+        WORKER.name,
+        "free_range_chicken",
+    )
     assert s.next_visit_due == due and s.overdue_days == 0 and s.interval_days == interval
     assert _status(db, model, due + timedelta(days=1)).overdue_days == 1
     assert _status(db, model, due + timedelta(days=45)).overdue_days == 45
@@ -103,8 +131,9 @@ def test_never_visited_is_due_one_interval_after_the_start(db):
 def test_an_edited_visit_counts_once_with_its_current_answers(db):
     model, homes = _model(db, "free_range_chicken", "MH-T-STATUS-3")
     first = _post(db, model, "free_range_chicken", "2025-05-01T09:00:00+07:00", _chickens(homes[0], 120, deaths=4))
-    edit = _post(db, model, "free_range_chicken", "2025-05-02T10:00:00+07:00", _chickens(homes[0], 80, deaths=6),
-                 replaces=first)
+    edit = _post(
+        db, model, "free_range_chicken", "2025-05-02T10:00:00+07:00", _chickens(homes[0], 80, deaths=6), replaces=first
+    )
     s = _status(db, model, date(2025, 6, 1))
     assert s.visits == 1 and str(s.last_visit_id) == edit
     assert s.flock_size == 80 and s.deaths_12m == 6
@@ -129,11 +158,27 @@ def test_chicken_mortality_sales_and_the_12_month_window(db):
 def test_medicinal_plant_area_stage_and_harvest_value(db):
     model, homes = _model(db, "medicinal_plant", "MH-T-STATUS-5")
     base = {"household_code": homes[0], "species": "ba_kich", "pests": "no"}
-    _post(db, model, "medicinal_plant", "2025-02-01T09:00:00+07:00",
-          {**base, "area_m2": 2000, "stage": "harvest", "harvested": "yes", "harvest_kg": 150.5,
-           "price_vnd_per_kg": 80_000})
-    _post(db, model, "medicinal_plant", "2025-04-01T09:00:00+07:00",
-          {**base, "area_m2": 2500, "stage": "growing", "harvested": "no"})
+    _post(
+        db,
+        model,
+        "medicinal_plant",
+        "2025-02-01T09:00:00+07:00",
+        {
+            **base,
+            "area_m2": 2000,
+            "stage": "harvest",
+            "harvested": "yes",
+            "harvest_kg": 150.5,
+            "price_vnd_per_kg": 80_000,
+        },
+    )
+    _post(
+        db,
+        model,
+        "medicinal_plant",
+        "2025-04-01T09:00:00+07:00",
+        {**base, "area_m2": 2500, "stage": "growing", "harvested": "no"},
+    )
     s = _status(db, model, date(2025, 5, 1))
     assert (s.area_m2, s.stage, s.harvest_kg_12m, s.harvest_value_vnd_12m) == (2500, "growing", 150.5, 12_040_000)
     assert s.herd_size is None and s.flock_size is None
@@ -142,18 +187,21 @@ def test_medicinal_plant_area_stage_and_harvest_value(db):
 def test_herd_size_equals_the_ledgers_live_animals(db):
     load_all()
     model_status_as_of(db, date.today() + timedelta(days=1))
-    rows = db.execute(text("""
+    rows = db.execute(
+        text("""
         SELECT s.herd_size, (SELECT count(*) FROM animals a WHERE a.model_id = m.id AND a.status = 'alive')
         FROM model_status s JOIN livelihood_models m ON m.id = s.model_id
-        WHERE m.model_type IN ('cow_bank', 'buffalo_loan')""")).all()
+        WHERE m.model_type IN ('cow_bank', 'buffalo_loan')""")
+    ).all()
     assert rows and all(herd == alive for herd, alive in rows)
     assert any(herd > 0 for herd, _ in rows)
 
 
 def test_ledger_mortality_is_deaths_per_animal_year(db):
     model, _ = _model(db, "cow_bank", "MH-T-STATUS-6")
-    holder = db.scalar(text("SELECT household_id FROM model_participants WHERE model_id = :m ORDER BY id LIMIT 1"),
-                       {"m": model.id})
+    holder = db.scalar(
+        text("SELECT household_id FROM model_participants WHERE model_id = :m ORDER BY id LIMIT 1"), {"m": model.id}
+    )
     start = date(2025, 1, 1)
     keep = receive_animal(db, model, holder, "T-1", start)
     lost = receive_animal(db, model, holder, "T-2", start)
@@ -185,8 +233,10 @@ def test_job_is_idempotent_and_runs_after_pass_on(db):
 
 def test_demo_visits_leave_models_up_to_date_overdue_and_never_visited(db):
     model_status_as_of(db, datetime.now(ZoneInfo(PROGRAMME_TZ)).date())  # the demo's visits lead up to its load day
-    never, overdue, current = db.execute(text("""
+    never, overdue, current = db.execute(
+        text("""
         SELECT count(*) FILTER (WHERE last_visit_at IS NULL), count(*) FILTER (WHERE last_visit_at IS NOT NULL
                AND overdue_days > 0), count(*) FILTER (WHERE overdue_days = 0)
-        FROM model_status WHERE next_visit_due IS NOT NULL""")).one()
+        FROM model_status WHERE next_visit_due IS NOT NULL""")
+    ).one()
     assert never > 0 and overdue > 0 and current > 0

@@ -26,11 +26,13 @@ from spatial.models import Animal, LivelihoodModel, ModelParticipant, PassOnObli
 @pytest.fixture
 def model(db):
     """A demo cow bank with no ledger rule row of its own (defaults), and two households."""
-    m = db.scalar(select(LivelihoodModel).where(LivelihoodModel.model_type == "cow_bank")
-                  .order_by(LivelihoodModel.id).limit(1))
+    m = db.scalar(
+        select(LivelihoodModel).where(LivelihoodModel.model_type == "cow_bank").order_by(LivelihoodModel.id).limit(1)
+    )
     db.execute(PassOnRule.__table__.delete().where(PassOnRule.model_id == m.id))
-    homes = db.scalars(select(ModelParticipant.household_id).where(ModelParticipant.model_id == m.id)
-                       .order_by(ModelParticipant.id)).all()
+    homes = db.scalars(
+        select(ModelParticipant.household_id).where(ModelParticipant.model_id == m.id).order_by(ModelParticipant.id)
+    ).all()
     return m, homes[0], homes[1]
 
 
@@ -49,8 +51,12 @@ def test_due_and_overdue_at_the_date_edges(db, model):
     ob = receive_animal(db, m, giver, "EDGE-1", date(2024, 1, 10), birth_date=date(2022, 6, 1))
     record_birth(db, db.get(Animal, ob.source_animal_id), date(2024, 3, 15), "female", "EDGE-1-1")
     assert (ob.due_from, ob.due_by) == (date(2024, 9, 15), date(2025, 3, 15))  # default 6–12 months
-    expected = {date(2024, 9, 14): "owed", date(2024, 9, 15): "due", date(2025, 3, 15): "due",
-                date(2025, 3, 16): "overdue"}
+    expected = {
+        date(2024, 9, 14): "owed",
+        date(2024, 9, 15): "due",
+        date(2025, 3, 15): "due",
+        date(2025, 3, 16): "overdue",
+    }
     for day, status in expected.items():
         pass_on_status(db, day)
         assert _status(db, ob) == status, day
@@ -118,8 +124,12 @@ def test_male_calf_next_calf_rule_waits_for_a_female(db, model):
     cow = db.get(Animal, ob.source_animal_id)
     record_birth(db, cow, date(2024, 2, 1), "male", "NC-bull")
     assert ob.calf_id is None
-    record_sale(db, db.scalar(select(Animal).where(Animal.tag == "NC-bull", Animal.model_id == m.id)),
-                date(2025, 1, 1), 8_000_000)  # not owed: may be sold
+    record_sale(
+        db,
+        db.scalar(select(Animal).where(Animal.tag == "NC-bull", Animal.model_id == m.id)),
+        date(2025, 1, 1),
+        8_000_000,
+    )  # not owed: may be sold
     record_birth(db, cow, date(2025, 3, 1), "female", "NC-heifer")
     assert db.get(Animal, ob.calf_id).tag == "NC-heifer"
 
@@ -168,11 +178,20 @@ def test_job_is_idempotent_and_registered(db, model):
     day = date(2024, 9, 1)
     first = pass_on_status(db, day)
     assert first >= 1
-    snapshot = db.execute(select(PassOnObligation.id, PassOnObligation.status, PassOnObligation.due_from,
-                                 PassOnObligation.due_by).order_by(PassOnObligation.id)).all()
+    snapshot = db.execute(
+        select(
+            PassOnObligation.id, PassOnObligation.status, PassOnObligation.due_from, PassOnObligation.due_by
+        ).order_by(PassOnObligation.id)
+    ).all()
     assert pass_on_status(db, day) == 0
-    assert db.execute(select(PassOnObligation.id, PassOnObligation.status, PassOnObligation.due_from,
-                             PassOnObligation.due_by).order_by(PassOnObligation.id)).all() == snapshot
+    assert (
+        db.execute(
+            select(
+                PassOnObligation.id, PassOnObligation.status, PassOnObligation.due_from, PassOnObligation.due_by
+            ).order_by(PassOnObligation.id)
+        ).all()
+        == snapshot
+    )
     load_all()
     assert get_job("pass_on").func.__name__ == "pass_on"
     assert RUN_ORDER.index("pass_on") == RUN_ORDER.index("duplicates") + 1
@@ -183,6 +202,7 @@ def test_add_months_matches_postgresql(db):
 
     for day in (date(2024, 1, 31), date(2024, 8, 31), date(2023, 12, 31), date(2024, 2, 29), date(2025, 5, 15)):
         for months in (1, 6, 12, 14):
-            pg = db.scalar(text("SELECT (CAST(:d AS date) + make_interval(months => :m))::date"),
-                           {"d": day, "m": months})
+            pg = db.scalar(
+                text("SELECT (CAST(:d AS date) + make_interval(months => :m))::date"), {"d": day, "m": months}
+            )
             assert add_months(day, months) == pg, (day, months)

@@ -95,9 +95,13 @@ def test_unknown_job_named():
 
 def test_jobs_are_idempotent(demo_settings):
     with transaction(demo_settings) as s:
-        before = s.execute(text("SELECT md5(string_agg(concat_ws(',', unit_id, year, households, "
-                                "poor, near_poor, mean_income), ';' ORDER BY unit_id, year)) "
-                                "FROM area_indicators")).scalar()
+        before = s.execute(
+            text(
+                "SELECT md5(string_agg(concat_ws(',', unit_id, year, households, "
+                "poor, near_poor, mean_income), ';' ORDER BY unit_id, year)) "
+                "FROM area_indicators"
+            )
+        ).scalar()
     for job in ("place_households", "classify_households", "area_indicators"):
         out = run_job(demo_settings, job)
         assert out.status == "succeeded"
@@ -105,7 +109,11 @@ def test_jobs_are_idempotent(demo_settings):
             assert out.rows_affected == 0, job
         time.sleep(0.01)
     with transaction(demo_settings) as s:
-        after = s.execute(text("SELECT md5(string_agg(concat_ws(',', unit_id, year, households, "
-                               "poor, near_poor, mean_income), ';' ORDER BY unit_id, year)) "
-                               "FROM area_indicators")).scalar()
+        after = s.execute(
+            text(
+                "SELECT md5(string_agg(concat_ws(',', unit_id, year, households, "
+                "poor, near_poor, mean_income), ';' ORDER BY unit_id, year)) "
+                "FROM area_indicators"
+            )
+        ).scalar()
     assert before == after

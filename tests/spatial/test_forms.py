@@ -24,10 +24,20 @@ SHIPPED = {"cow_bank", "free_range_chicken", "medicinal_plant", "general", "infr
 
 #: the cow-bank ledger reads these names (a contract with its author)
 COW_BANK_CONTRACT = {
-    "household_code": "text", "animal_tags_present": "text", "births_female": "integer", "births_male": "integer",
-    "birth_tags": "text", "deaths": "integer", "death_cause": "select_one", "dead_tags": "text",
-    "vaccinations": "select_multiple", "pass_on_done": "select_one", "pass_on_tag": "text",
-    "pass_on_to_household": "text", "condition": "select_one", "notes": "text",
+    "household_code": "text",
+    "animal_tags_present": "text",
+    "births_female": "integer",
+    "births_male": "integer",
+    "birth_tags": "text",
+    "deaths": "integer",
+    "death_cause": "select_one",
+    "dead_tags": "text",
+    "vaccinations": "select_multiple",
+    "pass_on_done": "select_one",
+    "pass_on_tag": "text",
+    "pass_on_to_household": "text",
+    "condition": "select_one",
+    "notes": "text",
 }
 
 
@@ -97,37 +107,47 @@ def test_the_build_script_reproduces_the_committed_files():
 
 
 # ----------------------------------------------------------------------------- expressions
-@pytest.mark.parametrize(("expr", "kind", "parsed"), [
-    (". >= 0", "constraint", [{"op": ">=", "ref": ".", "value": 0}]),
-    (". >= 0 and . <= 24.5", "constraint", [{"op": ">=", "ref": ".", "value": 0},
-                                             {"op": "<=", "ref": ".", "value": 24.5}]),
-    ("${deaths} > 0", "relevant", [{"op": ">", "ref": "deaths", "value": 0}]),
-    ("${pass_on_done} = 'yes'", "relevant", [{"op": "=", "ref": "pass_on_done", "value": "yes"}]),
-    ('${status} != "functional"', "relevant", [{"op": "!=", "ref": "status", "value": "functional"}]),
-    ("selected(${vaccinations}, 'fmd')", "relevant", [{"op": "selected", "ref": "vaccinations", "value": "fmd"}]),
-    ("regex(., '^[A-Z]+$')", "constraint", [{"op": "regex", "ref": ".", "value": "^[A-Z]+$"}]),
-])
+@pytest.mark.parametrize(
+    ("expr", "kind", "parsed"),
+    [
+        (". >= 0", "constraint", [{"op": ">=", "ref": ".", "value": 0}]),
+        (
+            ". >= 0 and . <= 24.5",
+            "constraint",
+            [{"op": ">=", "ref": ".", "value": 0}, {"op": "<=", "ref": ".", "value": 24.5}],
+        ),
+        ("${deaths} > 0", "relevant", [{"op": ">", "ref": "deaths", "value": 0}]),
+        ("${pass_on_done} = 'yes'", "relevant", [{"op": "=", "ref": "pass_on_done", "value": "yes"}]),
+        ('${status} != "functional"', "relevant", [{"op": "!=", "ref": "status", "value": "functional"}]),
+        ("selected(${vaccinations}, 'fmd')", "relevant", [{"op": "selected", "ref": "vaccinations", "value": "fmd"}]),
+        ("regex(., '^[A-Z]+$')", "constraint", [{"op": "regex", "ref": ".", "value": "^[A-Z]+$"}]),
+    ],
+)
 def test_expressions_inside_the_subset(expr, kind, parsed):
     assert parse_condition(expr, kind) == parsed
 
 
-@pytest.mark.parametrize(("expr", "kind", "reason"), [
-    (". > 0 or . < 5", "constraint", "'and' only"),
-    ("string-length(.) <= 20", "constraint", "outside the supported subset"),
-    (". <= ${flock_size}", "constraint", "unexpected"),
-    ("${deaths} > 0", "constraint", "own value"),
-    (". > 0", "relevant", "${name}"),
-    ("${stage} < 'b'", "relevant", "text compares with = or != only"),
-    ("regex(${x}, 'a')", "relevant", "constraints only"),
-    ("regex(., '(?i)abc')", "constraint", "no (?"),
-    ("regex(., '\\p{L}+')", "constraint", "escape"),
-    ("not(${a} = 1)", "relevant", "outside the supported subset"),
-    (". >", "constraint", "ends early"),
-    ("", "constraint", "empty"),
-])
+@pytest.mark.parametrize(
+    ("expr", "kind", "reason"),
+    [
+        (". > 0 or . < 5", "constraint", "'and' only"),
+        ("string-length(.) <= 20", "constraint", "outside the supported subset"),
+        (". <= ${flock_size}", "constraint", "unexpected"),
+        ("${deaths} > 0", "constraint", "own value"),
+        (". > 0", "relevant", "${name}"),
+        ("${stage} < 'b'", "relevant", "text compares with = or != only"),
+        ("regex(${x}, 'a')", "relevant", "constraints only"),
+        ("regex(., '(?i)abc')", "constraint", "no (?"),
+        ("regex(., '\\p{L}+')", "constraint", "escape"),
+        ("not(${a} = 1)", "relevant", "outside the supported subset"),
+        (". >", "constraint", "ends early"),
+        ("", "constraint", "empty"),
+    ],
+)
 def test_expressions_outside_the_subset_are_refused(expr, kind, reason):
-    with pytest.raises(ExpressionError, match=reason.replace("(", r"\(").replace("$", r"\$")
-                       .replace("{", r"\{").replace("}", r"\}")):
+    with pytest.raises(
+        ExpressionError, match=reason.replace("(", r"\(").replace("$", r"\$").replace("{", r"\{").replace("}", r"\}")
+    ):
         parse_condition(expr, kind)
 
 
@@ -143,15 +163,22 @@ def _run_js(definitions: dict, cases: list[dict]) -> list[list[list[str]]]:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is needed to run the device validator (make install brings it)")
-    script = (f"import {{ validateAnswers }} from {json.dumps(VALIDATE_JS.as_uri())};\n"
-              "let data = ''; process.stdin.on('data', (d) => { data += d; });\n"
-              "process.stdin.on('end', () => { const { defs, cases } = JSON.parse(data);\n"
-              "  const out = cases.map((c) => validateAnswers(defs[c.form], c.answers)"
-              ".map((e) => [e.field, e.code, e.message]));\n"
-              "  process.stdout.write(JSON.stringify(out)); });\n")
-    done = subprocess.run([node, "--input-type=module", "-e", script], input=json.dumps(
-        {"defs": definitions, "cases": cases}, ensure_ascii=False), capture_output=True, text=True,
-        timeout=60, check=False)
+    script = (
+        f"import {{ validateAnswers }} from {json.dumps(VALIDATE_JS.as_uri())};\n"
+        "let data = ''; process.stdin.on('data', (d) => { data += d; });\n"
+        "process.stdin.on('end', () => { const { defs, cases } = JSON.parse(data);\n"
+        "  const out = cases.map((c) => validateAnswers(defs[c.form], c.answers)"
+        ".map((e) => [e.field, e.code, e.message]));\n"
+        "  process.stdout.write(JSON.stringify(out)); });\n"
+    )
+    done = subprocess.run(
+        [node, "--input-type=module", "-e", script],
+        input=json.dumps({"defs": definitions, "cases": cases}, ensure_ascii=False),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -166,8 +193,29 @@ def test_device_and_server_validators_agree(definitions):
 
 def test_validators_agree_on_generated_answers(definitions):
     """Beyond the written cases: every field of every form given values of every kind."""
-    values = [None, "", "yes", "no", "functional", "2025-02-29", "2024-02-29", "LS-1 LS-2", "LS-1  LS-2",
-              0, -1, 1, 2.5, 5001, 10**20, True, [], ["fmd"], ["fmd", "none"], ["x"], {"a": 1}]
+    values = [
+        None,
+        "",
+        "yes",
+        "no",
+        "functional",
+        "2025-02-29",
+        "2024-02-29",
+        "LS-1 LS-2",
+        "LS-1  LS-2",
+        0,
+        -1,
+        1,
+        2.5,
+        5001,
+        10**20,
+        True,
+        [],
+        ["fmd"],
+        ["fmd", "none"],
+        ["x"],
+        {"a": 1},
+    ]
     cases = []
     for form, d in definitions.items():
         base = {f["name"]: None for f in d["fields"]}
@@ -217,7 +265,9 @@ def test_pyxform_errors_keep_their_place(tmp_path):
 
 def test_unsupported_question_types_and_mismatched_conditions_are_refused(tmp_path):
     row, col = _cell_of("general", "next_visit_on", "type")
-    with pytest.raises(FormLoadError, match=r"general.xlsx: sheet 'survey', row \d+, column A \(type\): question type 'geopoint'"):
+    with pytest.raises(
+        FormLoadError, match=r"general.xlsx: sheet 'survey', row \d+, column A \(type\): question type 'geopoint'"
+    ):
         parse_xlsform(_edited_copy(tmp_path, "general", "survey", f"{col}{row}", "geopoint"))
     row, col = _cell_of("cow_bank", "death_cause", "relevant")
     with pytest.raises(FormLoadError, match="compares a number question with text"):
@@ -251,8 +301,9 @@ def test_forms_load_as_new_versions_only_when_changed(empty_db, tmp_path):
     wb.save(folder / "cow_bank.xlsx")
     [outcome] = load_forms(empty_db, folder)
     assert (outcome.form_id, outcome.version, outcome.status) == ("cow_bank", "2026010101", "added")
-    versions = empty_db.scalars(select(FormDefinition.version).where(FormDefinition.form_id == "cow_bank")
-                                .order_by(FormDefinition.id)).all()
+    versions = empty_db.scalars(
+        select(FormDefinition.version).where(FormDefinition.form_id == "cow_bank").order_by(FormDefinition.id)
+    ).all()
     assert versions == ["2025120101", "2026010101"]
 
     wb.properties.title = "re-saved, nothing else"  # other bytes, same definition: no new version

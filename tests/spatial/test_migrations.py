@@ -24,20 +24,35 @@ def test_empty_to_head_and_back(base_settings):
     migrate.upgrade(settings)
     assert migrate.current_revision(engine) == head
     tables = set(inspect(engine).get_table_names())
-    assert {"admin_units", "admin_crosswalk", "households", "survey_rounds", "poverty_standards",
-            "livelihood_models", "model_participants", "infrastructure_works", "water_schemes",
-            "water_scheme_households", "villages", "visits", "job_runs"} <= tables
+    assert {
+        "admin_units",
+        "admin_crosswalk",
+        "households",
+        "survey_rounds",
+        "poverty_standards",
+        "livelihood_models",
+        "model_participants",
+        "infrastructure_works",
+        "water_schemes",
+        "water_scheme_households",
+        "villages",
+        "visits",
+        "job_runs",
+    } <= tables
     with engine.connect() as conn:
         # every geometry column has SRID 4326 and a GiST index
-        geoms = conn.execute(text(
-            "SELECT f_table_name, f_geometry_column, srid FROM geometry_columns "
-            "WHERE f_table_schema = 'public'")).all()
+        geoms = conn.execute(
+            text("SELECT f_table_name, f_geometry_column, srid FROM geometry_columns WHERE f_table_schema = 'public'")
+        ).all()
         assert geoms and all(srid == 4326 for _, _, srid in geoms)
         for table, column, _ in geoms:
-            has_gist = conn.scalar(text(
-                "SELECT count(*) FROM pg_indexes WHERE tablename = :t "
-                "AND indexdef ILIKE '%USING gist%' AND indexdef LIKE '%(' || :c || ')%'"),
-                {"t": table, "c": column})
+            has_gist = conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_indexes WHERE tablename = :t "
+                    "AND indexdef ILIKE '%USING gist%' AND indexdef LIKE '%(' || :c || ')%'"
+                ),
+                {"t": table, "c": column},
+            )
             assert has_gist == 1, f"{table}.{column} has no GiST index"
         assert conn.scalar(text("SELECT count(*) FROM poverty_standards")) == 3
 
@@ -49,8 +64,7 @@ def test_empty_to_head_and_back(base_settings):
 
     # the models and the migrations describe the same schema
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"include_object": include_object,
-                                                    "compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"include_object": include_object, "compare_type": True})
         diff = compare_metadata(ctx, Base.metadata)
     assert diff == []
     engine.dispose()

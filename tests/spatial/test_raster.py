@@ -29,10 +29,25 @@ LANG_SON = {
 }
 
 
-def write_tif(path: Path, data: np.ndarray, *, crs: str | None = "EPSG:3405", origin=(650_000.0, 2_420_000.0),
-              pixel: float = 250.0, nodata: float | None = None, **extra) -> Path:
-    profile = dict(driver="GTiff", width=data.shape[-1], height=data.shape[-2],
-                   count=1 if data.ndim == 2 else data.shape[0], dtype=data.dtype.name, nodata=nodata, **extra)
+def write_tif(
+    path: Path,
+    data: np.ndarray,
+    *,
+    crs: str | None = "EPSG:3405",
+    origin=(650_000.0, 2_420_000.0),
+    pixel: float = 250.0,
+    nodata: float | None = None,
+    **extra,
+) -> Path:
+    profile = dict(
+        driver="GTiff",
+        width=data.shape[-1],
+        height=data.shape[-2],
+        count=1 if data.ndim == 2 else data.shape[0],
+        dtype=data.dtype.name,
+        nodata=nodata,
+        **extra,
+    )
     if crs is not None:
         profile.update(crs=crs, transform=Affine(pixel, 0.0, origin[0], 0.0, -pixel, origin[1]))
     with warnings.catch_warnings():
@@ -138,9 +153,11 @@ def test_empty_file(tmp_path):
 
 def test_vrt_is_refused_whatever_its_name(tmp_path):
     """A VRT would make GDAL read /etc/passwd, another upload or a URL: it never reaches GDAL."""
-    vrt = ('<VRTDataset rasterXSize="10" rasterYSize="10"><VRTRasterBand dataType="Byte" band="1">'
-           '<SimpleSource><SourceFilename relativeToVRT="0">/etc/passwd</SourceFilename>'
-           '<SourceBand>1</SourceBand></SimpleSource></VRTRasterBand></VRTDataset>')
+    vrt = (
+        '<VRTDataset rasterXSize="10" rasterYSize="10"><VRTRasterBand dataType="Byte" band="1">'
+        '<SimpleSource><SourceFilename relativeToVRT="0">/etc/passwd</SourceFilename>'
+        "<SourceBand>1</SourceBand></SimpleSource></VRTRasterBand></VRTDataset>"
+    )
     for name in ("flood.vrt", "flood.tif"):
         (tmp_path / name).write_text(vrt)
         err = refused(tmp_path, tmp_path / name, "VRT rasters are refused: they make GDAL read other files")
@@ -188,14 +205,22 @@ def test_vsicurl_path_never_reaches_gdal(tmp_path):
 
 def test_too_many_pixels(tmp_path):
     src = write_tif(tmp_path / "big.tif", np.zeros((200, 300), "uint8"))
-    refused(tmp_path, src, r"300 x 200 pixels x 1 bands is more than the limit of 50,000 pixels",
-            RasterLimits(max_pixels=50_000, max_bytes=10**9))
+    refused(
+        tmp_path,
+        src,
+        r"300 x 200 pixels x 1 bands is more than the limit of 50,000 pixels",
+        RasterLimits(max_pixels=50_000, max_bytes=10**9),
+    )
 
 
 def test_too_many_bytes_once_decompressed(tmp_path):
     src = write_tif(tmp_path / "wide.tif", np.zeros((100, 100), "float64"), compress="deflate")
-    refused(tmp_path, src, r"80,000 bytes once decompressed is more than the limit of 50,000",
-            RasterLimits(max_pixels=10**9, max_bytes=50_000))
+    refused(
+        tmp_path,
+        src,
+        r"80,000 bytes once decompressed is more than the limit of 50,000",
+        RasterLimits(max_pixels=10**9, max_bytes=50_000),
+    )
 
 
 def test_file_larger_than_limit(tmp_path):
@@ -207,9 +232,21 @@ def test_file_larger_than_limit(tmp_path):
 def test_decompression_bomb_is_refused_from_the_header(tmp_path):
     """A few kilobytes that claim 100,000 x 100,000 pixels: refused before a pixel is read."""
     bomb = tmp_path / "bomb.tif"
-    profile = dict(driver="GTiff", width=100_000, height=100_000, count=1, dtype="float32", crs="EPSG:3405",
-                   transform=Affine(1.0, 0, 600_000, 0, -1.0, 2_450_000), tiled=True, blockxsize=256,
-                   blockysize=256, compress="deflate", nodata=0, sparse_ok=True)
+    profile = dict(
+        driver="GTiff",
+        width=100_000,
+        height=100_000,
+        count=1,
+        dtype="float32",
+        crs="EPSG:3405",
+        transform=Affine(1.0, 0, 600_000, 0, -1.0, 2_450_000),
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        compress="deflate",
+        nodata=0,
+        sparse_ok=True,
+    )
     with rasterio.open(bomb, "w", **profile):
         pass  # sparse: no tile written at all
     assert bomb.stat().st_size < 2_000_000
@@ -218,10 +255,20 @@ def test_decompression_bomb_is_refused_from_the_header(tmp_path):
 
 def test_one_huge_strip_is_refused(tmp_path):
     """A file whose one tile is the whole image cannot be read "by block"."""
-    src = write_tif(tmp_path / "tile.tif", np.zeros((320, 320), "float32"), tiled=True, blockxsize=320,
-                    blockysize=320, compress="deflate")
-    refused(tmp_path, src, "one block of 320 x 320 pixels is 409,600 bytes decompressed",
-            RasterLimits(max_pixels=10**9, max_bytes=10**9, max_block_bytes=100_000))
+    src = write_tif(
+        tmp_path / "tile.tif",
+        np.zeros((320, 320), "float32"),
+        tiled=True,
+        blockxsize=320,
+        blockysize=320,
+        compress="deflate",
+    )
+    refused(
+        tmp_path,
+        src,
+        "one block of 320 x 320 pixels is 409,600 bytes decompressed",
+        RasterLimits(max_pixels=10**9, max_bytes=10**9, max_block_bytes=100_000),
+    )
 
 
 def test_no_crs(tmp_path):
@@ -251,26 +298,54 @@ def _patched_nodata(tmp_path: Path, name: str, dtype: str, written: str, replace
 
 
 def test_nonsense_nodata(tmp_path):
-    refused(tmp_path, _patched_nodata(tmp_path, "int16.tif", "int16", "-9999", b"99999"),
-            r"nodata 99999 is outside the range of int16 \(-32768 to 32767\)")
-    refused(tmp_path, _patched_nodata(tmp_path, "frac.tif", "int16", "-9999", b"-9.75"),
-            "nodata -9.75 is not a whole number")
-    refused(tmp_path, _patched_nodata(tmp_path, "byte.tif", "uint8", "200", b"-20"),
-            "nodata -20 is outside the range of uint8")
-    refused(tmp_path, _patched_nodata(tmp_path, "text.tif", "float32", "-9999", b"lots!"),
-            "nodata 'lots!' is not a number")
-    refused(tmp_path, _patched_nodata(tmp_path, "inf.tif", "float32", "-9999", b"inf\x00\x00"),
-            "nodata inf is not a finite number")
-    refused(tmp_path, _patched_nodata(tmp_path, "f32.tif", "float32", "-9999", b"1e300"),
-            "nodata 1e300 cannot be represented in float32")
+    refused(
+        tmp_path,
+        _patched_nodata(tmp_path, "int16.tif", "int16", "-9999", b"99999"),
+        r"nodata 99999 is outside the range of int16 \(-32768 to 32767\)",
+    )
+    refused(
+        tmp_path,
+        _patched_nodata(tmp_path, "frac.tif", "int16", "-9999", b"-9.75"),
+        "nodata -9.75 is not a whole number",
+    )
+    refused(
+        tmp_path,
+        _patched_nodata(tmp_path, "byte.tif", "uint8", "200", b"-20"),
+        "nodata -20 is outside the range of uint8",
+    )
+    refused(
+        tmp_path, _patched_nodata(tmp_path, "text.tif", "float32", "-9999", b"lots!"), "nodata 'lots!' is not a number"
+    )
+    refused(
+        tmp_path,
+        _patched_nodata(tmp_path, "inf.tif", "float32", "-9999", b"inf\x00\x00"),
+        "nodata inf is not a finite number",
+    )
+    refused(
+        tmp_path,
+        _patched_nodata(tmp_path, "f32.tif", "float32", "-9999", b"1e300"),
+        "nodata 1e300 cannot be represented in float32",
+    )
 
 
-@pytest.mark.parametrize(("value", "dtype", "ok"), [
-    (None, "uint8", True), (0, "uint8", True), (255, "uint8", True), (256, "uint8", False), (-1, "uint8", False),
-    (-32768, "int16", True), (0.5, "int16", False), (float("nan"), "int16", False),
-    (float("nan"), "float32", True), (1e30, "float32", True), (3.5e38, "float32", False),
-    (float("-inf"), "float64", False), (-9999.0, "float64", True),
-])
+@pytest.mark.parametrize(
+    ("value", "dtype", "ok"),
+    [
+        (None, "uint8", True),
+        (0, "uint8", True),
+        (255, "uint8", True),
+        (256, "uint8", False),
+        (-1, "uint8", False),
+        (-32768, "int16", True),
+        (0.5, "int16", False),
+        (float("nan"), "int16", False),
+        (float("nan"), "float32", True),
+        (1e30, "float32", True),
+        (3.5e38, "float32", False),
+        (float("-inf"), "float64", False),
+        (-9999.0, "float64", True),
+    ],
+)
 def test_check_nodata_rules(value, dtype, ok):
     if ok:
         check_nodata(value, None if value is None else str(value), dtype, "x.tif")

@@ -31,11 +31,25 @@ H, W = 60, 80
 
 
 @contextmanager
-def raster(values: np.ndarray, *, nodata: float | None = None, tr: Affine = TRANSFORM,
-           crs: str | None = "EPSG:3405", blocks: int | None = 16) -> Iterator[DatasetReader]:
+def raster(
+    values: np.ndarray,
+    *,
+    nodata: float | None = None,
+    tr: Affine = TRANSFORM,
+    crs: str | None = "EPSG:3405",
+    blocks: int | None = 16,
+) -> Iterator[DatasetReader]:
     """A one-band GTiff in memory (tiled with small blocks, so zones cross several)."""
-    profile = {"driver": "GTiff", "height": values.shape[0], "width": values.shape[1], "count": 1,
-               "dtype": values.dtype.name, "transform": tr, "nodata": nodata, "crs": crs}
+    profile = {
+        "driver": "GTiff",
+        "height": values.shape[0],
+        "width": values.shape[1],
+        "count": 1,
+        "dtype": values.dtype.name,
+        "transform": tr,
+        "nodata": nodata,
+        "crs": crs,
+    }
     if blocks:
         profile.update(tiled=True, blockxsize=blocks, blockysize=blocks)
     with MemoryFile() as mf:
@@ -63,16 +77,20 @@ def cbox(c0: float, r0: float, c1: float, r1: float) -> shapely.Polygon:
 
 def reference(ds: DatasetReader, geoms: list, threshold: float | None = None) -> list[dict]:
     """exactextract's statistics of each geometry, and the covered share above ``threshold``."""
-    feats = [{"type": "Feature", "properties": {"i": i}, "geometry": shapely.geometry.mapping(g)}
-             for i, g in enumerate(geoms) if g is not None and not g.is_empty]
+    feats = [
+        {"type": "Feature", "properties": {"i": i}, "geometry": shapely.geometry.mapping(g)}
+        for i, g in enumerate(geoms)
+        if g is not None and not g.is_empty
+    ]
     out: list[dict] = [{"count": 0.0, "sum": 0.0, "share_above": np.nan} for _ in geoms]
     for f in exact_extract(ds, feats, STATS, include_cols=["i"]):
         p = f["properties"]
         row = {k: p[k] for k in ("count", "mean", "min", "max", "sum")}
         row["p50"], row["p90"] = p["quantile_50"], p["quantile_90"]
         vals, cov = np.asarray(p["values"], float), np.asarray(p["coverage"], float)
-        row["share_above"] = (cov[vals > threshold].sum() / cov.sum()
-                              if threshold is not None and cov.sum() > 0 else np.nan)
+        row["share_above"] = (
+            cov[vals > threshold].sum() / cov.sum() if threshold is not None and cov.sum() > 0 else np.nan
+        )
         out[p["i"]] = row
     return out
 
@@ -98,10 +116,12 @@ def check(ds: DatasetReader, geoms: list, threshold: float | None = 1.0) -> list
 
 
 def test_polygons_smaller_than_a_pixel() -> None:
-    geoms = [cbox(10.2, 10.3, 10.6, 10.5),                                   # inside one cell
-             cbox(20.8, 30.9, 21.3, 31.2),                                   # over four cells
-             shapely.Point(cell(40.5, 20.5)).buffer(2.0),                    # a 2 m disc
-             shapely.Polygon([cell(5.1, 5.1), cell(5.9, 5.2), cell(5.4, 5.8)])]
+    geoms = [
+        cbox(10.2, 10.3, 10.6, 10.5),  # inside one cell
+        cbox(20.8, 30.9, 21.3, 31.2),  # over four cells
+        shapely.Point(cell(40.5, 20.5)).buffer(2.0),  # a 2 m disc
+        shapely.Polygon([cell(5.1, 5.1), cell(5.9, 5.2), cell(5.4, 5.8)]),
+    ]
     with raster(field()) as ds:
         ours = check(ds, geoms)
     assert ours[0].count == pytest.approx(0.4 * 0.2, rel=1e-6)
@@ -112,10 +132,12 @@ def test_nodata_value_and_nan_are_left_out() -> None:
     values = field(2)
     values[10:20, 10:30] = -9999.0
     values[40:45, 50:60] = np.nan
-    geoms = [cbox(5, 5, 25.5, 15.5),        # crosses the nodata block
-             cbox(45.3, 38.2, 58.7, 50.1),  # crosses the NaN block
-             cbox(12, 12, 18, 18),          # nodata only
-             cbox(0, 0, W, H)]              # everything
+    geoms = [
+        cbox(5, 5, 25.5, 15.5),  # crosses the nodata block
+        cbox(45.3, 38.2, 58.7, 50.1),  # crosses the NaN block
+        cbox(12, 12, 18, 18),  # nodata only
+        cbox(0, 0, W, H),
+    ]  # everything
     with raster(values, nodata=-9999.0) as ds:
         ours = check(ds, geoms)
     assert ours[2].count == 0 and np.isnan(ours[2].mean) and np.isnan(ours[2].p50)
@@ -123,15 +145,20 @@ def test_nodata_value_and_nan_are_left_out() -> None:
 
 
 def test_partly_outside_multipolygons_and_empty_zones() -> None:
-    geoms = [cbox(-10.5, -3.2, 6.7, 9.9),                                                 # over the top-left corner
-             cbox(70.2, 50.4, 95.0, 75.0),                                                # over the bottom-right
-             shapely.MultiPolygon([cbox(1.5, 30.5, 12.2, 44.8), cbox(60.1, 2.2, 72.9, 14.4)]),
-             shapely.MultiPolygon([shapely.Point(cell(30, 30)).buffer(25),
-                                   shapely.Point(cell(31.2, 30.4)).buffer(3).difference(
-                                       shapely.Point(cell(30, 30)).buffer(25))]),
-             shapely.Polygon(),
-             None,
-             cbox(-50, -50, -40, -40)]                                                    # wholly outside
+    geoms = [
+        cbox(-10.5, -3.2, 6.7, 9.9),  # over the top-left corner
+        cbox(70.2, 50.4, 95.0, 75.0),  # over the bottom-right
+        shapely.MultiPolygon([cbox(1.5, 30.5, 12.2, 44.8), cbox(60.1, 2.2, 72.9, 14.4)]),
+        shapely.MultiPolygon(
+            [
+                shapely.Point(cell(30, 30)).buffer(25),
+                shapely.Point(cell(31.2, 30.4)).buffer(3).difference(shapely.Point(cell(30, 30)).buffer(25)),
+            ]
+        ),
+        shapely.Polygon(),
+        None,
+        cbox(-50, -50, -40, -40),
+    ]  # wholly outside
     with raster(field(3)) as ds:
         ours = check(ds, geoms)
     for empty in ours[4:]:
@@ -140,9 +167,11 @@ def test_partly_outside_multipolygons_and_empty_zones() -> None:
 
 def test_reprojected_grid() -> None:
     """A raster in VN-2000 / UTM 48N and commune-like polygons drawn in WGS 84."""
-    lonlat = [shapely.Polygon([(106.70, 21.80), (106.72, 21.801), (106.725, 21.815), (106.705, 21.82)]),
-              shapely.Point(106.74, 21.83).buffer(0.004),
-              shapely.box(106.6, 21.76, 106.702, 21.79)]
+    lonlat = [
+        shapely.Polygon([(106.70, 21.80), (106.72, 21.801), (106.725, 21.815), (106.705, 21.82)]),
+        shapely.Point(106.74, 21.83).buffer(0.004),
+        shapely.box(106.6, 21.76, 106.702, 21.79),
+    ]
     metric = [transform(g, WGS84, VN2000_UTM48N) for g in lonlat]
     x0, _, _, y1 = shapely.total_bounds(metric)
     tr = Affine(7.5, 0.0, np.floor(x0) - 300, 0.0, -7.5, np.ceil(y1) + 200)
@@ -168,8 +197,12 @@ def test_integer_classes_and_float64_rasters() -> None:
 @pytest.mark.parametrize("window_rows", [3, 7])  # 7: windows of 5 rows, not dividing the 16-row blocks
 def test_small_windows_and_batches_give_the_same_results(monkeypatch: pytest.MonkeyPatch, window_rows: int) -> None:
     """Zones spanning many read windows, summarised in several batches."""
-    geoms = [shapely.Point(cell(40, 30)).buffer(280), cbox(1, 1, 79, 3), cbox(2.5, 0.5, 3.5, 59.5),
-             *(shapely.Point(cell(c, r)).buffer(35) for c in range(5, 80, 10) for r in range(5, 60, 10))]
+    geoms = [
+        shapely.Point(cell(40, 30)).buffer(280),
+        cbox(1, 1, 79, 3),
+        cbox(2.5, 0.5, 3.5, 59.5),
+        *(shapely.Point(cell(c, r)).buffer(35) for c in range(5, 80, 10) for r in range(5, 60, 10)),
+    ]
     values = field(6)
     values[::7, ::3] = np.nan
     with raster(values, blocks=16) as ds:
@@ -213,8 +246,18 @@ def test_weights_reused_on_a_second_raster_and_refused_on_another_grid() -> None
 def test_weights_from_a_path(tmp_path) -> None:
     path = tmp_path / "depth.tif"
     values = field(9)
-    with rasterio.open(path, "w", driver="GTiff", height=H, width=W, count=1, dtype="float32",
-                       transform=TRANSFORM, crs="EPSG:3405", nodata=-1) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=H,
+        width=W,
+        count=1,
+        dtype="float32",
+        transform=TRANSFORM,
+        crs="EPSG:3405",
+        nodata=-1,
+    ) as dst:
         dst.write(values, 1)
     geoms = [cbox(4.4, 4.4, 33.3, 22.2)]
     weights = coverage_weights(geoms, TRANSFORM, W, H, "EPSG:3405")
@@ -239,16 +282,19 @@ def test_point_sampling_matches_rasterio() -> None:
             assert np.isnan(o)
         else:
             assert o == float(r)
-    assert np.isnan(ours[-3])      # the nodata corner
-    assert np.isfinite(ours).sum() == sum(1 for r, ins in zip(ref, inside, strict=True)
-                                          if ins and r is not np.ma.masked)
+    assert np.isnan(ours[-3])  # the nodata corner
+    assert np.isfinite(ours).sum() == sum(
+        1 for r, ins in zip(ref, inside, strict=True) if ins and r is not np.ma.masked
+    )
 
 
 def test_buffers_of_points_and_lines() -> None:
-    assets = [shapely.Point(cell(20.3, 20.7)),
-              shapely.LineString([cell(5, 50), cell(30, 45), cell(70, 52)]),
-              shapely.Point(cell(79.9, 0.1)),
-              None]
+    assets = [
+        shapely.Point(cell(20.3, 20.7)),
+        shapely.LineString([cell(5, 50), cell(30, 45), cell(70, 52)]),
+        shapely.Point(cell(79.9, 0.1)),
+        None,
+    ]
     with raster(field(12)) as ds:
         weights = buffer_weights(assets, 55.0, ds.transform, ds.width, ds.height, ds.crs)
         ours = zonal_stats(ds, weights, threshold=1.0)
@@ -265,12 +311,14 @@ def coverage_by_cell(weights: zonal.GridWeights, zone: int) -> dict[int, float]:
     """One zone's coverage fractions, cell by cell (flat index), from the compact weights."""
     out: dict[int, float] = {}
     width = weights.grid.width
-    for r, c, n in zip(*(a[weights.span_zone == zone] for a in (weights.span_row, weights.span_col,
-                                                                 weights.span_len)), strict=True):
+    for r, c, n in zip(
+        *(a[weights.span_zone == zone] for a in (weights.span_row, weights.span_col, weights.span_len)), strict=True
+    ):
         for k in range(int(n)):
             out[int(r) * width + int(c) + k] = 1.0
-    for r, c, f in zip(*(a[weights.part_zone == zone] for a in (weights.part_row, weights.part_col,
-                                                                 weights.part_cov)), strict=True):
+    for r, c, f in zip(
+        *(a[weights.part_zone == zone] for a in (weights.part_row, weights.part_col, weights.part_cov)), strict=True
+    ):
         assert int(r) * width + int(c) not in out
         out[int(r) * width + int(c)] = float(f)
     return out
@@ -279,8 +327,10 @@ def coverage_by_cell(weights: zonal.GridWeights, zone: int) -> dict[int, float]:
 def assert_same_coverage(ds: DatasetReader, geoms: list) -> zonal.GridWeights:
     """Every cell of every zone carries exactextract's coverage fraction (to float32 rounding)."""
     weights = coverage_weights(geoms, ds.transform, ds.width, ds.height, ds.crs)
-    feats = [{"type": "Feature", "properties": {"i": i}, "geometry": shapely.geometry.mapping(g)}
-             for i, g in enumerate(geoms)]
+    feats = [
+        {"type": "Feature", "properties": {"i": i}, "geometry": shapely.geometry.mapping(g)}
+        for i, g in enumerate(geoms)
+    ]
     for f in exact_extract(ds, feats, ["cell_id", "coverage"], include_cols=["i"]):
         p = f["properties"]
         want = {int(c): float(v) for c, v in zip(p["cell_id"], p["coverage"], strict=True) if v > 0}
@@ -296,18 +346,22 @@ def tricky_polygons() -> list:
     ring = shapely.Point(cell(30, 30)).buffer(150)
     hole = shapely.Point(cell(31.3, 29.6)).buffer(60)
     return [
-        ring.difference(hole),                                                    # a hole
-        shapely.Polygon(ring.exterior.coords, [hole.exterior.coords[::-1]]),      # the hole wound the other way
-        shapely.Polygon(cbox(3.3, 4.1, 9.7, 11.2).exterior.coords[::-1]),         # a clockwise exterior
-        cbox(10, 20, 17, 26),                                                     # every edge on a cell line
-        shapely.Polygon([cell(40, 40), cell(50, 40), cell(40, 50)]),              # vertices on cell corners
-        cbox(60.25, 5.0, 60.26, 25.0),                                            # a sliver a 100th of a cell wide
-        shapely.Polygon([cell(2, 55.1), cell(70, 55.13), cell(70, 55.2)]),        # a thin, nearly flat wedge
-        shapely.Polygon([cell(45.5, 2), cell(45.51, 18), cell(45.49, 18)]),       # a thin, nearly upright wedge
-        shapely.MultiPolygon([shapely.Polygon([cell(20, 45), cell(25, 45), cell(20, 50)]),   # parts sharing the
-                              shapely.Polygon([cell(25, 45), cell(25, 50), cell(20, 50)])]),  # diagonal's cells
+        ring.difference(hole),  # a hole
+        shapely.Polygon(ring.exterior.coords, [hole.exterior.coords[::-1]]),  # the hole wound the other way
+        shapely.Polygon(cbox(3.3, 4.1, 9.7, 11.2).exterior.coords[::-1]),  # a clockwise exterior
+        cbox(10, 20, 17, 26),  # every edge on a cell line
+        shapely.Polygon([cell(40, 40), cell(50, 40), cell(40, 50)]),  # vertices on cell corners
+        cbox(60.25, 5.0, 60.26, 25.0),  # a sliver a 100th of a cell wide
+        shapely.Polygon([cell(2, 55.1), cell(70, 55.13), cell(70, 55.2)]),  # a thin, nearly flat wedge
+        shapely.Polygon([cell(45.5, 2), cell(45.51, 18), cell(45.49, 18)]),  # a thin, nearly upright wedge
+        shapely.MultiPolygon(
+            [
+                shapely.Polygon([cell(20, 45), cell(25, 45), cell(20, 50)]),  # parts sharing the
+                shapely.Polygon([cell(25, 45), cell(25, 50), cell(20, 50)]),
+            ]
+        ),  # diagonal's cells
         shapely.MultiPolygon([cbox(70.2, 30.2, 72.5, 33.7), cbox(72.5, 30.9, 74.1, 32.2)]),  # parts touching
-        cbox(-3.5, 10.5, W + 4.2, 12.7),                                          # wider than the grid
+        cbox(-3.5, 10.5, W + 4.2, 12.7),  # wider than the grid
         shapely.Polygon([cell(-20, -20), cell(W + 20, -15), cell(W + 10, H + 30), cell(-5, H + 10)]),  # over all
     ]
 

@@ -22,41 +22,86 @@ from spatial.cluster import database_url
 from spatial.db import engine_for, transaction
 from tests.conftest import ROLES, client_for
 
-LIST_LAYERS = ("admin_units", "livelihood_models", "infrastructure_works", "water_schemes", "households",
-               "fallback_risk")
+LIST_LAYERS = (
+    "admin_units",
+    "livelihood_models",
+    "infrastructure_works",
+    "water_schemes",
+    "households",
+    "fallback_risk",
+)
 
 #: endpoint -> how it is protected
 ROUTES = {
-    "static": "public", "vendor.asset": "public", "health.healthz": "public",
-    "api.openapi": "public", "pages.index": "public", "auth.login": "public",
-    "pages.map_page": "page", "pages.evaluation_page": "page", "api.evaluations": "scoped", "auth.password": "self", "auth.logout": "self",
-    "api.me": "scoped", "api.layer": "scoped", "api.layer_feature": "scoped",
+    "static": "public",
+    "vendor.asset": "public",
+    "health.healthz": "public",
+    "api.openapi": "public",
+    "pages.index": "public",
+    "auth.login": "public",
+    "pages.map_page": "page",
+    "pages.evaluation_page": "page",
+    "api.evaluations": "scoped",
+    "auth.password": "self",
+    "auth.logout": "self",
+    "api.me": "scoped",
+    "api.layer": "scoped",
+    "api.layer_feature": "scoped",
     "api.indicators": "scoped",
-    "ledger.chain_page": "page", "ledger.pass_on_page": "page", "ledger.api_chain": "scoped",
+    "ledger.chain_page": "page",
+    "ledger.pass_on_page": "page",
+    "ledger.api_chain": "scoped",
     "ledger.api_pass_on": "scoped",
-    "models.model_page": "page", "models.due_page": "page", "models.api_status": "scoped", "models.api_due": "scoped",
-    "admin.users": "admin", "admin.user": "admin", "admin.audit": "admin", "admin.duplicates": "admin",
-    "admin.decide": "admin_write", "admin.poverty_standards": "admin", "admin.edit_standard": "admin_write",
+    "models.model_page": "page",
+    "models.due_page": "page",
+    "models.api_status": "scoped",
+    "models.api_due": "scoped",
+    "admin.users": "admin",
+    "admin.user": "admin",
+    "admin.audit": "admin",
+    "admin.duplicates": "admin",
+    "admin.decide": "admin_write",
+    "admin.poverty_standards": "admin",
+    "admin.edit_standard": "admin_write",
     "admin.edit_deflator": "admin_write",
-    "admin.create": "admin_write", "admin.update": "admin_write", "admin.disable": "admin_write",
-    "admin.enable": "admin_write", "admin.token": "admin_write",
-    "field.app_page": "page", "field.session_info": "page",
-    "field.service_worker": "public", "field.manifest": "public", "field.icon": "public",
-    "api.exposure": "scoped", "api.asset_exposure_view": "scoped", "areas.area_page": "page", "areas.api_area": "scoped", "admin.jobs": "admin",
+    "admin.create": "admin_write",
+    "admin.update": "admin_write",
+    "admin.disable": "admin_write",
+    "admin.enable": "admin_write",
+    "admin.token": "admin_write",
+    "field.app_page": "page",
+    "field.session_info": "page",
+    "field.service_worker": "public",
+    "field.manifest": "public",
+    "field.icon": "public",
+    "api.exposure": "scoped",
+    "api.asset_exposure_view": "scoped",
+    "areas.area_page": "page",
+    "areas.api_area": "scoped",
+    "admin.jobs": "admin",
     # the raster catalogue is province-wide reference data: every signed-in role reads it
-    "api.rasters": "scoped", "api.raster": "scoped",
-    "admin.rasters": "admin", "admin.upload_raster": "admin_write",
-    "tiles.raster_tile": "scoped", "tiles.raster_legend": "scoped",
+    "api.rasters": "scoped",
+    "api.raster": "scoped",
+    "admin.rasters": "admin",
+    "admin.upload_raster": "admin_write",
+    "tiles.raster_tile": "scoped",
+    "tiles.raster_legend": "scoped",
     # field forms are programme-wide reference data; visits are scoped by their target's commune
-    "field_api.forms": "scoped", "field_api.form": "scoped", "field_api.visits": "scoped",
-    "field_api.visit": "scoped", "field_api.create_visit": "scoped_write", "field_api.create_visits": "scoped_write", "field_api.photo": "scoped",
+    "field_api.forms": "scoped",
+    "field_api.form": "scoped",
+    "field_api.visits": "scoped",
+    "field_api.visit": "scoped",
+    "field_api.create_visit": "scoped_write",
+    "field_api.create_visits": "scoped_write",
+    "field_api.photo": "scoped",
 }
 
 
 def test_every_route_is_classified(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert endpoints == set(ROUTES), (
-        f"unclassified: {sorted(endpoints - set(ROUTES))}; gone: {sorted(set(ROUTES) - endpoints)}")
+        f"unclassified: {sorted(endpoints - set(ROUTES))}; gone: {sorted(set(ROUTES) - endpoints)}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,22 +109,41 @@ def expected(demo_settings, accounts):
     """Codes each layer may show to a user scoped to commune A, from geometry alone."""
     with transaction(demo_settings) as s:
         a = {"code": accounts.commune_a}
-        households = set(s.execute(text("""
+        households = set(
+            s.execute(
+                text("""
             SELECT h.code FROM households h JOIN admin_units c
-              ON c.code = :code AND c.boundary = 'current' AND ST_Intersects(c.geom, h.geom)"""), a).scalars())
-        communes = set(s.execute(text("""
+              ON c.code = :code AND c.boundary = 'current' AND ST_Intersects(c.geom, h.geom)"""),
+                a,
+            ).scalars()
+        )
+        communes = set(
+            s.execute(
+                text("""
             SELECT o.id FROM admin_units n JOIN admin_crosswalk x ON x.new_unit_id = n.id
             JOIN admin_units o ON o.id = x.old_unit_id
             WHERE n.code = :code AND n.boundary = 'current'
             UNION SELECT id FROM admin_units WHERE code = :code AND boundary = 'current'
-              AND level = 'commune'"""), a).scalars())
+              AND level = 'commune'"""),
+                a,
+            ).scalars()
+        )
+
         def by_commune(table):
-            return set(s.execute(text(f"SELECT code FROM {table} WHERE commune_id = ANY(:ids)"),
-                                 {"ids": list(communes)}).scalars())
-        everything = {t: set(s.execute(text(f"SELECT code FROM {t}")).scalars())
-                      for t in LIST_LAYERS if t not in ("admin_units", "fallback_risk")}
-        flagged = set(s.execute(text(
-            "SELECT h.code FROM fallback_risk r JOIN households h ON h.id = r.household_id")).scalars())
+            return set(
+                s.execute(
+                    text(f"SELECT code FROM {table} WHERE commune_id = ANY(:ids)"), {"ids": list(communes)}
+                ).scalars()
+            )
+
+        everything = {
+            t: set(s.execute(text(f"SELECT code FROM {t}")).scalars())
+            for t in LIST_LAYERS
+            if t not in ("admin_units", "fallback_risk")
+        }
+        flagged = set(
+            s.execute(text("SELECT h.code FROM fallback_risk r JOIN households h ON h.id = r.household_id")).scalars()
+        )
         everything["fallback_risk"] = flagged
         return {
             "households": households,
@@ -144,8 +208,12 @@ def test_objects_outside_scope_are_404(app, accounts, expected, role, layer):
 
 
 def test_anonymous(anonymous, accounts):
-    for url in ("/api/layers/households", "/api/indicators", "/api/me",
-                f"/api/layers/admin_units/{accounts.commune_a}"):
+    for url in (
+        "/api/layers/households",
+        "/api/indicators",
+        "/api/me",
+        f"/api/layers/admin_units/{accounts.commune_a}",
+    ):
         r = anonymous.get(url)
         assert r.status_code == 401 and r.get_json()["error"]["code"] == 401
     assert anonymous.get("/map").status_code == 302
@@ -158,8 +226,7 @@ def test_anonymous(anonymous, accounts):
 @pytest.mark.parametrize("role", ROLES)
 def test_admin_routes(app, accounts, role):
     c = client_for(app, accounts, role)
-    for url in ("/admin/users", f"/admin/users/{accounts.name('planner')}", "/admin/audit",
-                "/admin/duplicates"):
+    for url in ("/admin/users", f"/admin/users/{accounts.name('planner')}", "/admin/audit", "/admin/duplicates"):
         assert c.get(url).status_code == (200 if role == "admin" else 403)
     r = c.post(f"/admin/users/{accounts.name('planner')}/token")
     assert r.status_code == (200 if role == "admin" else 403)
@@ -224,8 +291,15 @@ def test_sessions_die_at_password_change(app, person):
     c2 = _login(app, person, "first password 1")
     old_cookie = c1.get_cookie("sinhke_session").value
     token = _csrf(c1.get("/account/password").get_data(as_text=True))
-    r = c1.post("/account/password", data={"current": "first password 1", "new": "second password 2",
-                                           "confirm": "second password 2", "csrf_token": token})
+    r = c1.post(
+        "/account/password",
+        data={
+            "current": "first password 1",
+            "new": "second password 2",
+            "confirm": "second password 2",
+            "csrf_token": token,
+        },
+    )
     assert r.status_code == 302
     assert c2.get("/api/me").status_code == 401
     replay = app.test_client()
@@ -247,8 +321,10 @@ def test_disabled_user_loses_sessions_and_tokens(app, demo_settings, person):
     assert app.test_client().get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     login = app.test_client()
     tok = _csrf(login.get("/login").get_data(as_text=True))
-    assert login.post("/login", data={"username": person, "password": "first password 1",
-                                      "csrf_token": tok}).status_code == 401
+    assert (
+        login.post("/login", data={"username": person, "password": "first password 1", "csrf_token": tok}).status_code
+        == 401
+    )
 
 
 def test_login_rate_limit_holds_across_processes(app, demo_settings, person):
@@ -263,8 +339,12 @@ def test_login_rate_limit_holds_across_processes(app, demo_settings, person):
                        for _ in range(3)))
     """)
     env = {**os.environ, "SINHKE_DATABASE_URL": url}
-    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     codes = ",".join(o for o, _ in outs).replace("\n", "").split(",")
@@ -283,8 +363,10 @@ def test_admin_edit_is_audited_with_old_and_new(app, accounts, demo_settings):
     r = c.post(f"/admin/users/{target}", data={"role": "planner", "display_name": "Cán bộ Thử"})
     assert r.status_code == 303
     with transaction(demo_settings) as s:
-        row = s.execute(text("""SELECT actor, action, old ->> 'display_name', new ->> 'display_name', new ? 'password_hash'
-                                FROM audit_log WHERE table_name = 'users' ORDER BY id DESC LIMIT 1""")).one()
+        row = s.execute(
+            text("""SELECT actor, action, old ->> 'display_name', new ->> 'display_name', new ? 'password_hash'
+                                FROM audit_log WHERE table_name = 'users' ORDER BY id DESC LIMIT 1""")
+        ).one()
     assert row == (accounts.name("admin"), "update", None, "Cán bộ Thử", False)
     page = c.get(f"/admin/audit?table=users&actor={accounts.name('admin')}").get_data(as_text=True)
     assert "Cán bộ Thử" in page
@@ -293,8 +375,7 @@ def test_admin_edit_is_audited_with_old_and_new(app, accounts, demo_settings):
 def test_audit_rows_cannot_be_changed(demo_settings):
     engine = engine_for(demo_settings)
     for role_sql in ("SET LOCAL ROLE sinhke_app", None):  # the app's role, then the owner
-        for stmt in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log",
-                     "TRUNCATE audit_log"):
+        for stmt in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
             with engine.connect() as conn, conn.begin():
                 if role_sql:
                     conn.execute(text(role_sql))
@@ -302,8 +383,12 @@ def test_audit_rows_cannot_be_changed(demo_settings):
                     conn.execute(text(stmt))
     with engine.connect() as conn, conn.begin():
         conn.execute(text("SET LOCAL ROLE sinhke_app"))
-        conn.execute(text("INSERT INTO audit_log (actor, table_name, action, note) "
-                          "VALUES ('t', 'x', 'import', 'the app may add rows')"))
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (actor, table_name, action, note) "
+                "VALUES ('t', 'x', 'import', 'the app may add rows')"
+            )
+        )
         conn.rollback()
 
 

@@ -2,8 +2,7 @@
 
 import pytest
 
-LAYERS = ["admin_units", "livelihood_models", "infrastructure_works", "water_schemes", "households",
-          "fallback_risk"]
+LAYERS = ["admin_units", "livelihood_models", "infrastructure_works", "water_schemes", "households", "fallback_risk"]
 
 
 def test_healthz(client):
@@ -55,7 +54,9 @@ def test_paging_and_bbox(client):
     assert any(link["rel"] == "next" for link in first["links"])
     assert any(link["rel"] == "prev" for link in second["links"])
     # a box around Lạng Sơn city holds some but not all communes
-    small = client.get("/api/layers/admin_units?level=commune&boundaries=legacy&bbox=106.70,21.80,106.80,21.90").get_json()
+    small = client.get(
+        "/api/layers/admin_units?level=commune&boundaries=legacy&bbox=106.70,21.80,106.80,21.90"
+    ).get_json()
     assert 0 < small["numberMatched"] < 194
     far = client.get("/api/layers/water_schemes?bbox=100,10,100.1,10.1").get_json()
     assert far["numberMatched"] == 0 and far["features"] == []
@@ -63,7 +64,12 @@ def test_paging_and_bbox(client):
 
 def test_indicators(client):
     body = client.get("/api/indicators?indicator=poverty_rate&level=commune&boundaries=current&year=2024").get_json()
-    assert (body["indicator"], body["level"], body["boundaries"], body["year"]) == ("poverty_rate", "commune", "current", 2024)
+    assert (body["indicator"], body["level"], body["boundaries"], body["year"]) == (
+        "poverty_rate",
+        "commune",
+        "current",
+        2024,
+    )
     assert len(body["rows"]) == 65
     row = body["rows"][0]
     assert set(row) == {"code", "name", "year", "value", "numerator", "denominator", "estimated"}
@@ -76,25 +82,28 @@ def test_indicators(client):
     assert len(legacy["rows"]) == 11 and all(r["value"] > 0 for r in legacy["rows"])
 
 
-@pytest.mark.parametrize("url, parameter, allowed_hint", [
-    ("/api/layers/roads", "layer", "admin_units"),
-    ("/api/layers/admin_units?level=village", "level", "commune"),
-    ("/api/layers/admin_units?boundaries=2019", "boundaries", "legacy"),
-    ("/api/layers/admin_units?level=district&boundaries=current", "level", "province"),
-    ("/api/layers/water_schemes?bbox=1,2,3", "bbox", None),
-    ("/api/layers/water_schemes?bbox=107,22,106,21", "bbox", None),
-    ("/api/layers/water_schemes?bbox=a,b,c,d", "bbox", None),
-    ("/api/layers/water_schemes?limit=0", "limit", None),
-    ("/api/layers/water_schemes?limit=100000", "limit", None),
-    ("/api/layers/water_schemes?limit=ten", "limit", None),
-    ("/api/layers/water_schemes?offset=-1", "offset", None),
-    ("/api/indicators?indicator=happiness", "indicator", "poverty_rate"),
-    ("/api/indicators?level=hamlet", "level", "commune"),
-    ("/api/indicators?boundaries=new", "boundaries", "current"),
-    ("/api/indicators?level=district&boundaries=current", "level", "province"),
-    ("/api/indicators?year=1999", "year", "2024"),
-    ("/api/indicators?year=twenty", "year", "2021"),
-])
+@pytest.mark.parametrize(
+    "url, parameter, allowed_hint",
+    [
+        ("/api/layers/roads", "layer", "admin_units"),
+        ("/api/layers/admin_units?level=village", "level", "commune"),
+        ("/api/layers/admin_units?boundaries=2019", "boundaries", "legacy"),
+        ("/api/layers/admin_units?level=district&boundaries=current", "level", "province"),
+        ("/api/layers/water_schemes?bbox=1,2,3", "bbox", None),
+        ("/api/layers/water_schemes?bbox=107,22,106,21", "bbox", None),
+        ("/api/layers/water_schemes?bbox=a,b,c,d", "bbox", None),
+        ("/api/layers/water_schemes?limit=0", "limit", None),
+        ("/api/layers/water_schemes?limit=100000", "limit", None),
+        ("/api/layers/water_schemes?limit=ten", "limit", None),
+        ("/api/layers/water_schemes?offset=-1", "offset", None),
+        ("/api/indicators?indicator=happiness", "indicator", "poverty_rate"),
+        ("/api/indicators?level=hamlet", "level", "commune"),
+        ("/api/indicators?boundaries=new", "boundaries", "current"),
+        ("/api/indicators?level=district&boundaries=current", "level", "province"),
+        ("/api/indicators?year=1999", "year", "2024"),
+        ("/api/indicators?year=twenty", "year", "2021"),
+    ],
+)
 def test_bad_parameters_are_400_naming_the_parameter(client, url, parameter, allowed_hint):
     r = client.get(url)
     assert r.status_code == 400, r.get_data(as_text=True)
@@ -114,8 +123,9 @@ def test_unknown_api_path_is_json_404(client):
 def test_openapi_describes_the_api(client):
     doc = client.get("/api/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
-    assert {"/api/layers/{name}", "/api/layers/{name}/{code}", "/api/indicators", "/api/me",
-            "/healthz"} <= set(doc["paths"])
+    assert {"/api/layers/{name}", "/api/layers/{name}/{code}", "/api/indicators", "/api/me", "/healthz"} <= set(
+        doc["paths"]
+    )
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     params = {p["name"]: p for p in doc["paths"]["/api/layers/{name}"]["get"]["parameters"]}
     assert params["name"]["schema"]["enum"] == LAYERS

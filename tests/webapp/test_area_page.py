@@ -11,12 +11,14 @@ from tests.conftest import client_for
 def test_area_page_lists_exposure_and_exposed_things(app, client, accounts, demo_settings):
     with transaction(demo_settings) as s:
         # the current commune with most exposed households (to the 100-year flood)
-        code, exposed = s.execute(text("""
+        code, exposed = s.execute(
+            text("""
             SELECT u.code, a.households_exposed FROM area_exposure a
             JOIN admin_units u ON u.id = a.unit_id JOIN rasters r ON r.id = a.raster_id
             WHERE u.level = 'commune' AND u.boundary = 'current' AND r.hazard = 'flood_depth'
               AND r.return_period = 100
-            ORDER BY a.households_exposed DESC, u.code LIMIT 1""")).one()
+            ORDER BY a.households_exposed DESC, u.code LIMIT 1""")
+        ).one()
         rasters = s.scalar(text("SELECT count(*) FROM rasters"))
     assert exposed > 0
     body = client.get(f"/api/areas/{code}").get_json()

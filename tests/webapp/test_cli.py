@@ -8,8 +8,9 @@ from webapp.cli import main
 
 
 def _run(settings, *args):
-    return CliRunner().invoke(main, list(args), obj=settings, catch_exceptions=False,
-                              env={"SINHKE_DATABASE_URL": _url(settings)})
+    return CliRunner().invoke(
+        main, list(args), obj=settings, catch_exceptions=False, env={"SINHKE_DATABASE_URL": _url(settings)}
+    )
 
 
 def _url(settings):
@@ -52,13 +53,24 @@ def test_bad_household_count(demo_settings):
 
 
 def _run_input(settings, stdin, *args):
-    return CliRunner().invoke(main, list(args), obj=settings, input=stdin, catch_exceptions=False,
-                              env={"SINHKE_DATABASE_URL": _url(settings)})
+    return CliRunner().invoke(
+        main, list(args), obj=settings, input=stdin, catch_exceptions=False, env={"SINHKE_DATABASE_URL": _url(settings)}
+    )
 
 
 def test_users_commands(demo_settings, accounts, app):
-    r = _run_input(demo_settings, "a long enough pass\n", "users", "add", "cli_worker", "--role",
-                   "extension_worker", "--area", accounts.commune_a, "--password-stdin")
+    r = _run_input(
+        demo_settings,
+        "a long enough pass\n",
+        "users",
+        "add",
+        "cli_worker",
+        "--role",
+        "extension_worker",
+        "--area",
+        accounts.commune_a,
+        "--password-stdin",
+    )
     assert r.exit_code == 0, r.output
     assert "added cli_worker (extension_worker;" in r.output and accounts.commune_a in r.output
     r = _run(demo_settings, "users", "add", "cli_worker", "--role", "planner")

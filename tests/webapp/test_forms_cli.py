@@ -19,8 +19,9 @@ def forms_settings(base_settings):
 
 
 def _run(settings, *args):
-    return CliRunner().invoke(main, list(args), obj=settings, catch_exceptions=False,
-                              env={"SINHKE_DATABASE_URL": database_url(settings)})
+    return CliRunner().invoke(
+        main, list(args), obj=settings, catch_exceptions=False, env={"SINHKE_DATABASE_URL": database_url(settings)}
+    )
 
 
 def test_forms_load_and_list(forms_settings):

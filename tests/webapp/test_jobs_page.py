@@ -55,12 +55,19 @@ def test_nightly_order_follows_what_each_job_reads(client):
     from jobs.registry import load_all
 
     jobs = load_all()
-    reads = {"classify_households": ["place_households"], "area_indicators": ["classify_households"],
-             "income_change": ["classify_households"], "fallback_risk": ["income_change", "exposure"],
-             "evaluate_models": ["place_households"], "model_status": ["pass_on"]}
+    reads = {
+        "classify_households": ["place_households"],
+        "area_indicators": ["classify_households"],
+        "income_change": ["classify_households"],
+        "fallback_risk": ["income_change", "exposure"],
+        "evaluate_models": ["place_households"],
+        "model_status": ["pass_on"],
+    }
     for job, before in reads.items():
         for earlier in before:
             assert jobs[earlier].schedule < jobs[job].schedule or jobs[earlier].schedule.startswith("minute="), (
-                job, earlier)
+                job,
+                earlier,
+            )
     html = client.get("/admin/jobs", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "<td>01:45</td>" in html  # exposure, as people read a time

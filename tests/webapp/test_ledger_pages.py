@@ -20,9 +20,17 @@ CODE = "MH-TEST-LEDGER"
 def chain_in_a(demo_settings, accounts):
     """A cow bank in commune A (the demo has none there): one overdue, one due, one handed on."""
     with transaction(demo_settings) as s:
-        model, homes = model_in_commune(s, accounts.commune_a, CODE, "cow_bank",
-                                        "Ngân hàng bò – thử nghiệm sổ luân chuyển", start_date=date(2023, 1, 10),
-                                        budget_vnd=100_000_000, households=4, participants=3)
+        model, homes = model_in_commune(
+            s,
+            accounts.commune_a,
+            CODE,
+            "cow_bank",
+            "Ngân hàng bò – thử nghiệm sổ luân chuyển",
+            start_date=date(2023, 1, 10),
+            budget_vnd=100_000_000,
+            households=4,
+            participants=3,
+        )
         late = receive_animal(s, model, homes[0].id, "A-1", date(2023, 1, 10))
         record_birth(s, s.get(Animal, late.source_animal_id), date(2024, 6, 1), "female")
         due = receive_animal(s, model, homes[1].id, "A-2", date(2023, 1, 10))
@@ -41,8 +49,13 @@ def chain_in_a(demo_settings, accounts):
 def outside(demo_settings):
     """A demo cow bank or buffalo loan (none lies in commune A)."""
     with transaction(demo_settings) as s:
-        return s.scalar(text("SELECT m.code FROM livelihood_models m JOIN pass_on_obligations o ON o.model_id = m.id "
-                             "WHERE m.code <> :c ORDER BY m.code LIMIT 1"), {"c": CODE})
+        return s.scalar(
+            text(
+                "SELECT m.code FROM livelihood_models m JOIN pass_on_obligations o ON o.model_id = m.id "
+                "WHERE m.code <> :c ORDER BY m.code LIMIT 1"
+            ),
+            {"c": CODE},
+        )
 
 
 def test_chain_api_is_a_tree_with_generations(client, chain_in_a):
@@ -51,7 +64,10 @@ def test_chain_api_is_a_tree_with_generations(client, chain_in_a):
     roots = {n["source_tag"]: n for n in body["chain"]}
     assert set(roots) == {"A-1", "A-2", "A-3"}
     assert (roots["A-1"]["status"], roots["A-1"]["due_from"], roots["A-1"]["due_by"]) == (
-        "overdue", "2024-12-01", "2025-06-01")
+        "overdue",
+        "2024-12-01",
+        "2025-06-01",
+    )
     assert roots["A-2"]["status"] == "due"
     handed = roots["A-3"]
     assert handed["status"] == "delivered" and handed["downstream_households"] == 1

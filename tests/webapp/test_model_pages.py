@@ -18,10 +18,15 @@ CODE = "MH-TEST-STATUS-A"
 
 def _units(s, code: str) -> list[int]:
     """A 2025 commune and the legacy communes it was made of (models carry either)."""
-    return list(s.execute(text("""
+    return list(
+        s.execute(
+            text("""
         SELECT id FROM admin_units WHERE code = :c AND boundary = 'current' AND level = 'commune'
         UNION SELECT x.old_unit_id FROM admin_crosswalk x JOIN admin_units n ON n.id = x.new_unit_id
-        WHERE n.code = :c AND n.boundary = 'current'"""), {"c": code}).scalars())
+        WHERE n.code = :c AND n.boundary = 'current'"""),
+            {"c": code},
+        ).scalars()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -29,20 +34,42 @@ def chickens_in_a(app, demo_settings, accounts):
     """A chicken model in commune A visited twice through the API by A's extension worker, and an edit."""
     today = datetime.now(ZoneInfo(PROGRAMME_TZ)).date()
     with transaction(demo_settings) as s:
-        _model, homes = model_in_commune(s, accounts.commune_a, CODE, "free_range_chicken",
-                                         "Gà thả vườn – thử trang mô hình", start_date=today - timedelta(days=400),
-                                         budget_vnd=40_000_000, households=2)
-        version = s.scalar(text("SELECT version FROM form_definitions WHERE form_id = 'free_range_chicken' "
-                                "ORDER BY id DESC LIMIT 1"))
+        _model, homes = model_in_commune(
+            s,
+            accounts.commune_a,
+            CODE,
+            "free_range_chicken",
+            "Gà thả vườn – thử trang mô hình",
+            start_date=today - timedelta(days=400),
+            budget_vnd=40_000_000,
+            households=2,
+        )
+        version = s.scalar(
+            text("SELECT version FROM form_definitions WHERE form_id = 'free_range_chicken' ORDER BY id DESC LIMIT 1")
+        )
     worker = client_for(app, accounts, "extension_worker")
 
     def post(days_ago: int, flock: int, replaces: str | None = None) -> str:
-        when = datetime.combine(today - timedelta(days=days_ago), datetime.min.time().replace(hour=9),
-                                ZoneInfo(PROGRAMME_TZ))
-        body = {"id": str(uuid.uuid4()), "model": CODE, "visited_at": when.isoformat(), "form": "free_range_chicken",
-                "form_version": version, "location": {"type": "Point", "coordinates": [106.5, 21.9]},
-                "accuracy_m": 7.5, "answers": {"household_code": homes[0].code, "flock_size": flock, "deaths": 0,
-                                               "sold": 0, "vaccinations": ["newcastle"], "disease_outbreak": "no"}}
+        when = datetime.combine(
+            today - timedelta(days=days_ago), datetime.min.time().replace(hour=9), ZoneInfo(PROGRAMME_TZ)
+        )
+        body = {
+            "id": str(uuid.uuid4()),
+            "model": CODE,
+            "visited_at": when.isoformat(),
+            "form": "free_range_chicken",
+            "form_version": version,
+            "location": {"type": "Point", "coordinates": [106.5, 21.9]},
+            "accuracy_m": 7.5,
+            "answers": {
+                "household_code": homes[0].code,
+                "flock_size": flock,
+                "deaths": 0,
+                "sold": 0,
+                "vaccinations": ["newcastle"],
+                "disease_outbreak": "no",
+            },
+        }
         if replaces:
             body["replaces"] = replaces
         r = worker.post("/api/visits", json=body)
@@ -56,8 +83,9 @@ def chickens_in_a(app, demo_settings, accounts):
         model_status_as_of(s, today)
     yield {"today": today, "edit": edit, "household": homes[0].code}
     with transaction(demo_settings) as s:
-        s.execute(text("DELETE FROM visits WHERE model_id = (SELECT id FROM livelihood_models WHERE code = :c)"),
-                  {"c": CODE})
+        s.execute(
+            text("DELETE FROM visits WHERE model_id = (SELECT id FROM livelihood_models WHERE code = :c)"), {"c": CODE}
+        )
         s.execute(text("DELETE FROM livelihood_models WHERE code = :c"), {"c": CODE})
 
 
@@ -65,9 +93,13 @@ def chickens_in_a(app, demo_settings, accounts):
 def outside(demo_settings, accounts):
     """An active demo model outside commune A."""
     with transaction(demo_settings) as s:
-        return s.scalar(text("SELECT code FROM livelihood_models WHERE status = 'active' "
-                             "AND commune_id <> ALL(:ids) ORDER BY code LIMIT 1"),
-                        {"ids": _units(s, accounts.commune_a)})
+        return s.scalar(
+            text(
+                "SELECT code FROM livelihood_models WHERE status = 'active' "
+                "AND commune_id <> ALL(:ids) ORDER BY code LIMIT 1"
+            ),
+            {"ids": _units(s, accounts.commune_a)},
+        )
 
 
 def test_status_json_has_the_figures_and_the_current_visits(app, accounts, chickens_in_a):
@@ -104,8 +136,13 @@ def test_cow_bank_page_links_its_chain(client, demo_settings):
     assert f"/models/{code}/chain" in page
     status = client.get(f"/api/models/{code}/status").get_json()["status"]
     with transaction(demo_settings) as s:
-        alive = s.scalar(text("SELECT count(*) FROM animals a JOIN livelihood_models m ON m.id = a.model_id "
-                              "WHERE m.code = :c AND a.status = 'alive'"), {"c": code})
+        alive = s.scalar(
+            text(
+                "SELECT count(*) FROM animals a JOIN livelihood_models m ON m.id = a.model_id "
+                "WHERE m.code = :c AND a.status = 'alive'"
+            ),
+            {"c": code},
+        )
     assert status["herd_size"] == alive
 
 
@@ -120,10 +157,20 @@ def test_outside_the_callers_communes_is_404(app, accounts, outside, role):
 
 def test_due_list_is_scoped_and_ordered(app, accounts, demo_settings, chickens_in_a):
     with transaction(demo_settings) as s:
-        in_a = set(s.execute(text("SELECT code FROM livelihood_models WHERE status = 'active' AND deleted_at IS NULL "
-                                  "AND commune_id = ANY(:ids)"), {"ids": _units(s, accounts.commune_a)}).scalars())
-        everywhere = set(s.execute(text("SELECT code FROM livelihood_models WHERE status = 'active' "
-                                        "AND deleted_at IS NULL")).scalars())
+        in_a = set(
+            s.execute(
+                text(
+                    "SELECT code FROM livelihood_models WHERE status = 'active' AND deleted_at IS NULL "
+                    "AND commune_id = ANY(:ids)"
+                ),
+                {"ids": _units(s, accounts.commune_a)},
+            ).scalars()
+        )
+        everywhere = set(
+            s.execute(
+                text("SELECT code FROM livelihood_models WHERE status = 'active' AND deleted_at IS NULL")
+            ).scalars()
+        )
     body = client_for(app, accounts, "extension_worker").get("/api/visits/due").get_json()
     codes = [r["code"] for r in body["rows"]]
     assert set(codes) == in_a and CODE in codes  # never another commune's model
@@ -142,8 +189,7 @@ def test_due_list_is_scoped_and_ordered(app, accounts, demo_settings, chickens_i
 
 
 def test_models_layer_carries_the_status(app, accounts, chickens_in_a):
-    feature = client_for(app, accounts, "extension_worker").get(
-        f"/api/layers/livelihood_models/{CODE}").get_json()
+    feature = client_for(app, accounts, "extension_worker").get(f"/api/layers/livelihood_models/{CODE}").get_json()
     p = feature["properties"]
     assert p["flock_size"] == 125 and p["last_visit_at"] and p["next_visit_due"] and p["overdue_days"] is not None
 

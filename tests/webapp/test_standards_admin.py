@@ -30,13 +30,20 @@ def edit_db(base_settings):
 
 def _poor_2023(settings):
     with transaction(settings) as s:
-        return s.scalar(text("SELECT poor FROM area_indicators WHERE level = 'province' "
-                             "AND boundary = 'current' AND year = 2023"))
+        return s.scalar(
+            text("SELECT poor FROM area_indicators WHERE level = 'province' AND boundary = 'current' AND year = 2023")
+        )
 
 
-FORM = {"first_year": "2022", "last_year": "2026", "min_deprivations": "3",
-        "rural_income_line": "1500000", "rural_absolute_line": "",
-        "urban_income_line": "2000000", "urban_absolute_line": ""}
+FORM = {
+    "first_year": "2022",
+    "last_year": "2026",
+    "min_deprivations": "3",
+    "rural_income_line": "1500000",
+    "rural_absolute_line": "",
+    "urban_income_line": "2000000",
+    "urban_absolute_line": "",
+}
 
 
 def test_raising_a_line_reclassifies(edit_db):
@@ -49,30 +56,39 @@ def test_raising_a_line_reclassifies(edit_db):
         assert run_job(settings, job).status == "succeeded"
     assert _poor_2023(settings) > before
     with transaction(settings) as s:
-        audit = s.execute(text("SELECT actor, old ->> 'income_line', new ->> 'income_line' FROM audit_log "
-                               "WHERE table_name = 'poverty_lines' ORDER BY id DESC LIMIT 1")).one()
+        audit = s.execute(
+            text(
+                "SELECT actor, old ->> 'income_line', new ->> 'income_line' FROM audit_log "
+                "WHERE table_name = 'poverty_lines' ORDER BY id DESC LIMIT 1"
+            )
+        ).one()
     assert audit == ("std_admin", "1500000", "1900000")
 
 
-@pytest.mark.parametrize("change, status, parameter", [
-    ({"rural_income_line": "lots"}, 400, "rural_income_line"),
-    ({"last_year": "2020"}, 400, "last_year"),
-    ({"min_deprivations": "13"}, 400, "min_deprivations"),
-    ({"rural_absolute_line": "9000000"}, 400, "rural_absolute_line"),
-    ({"last_year": "2027"}, 409, None),  # overlaps 2026–2030 (from 2027)
-])
+@pytest.mark.parametrize(
+    "change, status, parameter",
+    [
+        ({"rural_income_line": "lots"}, 400, "rural_income_line"),
+        ({"last_year": "2020"}, 400, "last_year"),
+        ({"min_deprivations": "13"}, 400, "min_deprivations"),
+        ({"rural_absolute_line": "9000000"}, 400, "rural_absolute_line"),
+        ({"last_year": "2027"}, 409, None),  # overlaps 2026–2030 (from 2027)
+    ],
+)
 def test_bad_edits_are_refused_and_change_nothing(edit_db, change, status, parameter):
     settings, client = edit_db
     with transaction(settings) as s:
-        before = s.execute(text("SELECT first_year, last_year, min_deprivations FROM poverty_standards "
-                                "WHERE code = '2022-2025'")).one()
+        before = s.execute(
+            text("SELECT first_year, last_year, min_deprivations FROM poverty_standards WHERE code = '2022-2025'")
+        ).one()
     r = client.post("/admin/standards/2022-2025", data={**FORM, **change})
     assert r.status_code == status
     if parameter:
         assert r.get_json()["error"]["parameter"] == parameter
     with transaction(settings) as s:
-        after = s.execute(text("SELECT first_year, last_year, min_deprivations FROM poverty_standards "
-                               "WHERE code = '2022-2025'")).one()
+        after = s.execute(
+            text("SELECT first_year, last_year, min_deprivations FROM poverty_standards WHERE code = '2022-2025'")
+        ).one()
     assert after == before
 
 

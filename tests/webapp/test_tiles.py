@@ -34,8 +34,14 @@ def rasters(demo_settings) -> dict[str, dict]:
         out = {}
         for r in rows:
             key = f"{r.hazard}_{r.return_period}" if r.return_period else r.hazard
-            out[key] = {"id": r.id, "hazard": r.hazard, "path": stored_file(demo_settings, r),
-                        "value_min": r.value_min, "value_max": r.value_max, "nodata": r.nodata}
+            out[key] = {
+                "id": r.id,
+                "hazard": r.hazard,
+                "path": stored_file(demo_settings, r),
+                "value_min": r.value_min,
+                "value_max": r.value_max,
+                "nodata": r.nodata,
+            }
     assert {"flood_depth_10", "flood_depth_100", "landslide", "drought_index"} <= set(out)
     return out
 
@@ -186,8 +192,7 @@ def test_cache_headers_and_revalidation(client, rasters):
     assert etag.strip('"').endswith(f"-{tile.z}-{tile.x}-{tile.y}")
     assert "private" in first.headers["Cache-Control"]
     assert "max-age=" in first.headers["Cache-Control"]
-    again = client.get(f"/tiles/rasters/{raster['id']}/{tile.z}/{tile.x}/{tile.y}.png",
-                       headers={"If-None-Match": etag})
+    again = client.get(f"/tiles/rasters/{raster['id']}/{tile.z}/{tile.x}/{tile.y}.png", headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.data == b""
     # another raster's tile at the same address has another ETag
@@ -215,7 +220,7 @@ def test_legends(client, rasters):
     drought = client.get(f"/tiles/rasters/{rasters['drought_index']['id']}/legend.json").json
     assert (drought["min"], drought["max"]) == (-2.5, 2.5)
     centre = next(s for s in drought["stops"] if s["value"] == 0.0)
-    assert all(int(centre["colour"][i:i + 2], 16) >= 240 for i in (1, 3, 5))  # near white at 0
+    assert all(int(centre["colour"][i : i + 2], 16) >= 240 for i in (1, 3, 5))  # near white at 0
     assert drought["stops"][0]["colour"] != drought["stops"][-1]["colour"]
 
 

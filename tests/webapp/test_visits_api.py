@@ -24,55 +24,76 @@ def targets(demo_settings, accounts):
     from spatial.accounts import create_user, issue_token
 
     with transaction(demo_settings) as s:
-        c = s.execute(text("""
+        c = s.execute(
+            text("""
             SELECT n.code FROM livelihood_models m JOIN admin_crosswalk x ON x.old_unit_id = m.commune_id
             JOIN admin_units n ON n.id = x.new_unit_id
             WHERE m.model_type IN ('cow_bank','buffalo_loan') GROUP BY n.code ORDER BY count(*) DESC, n.code LIMIT 1
-        """)).scalar()
+        """)
+        ).scalar()
         assert c, "the demo needs a cow-bank or buffalo-loan model"
-        worker = create_user(s, f"t_field_{uuid.uuid4().hex[:6]}", "extension_worker", password=accounts.password,
-                             areas=[c])
+        worker = create_user(
+            s, f"t_field_{uuid.uuid4().hex[:6]}", "extension_worker", password=accounts.password, areas=[c]
+        )
         token = issue_token(s, worker)
 
         def units(code: str) -> list[int]:
-            return list(s.execute(text("""
+            return list(
+                s.execute(
+                    text("""
                 SELECT id FROM admin_units WHERE code = :c AND boundary = 'current' AND level = 'commune'
                 UNION SELECT x.old_unit_id FROM admin_crosswalk x JOIN admin_units n ON n.id = x.new_unit_id
-                WHERE n.code = :c AND n.boundary = 'current'"""), {"c": code}).scalars())
+                WHERE n.code = :c AND n.boundary = 'current'"""),
+                    {"c": code},
+                ).scalars()
+            )
 
         def pick(table: str, where: str, ids: list[int], inside: bool = True, n: int = 0) -> str | None:
             op = "= ANY(:ids)" if inside else "<> ALL(:ids)"
-            return s.execute(text(f"SELECT code FROM {table} WHERE {where} AND commune_id {op} "
-                                  "ORDER BY code LIMIT 1 OFFSET :n"), {"ids": ids, "n": n}).scalar()
+            return s.execute(
+                text(f"SELECT code FROM {table} WHERE {where} AND commune_id {op} ORDER BY code LIMIT 1 OFFSET :n"),
+                {"ids": ids, "n": n},
+            ).scalar()
 
         cow, in_c, in_a = "model_type IN ('cow_bank','buffalo_loan')", units(c), units(accounts.commune_a)
         found = {
-            "commune": c, "token": token, "worker": worker.name,
+            "commune": c,
+            "token": token,
+            "worker": worker.name,
             # a cow-bank model of C with a household holding a cow old enough to calve (visits update the ledger)
-            "cow": s.execute(text("""
+            "cow": s.execute(
+                text("""
                 SELECT m.code FROM livelihood_models m
                 JOIN animal_holdings h ON h.model_id = m.id AND h.held_to IS NULL
                 JOIN animals a ON a.id = h.animal_id AND a.sex = 'female' AND a.status = 'alive'
                                 AND (a.birth_date IS NULL OR a.birth_date <= now() - interval '15 months')
                 WHERE m.model_type IN ('cow_bank','buffalo_loan') AND m.commune_id = ANY(:ids)
-                ORDER BY m.code LIMIT 1"""), {"ids": in_c}).scalar(),
+                ORDER BY m.code LIMIT 1"""),
+                {"ids": in_c},
+            ).scalar(),
             "cow2": pick("livelihood_models", "true", in_c, n=1),
             "cow_outside": pick("livelihood_models", cow, in_c + in_a, inside=False),
-            "scheme": pick("water_schemes", "true", in_c), "work": pick("infrastructure_works", "true", in_c),
+            "scheme": pick("water_schemes", "true", in_c),
+            "work": pick("infrastructure_works", "true", in_c),
             "model_a": pick("livelihood_models", "true", in_a),
-            "version": s.execute(text("SELECT version FROM form_definitions WHERE form_id = 'cow_bank' "
-                                      "ORDER BY id DESC LIMIT 1")).scalar(),
-            "general_version": s.execute(text("SELECT version FROM form_definitions WHERE form_id = 'general' "
-                                              "ORDER BY id DESC LIMIT 1")).scalar(),
+            "version": s.execute(
+                text("SELECT version FROM form_definitions WHERE form_id = 'cow_bank' ORDER BY id DESC LIMIT 1")
+            ).scalar(),
+            "general_version": s.execute(
+                text("SELECT version FROM form_definitions WHERE form_id = 'general' ORDER BY id DESC LIMIT 1")
+            ).scalar(),
         }
-        found["cow_household"], found["cow_tags"] = s.execute(text("""
+        found["cow_household"], found["cow_tags"] = s.execute(
+            text("""
             SELECT hh.code, string_agg(a.tag, ' ' ORDER BY a.tag) FROM livelihood_models m
             JOIN animal_holdings h ON h.model_id = m.id AND h.held_to IS NULL
             JOIN animals a ON a.id = h.animal_id AND a.status = 'alive'
             JOIN households hh ON hh.id = h.household_id
             WHERE m.code = :m GROUP BY hh.code
             HAVING bool_or(a.sex = 'female' AND (a.birth_date IS NULL OR a.birth_date <= now() - interval '15 months'))
-            ORDER BY hh.code LIMIT 1"""), {"m": found["cow"]}).one()
+            ORDER BY hh.code LIMIT 1"""),
+            {"m": found["cow"]},
+        ).one()
     for key in ("cow", "cow_outside", "scheme", "work", "model_a", "version", "cow_household"):
         assert found[key], f"the test demo has no {key}"
     return found
@@ -87,22 +108,39 @@ def worker(app, targets):  # type: ignore[no-untyped-def]
 
 def general_body(targets, model: str, **over):
     """A visit to any model with the general form."""
-    body = {"id": str(uuid.uuid4()), "model": model, "visited_at": "2025-12-01T09:30:00+07:00", "form": "general",
-            "form_version": targets["general_version"], "location": None, "accuracy_m": None,
-            "answers": {"participants_present": 3, "progress": "on_track"}}
+    body = {
+        "id": str(uuid.uuid4()),
+        "model": model,
+        "visited_at": "2025-12-01T09:30:00+07:00",
+        "form": "general",
+        "form_version": targets["general_version"],
+        "location": None,
+        "accuracy_m": None,
+        "answers": {"participants_present": 3, "progress": "on_track"},
+    }
     body.update(over)
     return body
 
 
 def cow_body(targets, **over):
     body = {
-        "id": str(uuid.uuid4()), "model": targets["cow"],
+        "id": str(uuid.uuid4()),
+        "model": targets["cow"],
         "visited_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
-        "form": "cow_bank", "form_version": targets["version"],
-        "location": {"type": "Point", "coordinates": [106.3521, 21.8473]}, "accuracy_m": 6.5,
-        "answers": {"household_code": targets["cow_household"], "animal_tags_present": targets["cow_tags"],
-                    "births_female": 1, "births_male": 0, "deaths": 0,
-                    "vaccinations": ["fmd", "lumpy_skin"], "pass_on_done": "no", "condition": "good"},
+        "form": "cow_bank",
+        "form_version": targets["version"],
+        "location": {"type": "Point", "coordinates": [106.3521, 21.8473]},
+        "accuracy_m": 6.5,
+        "answers": {
+            "household_code": targets["cow_household"],
+            "animal_tags_present": targets["cow_tags"],
+            "births_female": 1,
+            "births_male": 0,
+            "deaths": 0,
+            "vaccinations": ["fmd", "lumpy_skin"],
+            "pass_on_done": "no",
+            "condition": "good",
+        },
     }
     body.update(over)
     return body
@@ -121,8 +159,12 @@ def test_first_receipt_201_identical_again_200_and_nothing_changes(app, accounts
     assert r.status_code == 201, r.get_json()
     got = r.get_json()
     assert r.headers["Location"].endswith(f"/api/visits/{body['id']}")
-    assert (got["id"], got["model"], got["form"], got["form_version"]) == (body["id"], targets["cow"], "cow_bank",
-                                                                           targets["version"])
+    assert (got["id"], got["model"], got["form"], got["form_version"]) == (
+        body["id"],
+        targets["cow"],
+        "cow_bank",
+        targets["version"],
+    )
     assert got["answers"] == body["answers"] and got["location"] == body["location"]
     assert (got["version"], got["root"], got["current"], got["replaces"]) == (1, body["id"], True, None)
     assert got["submitted_by"] == targets["worker"]
@@ -130,14 +172,17 @@ def test_first_receipt_201_identical_again_200_and_nothing_changes(app, accounts
     assert _count(demo_settings, audit, id=body["id"]) == 1
 
     reordered = json.dumps(dict(reversed(list(body.items()))))  # same body, other key order
-    for again in (c.post("/api/visits", json=body),
-                  c.post("/api/visits", data=reordered, content_type="application/json")):
+    for again in (
+        c.post("/api/visits", json=body),
+        c.post("/api/visits", data=reordered, content_type="application/json"),
+    ):
         assert again.status_code == 200, again.get_json()
         assert again.get_json() == got  # the stored visit, untouched
     assert _count(demo_settings, "SELECT count(*) FROM visits WHERE id = :id", id=body["id"]) == 1
     assert _count(demo_settings, audit, id=body["id"]) == 1
-    row = _count(demo_settings, "SELECT ST_SRID(geom) || ' ' || ST_AsText(geom) FROM visits WHERE id = :id",
-                 id=body["id"])
+    row = _count(
+        demo_settings, "SELECT ST_SRID(geom) || ' ' || ST_AsText(geom) FROM visits WHERE id = :id", id=body["id"]
+    )
     assert row == "4326 POINT(106.3521 21.8473)"
     assert c.get(f"/api/visits/{body['id']}").get_json() == got
 
@@ -201,8 +246,12 @@ def test_an_edit_keeps_its_target_and_needs_a_real_version(app, accounts, target
 
 # ----------------------------------------------------------------------------- concurrency
 def _post(url: str, token: str, body: dict) -> int:
-    req = urllib.request.Request(f"{url}/api/visits", data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    req = urllib.request.Request(
+        f"{url}/api/visits",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
             return resp.status
@@ -275,21 +324,23 @@ def test_a_worker_syncs_only_within_their_communes(app, accounts, targets, demo_
     assert admin.get(f"/api/visits/{outside['id']}").get_json()["model"] == targets["cow_outside"]
 
 
-def test_row_level_security_refuses_a_visit_in_another_commune_even_without_the_api(demo_settings, accounts,
-                                                                                     targets):
+def test_row_level_security_refuses_a_visit_in_another_commune_even_without_the_api(demo_settings, accounts, targets):
     """The policy itself: as the application role, scoped to the worker, an insert outside fails."""
     with transaction(demo_settings) as s:
         uid = s.execute(text("SELECT id FROM users WHERE name = :n"), {"n": targets["worker"]}).scalar()
-        model, commune = s.execute(text("SELECT id, commune_id FROM livelihood_models WHERE code = :c"),
-                                   {"c": targets["cow_outside"]}).one()
+        model, commune = s.execute(
+            text("SELECT id, commune_id FROM livelihood_models WHERE code = :c"), {"c": targets["cow_outside"]}
+        ).one()
     with pytest.raises(Exception, match="row-level security"), transaction(demo_settings) as s:
         s.execute(text("SET LOCAL ROLE sinhke_app"))
         s.execute(text("SELECT set_config('sinhke.user_id', :u, true)"), {"u": str(uid)})
-        s.execute(text("""
+        s.execute(
+            text("""
             INSERT INTO visits (id, model_id, commune_id, visited_at, form_id, form_version, answers, body_sha256,
                                 root_id, version, submitted_by)
             VALUES (gen_random_uuid(), :m, :c, now(), 'cow_bank', :v, '{}', 'x', gen_random_uuid(), 1, 'x')"""),
-                  {"v": targets["version"], "m": model, "c": commune})
+            {"v": targets["version"], "m": model, "c": commune},
+        )
 
 
 def test_evaluators_read_but_do_not_write(app, accounts, targets):
@@ -313,8 +364,9 @@ def test_anonymous_and_bad_tokens_get_401(anonymous, targets):
 def test_a_browser_session_syncs_with_its_csrf_token(app, accounts, targets):
     c = app.test_client()
     token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").get_data(as_text=True)).group(1)
-    r = c.post("/login", data={"username": accounts.name("planner"), "password": accounts.password,
-                               "csrf_token": token})
+    r = c.post(
+        "/login", data={"username": accounts.name("planner"), "password": accounts.password, "csrf_token": token}
+    )
     assert r.status_code == 302
     body = general_body(targets, targets["model_a"])  # the planner's commune A
     assert c.post("/api/visits", json=body).status_code == 400  # no CSRF token
@@ -324,35 +376,44 @@ def test_a_browser_session_syncs_with_its_csrf_token(app, accounts, targets):
 
 
 # ----------------------------------------------------------------------------- bad bodies
-@pytest.mark.parametrize(("change", "status", "field"), [
-    (lambda b: [b], 422, "body"),
-    (lambda b: {k: v for k, v in b.items() if k != "id"}, 422, "id"),
-    (lambda b: {**b, "id": "not-a-uuid"}, 422, "id"),
-    (lambda b: {**b, "device": "x"}, 422, "device"),
-    (lambda b: {k: v for k, v in b.items() if k != "model"}, 422, "model"),
-    (lambda b: {**b, "work": "CT-1"}, 422, "model"),
-    (lambda b: {**b, "visited_at": "2025-12-01T09:30:00"}, 422, "visited_at"),
-    (lambda b: {**b, "visited_at": "yesterday"}, 422, "visited_at"),
-    (lambda b: {**b, "visited_at": (datetime.now(UTC) + timedelta(days=3)).isoformat()}, 422, "visited_at"),
-    (lambda b: {**b, "location": {"type": "Point", "coordinates": [21.8, 106.3, 1, 2]}}, 422, "location"),
-    (lambda b: {**b, "location": {"type": "Point", "coordinates": [21.8, 106.3]}}, 422, "location"),
-    (lambda b: {**b, "location": "21.8,106.3"}, 422, "location"),
-    (lambda b: {**b, "accuracy_m": -3}, 422, "accuracy_m"),
-    (lambda b: {**b, "form": "no_such_form"}, 422, "form"),
-    (lambda b: {**b, "form_version": "1999"}, 422, "form_version"),
-    (lambda b: {**b, "form": "free_range_chicken"}, 422, "form"),
-    (lambda b: {**b, "form": "water_scheme"}, 422, "form"),
-    (lambda b: {**b, "answers": "all good"}, 422, "answers.answers"),
-    (lambda b: {**b, "answers": {**b["answers"], "deaths": -1}}, 422, "answers.deaths"),
-])
+@pytest.mark.parametrize(
+    ("change", "status", "field"),
+    [
+        (lambda b: [b], 422, "body"),
+        (lambda b: {k: v for k, v in b.items() if k != "id"}, 422, "id"),
+        (lambda b: {**b, "id": "not-a-uuid"}, 422, "id"),
+        (lambda b: {**b, "device": "x"}, 422, "device"),
+        (lambda b: {k: v for k, v in b.items() if k != "model"}, 422, "model"),
+        (lambda b: {**b, "work": "CT-1"}, 422, "model"),
+        (lambda b: {**b, "visited_at": "2025-12-01T09:30:00"}, 422, "visited_at"),
+        (lambda b: {**b, "visited_at": "yesterday"}, 422, "visited_at"),
+        (lambda b: {**b, "visited_at": (datetime.now(UTC) + timedelta(days=3)).isoformat()}, 422, "visited_at"),
+        (lambda b: {**b, "location": {"type": "Point", "coordinates": [21.8, 106.3, 1, 2]}}, 422, "location"),
+        (lambda b: {**b, "location": {"type": "Point", "coordinates": [21.8, 106.3]}}, 422, "location"),
+        (lambda b: {**b, "location": "21.8,106.3"}, 422, "location"),
+        (lambda b: {**b, "accuracy_m": -3}, 422, "accuracy_m"),
+        (lambda b: {**b, "form": "no_such_form"}, 422, "form"),
+        (lambda b: {**b, "form_version": "1999"}, 422, "form_version"),
+        (lambda b: {**b, "form": "free_range_chicken"}, 422, "form"),
+        (lambda b: {**b, "form": "water_scheme"}, 422, "form"),
+        (lambda b: {**b, "answers": "all good"}, 422, "answers.answers"),
+        (lambda b: {**b, "answers": {**b["answers"], "deaths": -1}}, 422, "answers.deaths"),
+    ],
+)
 def test_bad_bodies_name_the_field(app, accounts, targets, demo_settings, change, status, field):
     c = worker(app, targets)
     body = change(cow_body(targets))
     r = c.post("/api/visits", json=body)
     assert r.status_code == status, r.get_json()
     assert r.get_json()["error"]["field"] == field
-    assert _count(demo_settings, "SELECT count(*) FROM visits WHERE id::text = :id",
-                  id=str(body.get("id") if isinstance(body, dict) else "")) == 0
+    assert (
+        _count(
+            demo_settings,
+            "SELECT count(*) FROM visits WHERE id::text = :id",
+            id=str(body.get("id") if isinstance(body, dict) else ""),
+        )
+        == 0
+    )
 
 
 def test_not_json_is_400(app, targets):
@@ -365,15 +426,27 @@ def test_not_json_is_400(app, targets):
 
 def test_invalid_answers_list_every_field_and_reason(app, accounts, targets):
     c = worker(app, targets)
-    answers = {"household_code": "20137-00012", "births_female": -1, "births_male": 0, "deaths": 2,
-               "vaccinations": ["fmd"], "pass_on_done": "yes", "condition": "great", "colour": "red"}
+    answers = {
+        "household_code": "20137-00012",
+        "births_female": -1,
+        "births_male": 0,
+        "deaths": 2,
+        "vaccinations": ["fmd"],
+        "pass_on_done": "yes",
+        "condition": "great",
+        "colour": "red",
+    }
     r = c.post("/api/visits", json=cow_body(targets, answers=answers))
     assert r.status_code == 422
     err = r.get_json()["error"]
     assert [(e["field"], e["code"]) for e in err["errors"]] == [
-        ("answers.births_female", "constraint"), ("answers.death_cause", "required"),
-        ("answers.pass_on_tag", "required"), ("answers.pass_on_to_household", "required"),
-        ("answers.condition", "choice"), ("answers.colour", "unknown_field")]
+        ("answers.births_female", "constraint"),
+        ("answers.death_cause", "required"),
+        ("answers.pass_on_tag", "required"),
+        ("answers.pass_on_to_household", "required"),
+        ("answers.condition", "choice"),
+        ("answers.colour", "unknown_field"),
+    ]
     assert err["field"] == "answers.births_female" and "5 more" in err["message"]
 
 
@@ -381,28 +454,59 @@ def test_invalid_answers_list_every_field_and_reason(app, accounts, targets):
 def test_water_scheme_and_work_visits(app, accounts, targets, demo_settings):
     c = worker(app, targets)
     versions = {f["form"]: f["version"] for f in c.get("/api/forms").get_json()["forms"]}
-    scheme = {"id": str(uuid.uuid4()), "water_scheme": targets["scheme"], "visited_at": "2025-12-01T09:30:00+07:00",
-              "form": "water_scheme", "form_version": versions["water_scheme"], "location": None,
-              "accuracy_m": None, "answers": {"status": "partially_functional", "breakdown_cause": "pipe_damage",
-                                              "days_not_working": 4, "hours_per_day": 12, "households_using": 60,
-                                              "quality_problem": "no", "tariff_collected": "yes",
-                                              "repair_needed": "yes"}}
+    scheme = {
+        "id": str(uuid.uuid4()),
+        "water_scheme": targets["scheme"],
+        "visited_at": "2025-12-01T09:30:00+07:00",
+        "form": "water_scheme",
+        "form_version": versions["water_scheme"],
+        "location": None,
+        "accuracy_m": None,
+        "answers": {
+            "status": "partially_functional",
+            "breakdown_cause": "pipe_damage",
+            "days_not_working": 4,
+            "hours_per_day": 12,
+            "households_using": 60,
+            "quality_problem": "no",
+            "tariff_collected": "yes",
+            "repair_needed": "yes",
+        },
+    }
     r = c.post("/api/visits", json=scheme)
     assert r.status_code == 201, r.get_json()
     assert r.get_json()["water_scheme"] == targets["scheme"] and r.get_json()["location"] is None
     listed = c.get(f"/api/visits?water_scheme={targets['scheme']}").get_json()["visits"]
     assert scheme["id"] in {v["id"] for v in listed}
-    work = {**scheme, "id": str(uuid.uuid4()), "work": targets["work"], "form": "infrastructure_work",
-            "form_version": versions["infrastructure_work"],
-            "answers": {"construction_stage": "completed", "status": "functional", "damage": "none",
-                        "repair_needed": "no", "maintained": "yes"}}
+    work = {
+        **scheme,
+        "id": str(uuid.uuid4()),
+        "work": targets["work"],
+        "form": "infrastructure_work",
+        "form_version": versions["infrastructure_work"],
+        "answers": {
+            "construction_stage": "completed",
+            "status": "functional",
+            "damage": "none",
+            "repair_needed": "no",
+            "maintained": "yes",
+        },
+    }
     del work["water_scheme"]
     assert c.post("/api/visits", json=work).status_code == 201
-    wrong = {**scheme, "id": str(uuid.uuid4()), "form": "infrastructure_work",
-             "form_version": versions["infrastructure_work"]}
+    wrong = {
+        **scheme,
+        "id": str(uuid.uuid4()),
+        "form": "infrastructure_work",
+        "form_version": versions["infrastructure_work"],
+    }
     assert c.post("/api/visits", json=wrong).get_json()["error"]["field"] == "form"
-    assert _count(demo_settings, "SELECT commune_id = (SELECT commune_id FROM water_schemes WHERE code = :c) "
-                                 "FROM visits WHERE id = :id", c=targets["scheme"], id=scheme["id"])
+    assert _count(
+        demo_settings,
+        "SELECT commune_id = (SELECT commune_id FROM water_schemes WHERE code = :c) FROM visits WHERE id = :id",
+        c=targets["scheme"],
+        id=scheme["id"],
+    )
 
 
 # ----------------------------------------------------------------------------- batch
@@ -411,9 +515,15 @@ def test_the_batch_answers_visit_by_visit(app, accounts, targets, demo_settings)
     stored = cow_body(targets)
     assert c.post("/api/visits", json=stored).status_code == 201
     fresh = cow_body(targets)
-    sent = [fresh, stored, cow_body(targets, id=stored["id"], accuracy_m=99),
-            cow_body(targets, answers={"household_code": "x y"}), cow_body(targets, model=targets["cow_outside"]),
-            "not a visit", fresh]
+    sent = [
+        fresh,
+        stored,
+        cow_body(targets, id=stored["id"], accuracy_m=99),
+        cow_body(targets, answers={"household_code": "x y"}),
+        cow_body(targets, model=targets["cow_outside"]),
+        "not a visit",
+        fresh,
+    ]
     r = c.post("/api/visits/batch", json={"visits": sent})
     assert r.status_code == 200
     results = r.get_json()["results"]
@@ -434,13 +544,22 @@ def test_the_batch_answers_visit_by_visit(app, accounts, targets, demo_settings)
 def test_forms_for_devices(app, accounts, targets):
     c = worker(app, targets)
     forms = {f["form"]: f for f in c.get("/api/forms").get_json()["forms"]}
-    assert set(forms) == {"cow_bank", "free_range_chicken", "medicinal_plant", "general", "infrastructure_work",
-                          "water_scheme"}
+    assert set(forms) == {
+        "cow_bank",
+        "free_range_chicken",
+        "medicinal_plant",
+        "general",
+        "infrastructure_work",
+        "water_scheme",
+    }
     cow = forms["cow_bank"]
     assert cow["version"] == targets["version"] and cow["target_types"] == ["cow_bank", "buffalo_loan"]
     assert cow["title"]["vi"] and cow["title"]["en"]
-    assert [f["name"] for f in cow["definition"]["fields"]][:3] == ["household_code", "animal_tags_present",
-                                                                    "births_female"]
+    assert [f["name"] for f in cow["definition"]["fields"]][:3] == [
+        "household_code",
+        "animal_tags_present",
+        "births_female",
+    ]
     one = c.get(f"/api/forms/cow_bank/{targets['version']}")
     assert one.status_code == 200 and one.get_json()["definition"] == cow["definition"]
     assert c.get("/api/forms/cow_bank/0").status_code == 404
@@ -452,12 +571,18 @@ def test_forms_for_devices(app, accounts, targets):
 
 def test_openapi_documents_the_field_endpoints(anonymous):
     doc = anonymous.get("/api/openapi.json").get_json()
-    assert {"/api/forms", "/api/forms/{form}/{version}", "/api/visits", "/api/visits/batch",
-            "/api/visits/{id}"} <= set(doc["paths"])
+    assert {"/api/forms", "/api/forms/{form}/{version}", "/api/visits", "/api/visits/batch", "/api/visits/{id}"} <= set(
+        doc["paths"]
+    )
     post = doc["paths"]["/api/visits"]["post"]["responses"]
     assert {"200", "201", "403", "409", "422"} <= set(post)
-    assert set(doc["components"]["schemas"]["VisitBody"]["required"]) == {"id", "visited_at", "form",
-                                                                         "form_version", "answers"}
+    assert set(doc["components"]["schemas"]["VisitBody"]["required"]) == {
+        "id",
+        "visited_at",
+        "form",
+        "form_version",
+        "answers",
+    }
 
 
 # ----------------------------------------------------------------------------- visits update the ledger
@@ -473,8 +598,15 @@ def test_a_cow_bank_visit_updates_the_ledger_and_a_bad_one_is_refused_whole(app,
     assert _count(demo_settings, births, id=body["id"]) == 1
 
     # a pass-on to a household that does not exist: the visit and the ledger both refuse it
-    bad = cow_body(targets, answers={**body["answers"], "pass_on_done": "yes", "pass_on_tag": "NO-SUCH-TAG",
-                                     "pass_on_to_household": "00000-99999"})
+    bad = cow_body(
+        targets,
+        answers={
+            **body["answers"],
+            "pass_on_done": "yes",
+            "pass_on_tag": "NO-SUCH-TAG",
+            "pass_on_to_household": "00000-99999",
+        },
+    )
     r = c.post("/api/visits", json=bad)
     assert r.status_code == 422, r.get_json()
     error = r.get_json()["error"]
@@ -495,8 +627,7 @@ def test_a_photo_travels_with_its_visit_and_is_checked(app, accounts, targets, d
 
     c = worker(app, targets)
     data = _jpeg()
-    body = general_body(targets, targets["cow2"], photo={"type": "image/jpeg",
-                                                         "data": base64.b64encode(data).decode()})
+    body = general_body(targets, targets["cow2"], photo={"type": "image/jpeg", "data": base64.b64encode(data).decode()})
     r = c.post("/api/visits", json=body)
     assert r.status_code == 201, r.get_json()
     url = r.get_json()["photo"]

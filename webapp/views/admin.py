@@ -35,19 +35,25 @@ def _codes(raw: str) -> list[str]:
 def users():  # type: ignore[no-untyped-def]
     db = get_session()
     rows = [(u, user_areas(db, u.id)) for u in db.scalars(select(User).order_by(User.name))]
-    areas = db.scalars(select(AdminUnit).where(AdminUnit.boundary == "current",
-                                               AdminUnit.level.in_(("province", "commune")))
-                       .order_by(AdminUnit.level.desc(), AdminUnit.name)).all()
+    areas = db.scalars(
+        select(AdminUnit)
+        .where(AdminUnit.boundary == "current", AdminUnit.level.in_(("province", "commune")))
+        .order_by(AdminUnit.level.desc(), AdminUnit.name)
+    ).all()
     return render_template("admin_users.html", rows=rows, roles=ROLES, areas=areas)
 
 
 @bp.post("/users")
 def create():  # type: ignore[no-untyped-def]
     db = get_session()
-    user = create_user(db, request.form.get("name", ""), request.form.get("role", ""),
-                       password=request.form.get("password") or None,
-                       areas=_codes(request.form.get("areas", "")),
-                       display_name=request.form.get("display_name") or None)
+    user = create_user(
+        db,
+        request.form.get("name", ""),
+        request.form.get("role", ""),
+        password=request.form.get("password") or None,
+        areas=_codes(request.form.get("areas", "")),
+        display_name=request.form.get("display_name") or None,
+    )
     return redirect(url_for("admin.user", name=user.name), 303)
 
 
@@ -55,8 +61,7 @@ def create():  # type: ignore[no-untyped-def]
 def user(name: str):  # type: ignore[no-untyped-def]
     db = get_session()
     u = get_user(db, name)
-    return render_template("admin_user.html", user=u, areas=user_areas(db, u.id), roles=ROLES,
-                           token=None)
+    return render_template("admin_user.html", user=u, areas=user_areas(db, u.id), roles=ROLES, token=None)
 
 
 @bp.post("/users/<name>")
@@ -64,8 +69,9 @@ def update(name: str):  # type: ignore[no-untyped-def]
     db = get_session()
     u = get_user(db, name)
     areas = _codes(request.form["areas"]) if "areas" in request.form else None
-    update_user(db, u, role=request.form.get("role", u.role), display_name=request.form.get("display_name"),
-                areas=areas)
+    update_user(
+        db, u, role=request.form.get("role", u.role), display_name=request.form.get("display_name"), areas=areas
+    )
     return redirect(url_for("admin.user", name=u.name), 303)
 
 
@@ -86,8 +92,7 @@ def token(name: str):  # type: ignore[no-untyped-def]
     db = get_session()
     u = get_user(db, name)
     secret = issue_token(db, u)
-    return render_template("admin_user.html", user=u, areas=user_areas(db, u.id), roles=ROLES,
-                           token=secret)
+    return render_template("admin_user.html", user=u, areas=user_areas(db, u.id), roles=ROLES, token=secret)
 
 
 @bp.get("/audit")
@@ -99,11 +104,17 @@ def audit():  # type: ignore[no-untyped-def]
         page = max(1, int(args.get("page", "1")))
     except ValueError:
         raise ParameterError("page", f"{args.get('page')!r} is not a whole number") from None
-    entries = audit_entries(get_session(), table=args.get("table") or None, actor=args.get("actor") or None,
-                            action=args.get("action") or None, row_id=args.get("row_id") or None,
-                            since=since, until=until, page=page)
-    return render_template("admin_audit.html", entries=entries, args=args, page=page,
-                           page_size=AUDIT_PAGE)
+    entries = audit_entries(
+        get_session(),
+        table=args.get("table") or None,
+        actor=args.get("actor") or None,
+        action=args.get("action") or None,
+        row_id=args.get("row_id") or None,
+        since=since,
+        until=until,
+        page=page,
+    )
+    return render_template("admin_audit.html", entries=entries, args=args, page=page, page_size=AUDIT_PAGE)
 
 
 def _date(raw: str | None, name: str) -> date | None:
@@ -123,8 +134,7 @@ def duplicates():  # type: ignore[no-untyped-def]
 
 @bp.post("/duplicates/<int:candidate_id>")
 def decide(candidate_id: int):  # type: ignore[no-untyped-def]
-    review_decision(get_session(), candidate_id, request.form.get("decision", ""),
-                    current_principal().name)  # type: ignore[union-attr]
+    review_decision(get_session(), candidate_id, request.form.get("decision", ""), current_principal().name)  # type: ignore[union-attr]
     return redirect(url_for("admin.duplicates", show=request.args.get("show", "open")), 303)
 
 
@@ -149,8 +159,9 @@ def edit_deflator():  # type: ignore[no-untyped-def]
     from spatial.standards import set_deflator
 
     f = request.form
-    set_deflator(get_session(), f.get("year", ""), f.get("index", ""), f.get("provisional") == "on",
-                 f.get("source", ""))
+    set_deflator(
+        get_session(), f.get("year", ""), f.get("index", ""), f.get("provisional") == "on", f.get("source", "")
+    )
     return redirect(url_for("admin.poverty_standards"), 303)
 
 
@@ -170,14 +181,24 @@ def upload_raster():  # type: ignore[no-untyped-def]
     try:
         if upload is None or not upload.filename:
             raise ParameterError("file", "choose a GeoTIFF to upload")
-        meta = RasterMetadata(hazard=f.get("hazard", ""), unit=f.get("unit") or None,
-                              return_period=_whole(f.get("return_period"), "return_period"),
-                              scenario=f.get("scenario") or None, epoch=f.get("epoch") or "baseline",
-                              source=f.get("source") or None, licence=f.get("licence") or None,
-                              name=f.get("name") or None)
-        row, new = ingest_raster(get_session(), upload.stream, upload.filename, meta,
-                                 current_principal().name,  # type: ignore[union-attr]
-                                 settings=current_app.config["SINHKE"])
+        meta = RasterMetadata(
+            hazard=f.get("hazard", ""),
+            unit=f.get("unit") or None,
+            return_period=_whole(f.get("return_period"), "return_period"),
+            scenario=f.get("scenario") or None,
+            epoch=f.get("epoch") or "baseline",
+            source=f.get("source") or None,
+            licence=f.get("licence") or None,
+            name=f.get("name") or None,
+        )
+        row, new = ingest_raster(
+            get_session(),
+            upload.stream,
+            upload.filename,
+            meta,
+            current_principal().name,  # type: ignore[union-attr]
+            settings=current_app.config["SINHKE"],
+        )
     except (RasterError, ParameterError) as exc:
         return _rasters_page(error=str(exc)), 400  # nothing stored: the request's transaction rolls back
     return redirect(url_for("admin.rasters", added=row.id, new=int(new)), 303)
@@ -187,9 +208,16 @@ def _rasters_page(error: str | None = None) -> str:
     from spatial.models import EPOCHS, HAZARDS
     from spatial.raster_catalogue import catalogue
 
-    return render_template("admin_rasters.html", rows=catalogue(get_session()), hazards=HAZARDS, epochs=EPOCHS,
-                           error=error, form=request.form, added=request.args.get("added", type=int),
-                           new=request.args.get("new") == "1")
+    return render_template(
+        "admin_rasters.html",
+        rows=catalogue(get_session()),
+        hazards=HAZARDS,
+        epochs=EPOCHS,
+        error=error,
+        form=request.form,
+        added=request.args.get("added", type=int),
+        new=request.args.get("new") == "1",
+    )
 
 
 def _whole(raw: str | None, name: str) -> int | None:
@@ -210,4 +238,3 @@ def jobs():  # type: ignore[no-untyped-def]
     runs = recent_runs(get_session())
     running = any(r.status == "running" for r in runs)
     return render_template("admin_jobs.html", jobs=load_all(), runs=runs, running=running)
-

@@ -37,23 +37,37 @@ def layer_feature(name: str, code: str):  # type: ignore[no-untyped-def]
 def me():  # type: ignore[no-untyped-def]
     who = current_principal()
     areas = user_areas(get_session(), who.user_id) if who else []
-    return jsonify({"name": who.name, "role": who.role, "display_name": who.display_name,
-                    "read_only": who.read_only, "sees_everything": who.sees_everything,
-                    "areas": [{"code": a.code, "name": a.name, "level": a.level} for a in areas]})
+    return jsonify(
+        {
+            "name": who.name,
+            "role": who.role,
+            "display_name": who.display_name,
+            "read_only": who.read_only,
+            "sees_everything": who.sees_everything,
+            "areas": [{"code": a.code, "name": a.name, "level": a.level} for a in areas],
+        }
+    )
 
 
 def _paging_links(name: str, limit: int, offset: int, matched: int) -> list[dict]:
     args = request.args.to_dict()
-    links = [{"rel": "self", "type": "application/geo+json",
-              "href": url_for("api.layer", name=name, **args)}]
+    links = [{"rel": "self", "type": "application/geo+json", "href": url_for("api.layer", name=name, **args)}]
     if offset + limit < matched:
-        links.append({"rel": "next", "type": "application/geo+json",
-                      "href": url_for("api.layer", name=name, **{**args, "offset": offset + limit,
-                                                                  "limit": limit})})
+        links.append(
+            {
+                "rel": "next",
+                "type": "application/geo+json",
+                "href": url_for("api.layer", name=name, **{**args, "offset": offset + limit, "limit": limit}),
+            }
+        )
     if offset > 0:
-        links.append({"rel": "prev", "type": "application/geo+json",
-                      "href": url_for("api.layer", name=name, **{**args, "offset": max(0, offset - limit),
-                                                                  "limit": limit})})
+        links.append(
+            {
+                "rel": "prev",
+                "type": "application/geo+json",
+                "href": url_for("api.layer", name=name, **{**args, "offset": max(0, offset - limit), "limit": limit}),
+            }
+        )
     return links
 
 
@@ -61,11 +75,16 @@ def _paging_links(name: str, limit: int, offset: int, matched: int) -> list[dict
 def indicators():  # type: ignore[no-untyped-def]
     session = get_session()
     q = parse_indicator_query(session, request.args.to_dict())
-    return jsonify({
-        "indicator": q.indicator, "level": q.level, "boundaries": q.boundaries, "year": q.year,
-        "span": q.span,
-        "rows": indicator_rows(session, q),
-    })
+    return jsonify(
+        {
+            "indicator": q.indicator,
+            "level": q.level,
+            "boundaries": q.boundaries,
+            "year": q.year,
+            "span": q.span,
+            "rows": indicator_rows(session, q),
+        }
+    )
 
 
 @bp.get("/openapi.json")
@@ -80,11 +99,15 @@ def evaluations():  # type: ignore[no-untyped-def]
     if fmt not in ("json", *FORMATS):
         raise ParameterError("format", f"unknown format {fmt!r}", ["json", *FORMATS])
     level = request.args.get("level", "province")
-    rows = evaluation_rows(get_session(), level, request.args.get("model_type") or None,
-                           with_geometry=fmt == "gpkg")
+    rows = evaluation_rows(get_session(), level, request.args.get("model_type") or None, with_geometry=fmt == "gpkg")
     if fmt == "json":
-        return jsonify({"level": level, "unit": "VND per person per month",
-                        "rows": [{k: r[k] for k in (*COLUMNS, "detail")} for r in rows]})
+        return jsonify(
+            {
+                "level": level,
+                "unit": "VND per person per month",
+                "rows": [{k: r[k] for k in (*COLUMNS, "detail")} for r in rows],
+            }
+        )
     table = [[r[c] for c in COLUMNS] for r in rows]
     name = f"sinhke-evaluations-{level}"
     if fmt == "csv":
@@ -93,8 +116,7 @@ def evaluations():  # type: ignore[no-untyped-def]
         body = to_xlsx(COLUMNS, table, sheet=name)
     else:
         body = to_gpkg(COLUMNS, table, [bytes(r["wkb"]) for r in rows], layer=name.replace("-", "_"))
-    return Response(body, mimetype=MIME[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+    return Response(body, mimetype=MIME[fmt], headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
 
 
 @bp.get("/rasters")
@@ -133,11 +155,11 @@ def exposure():  # type: ignore[no-untyped-def]
         content = to_xlsx(AREA_COLUMNS, table, sheet=name[:31])
     else:
         content = to_gpkg(AREA_COLUMNS, table, [bytes(r["wkb"]) for r in body["rows"]], layer=name.replace("-", "_"))
-    return Response(content, mimetype=MIME[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+    return Response(
+        content, mimetype=MIME[fmt], headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
+    )
 
 
 @bp.get("/exposure/<kind>/<code>")
 def asset_exposure_view(kind: str, code: str):  # type: ignore[no-untyped-def]
     return jsonify(asset_exposure(get_session(), kind, code))
-

@@ -59,8 +59,9 @@ def create_visits():  # type: ignore[no-untyped-def]
             out.append({"index": i, "id": result.visit["id"], "status": _status(result), "visit": result.visit})
         else:
             code, message, extra = error_payload(result)
-            out.append({"index": i, "id": sent_id, "status": code,
-                        "error": {"code": code, "message": message, **extra}})
+            out.append(
+                {"index": i, "id": sent_id, "status": code, "error": {"code": code, "message": message, **extra}}
+            )
     return jsonify({"results": out})
 
 
@@ -78,4 +79,3 @@ def visit(visit_id: str):  # type: ignore[no-untyped-def]
 def photo(visit_id: str):  # type: ignore[no-untyped-def]
     content_type, data = visit_photo(get_session(), visit_id)
     return Response(data, mimetype=content_type, headers={"Cache-Control": "private, max-age=86400"})
-

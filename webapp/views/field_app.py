@@ -48,26 +48,38 @@ def _shell_version(root: str) -> str:
 
 
 def _shell_urls() -> list[str]:
-    urls = [url_for(endpoint, filename=name) if endpoint == "static"
-            else url_for(endpoint, package=name.split("/")[0], filename=name.split("/")[1])
-            for endpoint, name in SHELL_FILES]
+    urls = [
+        url_for(endpoint, filename=name)
+        if endpoint == "static"
+        else url_for(endpoint, package=name.split("/")[0], filename=name.split("/")[1])
+        for endpoint, name in SHELL_FILES
+    ]
     return [*urls, url_for("field.manifest")]
 
 
 @bp.get("/field")
 def app_page():  # type: ignore[no-untyped-def]
     settings = current_app.config["SINHKE"]
-    return render_template("field.html", locale=str(get_locale()),
-                           max_accuracy_m=settings.field_max_accuracy_m,
-                           photo_max_kb=settings.field_photo_max_kb)
+    return render_template(
+        "field.html",
+        locale=str(get_locale()),
+        max_accuracy_m=settings.field_max_accuracy_m,
+        photo_max_kb=settings.field_photo_max_kb,
+    )
 
 
 @bp.get("/field/session")
 def session_info():  # type: ignore[no-untyped-def]
     """Who is signed in and a fresh CSRF token for the app's POSTs (never cached by the worker)."""
     who = current_principal()
-    response = jsonify({"name": who.name if who else None, "role": who.role if who else None,
-                        "read_only": who.read_only if who else None, "csrf_token": generate_csrf()})
+    response = jsonify(
+        {
+            "name": who.name if who else None,
+            "role": who.role if who else None,
+            "read_only": who.read_only if who else None,
+            "csrf_token": generate_csrf(),
+        }
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -77,10 +89,16 @@ def service_worker():  # type: ignore[no-untyped-def]
     root = request.script_root
     source = (STATIC / "field" / "sw.js").read_text(encoding="utf-8")
     # the placeholders are bare identifiers in the source: each becomes a JSON literal
-    body = (source.replace("__VERSION__", json.dumps(_shell_version(root)))
-            .replace("__ROOT__", json.dumps(root)).replace("__SHELL__", json.dumps(_shell_urls())))
-    return Response(body, mimetype="text/javascript", headers={
-        "Cache-Control": "no-cache", "Service-Worker-Allowed": f"{root}/field"})
+    body = (
+        source.replace("__VERSION__", json.dumps(_shell_version(root)))
+        .replace("__ROOT__", json.dumps(root))
+        .replace("__SHELL__", json.dumps(_shell_urls()))
+    )
+    return Response(
+        body,
+        mimetype="text/javascript",
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": f"{root}/field"},
+    )
 
 
 ICON_SIZES = (192, 512)
@@ -107,8 +125,12 @@ def _icon_png(size: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 @bp.get("/field/icon-<int:size>.png")
@@ -131,9 +153,17 @@ def manifest():  # type: ignore[no-untyped-def]
         "background_color": "#ffffff",
         "theme_color": "#0f5f4f",
         "lang": str(get_locale()),
-        "icons": [*[{"src": url_for("field.icon", size=n), "sizes": f"{n}x{n}",
-                     "type": "image/png", "purpose": "any"} for n in ICON_SIZES],
-                  {"src": url_for("static", filename="field/icon.svg"), "sizes": "any",
-                   "type": "image/svg+xml", "purpose": "any"}],
+        "icons": [
+            *[
+                {"src": url_for("field.icon", size=n), "sizes": f"{n}x{n}", "type": "image/png", "purpose": "any"}
+                for n in ICON_SIZES
+            ],
+            {
+                "src": url_for("static", filename="field/icon.svg"),
+                "sizes": "any",
+                "type": "image/svg+xml",
+                "purpose": "any",
+            },
+        ],
     }
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")

@@ -23,13 +23,22 @@ def healthz():  # type: ignore[no-untyped-def]
         current_app.logger.warning("healthz: database unavailable: %s", exc)
         return jsonify({"status": "error", "database": "unavailable"}), 503
     head = heads(current_app.config["SINHKE"])
-    return jsonify({
-        "status": "ok" if revision in head else "migrations pending",
-        "database": versions["postgresql"],
-        "postgis": versions["postgis"],
-        "migration": {"current": revision, "head": head[0] if len(head) == 1 else head},
-        "jobs": {r.job: {"status": r.status, "started_at": r.started_at.isoformat(),
-                         "finished_at": r.finished_at.isoformat() if r.finished_at else None,
-                         "rows_affected": r.rows_affected, "progress": r.progress,
-                         **({"error": r.error} if r.status == "failed" else {})} for r in runs},
-    })
+    return jsonify(
+        {
+            "status": "ok" if revision in head else "migrations pending",
+            "database": versions["postgresql"],
+            "postgis": versions["postgis"],
+            "migration": {"current": revision, "head": head[0] if len(head) == 1 else head},
+            "jobs": {
+                r.job: {
+                    "status": r.status,
+                    "started_at": r.started_at.isoformat(),
+                    "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+                    "rows_affected": r.rows_affected,
+                    "progress": r.progress,
+                    **({"error": r.error} if r.status == "failed" else {}),
+                }
+                for r in runs
+            },
+        }
+    )

@@ -15,7 +15,6 @@ from webapp.jsonable import iso
 bp = Blueprint("ledger", __name__)
 
 
-
 @bp.get("/models/<code>/chain")
 def chain_page(code: str):  # type: ignore[no-untyped-def]
     return render_template("ledger_chain.html", chain=model_chain(get_session(), code))

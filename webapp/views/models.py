@@ -15,7 +15,6 @@ from webapp.jsonable import iso
 bp = Blueprint("models", __name__)
 
 
-
 @bp.get("/models/<code>")
 def model_page(code: str):  # type: ignore[no-untyped-def]
     return render_template("model.html", o=model_overview(get_session(), code))
@@ -29,8 +28,9 @@ def api_status(code: str):  # type: ignore[no-untyped-def]
 @bp.get("/visits/due")
 def due_page():  # type: ignore[no-untyped-def]
     args = request.args.to_dict()
-    return render_template("visits_due.html", due=visits_due(get_session(), args),
-                           overdue=args.get("overdue") == "true")
+    return render_template(
+        "visits_due.html", due=visits_due(get_session(), args), overdue=args.get("overdue") == "true"
+    )
 
 
 @bp.get("/api/visits/due")

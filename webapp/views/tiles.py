@@ -43,5 +43,12 @@ def raster_tile(raster_id: int, z: int, x: int, y: int):  # type: ignore[no-unty
 def raster_legend(raster_id: int):  # type: ignore[no-untyped-def]
     raster = catalogued_raster(get_session(), raster_id)
     legend = style_for(raster.hazard, raster.value_min, raster.value_max).legend()
-    return jsonify({"raster_id": raster.id, "label": raster.name, "unit": raster.unit,
-                    "return_period": raster.return_period, **legend})
+    return jsonify(
+        {
+            "raster_id": raster.id,
+            "label": raster.name,
+            "unit": raster.unit,
+            "return_period": raster.return_period,
+            **legend,
+        }
+    )
