@@ -21,7 +21,7 @@ demo: install
 	@echo "sinhke is serving the Lạng Sơn demo at http://$(HOST):$(PORT)/map  (Ctrl-C stops it)"
 	$(BIN)/sinhke serve --host $(HOST) --port $(PORT)
 
-test: install browser-deps
+test: install browser-deps lint
 	$(BIN)/sinhke db up
 	$(BIN)/python -m pytest
 
@@ -46,8 +46,10 @@ $(NODE_STAMP): package.json package-lock.json
 translations: $(STAMP)
 	@$(BIN)/pybabel --quiet compile -d webapp/translations
 
+# lint, format check and types: part of `make test`, so of CI; any finding fails
 lint: install
 	$(BIN)/ruff check spatial ingest jobs webapp tests bench
+	$(BIN)/ruff format --check spatial ingest jobs webapp tests bench
 	$(BIN)/mypy
 
 bench: install

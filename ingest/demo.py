@@ -23,6 +23,7 @@ import numpy as np
 import shapely
 from geoalchemy2.shape import from_shape
 from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,7 @@ from ingest import IngestError
 from ingest.adminunits import Province, Unit, load_province
 from ingest.demo_ledger import LEDGER_AS_OF, seed_ledger
 from ingest.demo_visits import seed_visits
+from spatial.db import driver_connection
 from spatial.geometry import (
     Seed,
     SplitSeed,
@@ -226,7 +228,7 @@ DATA_TABLES = (
 
 
 def is_loaded(session: Session) -> bool:
-    return session.scalar(select(func.count()).select_from(AdminUnit)) > 0
+    return (session.scalar(select(func.count()).select_from(AdminUnit)) or 0) > 0
 
 
 def reset(session: Session) -> None:
@@ -375,7 +377,7 @@ class _Builder:
         rows: list[dict] = []
         ids: dict[tuple[str, str, str], int] = {}
 
-        def add(u: Unit, boundary: str, geom, parent: int | None) -> int:  # type: ignore[no-untyped-def]
+        def add(u: Unit, boundary: str, geom, parent: int | None) -> int:
             uid = len(rows) + 1
             ids[(boundary, u.level, u.code)] = uid
             rows.append(
@@ -452,7 +454,7 @@ class _Builder:
             g = self.legacy_metric[c.code]
             k = int(np.clip(round(g.area / 1e6 / 9), 3, 14))
             xy = random_points_in(g.buffer(-100) if g.buffer(-100).area > 0 else g, k, self.rng)
-            ids = []
+            ids: list[int] = []
             names: set[str] = set()
             for x, y in xy:
                 vid += 1
@@ -560,8 +562,8 @@ class _Builder:
         )
         seq: dict[str, int] = defaultdict(int)
         codes = []
-        for i in commune_idx:
-            cc = communes[i].code
+        for commune in commune_idx:
+            cc = communes[commune].code
             seq[cc] += 1
             codes.append(f"{cc}-{seq[cc]:05d}")
         self.h_code = np.array(codes, dtype=object)
@@ -572,9 +574,9 @@ class _Builder:
         from faker import Faker
 
         person = next(p for p in Faker("vi_VN").providers if type(p).__module__.endswith("person.vi_VN"))
-        kinh = tuple(person.last_names)  # type: ignore[attr-defined]
-        male_first = tuple(person.first_names_male)  # type: ignore[attr-defined]
-        female_first = tuple(person.first_names_female)  # type: ignore[attr-defined]
+        kinh = tuple(person.last_names)
+        male_first = tuple(person.first_names_male)
+        female_first = tuple(person.first_names_female)
         rng = self.rng
         n = len(ethnicity)
         male = rng.random(n) < 0.76
@@ -635,7 +637,7 @@ class _Builder:
                 order = pool[np.argsort(self.h_base[pool])]
                 eligible = order[: max(6, int(len(order) * 0.45))]
                 lo, hi = size[mtype]
-                k = int(min(len(eligible), rng.integers(lo, hi + 1)))
+                k = min(len(eligible), int(rng.integers(lo, hi + 1)))
                 start_year = int(rng.choice([2022, 2023, 2024], p=[0.35, 0.35, 0.30]))
                 start = date(start_year, int(rng.integers(1, 7)), int(rng.integers(1, 28)))
                 mid += 1
@@ -719,7 +721,7 @@ class _Builder:
         self.summary.counts["livelihood models"] = len(self.model_rows)
         self.summary.counts["model participants"] = len(self.participant_rows)
 
-    def _model_geom(self, mtype: str, anchor: int):  # type: ignore[no-untyped-def]
+    def _model_geom(self, mtype: str, anchor: int):
         x, y = self.h_x[anchor], self.h_y[anchor]
         rng = self.rng
         if mtype == "medicinal_plant":
@@ -761,7 +763,7 @@ class _Builder:
             urban = self.h_urban_legacy if _surveyed_on(y) <= LEGACY_VALID_TO else self.h_urban_current
             target = TARGET_POVERTY_RATE[y] / 100
 
-            def poor_share(shift: float, t: int = t, std: dict = std, count=count, urban=urban) -> float:  # type: ignore[no-untyped-def]
+            def poor_share(shift: float, t: int = t, std: dict = std, count=count, urban=urban) -> float:
                 inc = np.maximum(150_000, raw[:, t] + shift)
                 line = np.where(urban, std["lines"]["urban"][1], std["lines"]["rural"][1])
                 ab = std["lines"]["rural"][0]
@@ -846,7 +848,7 @@ class _Builder:
     # ------------------------------------------------------------------ bulk writing
     def write_households_and_rounds(self) -> None:
         n = self.o.households
-        conn = self.s.connection().connection.driver_connection  # psycopg, same transaction
+        conn = driver_connection(self.s)
         unit = self.unit_ids
         commune_ids = np.array([unit[("legacy", "commune", c.code)] for c in self.legacy_communes])
         extra = len(self.dup_src)
@@ -961,7 +963,7 @@ class _Builder:
             self.s.execute(insert(ModelParticipant), rows)
 
     # ------------------------------------------------------------------ works and schemes
-    def _piece_for(self, ci: int) -> tuple[tuple[str, str], object]:
+    def _piece_for(self, ci: int) -> tuple[tuple[str, str], BaseGeometry]:
         code = self.legacy_communes[ci].code
         keys = [k for k in self.piece_metric if k[0] == code]
         key = keys[int(self.rng.integers(len(keys)))]
@@ -1040,7 +1042,7 @@ class _Builder:
         self.s.execute(insert(InfrastructureWork), rows)
         self.summary.counts["infrastructure works"] = len(rows)
 
-    def _work_geom(self, wtype: str, piece, vxy: np.ndarray):  # type: ignore[no-untyped-def]
+    def _work_geom(self, wtype: str, piece, vxy: np.ndarray):
         rng = self.rng
         a = vxy[int(rng.integers(len(vxy)))]
         if wtype in ("road", "irrigation"):
@@ -1198,9 +1200,8 @@ def demo_password(seed: int, name: str) -> str:
 
 def _demo_area_codes(session: Session, spec: tuple) -> list[str]:
     if spec[0] == "province":
-        return [
-            session.scalar(select(AdminUnit.code).where(AdminUnit.level == "province", AdminUnit.boundary == "current"))
-        ]
+        province = select(AdminUnit.code).where(AdminUnit.level == "province", AdminUnit.boundary == "current")
+        return list(session.scalars(province))[:1]
     district, count = spec
     rows = (
         session.execute(
@@ -1228,7 +1229,7 @@ def demo_users(session: Session, seed: int | None = None, *, only_missing: bool 
         row = session.scalar(select(DemoTruth).where(DemoTruth.kind == "demo_options"))
         if row is None:
             return
-        seed = int(row.detail["seed"])
+        seed = int((row.detail or {})["seed"])
     for name, role, display, spec in DEMO_ACCOUNTS:
         codes = _demo_area_codes(session, spec)
         password = demo_password(seed, name)
@@ -1249,7 +1250,7 @@ def describe_logins(session: Session) -> str:
     seed_row = session.scalar(select(DemoTruth).where(DemoTruth.kind == "demo_options"))
     if seed_row is None:
         return ""
-    seed = int(seed_row.detail["seed"])
+    seed = int((seed_row.detail or {})["seed"])
     lines = ["Demo logins (sign in at /login on the demo server):"]
     for name, role, _display, _spec in DEMO_ACCOUNTS:
         user = session.scalar(select(User).where(User.name == name))
@@ -1261,7 +1262,8 @@ def describe_logins(session: Session) -> str:
 
 
 def planted_effects(session: Session) -> dict[str, float]:
-    return {row.key: row.value for row in session.scalars(select(DemoTruth).where(DemoTruth.kind == "planted_effect"))}
+    rows = session.scalars(select(DemoTruth).where(DemoTruth.kind == "planted_effect"))
+    return {row.key: row.value for row in rows if row.value is not None}
 
 
 def describe(summary: DemoSummary) -> str:

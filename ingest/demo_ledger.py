@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from spatial.db import driver_connection
 from spatial.ledger import PASS_ON_TYPES, Rule, add_months, refresh_pass_on_status
 
 DEMO_USER = "demo"
@@ -37,7 +38,7 @@ def seed_ledger(session: Session, models: list[dict], participants: list[dict], 
     for m in sorted(models, key=lambda m: m["id"]):
         if m["model_type"] in PASS_ON_TYPES:
             builder.model(m, sorted(by_model[m["id"]], key=lambda p: p["id"]))
-    conn = session.connection().connection.driver_connection  # psycopg, same transaction
+    conn = driver_connection(session)
     for table, rows in (
         ("pass_on_rules", builder.rules),
         ("animals", builder.animals),
@@ -113,7 +114,7 @@ class _Ledger:
             )
         )
 
-    def event(self, model_id: int, aid: int, kind: str, on: date, household: int, **values) -> None:  # type: ignore[no-untyped-def]
+    def event(self, model_id: int, aid: int, kind: str, on: date, household: int, **values) -> None:
         row = dict(
             model_id=model_id,
             animal_id=aid,
@@ -214,7 +215,7 @@ class _Ledger:
                 self.calves(mid, rule, ob, cow, giver, joined + self.days(640, 820), tags)
             self.vaccinate(mid, cow, giver, joined, last_alive)
 
-    def handed_on(self, m: dict, rule: Rule, ob: dict, cow: int, r: dict, tags) -> None:  # type: ignore[no-untyped-def]
+    def handed_on(self, m: dict, rule: Rule, ob: dict, cow: int, r: dict, tags) -> None:
         mid, giver, species = m["id"], ob["giver_household_id"], PASS_ON_TYPES[m["model_type"]]
         handed = r["joined_on"]
         born = handed - self.days(190, 250)
@@ -247,7 +248,7 @@ class _Ledger:
         if again <= self.until:
             self.extra_calf(mid, cow, giver, again, species, tags)
 
-    def extra_calf(self, mid: int, cow: int, giver: int, born: date, species: str, tags) -> int:  # type: ignore[no-untyped-def]
+    def extra_calf(self, mid: int, cow: int, giver: int, born: date, species: str, tags) -> int:
         sex = "female" if self.rng.random() < 0.5 else "male"
         calf = self.animal(mid, next(tags), species, sex, "born", born, cow)
         self.hold(mid, calf, giver, born)
@@ -258,7 +259,7 @@ class _Ledger:
             self.event(mid, calf, "sale", sold, giver, price_vnd=int(self.rng.integers(7, 13)) * 1_000_000)
         return calf
 
-    def calves(self, mid: int, rule: Rule, ob: dict, cow: int, giver: int, first: date, tags) -> None:  # type: ignore[no-untyped-def]
+    def calves(self, mid: int, rule: Rule, ob: dict, cow: int, giver: int, first: date, tags) -> None:
         species = self.animals[cow - 1]["species"]
         born, k = first, 0
         while born <= self.until:

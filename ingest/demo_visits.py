@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from ingest import IngestError
 from ingest.visits import body_sha256
+from spatial.db import driver_connection
 from spatial.forms import validate_answers
 
 PROGRAMME_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -74,7 +75,9 @@ def seed_visits(session: Session, seed: int, as_of: date | None = None) -> int:
     missing = sorted({f for f in FORM_OF.values() if f not in forms})
     if missing:
         raise IngestError(f"load the field forms before the demo visits (missing: {', '.join(missing)})")
-    intervals = dict(session.execute(text("SELECT model_type, interval_days FROM visit_schedules")).all())
+    intervals: dict[str, int] = dict(
+        session.execute(text("SELECT model_type, interval_days FROM visit_schedules")).all()
+    )
     models = session.execute(
         text("""
         SELECT m.id, m.code, m.model_type, m.commune_id, m.start_date, m.value_chain_partner, c.code AS commune,
@@ -143,7 +146,7 @@ def seed_visits(session: Session, seed: int, as_of: date | None = None) -> int:
                 )
             )
     if rows:
-        conn = session.connection().connection.driver_connection  # psycopg, same transaction
+        conn = driver_connection(session)
         with conn.cursor() as cur, cur.copy(f"COPY visits ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)

@@ -150,7 +150,7 @@ def parse_xlsform(path: Path) -> ParsedForm:
     except PyXFormError as exc:
         raise _pyxform_error(name, str(exc), where) from exc
 
-    def fail(message: str, sheet: str | None = None, field: str | None = None, column: str | None = None):  # type: ignore[no-untyped-def]
+    def fail(message: str, sheet: str | None = None, field: str | None = None, column: str | None = None):
         row = where.rows.get(field) if field else (2 if sheet == "settings" else None)
         return FormLoadError(name, message, sheet, row, where.column(sheet, column) if sheet and column else None)
 
@@ -205,7 +205,7 @@ def parse_xlsform(path: Path) -> ParsedForm:
     )
 
 
-def _field(child: dict[str, Any], seen: dict[str, str], fail) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _field(child: dict[str, Any], seen: dict[str, str], fail) -> dict[str, Any]:
     name = child["name"]
     kind = _TYPES.get(child.get("type", ""))
     if kind is None:

@@ -191,7 +191,7 @@ def _jsonable(answers: dict[str, Any]) -> dict[str, Any]:
 class _Plan:
     """The visit's answers, checked against the ledger before anything is written."""
 
-    def __init__(self, session: Session, model, on: date, answers: dict[str, Any]):  # type: ignore[no-untyped-def]
+    def __init__(self, session: Session, model, on: date, answers: dict[str, Any]):
         self.s, self.model, self.on = session, model, on
         code = _text(answers, "household_code")
         if not code:
@@ -318,16 +318,16 @@ class _Plan:
                     record_vaccination(s, animal, on, vaccine, src=src)
                     out.vaccinations += 1
         if self.pass_on:
-            animal = self.pass_animal
-            if animal is None:
+            handed = self.pass_animal
+            if handed is None:
                 male = self.buy_for_male
                 assert male is not None
                 if male.status == "alive":
                     record_sale(s, male, on, src=src, field="pass_on_tag")
-                animal = record_purchase(
+                handed = record_purchase(
                     s, self.model, self.household.id, self.pass_tag, "female", on, src=src, field="pass_on_tag"
                 )
-            record_pass_on(s, animal, self.receiver.id, on, src=src)
-            out.passed_on, out.receiver = animal.tag, self.receiver.code
+            record_pass_on(s, handed, self.receiver.id, on, src=src)
+            out.passed_on, out.receiver = handed.tag, self.receiver.code
         out.missing = sorted(set(self.held) - {a.tag for a in self.present}) if self.present else []
         return out

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import IO, TextIO
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import box
@@ -60,7 +60,7 @@ class RasterMetadata:
 
 def ingest_raster(
     session: Session,
-    source: BinaryIO | Path,
+    source: IO[bytes] | Path,
     filename: str,
     metadata: RasterMetadata,
     user: str,

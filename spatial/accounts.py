@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from spatial import NotFound, ParameterError, SinhkeError
+from spatial.db import rowcount
 from spatial.models import (
     ROLES,
     AdminCrosswalk,
@@ -104,8 +105,9 @@ def refresh_visible_units(session: Session, user_id: int) -> int:
     communes are.
     """
     session.execute(text("DELETE FROM user_visible_units WHERE user_id = :u"), {"u": user_id})
-    return session.execute(
-        text("""
+    return rowcount(
+        session.execute(
+            text("""
         INSERT INTO user_visible_units (user_id, unit_id)
         WITH RECURSIVE
         assigned AS (SELECT a.* FROM admin_units a JOIN user_areas ua ON ua.unit_id = a.id
@@ -124,8 +126,9 @@ def refresh_visible_units(session: Session, user_id: int) -> int:
                                       AND c.id NOT IN (SELECT id FROM seen)))
         SELECT DISTINCT :u, id FROM (SELECT id FROM seen UNION SELECT id FROM districts) s
     """),
-        {"u": user_id},
-    ).rowcount
+            {"u": user_id},
+        )
+    )
 
 
 def resolve_area(session: Session, code: str) -> AdminUnit:
@@ -231,6 +234,22 @@ def user_areas(session: Session, user_id: int) -> list[AdminUnit]:
             .join(UserArea, UserArea.unit_id == AdminUnit.id)
             .where(UserArea.user_id == user_id)
             .order_by(AdminUnit.code)
+        )
+    )
+
+
+def users_with_areas(session: Session) -> list[tuple[User, list[AdminUnit]]]:
+    """Every user by name, with the areas assigned to each."""
+    return [(u, user_areas(session, u.id)) for u in session.scalars(select(User).order_by(User.name))]
+
+
+def assignable_areas(session: Session) -> list[AdminUnit]:
+    """What an admin can assign: the province and the 2025 communes (provinces first, then by name)."""
+    return list(
+        session.scalars(
+            select(AdminUnit)
+            .where(AdminUnit.boundary == "current", AdminUnit.level.in_(("province", "commune")))
+            .order_by(AdminUnit.level.desc(), AdminUnit.name)
         )
     )
 

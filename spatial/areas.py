@@ -62,10 +62,10 @@ ORDER BY r.id, h.code""")
 def area_overview(session: Session, code: str, boundaries: str = "current") -> dict[str, Any]:
     if boundaries not in BOUNDARIES:
         raise ParameterError("boundaries", f"unknown boundaries {boundaries!r}", list(BOUNDARIES))
-    unit = session.execute(_UNIT, {"code": code, "b": boundaries}).mappings().first()
-    if unit is None:
+    found = session.execute(_UNIT, {"code": code, "b": boundaries}).mappings().first()
+    if found is None:
         raise NotFound(f"no {boundaries} administrative unit {code!r}")
-    unit = dict(unit)
+    unit = dict(found)
     rasters = [dict(r) for r in session.execute(_RASTERS, {"u": unit["id"]}).mappings()]
     assets: dict[tuple[str, str], dict[str, Any]] = {}
     for r in session.execute(_ASSETS, {"u": unit["id"]}).mappings():

@@ -52,7 +52,7 @@ def find_binaries() -> PgBinaries:
     if not found and shutil.which("initdb") and shutil.which("pg_config"):
         out = subprocess.run(["pg_config", "--version"], capture_output=True, text=True).stdout
         m = re.search(r"(\d+)", out)
-        bindir = Path(os.path.realpath(shutil.which("initdb"))).parent  # type: ignore[arg-type]
+        bindir = Path(os.path.realpath(shutil.which("initdb") or "initdb")).parent
         found.append((True, int(m.group(1)) if m else 0, bindir))
     if not found:
         raise ClusterError(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+import psycopg
+from sqlalchemy import CursorResult, Engine, Result, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from spatial.cluster import database_url
@@ -52,3 +54,18 @@ def dispose_all() -> None:
 def server_versions(session: Session) -> dict[str, str | None]:
     row = session.execute(text("SELECT current_setting('server_version'), postgis_lib_version()")).one()
     return {"postgresql": row[0], "postgis": row[1]}
+
+
+def driver_connection(session: Session) -> psycopg.Connection[Any]:
+    """The psycopg connection under the session's transaction (for COPY), in that same transaction."""
+    conn = session.connection().connection.driver_connection
+    if not isinstance(conn, psycopg.Connection):
+        raise TypeError(f"sinhke runs on psycopg 3, not {type(conn).__name__}")
+    return conn
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an INSERT, UPDATE or DELETE touched (its result is a CursorResult)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError("rowcount of a statement that returns rows")
+    return result.rowcount

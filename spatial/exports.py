@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from spatial import ParameterError
+
 FORMATS = ("csv", "xlsx", "gpkg")
 MIME = {
     "csv": "text/csv; charset=utf-8",
@@ -81,3 +83,15 @@ def to_gpkg(
             encoding="UTF-8",
         )
         return path.read_bytes()
+
+
+def table_file(fmt: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], name: str) -> bytes:
+    """Rows (dicts holding ``columns``, and ``wkb`` for a GeoPackage) as one file of ``fmt``."""
+    if fmt not in FORMATS:
+        raise ParameterError("format", f"unknown format {fmt!r}", list(FORMATS))
+    table = [[r[c] for c in columns] for r in rows]
+    if fmt == "csv":
+        return to_csv(columns, table)
+    if fmt == "xlsx":
+        return to_xlsx(columns, table, sheet=name)
+    return to_gpkg(columns, table, [bytes(r["wkb"]) for r in rows], layer=name.replace("-", "_"))

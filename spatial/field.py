@@ -54,7 +54,7 @@ def form_version(session: Session, form_id: str, version: str) -> dict[str, Any]
     return _form_json(f)
 
 
-def _visit_select():  # type: ignore[no-untyped-def]
+def _visit_select():
     m, w, s = LivelihoodModel, InfrastructureWork, WaterScheme
     successor = aliased(Visit)
     return (

@@ -78,7 +78,7 @@ def parse_indicator_query(session: Session, args: dict[str, str]) -> IndicatorQu
         year = years[-1]
     else:
         try:
-            year = int(raw)  # type: ignore[arg-type]
+            year = int(raw)
         except ValueError:
             raise ParameterError("year", f"{raw!r} is not a year", [str(y) for y in years]) from None
         if year not in years:

@@ -23,6 +23,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from spatial import NotFound, ParameterError
+from spatial.db import rowcount
 from spatial.models import (
     Animal,
     AnimalEvent,
@@ -346,19 +347,19 @@ def _death_consequences(session: Session, animal: Animal, cause: str, certified:
         obligation.calf_id = obligation.due_from = obligation.due_by = None
         obligation.status = "owed"
         obligation.note = f"owed calf {animal.tag} died ({cause}); the next calf is owed"
-    obligation = open_obligation_of_source(session, animal.id)
-    if obligation is None or obligation.calf_id is not None:
+    owed = open_obligation_of_source(session, animal.id)
+    if owed is None or owed.calf_id is not None:
         return  # nothing owed on it, or the owed calf lives on and is still owed
     if certified and cause in CERTIFIABLE_CAUSES:
         rule = rule_for(session, animal.model_id)
-        obligation.status = "animal_died"
-        obligation.replacement = "programme" if rule.certified_death == "replaced" else None
-        obligation.note = f"{animal.tag} died ({cause}, certified): " + (
-            "the programme replaces it" if obligation.replacement else "loss written off"
+        owed.status = "animal_died"
+        owed.replacement = "programme" if rule.certified_death == "replaced" else None
+        owed.note = f"{animal.tag} died ({cause}, certified): " + (
+            "the programme replaces it" if owed.replacement else "loss written off"
         )
     else:
-        obligation.replacement = "household"
-        obligation.note = f"{animal.tag} died ({cause}, not certified): the household replaces it and still owes"
+        owed.replacement = "household"
+        owed.note = f"{animal.tag} died ({cause}, not certified): the household replaces it and still owes"
 
 
 def certify_death(session: Session, animal: Animal, *, src: Source = Source()) -> None:
@@ -632,9 +633,11 @@ def refresh_pass_on_status(session: Session, as_of: date) -> int:
     Recomputes the window from the current rule, so a changed rule applies at once;
     returns how many obligations changed (0 when run twice for the same day)."""
     defaults = Rule()
-    return session.execute(
-        _REFRESH, {"as_of": as_of, "from_months": defaults.due_from_months, "by_months": defaults.due_by_months}
-    ).rowcount
+    return rowcount(
+        session.execute(
+            _REFRESH, {"as_of": as_of, "from_months": defaults.due_from_months, "by_months": defaults.due_by_months}
+        )
+    )
 
 
 # ---------------------------------------------------------------------------- reading
@@ -666,7 +669,7 @@ def model_chain(session: Session, code: str) -> dict[str, Any]:
         )
     ]
     by_id = {r["id"]: {**r, "children": []} for r in rows}
-    roots = []
+    roots: list[dict[str, Any]] = []
     for node in by_id.values():
         parent = by_id.get(node["parent_id"])
         (parent["children"] if parent else roots).append(node)

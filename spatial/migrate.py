@@ -16,7 +16,7 @@ from spatial.settings import Settings
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+def include_object(obj, name, type_, reflected, compare_to):
     """Compare only our tables: PostGIS's own (spatial_ref_sys, topology, tiger) are not ours."""
     from geoalchemy2 import alembic_helpers
 

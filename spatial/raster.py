@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import IO, TextIO
 
 import numpy as np
 
@@ -116,7 +116,7 @@ def safe_filename(name: str | None) -> str:
 
 
 # --------------------------------------------------------------------------- upload
-def copy_upload(source: BinaryIO | Path, dest: Path, filename: str, max_bytes: int) -> tuple[str, int]:
+def copy_upload(source: IO[bytes] | Path, dest: Path, filename: str, max_bytes: int) -> tuple[str, int]:
     """Copy the upload into ``dest`` (our own name), hashing it; returns (sha256, size).
 
     A ``Path`` is opened by Python as a local file: a ``/vsicurl/…`` or other GDAL virtual
@@ -137,7 +137,7 @@ def copy_upload(source: BinaryIO | Path, dest: Path, filename: str, max_bytes: i
 
 
 @contextmanager
-def _open_source(source: BinaryIO | Path, filename: str) -> Iterator[BinaryIO]:
+def _open_source(source: IO[bytes] | Path, filename: str) -> Iterator[IO[bytes]]:
     if isinstance(source, Path):
         try:
             fh = open(source, "rb")  # noqa: SIM115 - closed below

@@ -9,12 +9,41 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from spatial import SinhkeError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _env(name: str, default: str | None = None) -> str | None:
+class SettingsError(SinhkeError):
+    """A SINHKE_ environment variable that cannot be read as its setting."""
+
+
+def _env(name: str) -> str | None:
     value = os.environ.get(f"SINHKE_{name}")
-    return value if value not in (None, "") else default
+    return value if value not in (None, "") else None
+
+
+def _text(name: str, default: str) -> str:
+    return _env(name) or default
+
+
+def _int(name: str, default: int) -> int:
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SettingsError(f"SINHKE_{name} must be a whole number, not {value!r}") from None
+
+
+def _path(name: str) -> Path | None:
+    value = _env(name)
+    return Path(value).resolve() if value is not None else None
+
+
+def _flag(name: str) -> bool:
+    return (_env(name) or "").lower() in ("1", "true", "yes")
 
 
 @dataclass(frozen=True)
@@ -48,19 +77,19 @@ class Settings:
     def from_env(cls) -> Settings:
         return cls(
             database_url=_env("DATABASE_URL"),
-            data_dir=Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve(),  # type: ignore[arg-type]
-            secret_key=_env("SECRET_KEY", "dev-only-not-secret"),  # type: ignore[arg-type]
-            pg_port=int(_env("PG_PORT", "54329")),  # type: ignore[arg-type]
-            database_name=_env("DATABASE_NAME", "sinhke"),  # type: ignore[arg-type]
-            timezone=_env("TIMEZONE", "Asia/Ho_Chi_Minh"),  # type: ignore[arg-type]
-            default_locale=_env("DEFAULT_LOCALE", "vi"),  # type: ignore[arg-type]
-            cookie_secure=(_env("COOKIE_SECURE", "false") or "").lower() in ("1", "true", "yes"),
-            max_upload_mb=int(_env("MAX_UPLOAD_MB", "64")),  # type: ignore[arg-type]
-            field_max_accuracy_m=int(_env("FIELD_MAX_ACCURACY_M", "50")),  # type: ignore[arg-type]
-            field_photo_max_kb=int(_env("FIELD_PHOTO_MAX_KB", "300")),  # type: ignore[arg-type]
-            raster_dir=Path(_env("RASTER_DIR")).resolve() if _env("RASTER_DIR") else None,  # type: ignore[arg-type]
-            raster_max_pixels=int(_env("RASTER_MAX_PIXELS", "250000000")),  # type: ignore[arg-type]
-            raster_max_bytes=int(_env("RASTER_MAX_BYTES", str(1024**3))),  # type: ignore[arg-type]
+            data_dir=_path("DATA_DIR") or (PROJECT_ROOT / "var").resolve(),
+            secret_key=_text("SECRET_KEY", "dev-only-not-secret"),
+            pg_port=_int("PG_PORT", 54329),
+            database_name=_text("DATABASE_NAME", "sinhke"),
+            timezone=_text("TIMEZONE", "Asia/Ho_Chi_Minh"),
+            default_locale=_text("DEFAULT_LOCALE", "vi"),
+            cookie_secure=_flag("COOKIE_SECURE"),
+            max_upload_mb=_int("MAX_UPLOAD_MB", 64),
+            field_max_accuracy_m=_int("FIELD_MAX_ACCURACY_M", 50),
+            field_photo_max_kb=_int("FIELD_PHOTO_MAX_KB", 300),
+            raster_dir=_path("RASTER_DIR"),
+            raster_max_pixels=_int("RASTER_MAX_PIXELS", 250_000_000),
+            raster_max_bytes=_int("RASTER_MAX_BYTES", 1024**3),
         )
 
     @property

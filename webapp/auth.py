@@ -8,7 +8,10 @@ request (``spatial.accounts.apply_scope``), so a new endpoint is scoped by defau
 
 from __future__ import annotations
 
-from flask import Flask, abort, g, redirect, request, url_for
+from typing import NoReturn
+
+from flask import Flask, Request, abort, g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -55,7 +58,7 @@ def _load_from_session(secret: str) -> LoginUser | None:
 
 
 @login_manager.request_loader
-def _load_from_token(req) -> LoginUser | None:  # type: ignore[no-untyped-def]
+def _load_from_token(req: Request) -> LoginUser | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
@@ -64,12 +67,20 @@ def _load_from_token(req) -> LoginUser | None:  # type: ignore[no-untyped-def]
 
 
 @login_manager.unauthorized_handler
-def _unauthorized():  # type: ignore[no-untyped-def]
+def _unauthorized() -> NoReturn:
     abort(401)
 
 
 def current_principal() -> Principal | None:
     return g.get("principal")
+
+
+def signed_in() -> Principal:
+    """The caller of a private route (authorise() has let no anonymous request through)."""
+    who = current_principal()
+    if who is None:
+        abort(401, "sign in, or send Authorization: Bearer <token>")
+    return who
 
 
 def _is_api(path: str) -> bool:
@@ -83,7 +94,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
 
     @app.before_request
-    def authorise():  # type: ignore[no-untyped-def]
+    def authorise() -> ResponseReturnValue | None:
         endpoint = request.endpoint
         if endpoint is None:
             return None  # 404 follows

@@ -6,6 +6,7 @@ No stack trace ever reaches a client; unexpected errors are logged server-side.
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from ingest.visits import InvalidVisit, VisitConflict, VisitForbidden
@@ -59,11 +60,11 @@ def _respond(code: int, message: str, extra: dict | None = None) -> tuple[Respon
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         return _respond(exc.code or 500, exc.description or exc.name)
 
     @app.errorhandler(SinhkeError)
-    def domain_error(exc: SinhkeError):  # type: ignore[no-untyped-def]
+    def domain_error(exc: SinhkeError) -> ResponseReturnValue:
         code, message, extra = error_payload(exc)
         if code == 500:
             app.logger.exception("unhandled domain error")
@@ -71,6 +72,6 @@ def init_app(app: Flask) -> None:
         return _respond(code, message, extra)
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def unexpected(exc: Exception) -> ResponseReturnValue:
         app.logger.exception("unhandled error")
         return _respond(500, "internal error; the administrators have the details in the server log")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 from geoalchemy2 import alembic_helpers
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Connection, create_engine, pool
 
 import spatial.models  # noqa: F401  (registers every table)
 from spatial.migrate import include_object
@@ -17,6 +17,8 @@ def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     connectable = config.attributes.get("connection")
     if connectable is None:
+        if url is None:
+            raise RuntimeError("alembic: no sqlalchemy.url and no connection given (use `sinhke db migrate`)")
         engine = create_engine(url, poolclass=pool.NullPool)
         with engine.connect() as connection:
             _run(connection)
@@ -24,7 +26,7 @@ def run_migrations_online() -> None:
         _run(connectable)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

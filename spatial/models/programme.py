@@ -30,7 +30,20 @@ WORK_STATUSES = ("planned", "under_construction", "completed", "suspended")
 WATER_STATUSES = ("functional", "partially_functional", "not_functional")
 
 
-class LivelihoodModel(Base, Edited):
+class SitedProgrammeAsset:
+    """The columns livelihood models and works share: a coded, named thing at a place in a commune,
+    deleted softly (its history stays)."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    #: a point (herd, bridge, school), a line (road, canal) or a polygon (plots, market)
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), nullable=False, index=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LivelihoodModel(SitedProgrammeAsset, Base, Edited):
     __tablename__ = "livelihood_models"
     __table_args__ = (
         UniqueConstraint("code", name="uq_livelihood_models_code"),
@@ -42,13 +55,7 @@ class LivelihoodModel(Base, Edited):
         CheckConstraint("budget_disbursed_vnd <= budget_allocated_vnd", name="disbursed_le_allocated"),
         Index("ix_livelihood_models_geom", "geom", postgresql_using="gist"),
     )
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(30), nullable=False)
     model_type: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
-    name: Mapped[str] = mapped_column(String(200), nullable=False)
-    #: a point (herd, flock) or a polygon (medicinal-plant plots)
-    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
-    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), nullable=False, index=True)
     start_date: Mapped[date] = mapped_column(Date, nullable=False)
     funding_project: Mapped[str] = mapped_column(String(200), nullable=False)
     funding_subproject: Mapped[str | None] = mapped_column(String(200))
@@ -56,7 +63,6 @@ class LivelihoodModel(Base, Edited):
     budget_disbursed_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
     value_chain_partner: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(12), nullable=False)
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ModelParticipant(Base, Edited):
@@ -76,7 +82,7 @@ class ModelParticipant(Base, Edited):
     received_from_id: Mapped[int | None] = mapped_column(ForeignKey("model_participants.id"))
 
 
-class InfrastructureWork(Base, Edited):
+class InfrastructureWork(SitedProgrammeAsset, Base, Edited):
     __tablename__ = "infrastructure_works"
     __table_args__ = (
         UniqueConstraint("code", name="uq_infrastructure_works_code"),
@@ -85,20 +91,13 @@ class InfrastructureWork(Base, Edited):
         CheckConstraint("disbursed_vnd <= budget_vnd", name="disbursed_le_budget"),
         Index("ix_infrastructure_works_geom", "geom", postgresql_using="gist"),
     )
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(30), nullable=False)
     work_type: Mapped[str] = mapped_column(String(12), nullable=False, index=True)
-    name: Mapped[str] = mapped_column(String(200), nullable=False)
-    #: point (bridge, school), line (road, canal) or polygon (market)
-    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
-    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), nullable=False, index=True)
     status: Mapped[str] = mapped_column(String(20), nullable=False)
     start_date: Mapped[date | None] = mapped_column(Date)
     completion_date: Mapped[date | None] = mapped_column(Date)
     budget_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False)
     disbursed_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
     funding_project: Mapped[str | None] = mapped_column(String(200))
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class WaterScheme(Base, Edited):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
-from sqlalchemy import select
+from flask.typing import ResponseReturnValue
 
 from jobs.duplicates import review_decision
 from spatial import ParameterError
 from spatial.accounts import (
+    assignable_areas,
     create_user,
     disable_user,
     enable_user,
@@ -17,11 +18,12 @@ from spatial.accounts import (
     issue_token,
     update_user,
     user_areas,
+    users_with_areas,
 )
 from spatial.audit import AUDIT_PAGE, audit_entries
 from spatial.duplicates import candidates
-from spatial.models import ROLES, AdminUnit, User
-from webapp.auth import current_principal
+from spatial.models import ROLES
+from webapp.auth import signed_in
 from webapp.db import get_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -32,19 +34,13 @@ def _codes(raw: str) -> list[str]:
 
 
 @bp.get("/users")
-def users():  # type: ignore[no-untyped-def]
+def users() -> ResponseReturnValue:
     db = get_session()
-    rows = [(u, user_areas(db, u.id)) for u in db.scalars(select(User).order_by(User.name))]
-    areas = db.scalars(
-        select(AdminUnit)
-        .where(AdminUnit.boundary == "current", AdminUnit.level.in_(("province", "commune")))
-        .order_by(AdminUnit.level.desc(), AdminUnit.name)
-    ).all()
-    return render_template("admin_users.html", rows=rows, roles=ROLES, areas=areas)
+    return render_template("admin_users.html", rows=users_with_areas(db), roles=ROLES, areas=assignable_areas(db))
 
 
 @bp.post("/users")
-def create():  # type: ignore[no-untyped-def]
+def create() -> ResponseReturnValue:
     db = get_session()
     user = create_user(
         db,
@@ -58,14 +54,14 @@ def create():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/users/<name>")
-def user(name: str):  # type: ignore[no-untyped-def]
+def user(name: str) -> ResponseReturnValue:
     db = get_session()
     u = get_user(db, name)
     return render_template("admin_user.html", user=u, areas=user_areas(db, u.id), roles=ROLES, token=None)
 
 
 @bp.post("/users/<name>")
-def update(name: str):  # type: ignore[no-untyped-def]
+def update(name: str) -> ResponseReturnValue:
     db = get_session()
     u = get_user(db, name)
     areas = _codes(request.form["areas"]) if "areas" in request.form else None
@@ -76,19 +72,19 @@ def update(name: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/users/<name>/disable")
-def disable(name: str):  # type: ignore[no-untyped-def]
+def disable(name: str) -> ResponseReturnValue:
     disable_user(get_session(), get_user(get_session(), name))
     return redirect(url_for("admin.user", name=name), 303)
 
 
 @bp.post("/users/<name>/enable")
-def enable(name: str):  # type: ignore[no-untyped-def]
+def enable(name: str) -> ResponseReturnValue:
     enable_user(get_session(), get_user(get_session(), name))
     return redirect(url_for("admin.user", name=name), 303)
 
 
 @bp.post("/users/<name>/token")
-def token(name: str):  # type: ignore[no-untyped-def]
+def token(name: str) -> ResponseReturnValue:
     db = get_session()
     u = get_user(db, name)
     secret = issue_token(db, u)
@@ -96,7 +92,7 @@ def token(name: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/audit")
-def audit():  # type: ignore[no-untyped-def]
+def audit() -> ResponseReturnValue:
     args = request.args
     since = _date(args.get("since"), "since")
     until = _date(args.get("until"), "until")
@@ -127,19 +123,19 @@ def _date(raw: str | None, name: str) -> date | None:
 
 
 @bp.get("/duplicates")
-def duplicates():  # type: ignore[no-untyped-def]
+def duplicates() -> ResponseReturnValue:
     show = request.args.get("show", "open")
     return render_template("admin_duplicates.html", rows=candidates(get_session(), show), show=show)
 
 
 @bp.post("/duplicates/<int:candidate_id>")
-def decide(candidate_id: int):  # type: ignore[no-untyped-def]
-    review_decision(get_session(), candidate_id, request.form.get("decision", ""), current_principal().name)  # type: ignore[union-attr]
+def decide(candidate_id: int) -> ResponseReturnValue:
+    review_decision(get_session(), candidate_id, request.form.get("decision", ""), signed_in().name)
     return redirect(url_for("admin.duplicates", show=request.args.get("show", "open")), 303)
 
 
 @bp.get("/standards")
-def poverty_standards():  # type: ignore[no-untyped-def]
+def poverty_standards() -> ResponseReturnValue:
     from spatial.standards import deflators, standards
 
     db = get_session()
@@ -147,7 +143,7 @@ def poverty_standards():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/standards/<code>")
-def edit_standard(code: str):  # type: ignore[no-untyped-def]
+def edit_standard(code: str) -> ResponseReturnValue:
     from spatial.standards import update_standard
 
     update_standard(get_session(), code, request.form.to_dict())
@@ -155,7 +151,7 @@ def edit_standard(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/deflators")
-def edit_deflator():  # type: ignore[no-untyped-def]
+def edit_deflator() -> ResponseReturnValue:
     from spatial.standards import set_deflator
 
     f = request.form
@@ -166,12 +162,12 @@ def edit_deflator():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/rasters")
-def rasters():  # type: ignore[no-untyped-def]
+def rasters() -> ResponseReturnValue:
     return _rasters_page()
 
 
 @bp.post("/rasters")
-def upload_raster():  # type: ignore[no-untyped-def]
+def upload_raster() -> ResponseReturnValue:
     """A GeoTIFF from the form: checked, stored as a COG and catalogued, or refused with the reason."""
     from ingest.raster import RasterMetadata, ingest_raster
     from spatial.raster import RasterError
@@ -196,7 +192,7 @@ def upload_raster():  # type: ignore[no-untyped-def]
             upload.stream,
             upload.filename,
             meta,
-            current_principal().name,  # type: ignore[union-attr]
+            signed_in().name,
             settings=current_app.config["SINHKE"],
         )
     except (RasterError, ParameterError) as exc:
@@ -230,7 +226,7 @@ def _whole(raw: str | None, name: str) -> int | None:
 
 
 @bp.get("/jobs")
-def jobs():  # type: ignore[no-untyped-def]
+def jobs() -> ResponseReturnValue:
     """Every job, its schedule and latest runs; a running job shows what it is doing now."""
     from jobs.registry import load_all
     from jobs.runner import recent_runs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 
 from spatial.areas import MAX_HOUSEHOLDS, area_overview
 from webapp.db import get_session
@@ -11,11 +12,11 @@ bp = Blueprint("areas", __name__)
 
 
 @bp.get("/areas/<code>")
-def area_page(code: str):  # type: ignore[no-untyped-def]
+def area_page(code: str) -> ResponseReturnValue:
     overview = area_overview(get_session(), code, request.args.get("boundaries") or "current")
     return render_template("area.html", o=overview, max_households=MAX_HOUSEHOLDS)
 
 
 @bp.get("/api/areas/<code>")
-def api_area(code: str):  # type: ignore[no-untyped-def]
+def api_area(code: str) -> ResponseReturnValue:
     return jsonify(area_overview(get_session(), code, request.args.get("boundaries") or "current"))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
 
 from ingest.visits import SyncOutcome, sync_batch, sync_visit
 from spatial import ParameterError
 from spatial.field import current_forms, form_version, visit_json, visit_photo, visits_of
-from webapp.auth import current_principal
+from webapp.auth import signed_in
 from webapp.db import get_session
 from webapp.errors import error_payload
 
@@ -28,18 +29,18 @@ def _status(outcome: SyncOutcome) -> int:
 
 
 @bp.get("/forms")
-def forms():  # type: ignore[no-untyped-def]
+def forms() -> ResponseReturnValue:
     return jsonify({"forms": current_forms(get_session())})
 
 
 @bp.get("/forms/<form_id>/<version>")
-def form(form_id: str, version: str):  # type: ignore[no-untyped-def]
+def form(form_id: str, version: str) -> ResponseReturnValue:
     return jsonify(form_version(get_session(), form_id, version))
 
 
 @bp.post("/visits")
-def create_visit():  # type: ignore[no-untyped-def]
-    outcome = sync_visit(get_session(), current_principal(), _json_body())  # type: ignore[arg-type]
+def create_visit() -> ResponseReturnValue:
+    outcome = sync_visit(get_session(), signed_in(), _json_body())
     response = jsonify(outcome.visit)
     response.status_code = _status(outcome)
     response.headers["Location"] = url_for("field_api.visit", visit_id=outcome.visit["id"])
@@ -47,11 +48,11 @@ def create_visit():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/visits/batch")
-def create_visits():  # type: ignore[no-untyped-def]
+def create_visits() -> ResponseReturnValue:
     """Visit by visit: each gets the status it would get alone; the batch itself is 200."""
     body = _json_body()
     bodies = body.get("visits") if isinstance(body, dict) else None
-    results = sync_batch(get_session(), current_principal(), bodies)  # type: ignore[arg-type]
+    results = sync_batch(get_session(), signed_in(), bodies)
     out = []
     for i, (sent, result) in enumerate(zip(bodies, results, strict=True)):  # type: ignore[arg-type]
         sent_id = sent.get("id") if isinstance(sent, dict) else None
@@ -66,16 +67,16 @@ def create_visits():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/visits")
-def visits():  # type: ignore[no-untyped-def]
+def visits() -> ResponseReturnValue:
     return jsonify(visits_of(get_session(), request.args.to_dict()))
 
 
 @bp.get("/visits/<visit_id>")
-def visit(visit_id: str):  # type: ignore[no-untyped-def]
+def visit(visit_id: str) -> ResponseReturnValue:
     return jsonify(visit_json(get_session(), visit_id))
 
 
 @bp.get("/visits/<visit_id>/photo")
-def photo(visit_id: str):  # type: ignore[no-untyped-def]
+def photo(visit_id: str) -> ResponseReturnValue:
     content_type, data = visit_photo(get_session(), visit_id)
     return Response(data, mimetype=content_type, headers={"Cache-Control": "private, max-age=86400"})

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
@@ -58,7 +59,7 @@ def _shell_urls() -> list[str]:
 
 
 @bp.get("/field")
-def app_page():  # type: ignore[no-untyped-def]
+def app_page() -> ResponseReturnValue:
     settings = current_app.config["SINHKE"]
     return render_template(
         "field.html",
@@ -69,7 +70,7 @@ def app_page():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/field/session")
-def session_info():  # type: ignore[no-untyped-def]
+def session_info() -> ResponseReturnValue:
     """Who is signed in and a fresh CSRF token for the app's POSTs (never cached by the worker)."""
     who = current_principal()
     response = jsonify(
@@ -85,7 +86,7 @@ def session_info():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/field/sw.js")
-def service_worker():  # type: ignore[no-untyped-def]
+def service_worker() -> ResponseReturnValue:
     root = request.script_root
     source = (STATIC / "field" / "sw.js").read_text(encoding="utf-8")
     # the placeholders are bare identifiers in the source: each becomes a JSON literal
@@ -134,14 +135,14 @@ def _icon_png(size: int) -> bytes:
 
 
 @bp.get("/field/icon-<int:size>.png")
-def icon(size: int):  # type: ignore[no-untyped-def]
+def icon(size: int) -> ResponseReturnValue:
     if size not in ICON_SIZES:
         abort(404)
     return Response(_icon_png(size), mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @bp.get("/field/manifest.webmanifest")
-def manifest():  # type: ignore[no-untyped-def]
+def manifest() -> ResponseReturnValue:
     root = request.script_root
     body = {
         "name": _("sinhke field visits"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
 from spatial.indicators import available_years
@@ -12,18 +13,18 @@ bp = Blueprint("pages", __name__)
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     return redirect(url_for("pages.map_page"))
 
 
 @bp.get("/map")
-def map_page():  # type: ignore[no-untyped-def]
+def map_page() -> ResponseReturnValue:
     years = available_years(get_session())
     return render_template("map.html", years=years, default_year=years[-1] if years else None, locale=str(get_locale()))
 
 
 @bp.get("/evaluation")
-def evaluation_page():  # type: ignore[no-untyped-def]
+def evaluation_page() -> ResponseReturnValue:
     from spatial.evaluations import evaluation_rows
     from webapp.charts import event_study_chart
 

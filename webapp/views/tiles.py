@@ -8,6 +8,7 @@ catalogue id only; the file read is the one the catalogue stored.
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from spatial.hazard_styles import STYLE_VERSION, style_for
 from spatial.raster_catalogue import catalogued_raster, readable_cog
@@ -21,7 +22,7 @@ TILE_MAX_AGE = 24 * 3600
 
 
 @bp.get("/rasters/<int:raster_id>/<int:z>/<int:x>/<int:y>.png")
-def raster_tile(raster_id: int, z: int, x: int, y: int):  # type: ignore[no-untyped-def]
+def raster_tile(raster_id: int, z: int, x: int, y: int) -> ResponseReturnValue:
     check_tile_address(z, x, y)
     raster = catalogued_raster(get_session(), raster_id)
     etag = f"{raster.checksum[:32]}-s{STYLE_VERSION}-{z}-{x}-{y}"
@@ -40,7 +41,7 @@ def raster_tile(raster_id: int, z: int, x: int, y: int):  # type: ignore[no-unty
 
 
 @bp.get("/rasters/<int:raster_id>/legend.json")
-def raster_legend(raster_id: int):  # type: ignore[no-untyped-def]
+def raster_legend(raster_id: int) -> ResponseReturnValue:
     raster = catalogued_raster(get_session(), raster_id)
     legend = style_for(raster.hazard, raster.value_min, raster.value_max).legend()
     return jsonify(

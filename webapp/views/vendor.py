@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, send_from_directory
+from flask.typing import ResponseReturnValue
 
 bp = Blueprint("vendor", __name__, url_prefix="/vendor")
 
@@ -11,7 +12,7 @@ ALLOWED = {"maplibre-gl": {"maplibre-gl.js", "maplibre-gl.css", "maplibre-gl.js.
 
 
 @bp.get("/<package>/<filename>")
-def asset(package: str, filename: str):  # type: ignore[no-untyped-def]
+def asset(package: str, filename: str) -> ResponseReturnValue:
     if filename not in ALLOWED.get(package, set()):
         abort(404)
     folder = current_app.config["SINHKE"].node_modules / package / "dist"
