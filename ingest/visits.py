@@ -40,6 +40,7 @@ from spatial.accounts import Principal
 from spatial.field import TARGETS, visit_json
 from spatial.forms import validate_answers
 from spatial.models import FormDefinition, InfrastructureWork, LivelihoodModel, Visit, VisitPhoto
+from spatial.params import first_control_character
 
 FIELDS = (
     "id",
@@ -181,6 +182,11 @@ def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
         raise VisitForbidden(f"the {who.role} role can read visits but not record them")
     if not isinstance(body, dict):
         raise InvalidVisit("body", "must be a JSON object")
+    control = first_control_character(body)
+    if control is not None:
+        raise InvalidVisit(
+            control[0] or "body", f"contains the control character {control[1]}, which no field may hold"
+        )
     unknown = sorted(set(body) - set(FIELDS))
     if unknown:
         raise InvalidVisit(unknown[0], f"is not a visit field (fields: {', '.join(FIELDS)})")

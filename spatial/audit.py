@@ -11,6 +11,8 @@ from spatial import ParameterError
 from spatial.models import AuditEntry
 
 AUDIT_PAGE = 100
+#: pages beyond this are refused (a page number past it is a typo or a probe, not a search)
+MAX_AUDIT_PAGES = 1_000_000
 ACTIONS = ("insert", "update", "delete", "import")
 
 

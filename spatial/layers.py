@@ -27,6 +27,7 @@ from spatial.models import (
     WaterScheme,
     WaterSchemeHousehold,
 )
+from spatial.params import whole_number
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
@@ -238,16 +239,7 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
 
 
 def _int(args: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ParameterError(name, f"{raw!r} is not a whole number") from None
-    if not lo <= value <= hi:
-        raise ParameterError(name, f"{value} is outside {lo}..{hi}")
-    return value
+    return whole_number(args.get(name), name, default, lo, hi)
 
 
 def _choice(args: dict[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -44,13 +44,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese names stay readable
     Babel(app, locale_selector=_select_locale)
 
-    from webapp import auth, db, errors
+    from webapp import auth, db, errors, validation
     from webapp.views import admin, api, areas, field, field_app, health, ledger, models, pages, tiles, vendor
     from webapp.views import auth as auth_views
 
     db.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
+    validation.init_app(app)
     for bp in (
         pages.bp,
         api.bp,

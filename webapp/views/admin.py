@@ -20,9 +20,10 @@ from spatial.accounts import (
     user_areas,
     users_with_areas,
 )
-from spatial.audit import AUDIT_PAGE, audit_entries
+from spatial.audit import AUDIT_PAGE, MAX_AUDIT_PAGES, audit_entries
 from spatial.duplicates import candidates
 from spatial.models import ROLES
+from spatial.params import MAX_ID, whole_number
 from webapp.auth import signed_in
 from webapp.db import get_session
 
@@ -96,10 +97,7 @@ def audit() -> ResponseReturnValue:
     args = request.args
     since = _date(args.get("since"), "since")
     until = _date(args.get("until"), "until")
-    try:
-        page = max(1, int(args.get("page", "1")))
-    except ValueError:
-        raise ParameterError("page", f"{args.get('page')!r} is not a whole number") from None
+    page = whole_number(args.get("page"), "page", 1, 1, MAX_AUDIT_PAGES)
     entries = audit_entries(
         get_session(),
         table=args.get("table") or None,
@@ -217,12 +215,8 @@ def _rasters_page(error: str | None = None) -> str:
 
 
 def _whole(raw: str | None, name: str) -> int | None:
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ParameterError(name, f"{raw!r} is not a whole number") from None
+    """A positive whole number a column can hold, or None when the field is empty."""
+    return whole_number(raw, name, 0, 1, MAX_ID) or None
 
 
 @bp.get("/jobs")
