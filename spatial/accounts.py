@@ -36,8 +36,13 @@ APP_ROLE = "sinhke_app"
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
 #: failed logins allowed per name, and per address, within the window
-MAX_FAILURES_PER_NAME = 5
+#: failures in FAILURE_WINDOW before a name is refused from one address: a guesser at one
+#: address cannot lock the real user (at theirs) out of their own account
+MAX_FAILURES_PER_NAME_AND_IP = 5
+#: every name from one address
 MAX_FAILURES_PER_IP = 20
+#: one name from every address together: slows a guesser spread over many addresses
+MAX_FAILURES_PER_NAME = 100
 FAILURE_WINDOW = timedelta(minutes=15)
 SESSION_IDLE = timedelta(hours=12)
 
@@ -294,21 +299,18 @@ def check_rate_limit(session: Session, username: str, ip: str) -> None:
     # count and record under one lock per name, so concurrent workers cannot both slip in
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext('sinhke-login:' || lower(:n)))"), {"n": username})
     since = datetime.now(UTC) - FAILURE_WINDOW
-    by_name = session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(
-            func.lower(LoginAttempt.username) == username.lower(),
-            LoginAttempt.at > since,
-            LoginAttempt.success.is_(False),
-        )
+    failed = (
+        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.at > since, LoginAttempt.success.is_(False))
     )
-    by_ip = session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.ip == ip, LoginAttempt.at > since, LoginAttempt.success.is_(False))
-    )
-    if (by_name or 0) >= MAX_FAILURES_PER_NAME or (by_ip or 0) >= MAX_FAILURES_PER_IP:
+    same_name = func.lower(LoginAttempt.username) == username.lower()
+    by_name_and_ip = session.scalar(failed.where(same_name, LoginAttempt.ip == ip)) or 0
+    by_ip = session.scalar(failed.where(LoginAttempt.ip == ip)) or 0
+    by_name = session.scalar(failed.where(same_name)) or 0
+    if (
+        by_name_and_ip >= MAX_FAILURES_PER_NAME_AND_IP
+        or by_ip >= MAX_FAILURES_PER_IP
+        or by_name >= MAX_FAILURES_PER_NAME
+    ):
         raise RateLimited("too many failed logins; wait 15 minutes and try again")
 
 

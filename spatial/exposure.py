@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from spatial import NotFound, ParameterError
 from spatial.layers import parse_level_boundaries
 from spatial.models import ASSET_KINDS
+from spatial.params import check_id
 
 AREA_COLUMNS = (
     "code",
@@ -30,6 +31,7 @@ AREA_COLUMNS = (
 def _raster_id(session: Session, raw: Any) -> int:
     try:
         raster_id = int(raw)
+        check_id("raster", raster_id)
     except (TypeError, ValueError):
         ids = [str(i) for i in session.execute(text("SELECT id FROM rasters ORDER BY id")).scalars()]
         raise ParameterError("raster", f"must be the id of a catalogued raster, not {raw!r}", ids) from None

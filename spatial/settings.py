@@ -61,6 +61,9 @@ class Settings:
     #: send the session cookie over HTTPS only (set true behind TLS in production)
     cookie_secure: bool = False
     max_upload_mb: int = 64
+    #: how many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: trust none,
+    #: so the client address is the socket's; 1 behind one nginx); login limits count per client address
+    trusted_proxies: int = 0
     #: the field app warns when a GPS fix is less accurate than this (metres)
     field_max_accuracy_m: int = 50
     #: photos are resized on the phone until they are at most this large (KiB)
@@ -85,6 +88,7 @@ class Settings:
             default_locale=_text("DEFAULT_LOCALE", "vi"),
             cookie_secure=_flag("COOKIE_SECURE"),
             max_upload_mb=_int("MAX_UPLOAD_MB", 64),
+            trusted_proxies=_int("TRUSTED_PROXIES", 0),
             field_max_accuracy_m=_int("FIELD_MAX_ACCURACY_M", 50),
             field_photo_max_kb=_int("FIELD_PHOTO_MAX_KB", 300),
             raster_dir=_path("RASTER_DIR"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from flask import Flask, Request, abort, g, redirect, request, url_for
+from flask import Flask, abort, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -57,11 +57,7 @@ def _load_from_session(secret: str) -> LoginUser | None:
     return LoginUser(principal(user), secret) if user else None
 
 
-@login_manager.request_loader
-def _load_from_token(req: Request) -> LoginUser | None:
-    header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return None
+def _load_from_token(header: str) -> LoginUser | None:
     user = token_user(get_session(), header[7:].strip())
     return LoginUser(principal(user), None) if user else None
 
@@ -98,21 +94,27 @@ def init_app(app: Flask) -> None:
         endpoint = request.endpoint
         if endpoint is None:
             return None  # 404 follows
-        bearer = request.headers.get("Authorization", "").startswith("Bearer ")
-        user = current_user if current_user.is_authenticated else None
-        if bearer and user is None:
-            abort(401, "the API token is not valid (revoked, unknown, or its user is disabled)")
+        header = request.headers.get("Authorization", "")
+        bearer = header.startswith("Bearer ")
+        if bearer:
+            # a token request is the token's alone: a session cookie beside it counts for nothing,
+            # so it can neither lend the request a user nor spare it the CSRF check
+            user = _load_from_token(header)
+            if user is None:
+                abort(401, "the API token is not valid (revoked, unknown, or its user is disabled)")
+        else:
+            user = current_user if current_user.is_authenticated else None
         who = user.principal if user else None
         g.principal = who
         apply_scope(get_session(), who)
-        if request.method not in SAFE_METHODS and not bearer and app.config.get("WTF_CSRF_ENABLED", True):
-            csrf.protect()
-        if endpoint in PUBLIC:
-            return None
-        if who is None:
+        if who is None and endpoint not in PUBLIC:
             if _is_api(request.path) or request.method not in SAFE_METHODS:
                 abort(401, "sign in, or send Authorization: Bearer <token>")
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if request.method not in SAFE_METHODS and not bearer and app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()
+        if endpoint in PUBLIC or who is None:
+            return None
         if endpoint.startswith("admin.") and who.role != "admin":
             abort(403, "this page is for administrators")
         if request.method not in SAFE_METHODS and who.read_only and endpoint not in SELF_SERVICE:

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ingest.visits import InvalidVisit, VisitConflict, VisitForbidden
 from spatial import NotFound, ParameterError, SinhkeError
 from spatial.accounts import AccountError, Conflict, RateLimited
 from spatial.raster import RasterError
+
+#: what a 503 asks a client to wait while the database restarts
+RETRY_AFTER_SECONDS = 5
 
 #: most specific first
 STATUS: dict[type[Exception], int] = {
@@ -61,7 +65,18 @@ def _respond(code: int, message: str, extra: dict | None = None) -> tuple[Respon
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
-        return _respond(exc.code or 500, exc.description or exc.name)
+        body, code = _respond(exc.code or 500, exc.description or exc.name)
+        # what the exception says beside its body (Allow of a 405, WWW-Authenticate, Retry-After)
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return body, code, headers
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError) -> ResponseReturnValue:
+        # the server is down or restarting: the client should retry (the field app does on a 503);
+        # the pool drops the broken connection and pre-ping finds a live one next time
+        app.logger.warning("database unavailable: %s", str(exc.orig).strip().splitlines()[:1])
+        body, code = _respond(503, "the database is not available at the moment; retry shortly")
+        return body, code, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(SinhkeError)
     def domain_error(exc: SinhkeError) -> ResponseReturnValue:

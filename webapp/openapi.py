@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from spatial.exports import FORMATS
 from spatial.indicators import INDICATORS
 from spatial.layers import BOUNDARIES, DEFAULT_LIMIT, LAYERS, LEVELS, MAX_LIMIT
 from spatial.ledger import LISTED_STATUSES
 from spatial.model_status import DEFAULT_DUE_LIMIT, MAX_DUE_LIMIT
-from spatial.models import EPOCHS, HAZARDS
+from spatial.models import ASSET_KINDS, EPOCHS, HAZARDS
+from spatial.params import MAX_ID
 from spatial.raster_tiles import MAX_ZOOM, MIN_ZOOM
 from webapp.openapi_field import field_paths, field_schemas
 
@@ -28,6 +30,10 @@ def _enum(name: str, values: list[str] | tuple[str, ...], default: str, desc: st
     }
 
 
+def _path(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"}}
+
+
 def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -43,12 +49,7 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "A map layer as GeoJSON, one page at a time",
                     "parameters": [
-                        {
-                            "name": "name",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "enum": list(LAYERS)},
-                        },
+                        _path("name", {"type": "string", "enum": list(LAYERS)}),
                         {
                             "name": "bbox",
                             "in": "query",
@@ -129,13 +130,8 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "One feature by its code (any administrative level for admin_units)",
                     "parameters": [
-                        {
-                            "name": "name",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "enum": list(LAYERS)},
-                        },
-                        {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}},
+                        _path("name", {"type": "string", "enum": list(LAYERS)}),
+                        _path("code"),
                         _enum("boundaries", BOUNDARIES, "current", "admin_units only"),
                     ],
                     "responses": {
@@ -160,11 +156,61 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": {"description": "rows, or a file"}, "400": _ERROR},
                 }
             },
+            "/api/areas/{code}": {
+                "get": {
+                    "summary": "A province or commune's profile: the unit, its indicators over the years, "
+                    "exposure to each catalogued raster, and the models, works and schemes inside it",
+                    "parameters": [
+                        _path("code"),
+                        _enum("boundaries", BOUNDARIES, "current", "boundary version"),
+                    ],
+                    "responses": {
+                        "200": {"description": "the area's overview"},
+                        "400": _ERROR,
+                        "404": {"description": "no such unit, or outside the caller's areas"},
+                    },
+                }
+            },
+            "/api/exposure": {
+                "get": {
+                    "summary": "Exposure of areas to one catalogued raster (the exposure job's results)",
+                    "parameters": [
+                        {
+                            "name": "raster",
+                            "in": "query",
+                            "required": True,
+                            "description": "id of a catalogued raster (/api/rasters)",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                        },
+                        _enum("level", LEVELS, "commune", "district needs boundaries=legacy"),
+                        _enum("boundaries", BOUNDARIES, "current", "boundary version"),
+                        _enum("format", ["json", *FORMATS], "json", "a download in that format"),
+                    ],
+                    "responses": {
+                        "200": {"description": "{raster, level, boundaries, rows}, or a file"},
+                        "400": _ERROR,
+                    },
+                }
+            },
+            "/api/exposure/{kind}/{code}": {
+                "get": {
+                    "summary": "Exposure of one model, work or water scheme to every catalogued raster",
+                    "parameters": [
+                        _path("kind", {"type": "string", "enum": list(ASSET_KINDS)}),
+                        _path("code"),
+                    ],
+                    "responses": {
+                        "200": {"description": "{kind, code, rasters: one row per catalogued raster}"},
+                        "400": _ERROR,
+                        "404": {"description": "no such asset, or outside the caller's areas"},
+                    },
+                }
+            },
             "/api/models/{code}/chain": {
                 "get": {
                     "summary": "A cow-bank or buffalo-loan model's pass-on chain: households by generation, "
                     "their animals, the owed calf, obligation status and due dates",
-                    "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "parameters": [_path("code")],
                     "responses": {
                         "200": {
                             "description": "the model, its pass-on rule and the chain as a tree "
@@ -179,7 +225,7 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "A livelihood model's facts, its status from field visits (as of the model_status "
                     "job's last run) and its visits, newest first",
-                    "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "parameters": [_path("code")],
                     "responses": {
                         "200": {
                             "description": "{model, status, visits, has_chain}: status holds last visit "
@@ -297,12 +343,7 @@ def openapi_document() -> dict[str, Any]:
                     "ETag per file checksum, ramp version and address; Cache-Control private.",
                     "parameters": [
                         {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
-                        {
-                            "name": "z",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "integer", "minimum": MIN_ZOOM, "maximum": MAX_ZOOM},
-                        },
+                        _path("z", {"type": "integer", "minimum": MIN_ZOOM, "maximum": MAX_ZOOM}),
                         {
                             "name": "x",
                             "in": "path",

@@ -357,8 +357,8 @@ def test_anonymous_and_bad_tokens_get_401(anonymous, targets):
     assert anonymous.get(f"/api/visits?model={targets['cow']}").status_code == 401
     bad = {"Authorization": "Bearer shk_revoked_or_made_up"}
     assert anonymous.post("/api/visits", json=cow_body(targets), headers=bad).status_code == 401
-    # without a token a POST is a browser's: refused by the CSRF check before anything else
-    assert anonymous.post("/api/visits", json=cow_body(targets)).status_code == 400
+    # without a token or a session nobody is signed in: 401 (issue #15; it was the CSRF check's 400)
+    assert anonymous.post("/api/visits", json=cow_body(targets)).status_code == 401
 
 
 def test_a_browser_session_syncs_with_its_csrf_token(app, accounts, targets):

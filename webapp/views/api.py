@@ -27,14 +27,21 @@ def layer(name: str) -> ResponseReturnValue:
     q = parse_layer_query(request.args.to_dict(), name)
     fc = feature_collection(get_session(), name, q)
     fc["links"] = _paging_links(name, q.limit, q.offset, fc["numberMatched"])
-    return jsonify(fc)
+    return _geojson(fc)
 
 
 @bp.get("/layers/<name>/<code>")
 def layer_feature(name: str, code: str) -> ResponseReturnValue:
     if name not in LAYERS:
         raise ParameterError("layer", f"unknown layer {name!r}", list(LAYERS))
-    return jsonify(feature(get_session(), name, code, request.args.get("boundaries") or "current"))
+    return _geojson(feature(get_session(), name, code, request.args.get("boundaries") or "current"))
+
+
+def _geojson(body: dict[str, Any]) -> Response:
+    """GeoJSON as GeoJSON (RFC 7946's media type), as the OpenAPI document says."""
+    response = jsonify(body)
+    response.mimetype = "application/geo+json"
+    return response
 
 
 @bp.get("/me")

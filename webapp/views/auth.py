@@ -13,11 +13,9 @@ from spatial.accounts import (
     AccountError,
     authenticate,
     end_session,
-    get_user,
     principal,
     set_password,
     start_session,
-    verify_password,
 )
 from webapp.auth import LoginUser
 from webapp.db import get_session
@@ -64,8 +62,9 @@ def logout() -> ResponseReturnValue:
 def password() -> ResponseReturnValue:
     if request.method == "POST":
         db = get_session()
-        user = get_user(db, g.principal.name)
-        if not verify_password(user, request.form.get("current", "")):
+        g.commit_on_error = True  # a wrong current password counts towards the login limit, as at sign-in
+        user = authenticate(db, g.principal.name, request.form.get("current", ""), request.remote_addr or "?")
+        if user is None:
             return render_template("password.html", error=_("The current password is wrong.")), 403
         new = request.form.get("new", "")
         if new != request.form.get("confirm", ""):

@@ -1,4 +1,5 @@
-"""``/healthz``: database and PostGIS versions, migration head, last run of each job."""
+"""``/healthz``: liveness for anyone; database and PostGIS versions, migration head and the last
+run of each job for signed-in admins only (versions and job errors help an attacker, not a probe)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from jobs.runner import last_runs
 from spatial.db import server_versions
 from spatial.migrate import current_revision, heads
+from webapp.auth import current_principal
 from webapp.db import get_session
 
 bp = Blueprint("health", __name__)
@@ -16,17 +18,22 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
     session = get_session()
+    who = current_principal()
+    admin = who is not None and who.role == "admin"
     try:
-        versions = server_versions(session)
         revision = current_revision(session.get_bind())  # type: ignore[arg-type]
-        runs = last_runs(session)
+        versions = server_versions(session) if admin else {}
+        runs = last_runs(session) if admin else []
     except Exception as exc:  # noqa: BLE001 - health reports, never raises
         current_app.logger.warning("healthz: database unavailable: %s", exc)
-        return jsonify({"status": "error", "database": "unavailable"}), 503
+        return jsonify({"status": "error", "database": "unavailable"}), 503, {"Retry-After": "5"}
     head = heads(current_app.config["SINHKE"])
+    status = "ok" if revision in head else "migrations pending"
+    if not admin:
+        return jsonify({"status": status})
     return jsonify(
         {
-            "status": "ok" if revision in head else "migrations pending",
+            "status": status,
             "database": versions["postgresql"],
             "postgis": versions["postgis"],
             "migration": {"current": revision, "head": head[0] if len(head) == 1 else head},
