@@ -6,7 +6,6 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from jobs import JobError
-from jobs.registry import register
 from spatial.models import DEPRIVATION_COLUMNS, PovertyStandard
 
 # Computed statuses are anti-joined against the stored ones, so only new or changed
@@ -63,7 +62,6 @@ def deprivation_sum(indicators: list[str]) -> str:
     return " + ".join(f"{name}::int" for name in indicators)
 
 
-@register("classify_households", "Poverty status of each household in each survey round", hour="1", minute="0")
 def classify_households(session: Session) -> int:
     """Classify (or reclassify) every round; returns rows inserted or changed."""
     rows = session.execute(_FORGET_UNCOVERED).rowcount

@@ -15,8 +15,6 @@ import os
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from jobs.registry import register
-
 #: model types a household may hold only one of at a time (G: programme rules vary by province)
 EXCLUSIVE_GROUPS: dict[str, tuple[str, ...]] = {
     "large-livestock loan": ("cow_bank", "buffalo_loan"),
@@ -73,7 +71,6 @@ WHERE m1.model_type = ANY(:types) AND m2.model_type = ANY(:types)
 )
 
 
-@register("duplicates", "Likely duplicate households and forbidden double enrolments", hour="2", minute="30")
 def find_duplicates(session: Session) -> int:
     """Refresh candidates; decisions stay. Returns the number of current candidates."""
     session.execute(text("UPDATE duplicate_candidates SET current = false WHERE current"))

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from jobs import JobError
 from jobs.did import DidSampleTooSmall, estimate, two_way_fixed_effects
-from jobs.registry import register
 from spatial.models import MODEL_TYPES, ModelEvaluation
 
 ALL = "all"
@@ -156,7 +155,6 @@ def model_treatment(panel: Panel, model_type: str) -> tuple[np.ndarray, np.ndarr
     return keep_u[panel.inverse], group_u[panel.inverse]
 
 
-@register("evaluate_models", "Effect of model participation on income (staggered DiD)", hour="2", minute="0")
 def evaluate_models(session: Session, settings: EvaluationSettings | None = None) -> int:
     """Replace all evaluation rows in one transaction; returns rows written."""
     cfg = settings or EvaluationSettings()

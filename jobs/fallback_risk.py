@@ -13,8 +13,6 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from jobs.registry import register
-
 _REFRESH = text("""
 WITH exposed AS (
     SELECT e.household_id, array_agg(DISTINCT r.hazard ORDER BY r.hazard) AS hazards
@@ -45,7 +43,6 @@ WHERE newest = 1 AND prev_income IS NOT NULL AND status <> 'poor'
 """)
 
 
-@register("fallback_risk", "Households at risk of falling back into poverty", hour="1", minute="50")
 def fallback_risk(session: Session) -> int:
     session.execute(text("DELETE FROM fallback_risk"))
     return session.execute(_REFRESH).rowcount

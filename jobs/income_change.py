@@ -13,7 +13,6 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from jobs.area_indicators import UNIT_ID, UNIT_LEVEL, unit_grouping
-from jobs.registry import register
 
 _REFRESH = text(f"""
 WITH rounds AS (
@@ -67,9 +66,6 @@ JOIN household_units hu ON hu.household_id = p.household_id
 """)
 
 
-@register(
-    "income_change", "Income change, escapes from and falls into poverty, per unit and year", hour="1", minute="40"
-)
 def income_change(session: Session) -> int:
     """Recompute the whole table in one transaction."""
     session.execute(text("DELETE FROM area_income_change"))

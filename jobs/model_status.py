@@ -21,8 +21,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from jobs.registry import register
-
 #: the programme's days are Vietnam's days, whatever the server's clock zone
 PROGRAMME_TZ = "Asia/Ho_Chi_Minh"
 DAYS_PER_YEAR = 365.25
@@ -153,8 +151,5 @@ def model_status_as_of(session: Session, as_of: date) -> int:
     return session.execute(_REFRESH, {"as_of": as_of, "tz": PROGRAMME_TZ, "year": DAYS_PER_YEAR}).rowcount
 
 
-@register(
-    "model_status", "Model status from field visits: last visit, overdue, herd, flock, harvest", hour="2", minute="50"
-)
 def model_status(session: Session) -> int:
     return model_status_as_of(session, datetime.now(ZoneInfo(PROGRAMME_TZ)).date())

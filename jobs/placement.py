@@ -9,8 +9,6 @@ from __future__ import annotations
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
-from jobs.registry import register
-
 # shared parts: the row written, and a commune's district (legacy only) and province
 _PARTS = {
     "insert": "INSERT INTO household_units (household_id, boundary, commune_id, district_id, province_id, method)",
@@ -76,7 +74,6 @@ WHERE h.id = hu.household_id AND h.deleted_at IS NOT NULL
 """)
 
 
-@register("place_households", "Place households in communes on both boundary versions", minute="*/30")
 def place_households(session: Session) -> int:
     """Place households not yet placed; forget deleted ones. Returns rows written."""
     rows = session.execute(_DROP_DELETED).rowcount
