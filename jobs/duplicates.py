@@ -78,17 +78,3 @@ def find_duplicates(session: Session) -> int:
     for group_name, types in EXCLUSIVE_GROUPS.items():
         session.execute(_ENROLMENTS, {"types": list(types), "group_name": group_name})
     return session.scalar(text("SELECT count(*) FROM duplicate_candidates WHERE current")) or 0
-
-
-def review_decision(session: Session, candidate_id: int, decision: str, actor: str) -> None:
-    """Record an admin's decision on a candidate."""
-    from spatial import NotFound, ParameterError
-
-    if decision not in ("duplicate", "distinct"):
-        raise ParameterError("decision", f"unknown decision {decision!r}", ["duplicate", "distinct"])
-    done = session.execute(
-        text("UPDATE duplicate_candidates SET decision = :d, decided_by = :a, decided_at = now() WHERE id = :id"),
-        {"d": decision, "a": actor, "id": candidate_id},
-    ).rowcount
-    if not done:
-        raise NotFound(f"no duplicate candidate {candidate_id}")
