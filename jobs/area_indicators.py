@@ -9,6 +9,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from spatial.db import rowcount
+
 # Aggregating household rows (aliased hu: household_units) to every unit of both versions
 # at once: communes, legacy districts and provinces. Shared by the area jobs.
 UNIT_ID = """CASE WHEN GROUPING(hu.commune_id) = 0 THEN hu.commune_id
@@ -54,4 +56,4 @@ JOIN household_units hu ON hu.household_id = r.household_id
 def area_indicators(session: Session) -> int:
     """Recompute the whole table in one transaction (readers see old or new, never half)."""
     session.execute(text("DELETE FROM area_indicators"))
-    return session.execute(_REFRESH).rowcount
+    return rowcount(session.execute(_REFRESH))

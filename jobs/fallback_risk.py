@@ -13,6 +13,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from spatial.db import rowcount
+
 _REFRESH = text("""
 WITH exposed AS (
     SELECT e.household_id, array_agg(DISTINCT r.hazard ORDER BY r.hazard) AS hazards
@@ -45,4 +47,4 @@ WHERE newest = 1 AND prev_income IS NOT NULL AND status <> 'poor'
 
 def fallback_risk(session: Session) -> int:
     session.execute(text("DELETE FROM fallback_risk"))
-    return session.execute(_REFRESH).rowcount
+    return rowcount(session.execute(_REFRESH))

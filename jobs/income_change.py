@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from jobs.area_indicators import UNIT_ID, UNIT_LEVEL, unit_grouping
+from spatial.db import rowcount
 
 _REFRESH = text(f"""
 WITH rounds AS (
@@ -69,4 +70,4 @@ JOIN household_units hu ON hu.household_id = p.household_id
 def income_change(session: Session) -> int:
     """Recompute the whole table in one transaction."""
     session.execute(text("DELETE FROM area_income_change"))
-    return session.execute(_REFRESH).rowcount
+    return rowcount(session.execute(_REFRESH))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
+from spatial.db import rowcount
+
 # shared parts: the row written, and a commune's district (legacy only) and province
 _PARTS = {
     "insert": "INSERT INTO household_units (household_id, boundary, commune_id, district_id, province_id, method)",
@@ -76,10 +78,10 @@ WHERE h.id = hu.household_id AND h.deleted_at IS NOT NULL
 
 def place_households(session: Session) -> int:
     """Place households not yet placed; forget deleted ones. Returns rows written."""
-    rows = session.execute(_DROP_DELETED).rowcount
+    rows = rowcount(session.execute(_DROP_DELETED))
     for boundary in ("legacy", "current"):
         for stmt in (_BY_POINT, _BY_RECORD, _BY_CROSSWALK):
-            rows += session.execute(stmt, {"boundary": boundary}).rowcount
+            rows += rowcount(session.execute(stmt, {"boundary": boundary}))
     return rows
 
 

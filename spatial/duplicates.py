@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from spatial import NotFound, ParameterError
+from spatial.db import rowcount
 
 _LIST = text("""
 SELECT d.id, d.kind, d.reasons, round(d.distance_m::numeric, 1) AS distance_m, d.pair_key,
@@ -39,9 +40,11 @@ def review_decision(session: Session, candidate_id: int, decision: str, actor: s
     """Record an admin's decision on a candidate; the duplicates job keeps it across runs."""
     if decision not in DECISIONS:
         raise ParameterError("decision", f"unknown decision {decision!r}", list(DECISIONS))
-    done = session.execute(
-        text("UPDATE duplicate_candidates SET decision = :d, decided_by = :a, decided_at = now() WHERE id = :id"),
-        {"d": decision, "a": actor, "id": candidate_id},
-    ).rowcount
+    done = rowcount(
+        session.execute(
+            text("UPDATE duplicate_candidates SET decision = :d, decided_by = :a, decided_at = now() WHERE id = :id"),
+            {"d": decision, "a": actor, "id": candidate_id},
+        )
+    )
     if not done:
         raise NotFound(f"no duplicate candidate {candidate_id}")
