@@ -50,3 +50,15 @@ def test_a_job_runs_after_the_jobs_that_write_what_it_reads():
                 earlier.name,
             )
     assert checked >= 10  # the table declares the dependencies this test is about
+
+
+def test_the_scheduler_fires_every_job_on_its_schedule():
+    from jobs.scheduler import build_scheduler
+    from spatial.settings import Settings
+
+    scheduled = {j.id: j for j in build_scheduler(Settings.from_env()).get_jobs()}
+    assert list(scheduled) == [job.name for job in JOBS]
+    for job in JOBS:
+        fields = {f.name: str(f) for f in scheduled[job.name].trigger.fields if not f.is_default}
+        assert fields == dict(job.cron), job.name
+        assert scheduled[job.name].name == job.description
