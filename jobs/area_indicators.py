@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from jobs.registry import register
+from spatial.db import rowcount
 
 # Aggregating household rows (aliased hu: household_units) to every unit of both versions
 # at once: communes, legacy districts and provinces. Shared by the area jobs.
@@ -53,8 +53,7 @@ JOIN household_units hu ON hu.household_id = r.household_id
 """)
 
 
-@register("area_indicators", "Households, poor, near-poor and incomes per unit and year", hour="1", minute="30")
 def area_indicators(session: Session) -> int:
     """Recompute the whole table in one transaction (readers see old or new, never half)."""
     session.execute(text("DELETE FROM area_indicators"))
-    return session.execute(_REFRESH).rowcount
+    return rowcount(session.execute(_REFRESH))

@@ -6,7 +6,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from jobs import JobError
-from jobs.registry import register
+from spatial.db import rowcount
 from spatial.models import DEPRIVATION_COLUMNS, PovertyStandard
 
 # Computed statuses are anti-joined against the stored ones, so only new or changed
@@ -63,20 +63,17 @@ def deprivation_sum(indicators: list[str]) -> str:
     return " + ".join(f"{name}::int" for name in indicators)
 
 
-@register("classify_households", "Poverty status of each household in each survey round", hour="1", minute="0")
 def classify_households(session: Session) -> int:
     """Classify (or reclassify) every round; returns rows inserted or changed."""
-    rows = session.execute(_FORGET_UNCOVERED).rowcount
+    rows = rowcount(session.execute(_FORGET_UNCOVERED))
     standards = session.scalars(select(PovertyStandard).order_by(PovertyStandard.first_year)).all()
     for std in standards:
         stmt = text(_CLASSIFY.format(deprivation_sum=deprivation_sum(list(std.indicators))))
-        rows += session.execute(
-            stmt,
-            {
-                "standard_id": std.id,
-                "min_deprivations": std.min_deprivations,
-                "first_year": std.first_year,
-                "last_year": std.last_year,
-            },
-        ).rowcount
+        params = {
+            "standard_id": std.id,
+            "min_deprivations": std.min_deprivations,
+            "first_year": std.first_year,
+            "last_year": std.last_year,
+        }
+        rows += rowcount(session.execute(stmt, params))
     return rows

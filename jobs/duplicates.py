@@ -15,8 +15,6 @@ import os
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from jobs.registry import register
-
 #: model types a household may hold only one of at a time (G: programme rules vary by province)
 EXCLUSIVE_GROUPS: dict[str, tuple[str, ...]] = {
     "large-livestock loan": ("cow_bank", "buffalo_loan"),
@@ -73,7 +71,6 @@ WHERE m1.model_type = ANY(:types) AND m2.model_type = ANY(:types)
 )
 
 
-@register("duplicates", "Likely duplicate households and forbidden double enrolments", hour="2", minute="30")
 def find_duplicates(session: Session) -> int:
     """Refresh candidates; decisions stay. Returns the number of current candidates."""
     session.execute(text("UPDATE duplicate_candidates SET current = false WHERE current"))
@@ -81,17 +78,3 @@ def find_duplicates(session: Session) -> int:
     for group_name, types in EXCLUSIVE_GROUPS.items():
         session.execute(_ENROLMENTS, {"types": list(types), "group_name": group_name})
     return session.scalar(text("SELECT count(*) FROM duplicate_candidates WHERE current")) or 0
-
-
-def review_decision(session: Session, candidate_id: int, decision: str, actor: str) -> None:
-    """Record an admin's decision on a candidate."""
-    from spatial import NotFound, ParameterError
-
-    if decision not in ("duplicate", "distinct"):
-        raise ParameterError("decision", f"unknown decision {decision!r}", ["duplicate", "distinct"])
-    done = session.execute(
-        text("UPDATE duplicate_candidates SET decision = :d, decided_by = :a, decided_at = now() WHERE id = :id"),
-        {"d": decision, "a": actor, "id": candidate_id},
-    ).rowcount
-    if not done:
-        raise NotFound(f"no duplicate candidate {candidate_id}")

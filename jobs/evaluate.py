@@ -15,15 +15,16 @@ minimum sample are stored as such, not dropped.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, text
+from sqlalchemy import TextClause, delete, insert, text
 from sqlalchemy.orm import Session
 
 from jobs import JobError
 from jobs.did import DidSampleTooSmall, estimate, two_way_fixed_effects
-from jobs.registry import register
 from spatial.models import MODEL_TYPES, ModelEvaluation
 
 ALL = "all"
@@ -156,7 +157,6 @@ def model_treatment(panel: Panel, model_type: str) -> tuple[np.ndarray, np.ndarr
     return keep_u[panel.inverse], group_u[panel.inverse]
 
 
-@register("evaluate_models", "Effect of model participation on income (staggered DiD)", hour="2", minute="0")
 def evaluate_models(session: Session, settings: EvaluationSettings | None = None) -> int:
     """Replace all evaluation rows in one transaction; returns rows written."""
     cfg = settings or EvaluationSettings()
@@ -223,7 +223,7 @@ GROUP BY wh.household_id
 """)
 
 
-def _infrastructure_treatments(cfg: EvaluationSettings):  # type: ignore[no-untyped-def]
+def _infrastructure_treatments(cfg: EvaluationSettings) -> Iterator[tuple[str, TextClause, dict[str, Any]]]:
     from spatial.models import WORK_TYPES
 
     for work_type in WORK_TYPES:
@@ -235,14 +235,22 @@ def _infrastructure_treatments(cfg: EvaluationSettings):  # type: ignore[no-unty
     yield "water_scheme", _SERVED, {"lag": cfg.lag_days}
 
 
-def _areas(province: np.ndarray, commune: np.ndarray):  # type: ignore[no-untyped-def]
+def _areas(province: np.ndarray, commune: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     for p in np.unique(province):
         yield int(p), province == p
     for c in np.unique(commune):
         yield int(c), commune == c
 
 
-def _estimate_area(model_type, unit_id, hh, year, group, income, cfg):  # type: ignore[no-untyped-def]
+def _estimate_area(
+    model_type: str,
+    unit_id: int,
+    hh: np.ndarray,
+    year: np.ndarray,
+    group: np.ndarray,
+    income: np.ndarray,
+    cfg: EvaluationSettings,
+) -> list[dict[str, Any]]:
     _, first_row = np.unique(hh, return_index=True)
     n_treated = int((group[first_row] > 0).sum())
     n_control = int((group[first_row] == 0).sum())

@@ -36,7 +36,6 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from jobs.progress import report
-from jobs.registry import register
 from spatial.settings import Settings
 from spatial.zonal import ZoneStats, coverage_weights, sample_points, zonal_stats
 
@@ -391,10 +390,6 @@ def _groups(rasters: Iterable[RasterInfo]) -> list[list[RasterInfo]]:
     return list(by_grid.values())
 
 
-# nightly after income_change (1:40) and before fallback_risk (1:50), which reads household exposure
-@register(
-    "exposure", "Exposure of areas, assets and households to every catalogued hazard raster", hour="1", minute="45"
-)
 def exposure(session: Session, settings: Settings | None = None) -> int:
     """Compute what is missing or out of date; returns rows written or removed."""
     settings = settings or Settings.from_env()

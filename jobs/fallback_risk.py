@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from jobs.registry import register
+from spatial.db import rowcount
 
 _REFRESH = text("""
 WITH exposed AS (
@@ -45,7 +45,6 @@ WHERE newest = 1 AND prev_income IS NOT NULL AND status <> 'poor'
 """)
 
 
-@register("fallback_risk", "Households at risk of falling back into poverty", hour="1", minute="50")
 def fallback_risk(session: Session) -> int:
     session.execute(text("DELETE FROM fallback_risk"))
-    return session.execute(_REFRESH).rowcount
+    return rowcount(session.execute(_REFRESH))

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from jobs.area_indicators import UNIT_ID, UNIT_LEVEL, unit_grouping
-from jobs.registry import register
+from spatial.db import rowcount
 
 _REFRESH = text(f"""
 WITH rounds AS (
@@ -67,10 +67,7 @@ JOIN household_units hu ON hu.household_id = p.household_id
 """)
 
 
-@register(
-    "income_change", "Income change, escapes from and falls into poverty, per unit and year", hour="1", minute="40"
-)
 def income_change(session: Session) -> int:
     """Recompute the whole table in one transaction."""
     session.execute(text("DELETE FROM area_income_change"))
-    return session.execute(_REFRESH).rowcount
+    return rowcount(session.execute(_REFRESH))

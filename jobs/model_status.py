@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from jobs.registry import register
+from spatial.db import rowcount
 
 #: the programme's days are Vietnam's days, whatever the server's clock zone
 PROGRAMME_TZ = "Asia/Ho_Chi_Minh"
@@ -150,11 +150,8 @@ FROM (SELECT s.*, s.model_type IN ('cow_bank', 'buffalo_loan') AS large,
 def model_status_as_of(session: Session, as_of: date) -> int:
     """Rebuild ``model_status`` as of a day; returns the number of models."""
     session.execute(text("DELETE FROM model_status"))
-    return session.execute(_REFRESH, {"as_of": as_of, "tz": PROGRAMME_TZ, "year": DAYS_PER_YEAR}).rowcount
+    return rowcount(session.execute(_REFRESH, {"as_of": as_of, "tz": PROGRAMME_TZ, "year": DAYS_PER_YEAR}))
 
 
-@register(
-    "model_status", "Model status from field visits: last visit, overdue, herd, flock, harvest", hour="2", minute="50"
-)
 def model_status(session: Session) -> int:
     return model_status_as_of(session, datetime.now(ZoneInfo(PROGRAMME_TZ)).date())

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from jobs.registry import register
 from spatial.ledger import refresh_pass_on_status
 
 #: the programme's days are Vietnam's days, whatever the server's clock zone
@@ -24,6 +23,5 @@ def pass_on_status(session: Session, as_of: date) -> int:
     return refresh_pass_on_status(session, as_of)
 
 
-@register("pass_on", "Pass-on calves due and overdue (cow banks, buffalo loans)", hour="2", minute="40")
 def pass_on(session: Session) -> int:
     return pass_on_status(session, datetime.now(PROGRAMME_TZ).date())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
-from jobs.registry import register
+from spatial.db import rowcount
 
 # shared parts: the row written, and a commune's district (legacy only) and province
 _PARTS = {
@@ -76,13 +76,12 @@ WHERE h.id = hu.household_id AND h.deleted_at IS NOT NULL
 """)
 
 
-@register("place_households", "Place households in communes on both boundary versions", minute="*/30")
 def place_households(session: Session) -> int:
     """Place households not yet placed; forget deleted ones. Returns rows written."""
-    rows = session.execute(_DROP_DELETED).rowcount
+    rows = rowcount(session.execute(_DROP_DELETED))
     for boundary in ("legacy", "current"):
         for stmt in (_BY_POINT, _BY_RECORD, _BY_CROSSWALK):
-            rows += session.execute(stmt, {"boundary": boundary}).rowcount
+            rows += rowcount(session.execute(stmt, {"boundary": boundary}))
     return rows
 
 

@@ -1,22 +1,43 @@
-"""The jobs sinhke knows, under fixed ids, in the order a full refresh runs them."""
+"""The jobs sinhke knows: one table, in the order a full refresh runs them.
+
+Adding a job is one entry in ``JOBS``; job modules are plain functions over a
+``Session`` and do not know the registry. Each entry names the tables the job reads
+and writes, so a test holds the run order and the nightly times to them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import import_module
 
 from sqlalchemy.orm import Session
 
 from jobs import JobError
 
+JobFunc = Callable[[Session], int]
+
 
 @dataclass(frozen=True)
 class Job:
     name: str
-    func: Callable[[Session], int]
+    #: "package.module:function", imported when the job is loaded
+    target: str
     description: str
     #: cron fields for the scheduler (Asia/Ho_Chi_Minh)
-    cron: dict[str, str]
+    cron: Mapping[str, str]
+    #: tables the job reads and writes; a job runs after the jobs that write what it reads
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+
+    @property
+    def func(self) -> JobFunc:
+        module, _, name = self.target.partition(":")
+        try:
+            func: JobFunc = getattr(import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            raise JobError(f"job {self.name}: cannot load {self.target} ({exc})") from exc
+        return func
 
     @property
     def schedule(self) -> str:
@@ -27,55 +48,126 @@ class Job:
         return " ".join(f"{k}={v}" for k, v in self.cron.items())
 
 
-JOBS: dict[str, Job] = {}
-#: a full refresh runs jobs in this order (each reads what the one before wrote)
-RUN_ORDER = (
-    "place_households",
-    "classify_households",
-    "area_indicators",
-    "income_change",
-    "exposure",
-    "fallback_risk",
-    "evaluate_models",
-    "duplicates",
-    "pass_on",
-    "model_status",
+#: every job, in the order a full refresh (``sinhke jobs run all``) runs them
+JOBS: tuple[Job, ...] = (
+    Job(
+        "place_households",
+        "jobs.placement:place_households",
+        "Place households in communes on both boundary versions",
+        {"minute": "*/30"},
+        reads=("households", "admin_units", "admin_crosswalk"),
+        writes=("household_units",),
+    ),
+    Job(
+        "classify_households",
+        "jobs.classify:classify_households",
+        "Poverty status of each household in each survey round",
+        {"hour": "1", "minute": "0"},
+        reads=("survey_rounds", "household_units", "admin_units", "poverty_standards", "poverty_lines"),
+        writes=("poverty_classifications",),
+    ),
+    Job(
+        "area_indicators",
+        "jobs.area_indicators:area_indicators",
+        "Households, poor, near-poor and incomes per unit and year",
+        {"hour": "1", "minute": "30"},
+        reads=("survey_rounds", "poverty_classifications", "household_units"),
+        writes=("area_indicators",),
+    ),
+    Job(
+        "income_change",
+        "jobs.income_change:income_change",
+        "Income change, escapes from and falls into poverty, per unit and year",
+        {"hour": "1", "minute": "40"},
+        reads=("survey_rounds", "poverty_classifications", "price_deflators", "household_units"),
+        writes=("area_income_change",),
+    ),
+    Job(
+        "exposure",
+        "jobs.exposure:exposure",
+        "Exposure of areas, assets and households to every catalogued hazard raster",
+        {"hour": "1", "minute": "45"},
+        reads=(
+            "rasters",
+            "exposure_thresholds",
+            "admin_units",
+            "households",
+            "household_units",
+            "livelihood_models",
+            "infrastructure_works",
+            "water_schemes",
+        ),
+        writes=("area_exposure", "asset_exposure", "household_exposure"),
+    ),
+    Job(
+        "fallback_risk",
+        "jobs.fallback_risk:fallback_risk",
+        "Households at risk of falling back into poverty",
+        {"hour": "1", "minute": "50"},
+        reads=("survey_rounds", "poverty_classifications", "household_exposure", "rasters"),
+        writes=("fallback_risk",),
+    ),
+    Job(
+        "evaluate_models",
+        "jobs.evaluate:evaluate_models",
+        "Effect of model participation on income (staggered DiD)",
+        {"hour": "2", "minute": "0"},
+        reads=(
+            "survey_rounds",
+            "household_units",
+            "households",
+            "model_participants",
+            "livelihood_models",
+            "infrastructure_works",
+            "water_schemes",
+            "water_scheme_households",
+        ),
+        writes=("model_evaluations",),
+    ),
+    Job(
+        "duplicates",
+        "jobs.duplicates:find_duplicates",
+        "Likely duplicate households and forbidden double enrolments",
+        {"hour": "2", "minute": "30"},
+        reads=("households", "model_participants", "livelihood_models"),
+        writes=("duplicate_candidates",),
+    ),
+    Job(
+        "pass_on",
+        "jobs.pass_on:pass_on",
+        "Pass-on calves due and overdue (cow banks, buffalo loans)",
+        {"hour": "2", "minute": "40"},
+        reads=("pass_on_obligations", "pass_on_rules", "animals", "households", "admin_units"),
+        writes=("pass_on_obligations",),
+    ),
+    Job(
+        "model_status",
+        "jobs.model_status:model_status",
+        "Model status from field visits: last visit, overdue, herd, flock, harvest",
+        {"hour": "2", "minute": "50"},
+        reads=(
+            "visits",
+            "visit_schedules",
+            "livelihood_models",
+            "animal_holdings",
+            "animals",
+            "animal_events",
+            "pass_on_obligations",
+        ),
+        writes=("model_status",),
+    ),
 )
 
 
-JobFunc = Callable[[Session], int]
-
-
-def register(name: str, description: str, **cron: str) -> Callable[[JobFunc], JobFunc]:
-    def wrap(func: JobFunc) -> JobFunc:
-        JOBS[name] = Job(name=name, func=func, description=description, cron=cron)
-        return func
-
-    return wrap
-
-
 def get_job(name: str) -> Job:
-    load_all()
-    try:
-        return JOBS[name]
-    except KeyError:
-        raise JobError(f"unknown job {name!r}; known jobs: {', '.join(JOBS)}") from None
+    for job in JOBS:
+        if job.name == name:
+            return job
+    raise JobError(f"unknown job {name!r}; known jobs: {', '.join(job.name for job in JOBS)}")
 
 
 def load_all() -> dict[str, Job]:
-    """Import the job modules (registration happens at import)."""
-    from jobs import (  # noqa: F401
-        area_indicators,
-        classify,
-        duplicates,
-        evaluate,
-        exposure,
-        fallback_risk,
-        income_change,
-        model_status,
-        pass_on,
-        placement,
-    )
-
-    order = [n for n in RUN_ORDER if n in JOBS] + [n for n in JOBS if n not in RUN_ORDER]
-    return {n: JOBS[n] for n in order}
+    """Every job by name, in run order; imports each job's function, so a wrong target fails here."""
+    for job in JOBS:
+        _ = job.func  # imported now: a wrong target fails here, not at 01:00
+    return {job.name: job for job in JOBS}

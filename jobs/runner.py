@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
 
 from jobs.progress import reporting
 from jobs.registry import get_job
@@ -101,12 +102,12 @@ def run_job(
             lock_conn.commit()
 
 
-def last_runs(session) -> list[JobRun]:  # type: ignore[no-untyped-def]
+def last_runs(session: Session) -> list[JobRun]:
     """The latest run of each job."""
     sub = select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
     return list(session.scalars(select(JobRun).join(sub, JobRun.id == sub.c.id).order_by(JobRun.job)))
 
 
-def recent_runs(session, limit: int = 100) -> list[JobRun]:  # type: ignore[no-untyped-def]
+def recent_runs(session: Session, limit: int = 100) -> list[JobRun]:
     """The latest runs of all jobs, newest first."""
     return list(session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(limit)))

@@ -1,4 +1,4 @@
-"""Reading duplicate candidates for review (the duplicates job writes them)."""
+"""Duplicate candidates for review: reading them and recording an admin's decision (the duplicates job finds them)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from spatial import NotFound, ParameterError
+from spatial.db import rowcount
 
 _LIST = text("""
 SELECT d.id, d.kind, d.reasons, round(d.distance_m::numeric, 1) AS distance_m, d.pair_key,
@@ -24,11 +27,24 @@ LIMIT 500
 """)
 
 SHOW = ("open", "decided", "all")
+DECISIONS = ("duplicate", "distinct")
 
 
 def candidates(session: Session, show: str = "open") -> list[dict[str, Any]]:
-    from spatial import ParameterError
-
     if show not in SHOW:
         raise ParameterError("show", f"unknown filter {show!r}", list(SHOW))
     return [dict(r._mapping) for r in session.execute(_LIST, {"show": show})]
+
+
+def review_decision(session: Session, candidate_id: int, decision: str, actor: str) -> None:
+    """Record an admin's decision on a candidate; the duplicates job keeps it across runs."""
+    if decision not in DECISIONS:
+        raise ParameterError("decision", f"unknown decision {decision!r}", list(DECISIONS))
+    done = rowcount(
+        session.execute(
+            text("UPDATE duplicate_candidates SET decision = :d, decided_by = :a, decided_at = now() WHERE id = :id"),
+            {"d": decision, "a": actor, "id": candidate_id},
+        )
+    )
+    if not done:
+        raise NotFound(f"no duplicate candidate {candidate_id}")

@@ -2,7 +2,8 @@
 
 from sqlalchemy import text
 
-from jobs.duplicates import find_duplicates, review_decision
+from jobs.duplicates import find_duplicates
+from spatial.duplicates import review_decision
 from tests.conftest import client_for
 
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select, text
 
-from jobs import JobError
-from jobs.registry import JOBS, Job, get_job
+from jobs import JobError, registry
+from jobs.registry import Job, get_job
 from jobs.runner import run_job
 from spatial.db import transaction
 from spatial.models import JobRun
@@ -19,11 +19,16 @@ def _slow_job(session):
     return 7
 
 
+def _broken_job(session):
+    session.execute(text("UPDATE households SET members = members + 1"))
+    raise RuntimeError("boom")
+
+
 @pytest.fixture
-def slow_job():
-    JOBS["test_slow"] = Job("test_slow", _slow_job, "sleeps a second", {"minute": "0"})
-    yield "test_slow"
-    del JOBS["test_slow"]
+def slow_job(monkeypatch):
+    job = Job("test_slow", f"{__name__}:_slow_job", "sleeps a second", {"minute": "0"})
+    monkeypatch.setattr(registry, "JOBS", (*registry.JOBS, job))
+    return job.name
 
 
 def _runs(settings, job, slot=None):
@@ -69,23 +74,18 @@ def test_same_slot_twice_in_a_row_runs_once(demo_settings, slow_job):
         assert run.finished_at >= run.started_at
 
 
-def test_failure_is_recorded_and_rolled_back(demo_settings):
-    def broken(session):
-        session.execute(text("UPDATE households SET members = members + 1"))
-        raise RuntimeError("boom")
-
-    JOBS["test_broken"] = Job("test_broken", broken, "fails", {"minute": "0"})
-    try:
-        with transaction(demo_settings) as s:
-            members = s.scalar(text("SELECT sum(members) FROM households"))
-        out = run_job(demo_settings, "test_broken")
-        assert out.status == "failed" and "boom" in out.error
-        with transaction(demo_settings) as s:
-            assert s.scalar(text("SELECT sum(members) FROM households")) == members
-            run = s.get(JobRun, out.run_id)
-            assert run.status == "failed" and "RuntimeError: boom" in run.error
-    finally:
-        del JOBS["test_broken"]
+def test_failure_is_recorded_and_rolled_back(demo_settings, monkeypatch):
+    monkeypatch.setattr(
+        registry, "JOBS", (*registry.JOBS, Job("test_broken", f"{__name__}:_broken_job", "fails", {"minute": "0"}))
+    )
+    with transaction(demo_settings) as s:
+        members = s.scalar(text("SELECT sum(members) FROM households"))
+    out = run_job(demo_settings, "test_broken")
+    assert out.status == "failed" and "boom" in out.error
+    with transaction(demo_settings) as s:
+        assert s.scalar(text("SELECT sum(members) FROM households")) == members
+        run = s.get(JobRun, out.run_id)
+        assert run.status == "failed" and "RuntimeError: boom" in run.error
 
 
 def test_unknown_job_named():

@@ -98,3 +98,34 @@ def test_users_commands(demo_settings, accounts, app):
     assert r.exit_code == 1 and "no user named 'nobody_here'" in r.output
     r = _run(demo_settings, "users", "add", "bad", "--role", "king")
     assert r.exit_code == 2 and "'king' is not one of" in r.output
+
+
+def test_every_group_reports_known_errors_in_one_line():
+    """Each group, also one invoked on its own, turns SinhkeError into one line; none forgets the class."""
+    import click
+
+    from webapp.cli.base import SinhkeGroup
+
+    def groups(group):
+        yield group
+        for command in group.commands.values():
+            if isinstance(command, click.Group):
+                yield from groups(command)
+
+    assert all(isinstance(g, SinhkeGroup) for g in groups(main)), [g.name for g in groups(main)]
+    sub = main.commands["jobs"].group("t-sub")(lambda: None)
+    assert isinstance(sub, SinhkeGroup)
+    try:
+        r = CliRunner().invoke(main.commands["jobs"], ["run", "nope"])
+    finally:
+        main.commands["jobs"].commands.pop("t-sub")
+    assert r.exit_code == 1 and r.stderr.startswith("error: unknown job 'nope'; known jobs: place_households")
+    assert "Traceback" not in r.output
+
+
+def test_an_unreachable_database_is_one_line():
+    r = CliRunner(env={"SINHKE_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}).invoke(
+        main, ["users", "list"]
+    )
+    assert r.exit_code == 1
+    assert re.fullmatch(r"error: the database is not reachable \(.+\)\. Start it with `sinhke db up`\.\n", r.stderr)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
-from webapp.cli_evaluate import evaluate
+from webapp.cli.evaluate import evaluate
 
 ARGS = ["--unit", "countyreal", "--time", "year", "--group", "first.treat", "--outcome", "lemp"]
 

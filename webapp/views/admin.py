@@ -7,7 +7,6 @@ from datetime import date
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from jobs.duplicates import review_decision
 from spatial import ParameterError
 from spatial.accounts import (
     assignable_areas,
@@ -21,7 +20,7 @@ from spatial.accounts import (
     users_with_areas,
 )
 from spatial.audit import AUDIT_PAGE, MAX_AUDIT_PAGES, audit_entries
-from spatial.duplicates import candidates
+from spatial.duplicates import candidates, review_decision
 from spatial.models import ROLES
 from spatial.params import MAX_ID, whole_number
 from webapp.auth import signed_in

@@ -4,34 +4,19 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
-from functools import wraps
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
-import numpy as np
+
+from webapp.cli.base import SinhkeGroup
 
 if TYPE_CHECKING:  # jobs.did pulls in scipy: imported when the command runs, not at start-up
     from jobs.did import DidResult, Estimate
 
 
-def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """webapp.cli's one-line "error: …" wrapper, looked up at call time.
-
-    Importing it lazily lets webapp.cli import this module anywhere without a cycle.
-    """
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from webapp.cli import _friendly as friendly
-
-        return friendly(func)(*args, **kwargs)
-
-    return wrapper
-
-
-@click.group(help="Evaluate effects on a panel you bring (CSV), with the programme's estimators.")
+@click.group(cls=SinhkeGroup, help="Evaluate effects on a panel you bring (CSV), with the programme's estimators.")
 def evaluate() -> None:
     pass
 
@@ -74,7 +59,6 @@ def evaluate() -> None:
     help="Fewest never-treated units accepted with --control never.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-@_friendly
 def did_command(
     csv_path: str,
     unit_col: str,
@@ -109,7 +93,7 @@ def did_command(
         min_never_treated=min_never_treated,
         row_start=2,
     )
-    treated_now = ((group > 0) & (time >= group)).astype(np.float64)
+    treated_now = ((group > 0) & (time >= group)).astype("float64")
     try:
         twfe: did.Estimate | None = did.two_way_fixed_effects(
             unit, time, treated_now, outcome, columns=columns, row_start=2
