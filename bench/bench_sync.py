@@ -656,6 +656,9 @@ class Gunicorn:
                     "120",
                     "--graceful-timeout",
                     "10",
+                    # its own control socket: gunicorn's default in the home directory is the demo's too
+                    "--control-socket",
+                    str(self.log_path.with_suffix(".ctl")),
                     "webapp:create_app()",
                 ],
                 cwd=ROOT,

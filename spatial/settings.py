@@ -6,6 +6,7 @@ The same object reaches the web app, the jobs, the importers and the CLI.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -52,7 +53,9 @@ class Settings:
 
     database_url: str | None = None
     data_dir: Path = PROJECT_ROOT / "var"
-    secret_key: str = "dev-only-not-secret"
+    #: signs session cookies and CSRF tokens; None: a random key generated once and kept in
+    #: ``data_dir/secret_key`` (fine on one machine; ``sinhke serve`` beyond 127.0.0.1 wants it set)
+    secret_key: str | None = None
     pg_port: int = 54329
     database_name: str = "sinhke"
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -81,7 +84,7 @@ class Settings:
         return cls(
             database_url=_env("DATABASE_URL"),
             data_dir=_path("DATA_DIR") or (PROJECT_ROOT / "var").resolve(),
-            secret_key=_text("SECRET_KEY", "dev-only-not-secret"),
+            secret_key=_env("SECRET_KEY"),
             pg_port=_int("PG_PORT", 54329),
             database_name=_text("DATABASE_NAME", "sinhke"),
             timezone=_text("TIMEZONE", "Asia/Ho_Chi_Minh"),
@@ -95,6 +98,25 @@ class Settings:
             raster_max_pixels=_int("RASTER_MAX_PIXELS", 250_000_000),
             raster_max_bytes=_int("RASTER_MAX_BYTES", 1024**3),
         )
+
+    def signing_key(self) -> str:
+        """``secret_key``, or this installation's own generated key (made on first use, mode 0600)."""
+        if self.secret_key is not None:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        try:
+            return path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        try:  # two workers starting at once: the first one's key wins, the other reads it
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text(encoding="ascii").strip()
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(key + "\n")
+        return key
 
     @property
     def raster_store(self) -> Path:

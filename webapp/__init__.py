@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SINHKE=settings,
-        SECRET_KEY=settings.secret_key,
+        SECRET_KEY=settings.signing_key(),
         JSON_SORT_KEYS=False,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_TRANSLATION_DIRECTORIES="translations",

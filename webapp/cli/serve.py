@@ -8,7 +8,10 @@ import sys
 
 import click
 
+from spatial import SinhkeError
 from spatial.settings import Settings
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @click.command(help="Serve the web app (gunicorn; --dev for Flask's reloading server).")
@@ -18,6 +21,13 @@ from spatial.settings import Settings
 @click.option("--dev", is_flag=True)
 @click.pass_obj
 def serve(settings: Settings, host: str, port: int, workers: int, dev: bool) -> None:
+    if settings.secret_key is None and host not in LOOPBACK:
+        raise SinhkeError(
+            f"serving on {host} needs SINHKE_SECRET_KEY: without it, cookies are signed with a key kept in "
+            f"{settings.data_dir / 'secret_key'}, meant for one machine's demo (generate one with "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+        )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable))
     if dev or gunicorn is None:
         from webapp import create_app
@@ -34,6 +44,10 @@ def serve(settings: Settings, host: str, port: int, workers: int, dev: bool) -> 
             f"{host}:{port}",
             "--access-logfile",
             "-",
+            # each server its own control socket (gunicorn's default is one in the home directory,
+            # which a second server on the machine, a test's or a benchmark's, would take over)
+            "--control-socket",
+            str(settings.data_dir / f"gunicorn-{port}.ctl"),
             "webapp:create_app()",
         ],
     )
