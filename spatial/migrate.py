@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from spatial.cluster import database_url
 from spatial.settings import Settings
@@ -41,9 +42,21 @@ def downgrade(settings: Settings, revision: str) -> None:
 
 
 def heads(settings: Settings) -> list[str]:
-    return list(ScriptDirectory.from_config(alembic_config(settings)).get_heads())
+    """The migration heads of the installed code (read once per process: the scripts do not change
+    while it runs, and reading them compiles every migration)."""
+    return list(_heads())
 
 
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+@functools.cache
+def _heads() -> tuple[str, ...]:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return tuple(ScriptDirectory.from_config(cfg).get_heads())
+
+
+def current_revision(bind: Engine | Connection) -> str | None:
+    """The database's migration; on a Connection, inside its transaction (no second connection)."""
+    if isinstance(bind, Connection):
+        return MigrationContext.configure(bind).get_current_revision()
+    with bind.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

@@ -21,7 +21,7 @@ def healthz() -> ResponseReturnValue:
     who = current_principal()
     admin = who is not None and who.role == "admin"
     try:
-        revision = current_revision(session.get_bind())  # type: ignore[arg-type]
+        revision = current_revision(session.connection())
         versions = server_versions(session) if admin else {}
         runs = last_runs(session) if admin else []
     except Exception as exc:  # noqa: BLE001 - health reports, never raises
