@@ -17,7 +17,7 @@ from spatial import SinhkeError
 from spatial.settings import Settings
 
 
-def _friendly(func):  # type: ignore[no-untyped-def]
+def _friendly(func):
     """Errors sinhke knows become one readable line on stderr and exit status 1."""
 
     @wraps(func)
@@ -208,9 +208,11 @@ def jobs_run(settings: Settings, name: str) -> None:
     for n in names:
         t = time.monotonic()
         click.echo(f"{n}: running …", err=True)
-        out = run_job(
-            settings, n, progress=lambda m, n=n, t=t: click.echo(f"{n}: [{time.monotonic() - t:6.1f} s] {m}", err=True)
-        )
+
+        def progress(message: str, n: str = n, t: float = t) -> None:
+            click.echo(f"{n}: [{time.monotonic() - t:6.1f} s] {message}", err=True)
+
+        out = run_job(settings, n, progress=progress)
         took = time.monotonic() - t
         if out.status == "succeeded":
             click.echo(f"{n}: succeeded, {out.rows_affected:,} rows, {took:.1f} s")
@@ -433,7 +435,7 @@ def import_raster(
     elif new:
         click.echo(
             f"catalogued raster {row.id}: {row.hazard} {row.width} x {row.height} {row.dtype}, "
-            f"{row.source_crs} -> {row.crs}, values {row.value_min:g} to {row.value_max:g}"
+            f"{row.crs}, values {row.value_min:g} to {row.value_max:g}"
         )
     else:
         click.echo(f"already catalogued as raster {row.id} (same checksum): nothing to do")
@@ -491,6 +493,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, dev: bool) -> 
         create_app(settings).run(host=host, port=port, debug=dev)
         return
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable))
+    assert gunicorn is not None  # found just above
     os.execv(
         gunicorn,
         [
@@ -498,7 +501,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, dev: bool) -> 
             "--workers",
             str(workers),
             "--bind",
-            f"{host}:{port}",  # type: ignore[list-item]
+            f"{host}:{port}",
             "--access-logfile",
             "-",
             "webapp:create_app()",
