@@ -1,6 +1,6 @@
 """Synthetic climate-risk rasters over the demo province, from a synthetic terrain.
 
-A terrain is drawn in EPSG:3405 (VN-2000 / UTM 48N, so ingest has to reproject): a few
+A terrain is drawn in EPSG:3405 (VN-2000 / UTM 48N, as many uploads from Vietnam are): a few
 meandering rivers with flat valley floors, mountains rising away from them, and rugged
 short-wavelength relief. From it:
 
@@ -238,18 +238,25 @@ def load_demo_rasters(
     """
     if only_missing and session.scalar(select(Raster.id).where(Raster.created_by == DEMO_USER).limit(1)):
         return []
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="sinhke-demo-rasters-") as folder:
+        for r, path in write_demo_uploads(session, seed, Path(folder)):
+            row, new = ingest_raster(session, path, r.filename, r.metadata, DEMO_USER, settings=settings)
+            progress(f"raster {r.filename}: {'catalogued' if new else 'already catalogued'} as {row.id}")
+            rows.append(row)
+    return rows
+
+
+def write_demo_uploads(session: Session, seed: int, folder: Path) -> list[tuple[DemoRaster, Path]]:
+    """The GeoTIFFs the demo uploads (EPSG:3405), written into ``folder``: the same bytes for the same seed."""
     geom = session.scalar(
         select(AdminUnit.geom).where(AdminUnit.level == "province", AdminUnit.boundary == "current").limit(1)
     )
     if geom is None:
         raise IngestError("demo rasters: no province loaded (run sinhke demo first)")
     terrain = make_terrain(to_metric(to_shape(geom)), seed)
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="sinhke-demo-rasters-") as folder:
-        for r in demo_rasters(terrain, seed):
-            path = Path(folder) / r.filename
-            write_geotiff(path, terrain, r.data, r.nodata)
-            row, new = ingest_raster(session, path, r.filename, r.metadata, DEMO_USER, settings=settings)
-            progress(f"raster {r.filename}: {'catalogued' if new else 'already catalogued'} as {row.id}")
-            rows.append(row)
-    return rows
+    out = []
+    for r in demo_rasters(terrain, seed):
+        write_geotiff(folder / r.filename, terrain, r.data, r.nodata)
+        out.append((r, folder / r.filename))
+    return out

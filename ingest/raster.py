@@ -23,7 +23,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from spatial import ParameterError
-from spatial.models import EPOCHS, HAZARDS, STORED_CRS, Raster
+from spatial.models import EPOCHS, HAZARDS, Raster
 from spatial.raster import RasterLimits, copy_upload, safe_filename, to_cog
 from spatial.settings import Settings
 
@@ -86,7 +86,8 @@ def ingest_raster(
         existing = session.scalar(select(Raster).where(Raster.checksum == checksum))
         if existing is not None:
             return existing, False
-        cog = to_cog(work / "upload.tif", work / "cog.tif", filename, limits, target_crs=STORED_CRS, progress=progress)
+        cog = to_cog(work / "upload.tif", work / "cog.tif", filename, limits, progress=progress)
+        grid = cog.source  # the COG keeps the upload's grid: stored CRS and resolution are the source's
         final = store / f"{checksum}.tif"
         row = Raster(
             name=metadata.name or Path(filename).stem,
@@ -98,17 +99,17 @@ def ingest_raster(
             epoch=metadata.epoch,
             source=metadata.source,
             licence=metadata.licence,
-            source_crs=cog.source.crs,
-            source_resolution_x=cog.source.resolution[0],
-            source_resolution_y=cog.source.resolution[1],
-            crs=cog.crs,
-            resolution_x=cog.resolution[0],
-            resolution_y=cog.resolution[1],
-            width=cog.width,
-            height=cog.height,
-            band_count=cog.count,
-            dtype=cog.dtype,
-            nodata=cog.nodata,
+            source_crs=grid.crs,
+            source_resolution_x=grid.resolution[0],
+            source_resolution_y=grid.resolution[1],
+            crs=grid.crs,
+            resolution_x=grid.resolution[0],
+            resolution_y=grid.resolution[1],
+            width=grid.width,
+            height=grid.height,
+            band_count=grid.count,
+            dtype=grid.dtype,
+            nodata=grid.nodata,
             value_min=cog.value_min,
             value_max=cog.value_max,
             valid_pixels=cog.valid_pixels,

@@ -1,6 +1,8 @@
 """Exposure of areas, assets and households to every catalogued hazard raster.
 
-For each raster of the catalogue (``rasters``, COGs written by ``ingest.raster``):
+For each raster of the catalogue (``rasters``: COGs written by ``ingest.raster``, each on
+the uploaded file's grid and in its CRS), on that grid, the zones and points reprojected
+into the raster's CRS (never the raster into theirs):
 
 - every administrative unit of both boundary versions: coverage-weighted statistics of the
   raster over its polygon (``spatial.zonal``: a pixel counts by the share of it inside);
@@ -27,15 +29,16 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import rasterio
 import shapely
-from sqlalchemy import text
+from sqlalchemy import RowMapping, text
 from sqlalchemy.orm import Session
 
 from jobs.progress import report
+from spatial.db import rowcount
+from spatial.geometry import WGS84, transform, transform_xy
 from spatial.settings import Settings
 from spatial.zonal import ZoneStats, coverage_weights, sample_points, zonal_stats
 
@@ -170,7 +173,10 @@ def _stale_ids(session: Session, target: Target, raster: RasterInfo) -> list[int
     )
 
 
-def _zones(session: Session, target: Target, ids: Sequence[int], crs: str | None) -> list[dict[str, Any]]:
+def _zones(
+    session: Session, target: Target, ids: Sequence[int], crs: str | None
+) -> tuple[Sequence[RowMapping], np.ndarray, np.ndarray | None]:
+    """The target's zones: their rows, their geometries and (assets) their points, in the raster's ``crs``."""
     rows = (
         session.execute(
             text(f"SELECT * FROM ({target.zones_sql}) z WHERE z.id = ANY(:ids) ORDER BY z.id"), {"ids": list(ids)}
@@ -178,21 +184,16 @@ def _zones(session: Session, target: Target, ids: Sequence[int], crs: str | None
         .mappings()
         .all()
     )
-    out = []
-    for r in rows:
-        geom = shapely.from_wkb(bytes(r["zone"]))
-        out.append({**r, "geom": geom})
-    if crs and crs.upper() not in ("EPSG:4326", "OGC:CRS84"):
-        from pyproj import Transformer
+    geoms = shapely.from_wkb([bytes(r["zone"]) for r in rows])
+    xy = None if target.name == "units" else _xy([(r["x"], r["y"]) for r in rows])
+    if crs:
+        geoms = transform(geoms, WGS84, crs)
+        xy = None if xy is None else transform_xy(xy, WGS84, crs)
+    return rows, geoms, xy
 
-        transformer = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-        for z in out:
-            z["geom"] = shapely.transform(
-                z["geom"], lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
-            )
-            if z["x"] is not None:
-                z["x"], z["y"] = transformer.transform(z["x"], z["y"])
-    return out
+
+def _xy(points: Sequence[tuple[float, float]]) -> np.ndarray:
+    return np.asarray(points, dtype=np.float64).reshape(-1, 2)
 
 
 def _num(value: float) -> float | None:
@@ -203,7 +204,7 @@ def _write_zone_rows(
     session: Session,
     target: Target,
     raster: RasterInfo,
-    zones: list[dict[str, Any]],
+    zones: Sequence[RowMapping],
     stats: list[ZoneStats],
     shares: list[float] | None,
     point_values: np.ndarray | None,
@@ -275,10 +276,10 @@ def _zone_target(session: Session, target: Target, members: list[RasterInfo], st
     if not needed:
         report(f"{step}: {target.name}: up to date")
         return 0
-    crs, transform, width, height = members[0].grid
-    zones = _zones(session, target, needed, crs)
+    crs, affine, width, height = members[0].grid
+    zones, geoms, xy = _zones(session, target, needed, crs)
     report(f"{step}: {target.name}: coverage weights of {len(zones):,} zones")
-    weights = coverage_weights([z["geom"] for z in zones], rasterio.Affine(*transform), width, height, crs)
+    weights = coverage_weights(list(geoms), rasterio.Affine(*affine), width, height, crs)
     index = {z["id"]: i for i, z in enumerate(zones)}
     written = 0
     for raster in members:
@@ -290,9 +291,7 @@ def _zone_target(session: Session, target: Target, members: list[RasterInfo], st
             # one pass: the statistics and the share beyond the threshold together
             stats = zonal_stats(ds, weights, threshold=raster.threshold.zonal_threshold if raster.threshold else None)
             shares = [raster.threshold.share(z.share_above) for z in stats] if raster.threshold else None
-            points = None
-            if target.name != "units":
-                points = sample_points(ds, np.array([[z["x"], z["y"]] for z in zones], dtype=np.float64))
+            points = None if xy is None else sample_points(ds, xy)
         pick = [index[i] for i in ids]
         written += _write_zone_rows(
             session,
@@ -323,13 +322,8 @@ def _households(session: Session, members: list[RasterInfo], step: str) -> int:
         if not rows:
             continue
         report(f"{step}: households: values of {raster.name} at {len(rows):,} households")
-        xy = np.array([[r.x, r.y] for r in rows], dtype=np.float64)
-        if crs and crs.upper() not in ("EPSG:4326", "OGC:CRS84"):
-            from pyproj import Transformer
-
-            tx, ty = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(xy[:, 0], xy[:, 1])
-            xy = np.column_stack([tx, ty])
-        values = sample_points(raster.path, xy)
+        xy = _xy([(r.x, r.y) for r in rows])
+        values = sample_points(raster.path, transform_xy(xy, WGS84, crs) if crs else xy)
         exposed = raster.threshold.holds(values) if raster.threshold else np.zeros(len(rows), dtype=bool)
         session.execute(
             text("""
@@ -374,12 +368,14 @@ def _drop_gone(session: Session) -> int:
         ("work", "infrastructure_works"),
         ("water_scheme", "water_schemes"),
     ):
-        gone += session.execute(
-            text(f"""
+        gone += rowcount(
+            session.execute(
+                text(f"""
             DELETE FROM asset_exposure e WHERE e.asset_kind = :k AND NOT EXISTS (
                 SELECT 1 FROM {table} t WHERE t.id = e.asset_id AND t.deleted_at IS NULL)"""),
-            {"k": kind},
-        ).rowcount
+                {"k": kind},
+            )
+        )
     return gone
 
 
@@ -402,6 +398,6 @@ def exposure(session: Session, settings: Settings | None = None) -> int:
             written += _zone_target(session, target, members, step)
         written += _households(session, members, step)
     report("households exposed per area")
-    written += session.execute(_AREA_HOUSEHOLDS).rowcount
+    written += rowcount(session.execute(_AREA_HOUSEHOLDS))
     report(f"done: {written:,} rows written or removed")
     return written

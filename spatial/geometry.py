@@ -9,10 +9,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import Transformer
+from pyproj import CRS, Transformer
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -20,15 +21,30 @@ WGS84 = 4326
 VN2000_UTM48N = 3405
 
 
+#: a CRS as an EPSG code or anything pyproj reads ("EPSG:3405", WKT)
+CrsLike = int | str
+
+
 @cache
-def _transformer(src: int, dst: int) -> Transformer:
+def _transformer(src: CrsLike, dst: CrsLike) -> Transformer:
     return Transformer.from_crs(src, dst, always_xy=True)
 
 
-def transform(geom: BaseGeometry, src: int, dst: int) -> BaseGeometry:
-    """Reproject a shapely geometry (x = lon/easting, y = lat/northing)."""
-    t = _transformer(src, dst)
-    return shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+@cache
+def _same_crs(src: CrsLike, dst: CrsLike) -> bool:
+    return bool(CRS.from_user_input(src) == CRS.from_user_input(dst))
+
+
+def transform_xy(xy: np.ndarray, src: CrsLike, dst: CrsLike) -> np.ndarray:
+    """Reproject an (n, 2) array of points (x = lon/easting, y = lat/northing) in one call."""
+    if _same_crs(src, dst):
+        return xy
+    return np.column_stack(_transformer(src, dst).transform(xy[:, 0], xy[:, 1]))
+
+
+def transform(geom: BaseGeometry | np.ndarray, src: CrsLike, dst: CrsLike) -> Any:
+    """Reproject a shapely geometry, or an array of them at once (all their vertices in one call)."""
+    return shapely.transform(geom, lambda xy: transform_xy(xy, src, dst))
 
 
 def to_metric(geom: BaseGeometry) -> BaseGeometry:

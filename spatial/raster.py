@@ -6,7 +6,11 @@ a TIFF header, and GDAL may open it with the GTiff driver only, with sidecar loo
 So a VRT (which makes GDAL read other files), ``/vsicurl/`` and the other virtual file
 systems, and formats that reference other files never reach a driver that would follow
 them. Sizes are checked from the header before a pixel is read; pixels are then read
-block by block (the warp and the COG writer work by windows too), never whole.
+block by block (the COG writer works by windows too), never whole.
+
+The COG keeps the upload's grid exactly (CRS, transform, shape, data type, nodata): it is
+the raster of record, on which exposure is computed. Only its extent is reprojected (to
+WGS 84, for the catalogue and the map); tiles are reprojected on the fly when drawn.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import os
 import struct
 import warnings
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TextIO
@@ -92,16 +96,9 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class CogInfo:
-    """The stored COG: shape, CRS, extent in WGS 84 and the range of its valid values."""
+    """The stored COG: the upload's grid (which it keeps), its extent in WGS 84 and its valid values."""
 
     source: SourceInfo
-    width: int
-    height: int
-    count: int
-    dtype: str
-    crs: str
-    resolution: tuple[float, float]
-    nodata: float | None
     bounds: tuple[float, float, float, float]  # west, south, east, north (EPSG:4326)
     value_min: float | None
     value_max: float | None
@@ -319,21 +316,12 @@ def value_range(src) -> tuple[float | None, float | None, int]:
 
 
 # --------------------------------------------------------------------------- conversion
-def to_cog(
-    upload: Path,
-    dest: Path,
-    filename: str,
-    limits: RasterLimits,
-    *,
-    target_crs: str = "EPSG:4326",
-    progress: TextIO | None = None,
-) -> CogInfo:
-    """Check ``upload`` and write it to ``dest`` as a COG with overviews in ``target_crs``.
+def to_cog(upload: Path, dest: Path, filename: str, limits: RasterLimits, *, progress: TextIO | None = None) -> CogInfo:
+    """Check ``upload`` and write it to ``dest`` as a COG with overviews, on the upload's own grid.
 
-    ``dest`` must not exist; on any failure it is removed. Reprojection (VN-2000 and any
-    other CRS) runs through a warped view read by windows.
+    Same CRS, transform, shape, data type and nodata as the upload, so statistics on the COG
+    are statistics on the uploaded file. ``dest`` must not exist; on any failure it is removed.
     """
-    from rasterio.crs import CRS
     from rio_cogeo.cogeo import cog_translate, cog_validate
     from rio_cogeo.profiles import cog_profiles
 
@@ -341,6 +329,7 @@ def to_cog(
     try:
         with open_geotiff(upload, filename) as src:
             info = check_source(src, upload, filename, limits)
+            bounds = wgs84_bounds(src, filename)
             float_data = np.dtype(info.dtype).kind == "f"
             profile = dict(
                 cog_profiles.get("deflate"),
@@ -348,77 +337,56 @@ def to_cog(
                 blockxsize=COG_BLOCK,
                 blockysize=COG_BLOCK,
             )
-            dst_crs = CRS.from_user_input(target_crs)
-            with ExitStack() as stack:
-                view = src
-                if src.crs != dst_crs:
-                    view = stack.enter_context(_warped(src, dst_crs, filename, limits))
-                # overviews down to one block, at least one level even for small rasters
-                levels = max(1, math.ceil(math.log2(max(view.width, view.height) / COG_BLOCK)))
-                cog_translate(
-                    view,
-                    str(dest),
-                    profile,
-                    nodata=info.nodata,
-                    in_memory=False,
-                    overview_level=levels,
-                    overview_resampling="average" if float_data else "nearest",
-                    config=GDAL_OPTIONS,
-                    quiet=progress is None,
-                    progress_out=progress,
-                )
+            # overviews down to one block, at least one level even for small rasters
+            levels = max(1, math.ceil(math.log2(max(src.width, src.height) / COG_BLOCK)))
+            cog_translate(
+                src,
+                str(dest),
+                profile,
+                nodata=info.nodata,
+                in_memory=False,
+                overview_level=levels,
+                overview_resampling="average" if float_data else "nearest",
+                config=GDAL_OPTIONS,
+                quiet=progress is None,
+                progress_out=progress,
+            )
         valid, errors, _ = cog_validate(str(dest), config=GDAL_OPTIONS, quiet=True)
         if not valid:
             raise RasterError(filename, f"the converted COG is not valid: {'; '.join(errors)}")
         with open_geotiff(dest, filename) as cog:
             lo, hi, n = value_range(cog)
-            if n == 0:
-                raise RasterError(filename, "every pixel is nodata: nothing to catalogue")
-            west, south, east, north = cog.bounds
-            if not (-180.0 <= west < east <= 180.0 and -90.0 <= south < north <= 90.0):
-                raise RasterError(
-                    filename,
-                    f"its extent ({west:.4f}, {south:.4f}, {east:.4f}, {north:.4f}) "
-                    "lies outside the Earth: is the CRS right?",
-                )
-            t = cog.transform
-            return CogInfo(
-                source=info,
-                width=cog.width,
-                height=cog.height,
-                count=cog.count,
-                dtype=cog.dtypes[0],
-                crs=target_crs,
-                resolution=(abs(t.a), abs(t.e)),
-                nodata=cog.nodata,
-                bounds=(west, south, east, north),
-                value_min=lo,
-                value_max=hi,
-                valid_pixels=n,
-                size_bytes=dest.stat().st_size,
-            )
+        if n == 0:
+            raise RasterError(filename, "every pixel is nodata: nothing to catalogue")
+        return CogInfo(
+            source=info,
+            bounds=bounds,
+            value_min=lo,
+            value_max=hi,
+            valid_pixels=n,
+            size_bytes=dest.stat().st_size,
+        )
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
 
 
-@contextmanager
-def _warped(src, dst_crs, filename: str, limits: RasterLimits):
-    from rasterio.vrt import WarpedVRT
-    from rasterio.warp import calculate_default_transform
+def wgs84_bounds(src, filename: str) -> tuple[float, float, float, float]:
+    """The raster's extent in WGS 84 (west, south, east, north), its edges densified, checked to lie on the Earth."""
+    from rasterio.warp import transform_bounds
 
     try:
-        transform, width, height = calculate_default_transform(src.crs, dst_crs, src.width, src.height, *src.bounds)
+        west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
     except Exception as exc:  # noqa: BLE001 - PROJ's reasons are many; name the file
-        raise RasterError(filename, f"cannot be reprojected to {dst_crs} ({_first_line(exc)})") from None
-    if width * height * src.count > limits.max_pixels:
+        raise RasterError(
+            filename, f"its extent cannot be placed in WGS 84 ({_first_line(exc)}): is the CRS right?"
+        ) from None
+    if not (-180.0 <= west < east <= 180.0 and -90.0 <= south < north <= 90.0):
         raise RasterError(
             filename,
-            f"reprojected to {dst_crs} it would have {width:,} x {height:,} pixels, "
-            f"more than the limit of {limits.max_pixels:,}",
+            f"its extent ({west:.4f}, {south:.4f}, {east:.4f}, {north:.4f}) lies outside the Earth: is the CRS right?",
         )
-    with WarpedVRT(src, crs=dst_crs, transform=transform, width=width, height=height, nodata=src.nodata) as vrt:
-        yield vrt
+    return west, south, east, north
 
 
 def _first_line(exc: BaseException) -> str:

@@ -3,7 +3,8 @@
 Pure: no database. The caller hands over the path of a file the catalogue stored
 (``raster_catalogue.stored_file``), never a string a person typed; it is opened with the
 GTiff driver only, inside the same GDAL options as ingest (no sidecars, no network).
-rio-tiler reads the tile (from the COG's overviews when zoomed out) and applies the ramp.
+rio-tiler reads the tile (from the COG's overviews when zoomed out), reprojecting it from the
+COG's own CRS (the uploaded file's, e.g. EPSG:3405) as it reads, and applies the ramp.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import rasterio
 from rio_tiler.colormap import cmap  # noqa: F401 - hazard_styles' named ramps
 from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
+from rio_tiler.models import ImageData
 from rio_tiler.utils import render
 
 from spatial import ParameterError
@@ -64,7 +66,7 @@ def render_tile(path: Path, style: HazardStyle, x: int, y: int, z: int) -> bytes
         return _draw(image, style).render(img_format="PNG")
 
 
-def _draw(image, style: HazardStyle):  # type: ignore[no-untyped-def]
+def _draw(image: ImageData, style: HazardStyle) -> ImageData:
     """The one-band ImageData in the style's colours (an RGB ImageData with an alpha mask)."""
     values = image.array
     values.fill_value = 0  # the nodata fill (1e30, −9999) may not survive the cast to 8 bits

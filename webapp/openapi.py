@@ -459,7 +459,7 @@ def openapi_document() -> dict[str, Any]:
                         "source_crs": {"type": "string", "description": "CRS of the uploaded file, e.g. EPSG:3405"},
                         "source_resolution_x": {"type": "number"},
                         "source_resolution_y": {"type": "number"},
-                        "crs": {"type": "string", "description": "CRS of the stored COG (EPSG:4326)"},
+                        "crs": {"type": "string", "description": "CRS of the stored COG: the uploaded file's"},
                         "resolution_x": {"type": "number"},
                         "resolution_y": {"type": "number"},
                         "width": {"type": "integer"},

@@ -71,7 +71,7 @@ from spatial.models.programme import (
     WaterScheme,
     WaterSchemeHousehold,
 )
-from spatial.models.rasters import EPOCHS, HAZARDS, STORED_CRS, Raster
+from spatial.models.rasters import EPOCHS, HAZARDS, Raster
 from spatial.models.runs import DemoTruth, JobRun
 from spatial.models.status import ModelStatus, VisitSchedule
 
@@ -132,7 +132,6 @@ __all__ = [
     "PassOnRule",
     "EPOCHS",
     "HAZARDS",
-    "STORED_CRS",
     "Raster",
     "ASSET_KINDS",
     "THRESHOLD_OPS",

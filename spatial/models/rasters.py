@@ -14,12 +14,14 @@ from spatial.models.base import Base, Edited
 
 HAZARDS = ("flood_depth", "drought_index", "landslide", "rainfall", "other")
 EPOCHS = ("baseline", "2030", "2050", "2080")
-#: every COG of the catalogue is stored in this CRS, whatever the uploaded file's
-STORED_CRS = "EPSG:4326"
 
 
 class Raster(Base, Edited):
     """A hazard layer: what it measures, where it came from, and the COG it was turned into.
+
+    The COG keeps the uploaded file's grid (CRS, resolution, shape), so ``crs`` and
+    ``resolution_*`` equal ``source_*``. Rows ingested before migration 0011 have COGs warped
+    to EPSG:4326 (``crs``); they stay valid, as readers take the CRS from the row or the file.
 
     ``created_by``/``created_at`` are who ingested it and when; ``checksum`` is the SHA-256 of
     the uploaded bytes, so the same file is catalogued once.
@@ -54,8 +56,8 @@ class Raster(Base, Edited):
     source_crs: Mapped[str] = mapped_column(Text, nullable=False)
     source_resolution_x: Mapped[float] = mapped_column(Float, nullable=False)
     source_resolution_y: Mapped[float] = mapped_column(Float, nullable=False)
-    #: CRS, resolution (in its units) and shape of the stored COG
-    crs: Mapped[str] = mapped_column(String(40), nullable=False)
+    #: CRS, resolution (in its units) and shape of the stored COG (EPSG code, or WKT when it has none)
+    crs: Mapped[str] = mapped_column(Text, nullable=False)
     resolution_x: Mapped[float] = mapped_column(Float, nullable=False)
     resolution_y: Mapped[float] = mapped_column(Float, nullable=False)
     width: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -72,5 +74,5 @@ class Raster(Base, Edited):
     path: Mapped[str] = mapped_column(String(200), nullable=False)
     size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
     source_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    #: the stored raster's extent
+    #: the stored raster's extent in WGS 84 (its edges reprojected, for the map and spatial filters)
     bounds = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=False), nullable=False)

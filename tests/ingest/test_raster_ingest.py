@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from pyproj import Transformer
+from rasterio.crs import CRS
 from sqlalchemy import func, select, text
 
 from ingest.demo_rasters import CRS as DEMO_CRS
@@ -46,8 +48,8 @@ def test_ingest_then_reingest_is_a_no_op(empty_db, empty_settings, tmp_path):
     row, new = ingest_raster(empty_db, src, "flood.tif", FLOOD, "tester", settings=empty_settings)
     assert new and row.id
     assert row.hazard == "flood_depth" and row.unit == "m" and row.return_period == 100
-    assert row.source_crs == "EPSG:3405" and row.crs == "EPSG:4326"
-    assert (row.source_resolution_x, row.source_resolution_y) == (250.0, 250.0)
+    assert row.source_crs == "EPSG:3405" and row.crs == "EPSG:3405"  # stored on the uploaded grid
+    assert (row.source_resolution_x, row.source_resolution_y) == (row.resolution_x, row.resolution_y) == (250.0, 250.0)
     assert row.created_by == "tester" and row.checksum == __import__("hashlib").sha256(src.read_bytes()).hexdigest()
     cog = stored_file(empty_settings, row)
     assert cog.name == f"{row.checksum}.tif" and cog.exists()
@@ -66,6 +68,21 @@ def test_ingest_then_reingest_is_a_no_op(empty_db, empty_settings, tmp_path):
     assert not new_again and again.id == row.id and again.hazard == "flood_depth"
     assert empty_db.scalar(select(func.count()).select_from(Raster).where(Raster.checksum == row.checksum)) == 1
     assert _stored(empty_settings) == before  # no second file, no leftover temporary folder
+
+
+def test_a_crs_without_an_epsg_code_is_stored_as_wkt(empty_db, empty_settings, tmp_path):
+    """A survey's own transverse Mercator on the site's meridian: no EPSG code, so the stored CRS is WKT."""
+    tm3 = CRS.from_proj4("+proj=tmerc +lat_0=0 +lon_0=106.73 +k=1 +x_0=20000 +y_0=0 +ellps=WGS84 +units=m")
+    x, y = Transformer.from_crs(4326, tm3, always_xy=True).transform(106.70, 21.90)
+    src = write_tif(tmp_path / "flood_tm3.tif", ramp() + 31, crs=tm3.to_wkt(), origin=(x, y), pixel=250.0)
+    row, new = ingest_raster(empty_db, src, src.name, FLOOD, "tester", settings=empty_settings)
+    assert new and row.crs == row.source_crs and len(row.crs) > 40 and CRS.from_wkt(row.crs) == tm3
+    with rasterio.open(stored_file(empty_settings, row)) as cog:
+        assert cog.crs == tm3 and cog.transform.c == x
+    assert empty_db.scalar(
+        text("SELECT ST_Contains(bounds, ST_SetSRID(ST_Point(106.75, 21.85), 4326)) FROM rasters WHERE id = :i"),
+        {"i": row.id},
+    )
 
 
 def test_failure_leaves_no_row_and_no_file(empty_db, empty_settings, tmp_path):
@@ -198,7 +215,7 @@ def test_admin_uploads_and_everyone_reads(app, accounts, demo_settings, tmp_path
             assert added in {x["id"] for x in listed}
             one = c.get(f"/api/rasters/{added}").get_json()
             assert one["filename"] == "upload_rp10.tif" and one["ingested_by"] == accounts.name("admin")
-            assert one["crs"] == "EPSG:4326" and one["source_crs"] == "EPSG:3405"
+            assert one["crs"] == one["source_crs"] == "EPSG:3405"
         assert admin.get("/api/rasters?hazard=flood_depth").status_code == 200
         bad = admin.get("/api/rasters?hazard=tsunami")
         assert bad.status_code == 400 and bad.get_json()["error"]["parameter"] == "hazard"
@@ -280,7 +297,7 @@ def test_demo_rasters_catalogued(demo_catalogue):
         ("drought_index", None),
     }
     for r in demo_catalogue.values():
-        assert r.source_crs == DEMO_CRS == "EPSG:3405" and r.crs == "EPSG:4326"
+        assert r.source_crs == r.crs == DEMO_CRS == "EPSG:3405"
         assert r.source_resolution_x == 250.0
     slide = demo_catalogue[("landslide", None)]
     assert slide.dtype == "uint8" and slide.nodata == LANDSLIDE_NODATA

@@ -7,6 +7,7 @@ import numpy as np
 import rasterio
 from sqlalchemy import text
 
+from spatial.geometry import WGS84, transform_xy
 from spatial.settings import Settings
 
 OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
@@ -33,7 +34,8 @@ def _exposed_by_reading_the_rasters(db) -> dict[int, set[str]]:  # type: ignore[
             continue
         op, limit = thresholds[hazard]
         with rasterio.open(store / path) as ds:
-            samples = list(ds.sample([(x, y) for _, x, y in homes], masked=True))
+            xy = transform_xy(np.array([(x, y) for _, x, y in homes]), WGS84, ds.crs.to_string())
+            samples = list(ds.sample(xy.tolist(), masked=True))
         for (hid, _, _), sample in zip(homes, samples, strict=True):
             if np.ma.getmaskarray(sample)[0] or np.isnan(sample.data[0]):
                 continue  # nodata, or outside the raster

@@ -82,11 +82,13 @@ def refused(tmp_path: Path, src: Path, match: str, limits: RasterLimits = LIMITS
 
 # --------------------------------------------------------------------------- accepted
 @pytest.mark.parametrize("crs", sorted(LANG_SON))
-def test_vn2000_is_reprojected_to_wgs84(tmp_path, crs):
+def test_vn2000_is_stored_on_its_own_grid(tmp_path, crs):
+    """The COG keeps the upload's CRS, grid and pixels; only the catalogue's extent is in WGS 84."""
     (x, y), pixel = LANG_SON[crs]
-    src = write_tif(tmp_path / "flood.tif", ramp(), crs=crs, origin=(x, y), pixel=pixel, nodata=-9999.0)
+    data = ramp()
+    src = write_tif(tmp_path / "flood.tif", data, crs=crs, origin=(x, y), pixel=pixel, nodata=-9999.0)
     info, cog = convert(tmp_path, src)
-    assert info.source.crs == crs and info.crs == "EPSG:4326"
+    assert info.source.crs == crs
     assert info.source.resolution == (pixel, pixel) and (info.source.width, info.source.height) == (50, 40)
     # the extent is where PROJ puts the source's corners in WGS 84 (VN-2000's datum shift included)
     to_wgs = Transformer.from_crs(crs, 4326, always_xy=True)
@@ -94,13 +96,14 @@ def test_vn2000_is_reprojected_to_wgs84(tmp_path, crs):
     ys = [y, y, y - 40 * pixel, y - 40 * pixel]
     lons, lats = to_wgs.transform(xs, ys)
     west, south, east, north = info.bounds
-    tol = 2 * info.resolution[0]
+    tol = 1e-4  # degrees: the edges between the corners bow a little in WGS 84
     assert abs(west - min(lons)) < tol and abs(east - max(lons)) < tol
     assert abs(south - min(lats)) < tol and abs(north - max(lats)) < tol
     assert 106.6 < west < 106.8 and 21.7 < south < 21.95  # Lạng Sơn, not somewhere else
-    with rasterio.open(cog) as out:
-        assert out.crs.to_epsg() == 4326
-        assert out.nodata == -9999.0
+    with rasterio.open(src) as up, rasterio.open(cog) as out:
+        assert out.crs == up.crs and out.transform == up.transform and out.shape == up.shape
+        assert out.dtypes == up.dtypes and out.nodata == up.nodata == -9999.0
+        assert np.array_equal(out.read(1), data)  # the same pixels: the source grid, not a warp of it
         assert out.overviews(1)  # overviews even for a small raster
     assert cog_validate(str(cog))[0]
     assert info.value_min == 0.0 and info.value_max == 96.0
@@ -110,10 +113,18 @@ def test_wgs84_input_is_not_warped_and_keeps_its_values(tmp_path):
     data = ramp(dtype="int16")
     src = write_tif(tmp_path / "rain.tif", data, crs="EPSG:4326", origin=(106.5, 22.0), pixel=0.01, nodata=-1)
     info, cog = convert(tmp_path, src)
-    assert (info.width, info.height) == (50, 40) and info.dtype == "int16"
+    assert (info.source.width, info.source.height) == (50, 40) and info.source.dtype == "int16"
     with rasterio.open(cog) as out:
         assert np.array_equal(out.read(1), data)
         assert out.block_shapes[0] == (256, 256) or out.block_shapes[0][1] <= 256
+
+
+def test_extent_off_the_earth_is_refused(tmp_path):
+    """A CRS that does not fit the coordinates: degrees past 180, an easting 65,000 km out."""
+    lon = write_tif(tmp_path / "lon.tif", ramp(), crs="EPSG:4326", origin=(500.0, 22.0), pixel=0.01)
+    refused(tmp_path, lon, "outside the Earth|cannot be placed in WGS 84")
+    far = write_tif(tmp_path / "far.tif", ramp(), crs="EPSG:3405", origin=(6.5e7, 2_420_000.0), pixel=250.0)
+    refused(tmp_path, far, "outside the Earth|cannot be placed in WGS 84")
 
 
 def test_value_range_ignores_nodata_and_nan(tmp_path):
@@ -129,9 +140,9 @@ def test_value_range_ignores_nodata_and_nan(tmp_path):
 
 def test_nan_nodata_and_spei_nodata_are_sane(tmp_path):
     spei = write_tif(tmp_path / "spei.tif", ramp() / 50 - 1, nodata=1e30)  # as the SPEI database writes it
-    assert np.float32(convert(tmp_path, spei)[0].nodata) == np.float32(1e30)
+    assert np.float32(convert(tmp_path, spei)[0].source.nodata) == np.float32(1e30)
     nan = write_tif(tmp_path / "nan.tif", ramp(), nodata=float("nan"))
-    assert np.isnan(convert(tmp_path, nan)[0].nodata)
+    assert np.isnan(convert(tmp_path, nan)[0].source.nodata)
 
 
 # --------------------------------------------------------------------------- refused
@@ -357,4 +368,4 @@ def test_check_nodata_rules(value, dtype, ok):
 def test_sniff_accepts_bigtiff(tmp_path):
     src = write_tif(tmp_path / "big.tif", ramp(), BIGTIFF="YES", nodata=-1.0)
     sniff(src, "big.tif")
-    assert convert(tmp_path, src)[0].nodata == -1.0
+    assert convert(tmp_path, src)[0].source.nodata == -1.0

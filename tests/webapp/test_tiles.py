@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from spatial import NotFound
 from spatial.db import transaction
+from spatial.geometry import WGS84, transform_xy
 from spatial.hazard_styles import style_for
 from spatial.models import Raster
 from spatial.raster_catalogue import readable_cog, stored_file
@@ -74,7 +75,7 @@ def tile_with_both(raster: dict, z: int) -> morecantile.Tile:
         rows, cols = np.nonzero(drawn[:, :-3] & ~drawn[:, 3:])
         assert len(rows), "no edge between drawn and transparent pixels"
         i = len(rows) // 2
-        lon, lat = src.xy(int(rows[i]), int(cols[i]))
+        ((lon, lat),) = transform_xy(np.array([src.xy(int(rows[i]), int(cols[i]))]), src.crs.to_string(), WGS84)
     return TMS.tile(lon, lat, z)
 
 
@@ -90,8 +91,8 @@ def expected_pixels(raster: dict, tile: morecantile.Tile, step: int = 8) -> tupl
             for col in range(step // 2, size, step):
                 x = left + (col + 0.5) * (right - left) / size
                 y = top - (row + 0.5) * (top - bottom) / size
-                lon, lat = TMS.lnglat(x, y)
-                r, c = src.index(lon, lat)
+                ((cx, cy),) = transform_xy(np.array([TMS.lnglat(x, y)]), WGS84, src.crs.to_string())
+                r, c = src.index(cx, cy)
                 if not (0 <= r < src.height and 0 <= c < src.width):
                     value = None
                 else:

@@ -67,7 +67,7 @@ def import_raster(
     elif new:
         click.echo(
             f"catalogued raster {row.id}: {row.hazard} {row.width} x {row.height} {row.dtype}, "
-            f"{row.source_crs} -> {row.crs}, values {row.value_min:g} to {row.value_max:g}"
+            f"{row.crs}, values {row.value_min:g} to {row.value_max:g}"
         )
     else:
         click.echo(f"already catalogued as raster {row.id} (same checksum): nothing to do")
