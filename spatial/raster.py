@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import struct
 import warnings
 from collections.abc import Iterator
@@ -216,7 +217,8 @@ def open_geotiff(path: Path, filename: str) -> Iterator:
         try:
             src = rasterio.open(path, driver="GTiff")  # the only driver GDAL may try
         except RasterioIOError as exc:
-            raise RasterError(filename, f"not a readable GeoTIFF ({_first_line(exc)})") from None
+            reason = _first_line(RasterioIOError(str(exc).replace(str(path), filename)))
+            raise RasterError(filename, f"not a readable GeoTIFF ({reason})") from None
         with src:
             if src.driver != "GTiff":
                 raise RasterError(filename, f"the {src.driver} format is refused: only GeoTIFF is accepted")
@@ -315,6 +317,22 @@ def value_range(src) -> tuple[float | None, float | None, int]:
     return (lo, hi, n) if n else (None, None, 0)
 
 
+def has_valid_pixel(src) -> bool:
+    """Does any band hold one valid value? Blocks a sparse GeoTIFF never wrote are skipped unread
+    (they are nodata by definition), and the scan stops at the first valid value, so an empty
+    raster is refused before it is converted rather than after."""
+    for band in range(1, src.count + 1):
+        for (row, col), window in src.block_windows(band):
+            if src.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=band) in (None, "0"):
+                continue  # not written: sparse
+            values = src.read(band, window=window, masked=True).compressed()
+            if values.dtype.kind == "f":
+                values = values[np.isfinite(values)]
+            if values.size:
+                return True
+    return False
+
+
 # --------------------------------------------------------------------------- conversion
 def to_cog(upload: Path, dest: Path, filename: str, limits: RasterLimits, *, progress: TextIO | None = None) -> CogInfo:
     """Check ``upload`` and write it to ``dest`` as a COG with overviews, on the upload's own grid.
@@ -330,6 +348,8 @@ def to_cog(upload: Path, dest: Path, filename: str, limits: RasterLimits, *, pro
         with open_geotiff(upload, filename) as src:
             info = check_source(src, upload, filename, limits)
             bounds = wgs84_bounds(src, filename)
+            if not has_valid_pixel(src):
+                raise RasterError(filename, "every pixel is nodata: nothing to catalogue")
             float_data = np.dtype(info.dtype).kind == "f"
             profile = dict(
                 cog_profiles.get("deflate"),
@@ -390,5 +410,10 @@ def wgs84_bounds(src, filename: str) -> tuple[float, float, float, float]:
 
 
 def _first_line(exc: BaseException) -> str:
+    """GDAL's reason, without the server's paths (the file is named by the caller's own name)."""
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return _SERVER_PATH.sub("the file", text[0]) if text else type(exc).__name__
+
+
+#: an absolute path as GDAL quotes it in a message ('/srv/…/upload.tif: not recognised …')
+_SERVER_PATH = re.compile(r"(?<![\w.])/(?:[^\s:'\"]+/)*[^\s:'\"]*")

@@ -21,6 +21,8 @@ from rio_cogeo.cogeo import cog_validate
 from spatial.raster import RasterError, RasterLimits, check_nodata, copy_upload, sniff, to_cog
 
 LIMITS = RasterLimits(max_pixels=4_000_000, max_bytes=32 * 1024 * 1024)
+#: for sparse files, large in pixels and small on disk
+LARGE = RasterLimits(max_pixels=100_000_000, max_bytes=1024**3)
 #: Lạng Sơn city, in each VN-2000 CRS: (CRS, x, y of the upper-left corner, pixel size)
 LANG_SON = {
     "EPSG:3405": (Transformer.from_crs(4326, 3405, always_xy=True).transform(106.70, 21.90), 250.0),
@@ -295,6 +297,48 @@ def test_complex_data_type(tmp_path):
 def test_all_nodata(tmp_path):
     src = write_tif(tmp_path / "blank.tif", np.full((20, 20), -9999.0, "float32"), nodata=-9999.0)
     refused(tmp_path, src, "every pixel is nodata")
+
+
+def test_a_sparse_all_nodata_tiff_is_refused_before_any_conversion(tmp_path, monkeypatch):
+    """A GeoTIFF whose blocks were never written (GDAL's SPARSE_OK) is refused from its block offsets,
+    without reading its pixels or converting it (a 40,000-pixel-wide one took 28 s to be refused)."""
+    import rio_cogeo.cogeo
+
+    src = tmp_path / "sparse.tif"
+    profile = dict(
+        driver="GTiff", width=8192, height=8192, count=1, dtype="float32", nodata=-9999.0, crs="EPSG:3405",
+        transform=Affine(30, 0, 600_000, 0, -30, 2_500_000), tiled=True, blockxsize=256, blockysize=256,
+        sparse_ok=True, compress="deflate",
+    )  # fmt: skip
+    with rasterio.open(src, "w", **profile):
+        pass  # nothing written: every block sparse
+    assert src.stat().st_size < 100_000
+
+    def converted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the empty raster was converted before it was refused")
+
+    monkeypatch.setattr(rio_cogeo.cogeo, "cog_translate", converted)
+    refused(tmp_path, src, "every pixel is nodata", limits=LARGE)
+
+
+def test_one_written_block_among_sparse_ones_is_found(tmp_path):
+    src = tmp_path / "mostly_sparse.tif"
+    profile = dict(
+        driver="GTiff", width=2048, height=2048, count=1, dtype="float32", nodata=-9999.0, crs="EPSG:3405",
+        transform=Affine(30, 0, 600_000, 0, -30, 2_500_000), tiled=True, blockxsize=256, blockysize=256,
+        sparse_ok=True,
+    )  # fmt: skip
+    with rasterio.open(src, "w", **profile) as dst:
+        dst.write(np.full((256, 256), 1.5, "float32"), 1, window=rasterio.windows.Window(1536, 1792, 256, 256))
+    info, _ = convert(tmp_path, src, limits=LARGE)
+    assert info.valid_pixels == 256 * 256 and info.value_min == info.value_max == 1.5
+
+
+def test_gdal_messages_never_show_the_server_path(tmp_path):
+    src = tmp_path / "broken.tif"
+    src.write_bytes(b"II*\x00" + b"\x00" * 200)  # a TIFF header and nothing readable
+    err = refused(tmp_path, src, "not a readable GeoTIFF")
+    assert str(tmp_path) not in str(err) and "/work" not in str(err)
 
 
 def _patched_nodata(tmp_path: Path, name: str, dtype: str, written: str, replacement: bytes) -> Path:
