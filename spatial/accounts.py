@@ -83,13 +83,14 @@ SYSTEM = Principal(user_id=0, name="system", role="admin")
 # ----------------------------------------------------------------------------- scope
 def apply_scope(session: Session, who: Principal | None) -> None:
     """Run the rest of this transaction as the application role, scoped to ``who``."""
-    session.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
+    # one round trip: set_config('role', …, true) is SET LOCAL ROLE
     session.execute(
         text(
-            "SELECT set_config('sinhke.user_id', :uid, true), set_config('sinhke.scope_all', :all, true), "
-            "set_config('sinhke.actor', :actor, true)"
+            "SELECT set_config('role', :role, true), set_config('sinhke.user_id', :uid, true), "
+            "set_config('sinhke.scope_all', :all, true), set_config('sinhke.actor', :actor, true)"
         ),
         {
+            "role": APP_ROLE,
             "uid": str(who.user_id) if who else "",
             "all": "on" if who and who.sees_everything else "off",
             "actor": who.name if who else "anonymous",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask_babel import Babel
 
 from spatial.settings import Settings
+from webapp.json_provider import OrjsonProvider
 
 LOCALES = ("vi", "en")
 CSP = (
@@ -40,8 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_NAME="sinhke_session",
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
     )
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese names stay readable
+    app.json = OrjsonProvider(app)  # keys in order, Vietnamese names as they are, fast
     Babel(app, locale_selector=_select_locale)
     if settings.trusted_proxies > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         return {"locale": str(get_locale())}
 
     @app.after_request
-    def headers(response):  # type: ignore[no-untyped-def]
+    def headers(response: Response) -> Response:
         lang = request.args.get("lang")
         if lang in LOCALES:
             response.set_cookie("lang", lang, max_age=3600 * 24 * 365, samesite="Lax", httponly=True)

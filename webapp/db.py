@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, Response, current_app, g
 from sqlalchemy.orm import Session
 
 from spatial.db import session_factory
@@ -32,7 +32,7 @@ def _close(exc: BaseException | None) -> None:
 
 def init_app(app: Flask) -> None:
     @app.after_request
-    def remember_status(response):  # type: ignore[no-untyped-def]
+    def remember_status(response: Response) -> Response:
         g.status = response.status_code  # an error response writes nothing
         return response
 
