@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from spatial.cluster import database_url
 from spatial.settings import Settings
@@ -16,7 +16,7 @@ from spatial.settings import Settings
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     """Compare only our tables: PostGIS's own (spatial_ref_sys, topology, tiger) are not ours."""
     from geoalchemy2 import alembic_helpers
 
@@ -44,6 +44,9 @@ def heads(settings: Settings) -> list[str]:
     return list(ScriptDirectory.from_config(alembic_config(settings)).get_heads())
 
 
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+def current_revision(bind: Engine | Connection) -> str | None:
+    """The migration the database is at; on a connection given, read in its transaction."""
+    if isinstance(bind, Connection):
+        return MigrationContext.configure(bind).get_current_revision()
+    with bind.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

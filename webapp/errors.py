@@ -5,7 +5,7 @@ No stack trace ever reaches a client; unexpected errors are logged server-side.
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ingest.visits import InvalidVisit, VisitConflict, VisitForbidden
@@ -57,13 +57,21 @@ def _respond(code: int, message: str, extra: dict | None = None) -> tuple[Respon
     return render_template("error.html", code=code, message=message), code
 
 
+INTERNAL = "internal error; the administrators have the details in the server log"
+
+
+def internal_error() -> Response:
+    """The 500 for an unexpected failure, already logged by the caller."""
+    return make_response(_respond(500, INTERNAL))
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException) -> tuple[Response | str, int]:
         return _respond(exc.code or 500, exc.description or exc.name)
 
     @app.errorhandler(SinhkeError)
-    def domain_error(exc: SinhkeError):  # type: ignore[no-untyped-def]
+    def domain_error(exc: SinhkeError) -> tuple[Response | str, int]:
         code, message, extra = error_payload(exc)
         if code == 500:
             app.logger.exception("unhandled domain error")
@@ -71,6 +79,6 @@ def init_app(app: Flask) -> None:
         return _respond(code, message, extra)
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def unexpected(exc: Exception) -> Response:
         app.logger.exception("unhandled error")
-        return _respond(500, "internal error; the administrators have the details in the server log")
+        return internal_error()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
 from jobs.runner import last_runs
 from spatial.db import server_versions
@@ -13,11 +13,11 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz():  # type: ignore[no-untyped-def]
+def healthz() -> Response | tuple[Response, int]:
     session = get_session()
     try:
         versions = server_versions(session)
-        revision = current_revision(session.get_bind())  # type: ignore[arg-type]
+        revision = current_revision(session.connection())
         runs = last_runs(session)
     except Exception as exc:  # noqa: BLE001 - health reports, never raises
         current_app.logger.warning("healthz: database unavailable: %s", exc)
