@@ -28,6 +28,7 @@ from werkzeug.serving import make_server
 
 from spatial import cluster, migrate
 from spatial.db import engine_for
+from spatial.models import LivelihoodModel
 from spatial.settings import Settings
 
 DEMO_HOUSEHOLDS = 1500
@@ -282,7 +283,7 @@ def model_in_commune(
     """
     from sqlalchemy import select, text
 
-    from spatial.models import Household, HouseholdUnit, LivelihoodModel, ModelParticipant
+    from spatial.models import Household, HouseholdUnit, ModelParticipant
 
     commune, centroid = session.execute(
         text("SELECT id, centroid FROM admin_units WHERE code = :c AND boundary = 'current' AND level = 'commune'"),
@@ -311,4 +312,24 @@ def model_in_commune(
     for h in homes[: participants if participants is not None else len(homes)]:
         session.add(ModelParticipant(model_id=model.id, household_id=h.id, joined_on=start_date))
     session.flush()
+    return model, list(homes)
+
+
+@pytest.fixture
+def cow_bank(db: Session) -> tuple[LivelihoodModel, list[int]]:
+    """The first demo cow bank on the default pass-on rule (its own rule row removed in ``db``), and the
+    ids of its participating households in the order they joined.
+
+    Returns (model, household ids)."""
+    from sqlalchemy import select
+
+    from spatial.models import ModelParticipant, PassOnRule
+
+    model = db.scalar(
+        select(LivelihoodModel).where(LivelihoodModel.model_type == "cow_bank").order_by(LivelihoodModel.id).limit(1)
+    )
+    db.execute(PassOnRule.__table__.delete().where(PassOnRule.model_id == model.id))
+    homes = db.scalars(
+        select(ModelParticipant.household_id).where(ModelParticipant.model_id == model.id).order_by(ModelParticipant.id)
+    ).all()
     return model, list(homes)
