@@ -146,7 +146,7 @@ def test_visit_logged_offline_is_kept_and_synced(worker_page, live_server: str, 
     page.click("button.field-tab[data-view='outbox']")
     kept = page.locator(f"li[data-visit-id='{visit_id}']")
     assert kept.get_attribute("data-state") == "saved"
-    with transaction(demo_settings) as s:
+    with transaction(demo_settings) as s:  # what the live server committed
         assert s.execute(text("SELECT count(*) FROM visits WHERE id = :id"), {"id": visit_id}).scalar() == 0
 
     # the network is back: the outbox is sent
