@@ -17,7 +17,7 @@ from spatial.settings import Settings
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def include_object(obj, name, type_, reflected, compare_to):
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     """Compare only our tables: PostGIS's own (spatial_ref_sys, topology, tiger) are not ours."""
     from geoalchemy2 import alembic_helpers
 

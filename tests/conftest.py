@@ -3,23 +3,32 @@
 - ``demo_settings``: database ``sinhke_test`` with a small Lạng Sơn demo loaded and every
   job run once (session-wide, committed);
 - ``empty_settings``: database ``sinhke_test_empty``, migrated, no data;
-- ``db`` / ``empty_db``: a Session on those inside a transaction rolled back after the test.
+- ``connection``: one connection to the demo inside a transaction rolled back after the test;
+  ``db`` and every request of ``app`` / ``client`` / ``anonymous`` run on it;
+- ``db`` / ``empty_db``: a Session on those inside a transaction rolled back after the test;
+- ``committed_app`` / ``live_server``: the app on the committed demo, for other threads and processes.
+
+tests/README.md says which fixture to take when.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from sqlalchemy.orm import Session
+from flask import Flask
+from sqlalchemy import Connection, event, text
+from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.serving import make_server
 
 from spatial import cluster, migrate
 from spatial.db import engine_for
+from spatial.models import LivelihoodModel
 from spatial.settings import Settings
 
 DEMO_HOUSEHOLDS = 1500
@@ -78,26 +87,104 @@ def demo_settings(base_settings: Settings) -> Settings:
     return settings
 
 
-def _rollback_session(settings: Settings) -> Iterator[Session]:
+@contextmanager
+def _rolled_back(settings: Settings) -> Iterator[Connection]:
     connection = engine_for(settings).connect()
     outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint")
     try:
-        yield session
+        yield connection
     finally:
-        session.close()
         outer.rollback()
         connection.close()
 
 
+def _session_on(connection: Connection) -> Session:
+    """A session whose commit releases a savepoint of the connection's outer transaction."""
+    return Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
 @pytest.fixture
-def db(demo_settings: Settings) -> Iterator[Session]:
-    yield from _rollback_session(demo_settings)
+def connection(demo_settings: Settings) -> Iterator[Connection]:
+    with _rolled_back(demo_settings) as conn:
+        yield conn
+
+
+@pytest.fixture
+def db(connection: Connection) -> Iterator[Session]:
+    session = _session_on(connection)
+    yield session
+    session.close()
 
 
 @pytest.fixture
 def empty_db(empty_settings: Settings) -> Iterator[Session]:
-    yield from _rollback_session(empty_settings)
+    with _rolled_back(empty_settings) as conn:
+        session = _session_on(conn)
+        yield session
+        session.close()
+
+
+def request_sessions(connection: Connection) -> Callable[[], Session]:
+    """Sessions for the requests of one test, all on its connection.
+
+    A released savepoint keeps what ``SET LOCAL`` set (the role, the caller's scope) until the
+    outer transaction ends: when a request's transaction ends it is reset, so the next request,
+    and ``db``, start unscoped as a request does in production.
+    """
+
+    def unscope(session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is not None:
+            return  # a savepoint of the request's own (sync_batch), not the request's transaction
+        connection.execute(text("RESET ROLE"))
+        connection.execute(
+            text(
+                "SELECT set_config('sinhke.user_id', '', true), set_config('sinhke.scope_all', '', true), "
+                "set_config('sinhke.actor', '', true)"
+            )
+        )
+
+    def make() -> Session:
+        session = _session_on(connection)
+        event.listen(session, "after_transaction_end", unscope)
+        return session
+
+    return make
+
+
+def _testing(app: Flask) -> Flask:
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture(scope="session")
+def _app_on_the_test_connection(demo_settings: Settings) -> tuple[Flask, dict[str, Callable[[], Session]]]:
+    """One app for the session (building one costs more than most tests) whose requests take
+    their sessions from whatever ``app`` put in the dict for the running test."""
+    from webapp import create_app
+
+    sessions: dict[str, Callable[[], Session]] = {}
+    return _testing(create_app(demo_settings, session_factory=lambda: sessions["current"]())), sessions
+
+
+@pytest.fixture
+def app(
+    _app_on_the_test_connection: tuple[Flask, dict[str, Callable[[], Session]]], connection: Connection
+) -> Iterator[Flask]:
+    """The app with every request on the test's connection: what the test's requests change is
+    rolled back after it, and ``db`` sees it meanwhile."""
+    app, sessions = _app_on_the_test_connection
+    sessions["current"] = request_sessions(connection)
+    yield app
+    del sessions["current"]
+
+
+@pytest.fixture(scope="session")
+def committed_app(demo_settings: Settings) -> Flask:
+    """The app on the committed demo: for a live server (other threads) and for tests whose
+    requests meet a CLI command, a job or a subprocess on their own connections."""
+    from webapp import create_app
+
+    return _testing(create_app(demo_settings))
 
 
 PASSWORD = "correct horse battery"
@@ -119,8 +206,6 @@ class Accounts:
 
 @pytest.fixture(scope="session")
 def accounts(demo_settings: Settings) -> Accounts:
-    from sqlalchemy import text
-
     from spatial.accounts import create_user, issue_token
     from spatial.db import transaction
 
@@ -141,15 +226,6 @@ def accounts(demo_settings: Settings) -> Accounts:
             user = create_user(s, f"t_{role}", role, password=PASSWORD, areas=["20"] if role == "admin" else [a])
             tokens[role] = issue_token(s, user)
     return Accounts(commune_a=a, commune_b=b, tokens=tokens)
-
-
-@pytest.fixture(scope="session")
-def app(demo_settings: Settings):  # type: ignore[no-untyped-def]
-    from webapp import create_app
-
-    app = create_app(demo_settings)
-    app.config["TESTING"] = True
-    return app
 
 
 @pytest.fixture
@@ -177,8 +253,8 @@ def runner(app):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def live_server(committed_app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, committed_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -203,11 +279,11 @@ def model_in_commune(
     """A test livelihood model at the centre of a 2025 commune, and ``households`` of the commune's
     households (the first ``participants`` of them, all by default, joined on the start date).
 
-    Returns (model, households). The caller deletes the model (``DELETE FROM livelihood_models``).
+    Returns (model, households); made in the caller's session (``db``: rolled back after the test).
     """
     from sqlalchemy import select, text
 
-    from spatial.models import Household, HouseholdUnit, LivelihoodModel, ModelParticipant
+    from spatial.models import Household, HouseholdUnit, ModelParticipant
 
     commune, centroid = session.execute(
         text("SELECT id, centroid FROM admin_units WHERE code = :c AND boundary = 'current' AND level = 'commune'"),
@@ -236,4 +312,24 @@ def model_in_commune(
     for h in homes[: participants if participants is not None else len(homes)]:
         session.add(ModelParticipant(model_id=model.id, household_id=h.id, joined_on=start_date))
     session.flush()
+    return model, list(homes)
+
+
+@pytest.fixture
+def cow_bank(db: Session) -> tuple[LivelihoodModel, list[int]]:
+    """The first demo cow bank on the default pass-on rule (its own rule row removed in ``db``), and the
+    ids of its participating households in the order they joined.
+
+    Returns (model, household ids)."""
+    from sqlalchemy import select
+
+    from spatial.models import ModelParticipant, PassOnRule
+
+    model = db.scalar(
+        select(LivelihoodModel).where(LivelihoodModel.model_type == "cow_bank").order_by(LivelihoodModel.id).limit(1)
+    )
+    db.execute(PassOnRule.__table__.delete().where(PassOnRule.model_id == model.id))
+    homes = db.scalars(
+        select(ModelParticipant.household_id).where(ModelParticipant.model_id == model.id).order_by(ModelParticipant.id)
+    ).all()
     return model, list(homes)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Flask, Response, request
 from flask_babel import Babel
 
 from spatial.settings import Settings
 from webapp.json_provider import OrjsonProvider
+
+if TYPE_CHECKING:
+    from webapp.db import SessionSource
 
 LOCALES = ("vi", "en")
 CSP = (
@@ -26,7 +31,9 @@ def _select_locale() -> str:
     return request.accept_languages.best_match(LOCALES) or current_app.config["SINHKE"].default_locale
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings | None = None, session_factory: SessionSource | None = None) -> Flask:
+    """The app for ``settings`` (default: from the environment). ``session_factory`` makes each
+    request's session; the tests pass one bound to a connection they roll back."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config.update(
@@ -53,7 +60,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     from webapp.views import admin, api, areas, field, field_app, health, ledger, models, pages, tiles, vendor
     from webapp.views import auth as auth_views
 
-    db.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
     validation.init_app(app)
@@ -91,4 +97,5 @@ def create_app(settings: Settings | None = None) -> Flask:
         response.headers.setdefault("Content-Security-Policy", CSP)
         return response
 
+    db.init_app(app, session_factory)  # last: the request commits before the other hooks run
     return app

@@ -1,11 +1,23 @@
-"""One database session per request, on ``g``, closed at teardown."""
+"""One database session per request, on ``g``: committed before the response leaves, closed at teardown.
+
+The commit runs in an ``after_request`` hook, so a commit that fails (a deferred constraint,
+a lost connection) still becomes the client's 500 instead of an error after a 200 was sent.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, Response, current_app, g
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from spatial.db import session_factory
+
+#: where ``create_app`` keeps a session factory handed in by the caller (the tests)
+SESSIONS = "sinhke.sessions"
+
+SessionSource = Callable[[], Session]
 
 
 def get_session() -> Session:
@@ -14,26 +26,49 @@ def get_session() -> Session:
     if "db" not in g:
         from spatial.accounts import apply_scope
 
-        g.db = session_factory(current_app.config["SINHKE"])()
+        make: SessionSource | None = current_app.extensions.get(SESSIONS)
+        if make is None:  # the first request of this process (after gunicorn's fork): one factory from now on
+            make = current_app.extensions[SESSIONS] = session_factory(current_app.config["SINHKE"])
+        g.db = make()
         apply_scope(g.db, None)
     return g.db
+
+
+def _commit(response: Response) -> Response:
+    """Commit what the request changed unless it failed (``g.commit_on_error`` keeps a 4xx's writes)."""
+    session: Session | None = g.get("db")
+    if session is None or not session.in_transaction():
+        return response
+    if response.status_code >= 400 and not g.get("commit_on_error", False):
+        session.rollback()  # an error response writes nothing
+        return response
+    from webapp.errors import internal_error, unavailable
+
+    try:
+        session.commit()
+    except OperationalError as exc:  # the database went away: nothing was committed, retry
+        session.rollback()
+        current_app.logger.warning("commit: database unavailable: %s", str(exc.orig).strip().splitlines()[:1])
+        return unavailable()
+    except Exception:
+        session.rollback()
+        current_app.logger.exception("the request's changes could not be committed")
+        return internal_error()
+    return response
 
 
 def _close(exc: BaseException | None) -> None:
     session = g.pop("db", None)
     if session is not None:
-        ok = exc is None and (g.get("status", 200) < 400 or g.get("commit_on_error", False))
-        if ok and session.in_transaction():
-            session.commit()
-        else:
-            session.rollback()
+        session.rollback()  # nothing left after _commit, unless the request ended in an exception
         session.close()
 
 
-def init_app(app: Flask) -> None:
-    @app.after_request
-    def remember_status(response: Response) -> Response:
-        g.status = response.status_code  # an error response writes nothing
-        return response
-
+def init_app(app: Flask, sessions: SessionSource | None = None) -> None:
+    """Sessions come from ``sessions`` when given, else from the settings' engine (made on first use,
+    after a fork). Register this last: its ``after_request`` then runs first, and the other hooks
+    (security headers) also dress a 500 made from a failed commit."""
+    if sessions is not None:
+        app.extensions[SESSIONS] = sessions
+    app.after_request(_commit)
     app.teardown_appcontext(_close)

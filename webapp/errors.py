@@ -5,7 +5,7 @@ No stack trace ever reaches a client; unexpected errors are logged server-side.
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -62,6 +62,22 @@ def _respond(code: int, message: str, extra: dict | None = None) -> tuple[Respon
     return render_template("error.html", code=code, message=message), code
 
 
+INTERNAL = "internal error; the administrators have the details in the server log"
+
+
+def internal_error() -> Response:
+    """The 500 for an unexpected failure, already logged by the caller."""
+    return make_response(_respond(500, INTERNAL))
+
+
+def unavailable() -> Response:
+    """The 503 while the database is down or restarting: the client should retry (the field app does);
+    the pool drops the broken connection and pre-ping finds a live one next time."""
+    response = make_response(_respond(503, "the database is not available at the moment; retry shortly"))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
@@ -72,11 +88,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def database_unavailable(exc: OperationalError) -> ResponseReturnValue:
-        # the server is down or restarting: the client should retry (the field app does on a 503);
-        # the pool drops the broken connection and pre-ping finds a live one next time
         app.logger.warning("database unavailable: %s", str(exc.orig).strip().splitlines()[:1])
-        body, code = _respond(503, "the database is not available at the moment; retry shortly")
-        return body, code, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return unavailable()
 
     @app.errorhandler(SinhkeError)
     def domain_error(exc: SinhkeError) -> ResponseReturnValue:
@@ -89,4 +102,4 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> ResponseReturnValue:
         app.logger.exception("unhandled error")
-        return _respond(500, "internal error; the administrators have the details in the server log")
+        return internal_error()

@@ -46,7 +46,7 @@ def worker_page(browser: Browser, live_server: str, accounts, demo_settings) -> 
     """The extension worker of commune A signed in on a phone-sized page, with a GPS fix."""
     # a chicken model of its own in commune A (the chicken form; no cow-bank ledger involved)
     model = f"T-FIELD-{uuid.uuid4().hex[:6]}"
-    with transaction(demo_settings) as s:
+    with transaction(demo_settings) as s:  # committed: the live server reads it on its own connections
         model_in_commune(
             s,
             accounts.commune_a,
@@ -81,7 +81,7 @@ def worker_page(browser: Browser, live_server: str, accounts, demo_settings) -> 
         yield page, errors, model
     finally:
         context.close()
-        with transaction(demo_settings) as s:
+        with transaction(demo_settings) as s:  # so removed by hand, with the visits the live server committed
             s.execute(
                 text("DELETE FROM visits WHERE model_id = (SELECT id FROM livelihood_models WHERE code = :c)"),
                 {"c": model},
@@ -146,7 +146,7 @@ def test_visit_logged_offline_is_kept_and_synced(worker_page, live_server: str, 
     page.click("button.field-tab[data-view='outbox']")
     kept = page.locator(f"li[data-visit-id='{visit_id}']")
     assert kept.get_attribute("data-state") == "saved"
-    with transaction(demo_settings) as s:
+    with transaction(demo_settings) as s:  # what the live server committed
         assert s.execute(text("SELECT count(*) FROM visits WHERE id = :id"), {"id": visit_id}).scalar() == 0
 
     # the network is back: the outbox is sent

@@ -25,18 +25,10 @@ from spatial.models import (
 
 
 @pytest.fixture
-def herd(db):
-    """A demo cow bank (default rule), a giver holding a grown cow, and a receiver household."""
-    m = db.scalar(
-        select(LivelihoodModel).where(LivelihoodModel.model_type == "cow_bank").order_by(LivelihoodModel.id).limit(1)
-    )
-    db.execute(PassOnRule.__table__.delete().where(PassOnRule.model_id == m.id))
-    giver_id = db.scalar(
-        select(ModelParticipant.household_id)
-        .where(ModelParticipant.model_id == m.id)
-        .order_by(ModelParticipant.id)
-        .limit(1)
-    )
+def herd(db, cow_bank):
+    """The demo cow bank (default rule), a giver holding a grown cow, and a receiver household."""
+    m, homes = cow_bank
+    giver_id = homes[0]
     receiver = db.scalar(
         select(Household)
         .where(

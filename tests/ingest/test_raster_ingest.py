@@ -14,13 +14,14 @@ import rasterio
 from pyproj import Transformer
 from rasterio.crs import CRS
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from ingest.demo_rasters import CRS as DEMO_CRS
 from ingest.demo_rasters import LANDSLIDE_NODATA, make_terrain
 from ingest.raster import RasterMetadata, ingest_raster
 from spatial import ParameterError
 from spatial.cluster import database_url
-from spatial.db import transaction
+from spatial.db import engine_for, transaction
 from spatial.models import Raster
 from spatial.raster import RasterError
 from spatial.raster_catalogue import stored_file
@@ -160,7 +161,7 @@ def test_cli_import_json_and_idempotent(empty_settings, tmp_path):
             {"i": str(entry["id"])},
         ).all()
         assert [a for _, a in actors] == ["insert"] and actors[0][0].startswith("cli")
-        s.execute(text("DELETE FROM rasters WHERE id = :i"), {"i": entry["id"]})
+        s.execute(text("DELETE FROM rasters WHERE id = :i"), {"i": entry["id"]})  # the CLI committed it itself
 
 
 def test_cli_refusal_is_one_line(empty_settings, tmp_path):
@@ -194,7 +195,7 @@ def _upload(client, path: Path, **fields):
     return client.post("/admin/rasters", data=data, content_type="multipart/form-data")
 
 
-def test_admin_uploads_and_everyone_reads(app, accounts, demo_settings, tmp_path):
+def test_admin_uploads_and_everyone_reads(app, accounts, tmp_path):
     admin = client_for(app, accounts, "admin")
     src = _tif(tmp_path, "upload_rp10.tif", seed=21)
     r = _upload(admin, src, scenario="historical", licence="CC-BY-4.0")
@@ -208,27 +209,22 @@ def test_admin_uploads_and_everyone_reads(app, accounts, demo_settings, tmp_path
         and f"added={added}" in again.headers["Location"]
         and "new=0" in again.headers["Location"]
     )
-    try:
-        for role in ("admin", "planner", "extension_worker", "evaluator"):
-            c = client_for(app, accounts, role)
-            listed = c.get("/api/rasters").get_json()["rasters"]
-            assert added in {x["id"] for x in listed}
-            one = c.get(f"/api/rasters/{added}").get_json()
-            assert one["filename"] == "upload_rp10.tif" and one["ingested_by"] == accounts.name("admin")
-            assert one["crs"] == one["source_crs"] == "EPSG:3405"
-        assert admin.get("/api/rasters?hazard=flood_depth").status_code == 200
-        bad = admin.get("/api/rasters?hazard=tsunami")
-        assert bad.status_code == 400 and bad.get_json()["error"]["parameter"] == "hazard"
-        assert admin.get("/api/rasters/999999").status_code == 404
-    finally:
-        with transaction(demo_settings) as s:
-            s.execute(text("DELETE FROM rasters WHERE id = :i"), {"i": added})
+    for role in ("admin", "planner", "extension_worker", "evaluator"):
+        c = client_for(app, accounts, role)
+        listed = c.get("/api/rasters").get_json()["rasters"]
+        assert added in {x["id"] for x in listed}
+        one = c.get(f"/api/rasters/{added}").get_json()
+        assert one["filename"] == "upload_rp10.tif" and one["ingested_by"] == accounts.name("admin")
+        assert one["crs"] == one["source_crs"] == "EPSG:3405"
+    assert admin.get("/api/rasters?hazard=flood_depth").status_code == 200
+    bad = admin.get("/api/rasters?hazard=tsunami")
+    assert bad.status_code == 400 and bad.get_json()["error"]["parameter"] == "hazard"
+    assert admin.get("/api/rasters/999999").status_code == 404
 
 
-def test_upload_refused_with_the_reason_and_nothing_stored(app, accounts, demo_settings, tmp_path):
+def test_upload_refused_with_the_reason_and_nothing_stored(app, accounts, db, demo_settings, tmp_path):
     admin = client_for(app, accounts, "admin")
-    with transaction(demo_settings) as s:
-        count = s.scalar(select(func.count()).select_from(Raster))
+    count = db.scalar(select(func.count()).select_from(Raster))
     before = _stored(demo_settings)
     vrt = tmp_path / "flood.vrt"
     vrt.write_text('<VRTDataset rasterXSize="1" rasterYSize="1"></VRTDataset>')
@@ -239,31 +235,28 @@ def test_upload_refused_with_the_reason_and_nothing_stored(app, accounts, demo_s
     assert r.status_code == 400 and "hazard" in r.get_data(as_text=True)
     r = admin.post("/admin/rasters", data={"hazard": "flood_depth"}, content_type="multipart/form-data")
     assert r.status_code == 400 and "choose a GeoTIFF" in r.get_data(as_text=True)
-    with transaction(demo_settings) as s:
-        assert s.scalar(select(func.count()).select_from(Raster)) == count
+    assert db.scalar(select(func.count()).select_from(Raster)) == count
     assert _stored(demo_settings) == before
 
 
 @pytest.mark.parametrize("role", ["planner", "extension_worker", "evaluator"])
-def test_non_admin_cannot_upload(app, accounts, demo_settings, tmp_path, role):
+def test_non_admin_cannot_upload(app, accounts, db, tmp_path, role):
     c = client_for(app, accounts, role)
     assert c.get("/admin/rasters").status_code == 403
     r = _upload(c, _tif(tmp_path, seed=23))
     assert r.status_code == 403
-    with transaction(demo_settings) as s:
-        assert s.scalar(select(func.count()).select_from(Raster).where(Raster.filename == "flood.tif")) == 0
+    assert db.scalar(select(func.count()).select_from(Raster).where(Raster.filename == "flood.tif")) == 0
 
 
-def test_database_refuses_writes_from_non_admins(demo_settings, accounts):
+def test_database_refuses_writes_from_non_admins(db, accounts):
     """Row-level security backs the route check: the application role writes rasters only as an admin."""
     from spatial.accounts import apply_scope, get_user, principal
 
-    with transaction(demo_settings) as s:
-        planner = principal(get_user(s, accounts.name("planner")))
-        apply_scope(s, planner)
-        assert s.scalar(select(func.count()).select_from(Raster)) >= 4  # reads: the demo rasters
-        assert s.execute(text("UPDATE rasters SET name = 'x'")).rowcount == 0
-        assert s.execute(text("DELETE FROM rasters")).rowcount == 0
+    planner = principal(get_user(db, accounts.name("planner")))
+    apply_scope(db, planner)
+    assert db.scalar(select(func.count()).select_from(Raster)) >= 4  # reads: the demo rasters
+    assert db.execute(text("UPDATE rasters SET name = 'x'")).rowcount == 0
+    assert db.execute(text("DELETE FROM rasters")).rowcount == 0
 
 
 def test_upload_form_has_csrf(app, accounts):
@@ -284,7 +277,7 @@ def test_openapi_documents_rasters(anonymous):
 # --------------------------------------------------------------------------- demo rasters
 @pytest.fixture(scope="module")
 def demo_catalogue(demo_settings):
-    with transaction(demo_settings) as s:
+    with Session(engine_for(demo_settings)) as s:  # reads the committed demo, once for the module
         rows = s.scalars(select(Raster).where(Raster.created_by == "demo").order_by(Raster.id)).all()
         return {(r.hazard, r.return_period): r for r in rows}
 
@@ -317,15 +310,14 @@ def test_demo_flood_100_year_covers_10_year(demo_catalogue, demo_settings):
     assert f100.value_max > f10.value_max
 
 
-def test_demo_landslide_classes_follow_slope(demo_settings):
+def test_demo_landslide_classes_follow_slope(db):
     from geoalchemy2.shape import to_shape
 
     from ingest.demo_rasters import landslide_classes
     from spatial.geometry import to_metric
     from spatial.models import AdminUnit
 
-    with transaction(demo_settings) as s:
-        geom = s.scalar(select(AdminUnit.geom).where(AdminUnit.level == "province", AdminUnit.boundary == "current"))
+    geom = db.scalar(select(AdminUnit.geom).where(AdminUnit.level == "province", AdminUnit.boundary == "current"))
     terrain = make_terrain(to_metric(to_shape(geom)), DEMO_SEED)
     classes = landslide_classes(terrain)
     inside = classes[terrain.inside]
@@ -335,21 +327,19 @@ def test_demo_landslide_classes_follow_slope(demo_settings):
     assert (np.bincount(inside, minlength=6)[1:] > 0).all()
 
 
-def test_demo_rasters_are_deterministic(demo_settings, tmp_path):
+def test_demo_rasters_are_deterministic(db, tmp_path):
+    from geoalchemy2.shape import to_shape
+
     from ingest.demo_rasters import demo_rasters, write_geotiff
+    from spatial.geometry import to_metric
+    from spatial.models import AdminUnit
 
-    with transaction(demo_settings) as s:
-        from geoalchemy2.shape import to_shape
-
-        from spatial.geometry import to_metric
-        from spatial.models import AdminUnit
-
-        geom = to_metric(
-            to_shape(
-                s.scalar(select(AdminUnit.geom).where(AdminUnit.level == "province", AdminUnit.boundary == "current"))
-            )
+    geom = to_metric(
+        to_shape(
+            db.scalar(select(AdminUnit.geom).where(AdminUnit.level == "province", AdminUnit.boundary == "current"))
         )
-        checksums = set(s.scalars(select(Raster.checksum).where(Raster.created_by == "demo")))
+    )
+    checksums = set(db.scalars(select(Raster.checksum).where(Raster.created_by == "demo")))
     import hashlib
 
     made = set()

@@ -17,7 +17,6 @@ from sqlalchemy import text
 from ingest.demo_rasters import write_demo_uploads
 from ingest.raster import RasterMetadata, ingest_raster
 from jobs.exposure import exposure
-from spatial.db import transaction
 from spatial.geometry import WGS84, transform, transform_xy
 from spatial.settings import Settings
 from tests.conftest import DEMO_SEED, client_for
@@ -254,15 +253,13 @@ def test_incremental_runs_recompute_only_what_changed(db):
     assert ">=3.0" not in keys[False]
 
 
-def test_progress_is_recorded_on_the_run(demo_settings):
-    with transaction(demo_settings) as s:
-        progress = s.scalar(text("SELECT progress FROM job_runs WHERE job = 'exposure' ORDER BY id DESC LIMIT 1"))
+def test_progress_is_recorded_on_the_run(db):
+    progress = db.scalar(text("SELECT progress FROM job_runs WHERE job = 'exposure' ORDER BY id DESC LIMIT 1"))
     assert progress and progress.startswith("done:")
 
 
-def test_api_rows_and_scope(app, client, accounts, demo_settings, tmp_path):
-    with transaction(demo_settings) as s:
-        raster_id = s.scalar(text("SELECT id FROM rasters WHERE hazard = 'flood_depth' AND return_period = 100"))
+def test_api_rows_and_scope(app, client, accounts, db, tmp_path):
+    raster_id = db.scalar(text("SELECT id FROM rasters WHERE hazard = 'flood_depth' AND return_period = 100"))
     body = client.get(f"/api/exposure?raster={raster_id}&level=commune&boundaries=current").get_json()
     assert body["raster"]["threshold_op"] == ">" and body["raster"]["threshold_value"] == 0.15
     assert len(body["rows"]) == 65
@@ -307,8 +304,7 @@ def test_api_rows_and_scope(app, client, accounts, demo_settings, tmp_path):
     by_code = dict(zip(fields[columns.index("code")], fields[columns.index("households_exposed")], strict=True))
     assert by_code == {r["code"]: r["households_exposed"] for r in body["rows"]}
     # an asset's exposure to every raster, for its popup
-    with transaction(demo_settings) as s:
-        code = s.scalar(text("SELECT code FROM water_schemes ORDER BY code LIMIT 1"))
+    code = db.scalar(text("SELECT code FROM water_schemes ORDER BY code LIMIT 1"))
     asset = client.get(f"/api/exposure/water_scheme/{code}").get_json()
     assert asset["code"] == code and len(asset["rasters"]) >= 4
     assert client.get("/api/exposure/road/X").status_code == 400

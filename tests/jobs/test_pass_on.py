@@ -20,19 +20,13 @@ from spatial.ledger import (
     record_replacement,
     record_sale,
 )
-from spatial.models import Animal, LivelihoodModel, ModelParticipant, PassOnObligation, PassOnRule
+from spatial.models import Animal, PassOnObligation, PassOnRule
 
 
 @pytest.fixture
-def model(db):
-    """A demo cow bank with no ledger rule row of its own (defaults), and two households."""
-    m = db.scalar(
-        select(LivelihoodModel).where(LivelihoodModel.model_type == "cow_bank").order_by(LivelihoodModel.id).limit(1)
-    )
-    db.execute(PassOnRule.__table__.delete().where(PassOnRule.model_id == m.id))
-    homes = db.scalars(
-        select(ModelParticipant.household_id).where(ModelParticipant.model_id == m.id).order_by(ModelParticipant.id)
-    ).all()
+def model(cow_bank):
+    """The demo cow bank on the default rule, and two of its households."""
+    m, homes = cow_bank
     return m, homes[0], homes[1]
 
 

@@ -1,4 +1,6 @@
-"""Job runs: one row each, an advisory lock and a unique (job, scheduled_for) key."""
+"""Job runs: one row each, an advisory lock and a unique (job, scheduled_for) key.
+
+run_job opens its own session and commits: these tests read the committed database after it."""
 
 import threading
 import time

@@ -17,6 +17,7 @@ import textwrap
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from spatial.cluster import database_url
 from spatial.db import engine_for, transaction
@@ -107,7 +108,7 @@ def test_every_route_is_classified(app):
 @pytest.fixture(scope="module")
 def expected(demo_settings, accounts):
     """Codes each layer may show to a user scoped to commune A, from geometry alone."""
-    with transaction(demo_settings) as s:
+    with Session(engine_for(demo_settings)) as s:  # reads the committed demo, once for the module
         a = {"code": accounts.commune_a}
         households = set(
             s.execute(
@@ -252,17 +253,29 @@ def _login(app, name, password):
     return c
 
 
-@pytest.fixture
-def person(demo_settings):
-    """A fresh planner for tests that change passwords, sessions or limits."""
+def _new_planner(session) -> str:
     import secrets
 
     from spatial.accounts import create_user
 
     name = f"p_{secrets.token_hex(4)}"
-    with transaction(demo_settings) as s:
-        create_user(s, name, "planner", password="first password 1", areas=["20"])
+    create_user(session, name, "planner", password="first password 1", areas=["20"])
     return name
+
+
+@pytest.fixture
+def person(db):
+    """A fresh planner for tests that change passwords, sessions or limits."""
+    name = _new_planner(db)
+    db.flush()
+    return name
+
+
+@pytest.fixture
+def committed_person(demo_settings):
+    """A fresh planner committed to the demo: subprocesses sign in as it on their own connections."""
+    with transaction(demo_settings) as s:
+        return _new_planner(s)
 
 
 def test_csrf_refused(app, person):
@@ -308,15 +321,15 @@ def test_sessions_die_at_password_change(app, person):
     assert _login(app, person, "second password 2").get("/api/me").status_code == 200
 
 
-def test_disabled_user_loses_sessions_and_tokens(app, demo_settings, person):
+def test_disabled_user_loses_sessions_and_tokens(app, db, person):
     from spatial.accounts import disable_user, get_user, issue_token
 
     c = _login(app, person, "first password 1")
-    with transaction(demo_settings) as s:
-        token = issue_token(s, get_user(s, person))
+    token = issue_token(db, get_user(db, person))
+    db.flush()
     assert app.test_client().get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    with transaction(demo_settings) as s:
-        disable_user(s, get_user(s, person))
+    disable_user(db, get_user(db, person))
+    db.flush()
     assert c.get("/api/me").status_code == 401
     assert app.test_client().get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     login = app.test_client()
@@ -327,7 +340,8 @@ def test_disabled_user_loses_sessions_and_tokens(app, demo_settings, person):
     )
 
 
-def test_login_rate_limit_holds_across_processes(app, demo_settings, person):
+def test_login_rate_limit_holds_across_processes(committed_app, demo_settings, committed_person):
+    app, person = committed_app, committed_person
     url = database_url(demo_settings)
     script = textwrap.dedent(f"""
         from spatial.settings import Settings
@@ -357,16 +371,15 @@ def test_login_rate_limit_holds_across_processes(app, demo_settings, person):
 
 
 # --------------------------------------------------------------------- audit
-def test_admin_edit_is_audited_with_old_and_new(app, accounts, demo_settings):
+def test_admin_edit_is_audited_with_old_and_new(app, accounts, db):
     c = client_for(app, accounts, "admin")
     target = accounts.name("planner")
     r = c.post(f"/admin/users/{target}", data={"role": "planner", "display_name": "Cán bộ Thử"})
     assert r.status_code == 303
-    with transaction(demo_settings) as s:
-        row = s.execute(
-            text("""SELECT actor, action, old ->> 'display_name', new ->> 'display_name', new ? 'password_hash'
-                                FROM audit_log WHERE table_name = 'users' ORDER BY id DESC LIMIT 1""")
-        ).one()
+    row = db.execute(
+        text("""SELECT actor, action, old ->> 'display_name', new ->> 'display_name', new ? 'password_hash'
+                            FROM audit_log WHERE table_name = 'users' ORDER BY id DESC LIMIT 1""")
+    ).one()
     assert row == (accounts.name("admin"), "update", None, "Cán bộ Thử", False)
     page = c.get(f"/admin/audit?table=users&actor={accounts.name('admin')}").get_data(as_text=True)
     assert "Cán bộ Thử" in page
@@ -407,11 +420,10 @@ def test_status_pages_for_people_and_json_for_api(app, accounts, demo_settings):
     assert r.status_code == 413 and "Traceback" not in r.get_data(as_text=True)
 
 
-def test_admin_update_with_unknown_role_changes_nothing(app, accounts, demo_settings):
+def test_admin_update_with_unknown_role_changes_nothing(app, accounts, db):
     c = client_for(app, accounts, "admin")
     target = accounts.name("extension_worker")
     r = c.post(f"/admin/users/{target}", data={"role": "king", "display_name": "X"})
     assert r.status_code == 400 and r.get_json()["error"]["parameter"] == "role"
-    with transaction(demo_settings) as s:
-        role, name = s.execute(text("SELECT role, display_name FROM users WHERE name = :n"), {"n": target}).one()
+    role, name = db.execute(text("SELECT role, display_name FROM users WHERE name = :n"), {"n": target}).one()
     assert (role, name) == ("extension_worker", None)

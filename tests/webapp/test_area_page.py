@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from spatial.db import transaction
 from tests.conftest import client_for
 
 
-def test_area_page_lists_exposure_and_exposed_things(app, client, accounts, demo_settings):
-    with transaction(demo_settings) as s:
-        # the current commune with most exposed households (to the 100-year flood)
-        code, exposed = s.execute(
-            text("""
-            SELECT u.code, a.households_exposed FROM area_exposure a
-            JOIN admin_units u ON u.id = a.unit_id JOIN rasters r ON r.id = a.raster_id
-            WHERE u.level = 'commune' AND u.boundary = 'current' AND r.hazard = 'flood_depth'
-              AND r.return_period = 100
-            ORDER BY a.households_exposed DESC, u.code LIMIT 1""")
-        ).one()
-        rasters = s.scalar(text("SELECT count(*) FROM rasters"))
+def test_area_page_lists_exposure_and_exposed_things(app, client, accounts, db):
+    # the current commune with most exposed households (to the 100-year flood)
+    code, exposed = db.execute(
+        text("""
+        SELECT u.code, a.households_exposed FROM area_exposure a
+        JOIN admin_units u ON u.id = a.unit_id JOIN rasters r ON r.id = a.raster_id
+        WHERE u.level = 'commune' AND u.boundary = 'current' AND r.hazard = 'flood_depth'
+          AND r.return_period = 100
+        ORDER BY a.households_exposed DESC, u.code LIMIT 1""")
+    ).one()
+    rasters = db.scalar(text("SELECT count(*) FROM rasters"))
     assert exposed > 0
     body = client.get(f"/api/areas/{code}").get_json()
     assert body["unit"]["code"] == code and body["unit"]["boundary"] == "current"
@@ -38,8 +36,7 @@ def test_area_page_lists_exposure_and_exposed_things(app, client, accounts, demo
     assert client.get(f"/areas/{code}?lang=vi").get_data(as_text=True).count("Hộ chịu rủi ro") >= 1
 
     # legacy boundaries, and bad parameters
-    with transaction(demo_settings) as s:
-        legacy = s.scalar(text("SELECT code FROM admin_units WHERE level = 'district' AND boundary = 'legacy' LIMIT 1"))
+    legacy = db.scalar(text("SELECT code FROM admin_units WHERE level = 'district' AND boundary = 'legacy' LIMIT 1"))
     assert client.get(f"/api/areas/{legacy}?boundaries=legacy").get_json()["unit"]["level"] == "district"
     assert client.get(f"/api/areas/{code}?boundaries=old").status_code == 400
     assert client.get("/api/areas/99999").status_code == 404

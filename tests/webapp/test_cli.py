@@ -58,7 +58,8 @@ def _run_input(settings, stdin, *args):
     )
 
 
-def test_users_commands(demo_settings, accounts, app):
+def test_users_commands(demo_settings, accounts, committed_app):
+    app = committed_app  # the CLI commits on its own connection, and must not wait for a test transaction
     r = _run_input(
         demo_settings,
         "a long enough pass\n",

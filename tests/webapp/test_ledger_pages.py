@@ -6,9 +6,10 @@ from datetime import date
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from ingest.demo_ledger import LEDGER_AS_OF
-from spatial.db import transaction
+from spatial.db import engine_for
 from spatial.ledger import receive_animal, record_birth, record_pass_on, refresh_pass_on_status
 from spatial.models import Animal
 from tests.conftest import client_for, model_in_commune
@@ -16,39 +17,36 @@ from tests.conftest import client_for, model_in_commune
 CODE = "MH-TEST-LEDGER"
 
 
-@pytest.fixture(scope="module")
-def chain_in_a(demo_settings, accounts):
+@pytest.fixture
+def chain_in_a(db, accounts):
     """A cow bank in commune A (the demo has none there): one overdue, one due, one handed on."""
-    with transaction(demo_settings) as s:
-        model, homes = model_in_commune(
-            s,
-            accounts.commune_a,
-            CODE,
-            "cow_bank",
-            "Ngân hàng bò – thử nghiệm sổ luân chuyển",
-            start_date=date(2023, 1, 10),
-            budget_vnd=100_000_000,
-            households=4,
-            participants=3,
-        )
-        late = receive_animal(s, model, homes[0].id, "A-1", date(2023, 1, 10))
-        record_birth(s, s.get(Animal, late.source_animal_id), date(2024, 6, 1), "female")
-        due = receive_animal(s, model, homes[1].id, "A-2", date(2023, 1, 10))
-        record_birth(s, s.get(Animal, due.source_animal_id), date(2025, 2, 1), "female")
-        given = receive_animal(s, model, homes[2].id, "A-3", date(2023, 1, 10))
-        calf = record_birth(s, s.get(Animal, given.source_animal_id), date(2024, 3, 1), "female")
-        record_pass_on(s, calf, homes[3].id, date(2024, 10, 1))
-        refresh_pass_on_status(s, LEDGER_AS_OF)  # the demo's own statuses are as of that day already
-        names = [h.head_name for h in homes]
-    yield names
-    with transaction(demo_settings) as s:
-        s.execute(text("DELETE FROM livelihood_models WHERE code = :c"), {"c": CODE})
+    model, homes = model_in_commune(
+        db,
+        accounts.commune_a,
+        CODE,
+        "cow_bank",
+        "Ngân hàng bò – thử nghiệm sổ luân chuyển",
+        start_date=date(2023, 1, 10),
+        budget_vnd=100_000_000,
+        households=4,
+        participants=3,
+    )
+    late = receive_animal(db, model, homes[0].id, "A-1", date(2023, 1, 10))
+    record_birth(db, db.get(Animal, late.source_animal_id), date(2024, 6, 1), "female")
+    due = receive_animal(db, model, homes[1].id, "A-2", date(2023, 1, 10))
+    record_birth(db, db.get(Animal, due.source_animal_id), date(2025, 2, 1), "female")
+    given = receive_animal(db, model, homes[2].id, "A-3", date(2023, 1, 10))
+    calf = record_birth(db, db.get(Animal, given.source_animal_id), date(2024, 3, 1), "female")
+    record_pass_on(db, calf, homes[3].id, date(2024, 10, 1))
+    refresh_pass_on_status(db, LEDGER_AS_OF)  # the demo's own statuses are as of that day already
+    db.flush()
+    return [h.head_name for h in homes]
 
 
 @pytest.fixture(scope="module")
 def outside(demo_settings):
     """A demo cow bank or buffalo loan (none lies in commune A)."""
-    with transaction(demo_settings) as s:
+    with Session(engine_for(demo_settings)) as s:  # reads the committed demo, once for the module
         return s.scalar(
             text(
                 "SELECT m.code FROM livelihood_models m JOIN pass_on_obligations o ON o.model_id = m.id "
@@ -95,15 +93,14 @@ def test_worker_sees_its_communes_only(app, accounts, chain_in_a, outside):
     assert client_for(app, accounts, "admin").get(f"/api/models/{outside}/chain").status_code == 200
 
 
-def test_due_list_is_scoped(app, accounts, demo_settings, chain_in_a):
+def test_due_list_is_scoped(app, accounts, db, chain_in_a):
     worker = client_for(app, accounts, "extension_worker")
     rows = worker.get("/api/pass-on").get_json()["rows"]
     assert {r["model_code"] for r in rows} == {CODE}
     assert sorted(r["status"] for r in rows) == ["due", "overdue"]
     overdue = worker.get("/api/pass-on?status=overdue").get_json()["rows"]
     assert [(r["giver_name"], r["due_by"]) for r in overdue] == [(chain_in_a[0], "2025-06-01")]
-    with transaction(demo_settings) as s:
-        everywhere = s.scalar(text("SELECT count(*) FROM pass_on_obligations WHERE status IN ('due', 'overdue')"))
+    everywhere = db.scalar(text("SELECT count(*) FROM pass_on_obligations WHERE status IN ('due', 'overdue')"))
     admin_rows = client_for(app, accounts, "admin").get("/api/pass-on").get_json()["rows"]
     assert len(admin_rows) == everywhere > len(rows)
     page = worker.get("/pass-on?lang=vi", headers={"Accept": "text/html"}).get_data(as_text=True)

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from jobs.model_status import PROGRAMME_TZ, model_status_as_of
-from spatial.db import transaction
+from spatial.db import engine_for
 from tests.conftest import client_for, model_in_commune
 
 CODE = "MH-TEST-STATUS-A"
@@ -29,24 +30,23 @@ def _units(s, code: str) -> list[int]:
     )
 
 
-@pytest.fixture(scope="module")
-def chickens_in_a(app, demo_settings, accounts):
+@pytest.fixture
+def chickens_in_a(app, db, accounts):
     """A chicken model in commune A visited twice through the API by A's extension worker, and an edit."""
     today = datetime.now(ZoneInfo(PROGRAMME_TZ)).date()
-    with transaction(demo_settings) as s:
-        _model, homes = model_in_commune(
-            s,
-            accounts.commune_a,
-            CODE,
-            "free_range_chicken",
-            "Gà thả vườn – thử trang mô hình",
-            start_date=today - timedelta(days=400),
-            budget_vnd=40_000_000,
-            households=2,
-        )
-        version = s.scalar(
-            text("SELECT version FROM form_definitions WHERE form_id = 'free_range_chicken' ORDER BY id DESC LIMIT 1")
-        )
+    _model, homes = model_in_commune(
+        db,
+        accounts.commune_a,
+        CODE,
+        "free_range_chicken",
+        "Gà thả vườn – thử trang mô hình",
+        start_date=today - timedelta(days=400),
+        budget_vnd=40_000_000,
+        households=2,
+    )
+    version = db.scalar(
+        text("SELECT version FROM form_definitions WHERE form_id = 'free_range_chicken' ORDER BY id DESC LIMIT 1")
+    )
     worker = client_for(app, accounts, "extension_worker")
 
     def post(days_ago: int, flock: int, replaces: str | None = None) -> str:
@@ -79,20 +79,15 @@ def chickens_in_a(app, demo_settings, accounts):
     post(80, 150)
     first = post(50, 120)
     edit = post(50, 125, replaces=first)
-    with transaction(demo_settings) as s:
-        model_status_as_of(s, today)
-    yield {"today": today, "edit": edit, "household": homes[0].code}
-    with transaction(demo_settings) as s:
-        s.execute(
-            text("DELETE FROM visits WHERE model_id = (SELECT id FROM livelihood_models WHERE code = :c)"), {"c": CODE}
-        )
-        s.execute(text("DELETE FROM livelihood_models WHERE code = :c"), {"c": CODE})
+    model_status_as_of(db, today)
+    db.flush()
+    return {"today": today, "edit": edit, "household": homes[0].code}
 
 
 @pytest.fixture(scope="module")
 def outside(demo_settings, accounts):
     """An active demo model outside commune A."""
-    with transaction(demo_settings) as s:
+    with Session(engine_for(demo_settings)) as s:  # reads the committed demo, once for the module
         return s.scalar(
             text(
                 "SELECT code FROM livelihood_models WHERE status = 'active' "
@@ -129,20 +124,18 @@ def test_model_page_in_both_languages(app, accounts, chickens_in_a):
     assert "<script>" not in page and "style=" not in page  # strict CSP: nothing inline
 
 
-def test_cow_bank_page_links_its_chain(client, demo_settings):
-    with transaction(demo_settings) as s:
-        code = s.scalar(text("SELECT code FROM livelihood_models WHERE model_type = 'cow_bank' ORDER BY code LIMIT 1"))
+def test_cow_bank_page_links_its_chain(client, db):
+    code = db.scalar(text("SELECT code FROM livelihood_models WHERE model_type = 'cow_bank' ORDER BY code LIMIT 1"))
     page = client.get(f"/models/{code}", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert f"/models/{code}/chain" in page
     status = client.get(f"/api/models/{code}/status").get_json()["status"]
-    with transaction(demo_settings) as s:
-        alive = s.scalar(
-            text(
-                "SELECT count(*) FROM animals a JOIN livelihood_models m ON m.id = a.model_id "
-                "WHERE m.code = :c AND a.status = 'alive'"
-            ),
-            {"c": code},
-        )
+    alive = db.scalar(
+        text(
+            "SELECT count(*) FROM animals a JOIN livelihood_models m ON m.id = a.model_id "
+            "WHERE m.code = :c AND a.status = 'alive'"
+        ),
+        {"c": code},
+    )
     assert status["herd_size"] == alive
 
 
@@ -155,22 +148,19 @@ def test_outside_the_callers_communes_is_404(app, accounts, outside, role):
     assert client_for(app, accounts, "admin").get(f"/api/models/{outside}/status").status_code == 200
 
 
-def test_due_list_is_scoped_and_ordered(app, accounts, demo_settings, chickens_in_a):
-    with transaction(demo_settings) as s:
-        in_a = set(
-            s.execute(
-                text(
-                    "SELECT code FROM livelihood_models WHERE status = 'active' AND deleted_at IS NULL "
-                    "AND commune_id = ANY(:ids)"
-                ),
-                {"ids": _units(s, accounts.commune_a)},
-            ).scalars()
-        )
-        everywhere = set(
-            s.execute(
-                text("SELECT code FROM livelihood_models WHERE status = 'active' AND deleted_at IS NULL")
-            ).scalars()
-        )
+def test_due_list_is_scoped_and_ordered(app, accounts, db, chickens_in_a):
+    in_a = set(
+        db.execute(
+            text(
+                "SELECT code FROM livelihood_models WHERE status = 'active' AND deleted_at IS NULL "
+                "AND commune_id = ANY(:ids)"
+            ),
+            {"ids": _units(db, accounts.commune_a)},
+        ).scalars()
+    )
+    everywhere = set(
+        db.execute(text("SELECT code FROM livelihood_models WHERE status = 'active' AND deleted_at IS NULL")).scalars()
+    )
     body = client_for(app, accounts, "extension_worker").get("/api/visits/due").get_json()
     codes = [r["code"] for r in body["rows"]]
     assert set(codes) == in_a and CODE in codes  # never another commune's model

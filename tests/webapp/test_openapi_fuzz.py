@@ -22,7 +22,7 @@ CHECKS = [not_a_server_error, response_schema_conformance, content_type_conforma
 OPERATIONS = [op.ok().label for op in schemathesis.openapi.from_dict(openapi_document()).get_all_operations()]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def api_schema(app):  # type: ignore[no-untyped-def]
     return schemathesis.openapi.from_wsgi("/api/openapi.json", app)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from spatial.settings import Settings
+from tests.conftest import request_sessions
 from tests.webapp import test_access
 from tests.webapp.test_access import _csrf, _login
 
@@ -44,12 +45,12 @@ def test_wrong_passwords_from_one_address_do_not_lock_the_user_out_at_theirs(app
     _login(app, person, "first password 1")
 
 
-def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_address(demo_settings, person):
+def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_address(demo_settings, connection, person):
     from dataclasses import replace
 
     from webapp import create_app
 
-    proxied = create_app(replace(demo_settings, trusted_proxies=1))
+    proxied = create_app(replace(demo_settings, trusted_proxies=1), session_factory=request_sessions(connection))
     proxied.config["WTF_CSRF_ENABLED"] = False
     c = proxied.test_client()
 
@@ -63,7 +64,7 @@ def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_address(demo_sett
     assert [attempt("198.51.100.7") for _ in range(6)] == [401] * 5 + [429]
     assert attempt("198.51.100.8") == 401  # another client behind the same proxy is not refused
     # without the setting, the forwarded header is not believed (anyone could send one)
-    plain = create_app(demo_settings)
+    plain = create_app(demo_settings, session_factory=request_sessions(connection))
     plain.config["WTF_CSRF_ENABLED"] = False
     d = plain.test_client()
     for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5"):

@@ -14,9 +14,10 @@ import pytest
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from spatial import NotFound
-from spatial.db import transaction
+from spatial.db import engine_for
 from spatial.geometry import WGS84, transform_xy
 from spatial.hazard_styles import style_for
 from spatial.models import Raster
@@ -30,7 +31,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def rasters(demo_settings) -> dict[str, dict]:
     """The demo's catalogued rasters by key (flood_depth_100, landslide, …), with their COG's path."""
-    with transaction(demo_settings) as s:
+    with Session(engine_for(demo_settings)) as s:  # reads the committed demo, once for the module
         rows = s.execute(select(Raster)).scalars().all()
         out = {}
         for r in rows:

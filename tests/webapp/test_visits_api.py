@@ -23,6 +23,7 @@ def targets(demo_settings, accounts):
     small test demo has few models), and targets inside C, outside it, and in the shared commune A."""
     from spatial.accounts import create_user, issue_token
 
+    # committed: the live-server tests below send this worker's token from other threads
     with transaction(demo_settings) as s:
         c = s.execute(
             text("""
@@ -146,13 +147,12 @@ def cow_body(targets, **over):
     return body
 
 
-def _count(demo_settings, sql, **params):
-    with transaction(demo_settings) as s:
-        return s.execute(text(sql), params).scalar()
+def _count(db, sql, **params):
+    return db.execute(text(sql), params).scalar()
 
 
 # ----------------------------------------------------------------------------- the sync rules
-def test_first_receipt_201_identical_again_200_and_nothing_changes(app, accounts, targets, demo_settings):
+def test_first_receipt_201_identical_again_200_and_nothing_changes(app, accounts, targets, db):
     c = worker(app, targets)
     body = cow_body(targets)
     r = c.post("/api/visits", json=body)
@@ -169,7 +169,7 @@ def test_first_receipt_201_identical_again_200_and_nothing_changes(app, accounts
     assert (got["version"], got["root"], got["current"], got["replaces"]) == (1, body["id"], True, None)
     assert got["submitted_by"] == targets["worker"]
     audit = "SELECT count(*) FROM audit_log WHERE table_name = 'visits' AND row_id = :id"
-    assert _count(demo_settings, audit, id=body["id"]) == 1
+    assert _count(db, audit, id=body["id"]) == 1
 
     reordered = json.dumps(dict(reversed(list(body.items()))))  # same body, other key order
     for again in (
@@ -178,11 +178,9 @@ def test_first_receipt_201_identical_again_200_and_nothing_changes(app, accounts
     ):
         assert again.status_code == 200, again.get_json()
         assert again.get_json() == got  # the stored visit, untouched
-    assert _count(demo_settings, "SELECT count(*) FROM visits WHERE id = :id", id=body["id"]) == 1
-    assert _count(demo_settings, audit, id=body["id"]) == 1
-    row = _count(
-        demo_settings, "SELECT ST_SRID(geom) || ' ' || ST_AsText(geom) FROM visits WHERE id = :id", id=body["id"]
-    )
+    assert _count(db, "SELECT count(*) FROM visits WHERE id = :id", id=body["id"]) == 1
+    assert _count(db, audit, id=body["id"]) == 1
+    row = _count(db, "SELECT ST_SRID(geom) || ' ' || ST_AsText(geom) FROM visits WHERE id = :id", id=body["id"])
     assert row == "4326 POINT(106.3521 21.8473)"
     assert c.get(f"/api/visits/{body['id']}").get_json() == got
 
@@ -198,7 +196,7 @@ def test_different_body_same_id_409_and_the_original_is_kept(app, accounts, targ
     assert c.get(f"/api/visits/{body['id']}").get_json()["answers"]["condition"] == "good"
 
 
-def test_edits_name_the_version_they_replace_and_stale_ones_get_409(app, accounts, targets, demo_settings):
+def test_edits_name_the_version_they_replace_and_stale_ones_get_409(app, accounts, targets, db):
     c = worker(app, targets)
     v1 = cow_body(targets)
     assert c.post("/api/visits", json=v1).status_code == 201
@@ -228,7 +226,7 @@ def test_edits_name_the_version_they_replace_and_stale_ones_get_409(app, account
     history = c.get(f"/api/visits?model={targets['cow']}&history=true").get_json()["visits"]
     chain = sorted((v["version"], v["id"], v["current"]) for v in history if v["root"] == v1["id"])
     assert chain == [(1, v1["id"], False), (2, e1["id"], False), (3, e2["id"], True)]
-    assert _count(demo_settings, "SELECT count(*) FROM visits WHERE root_id = :r", r=v1["id"]) == 3
+    assert _count(db, "SELECT count(*) FROM visits WHERE root_id = :r", r=v1["id"]) == 3
 
 
 def test_an_edit_keeps_its_target_and_needs_a_real_version(app, accounts, targets):
@@ -275,13 +273,13 @@ def _race(url: str, token: str, bodies: list[dict]) -> list[int]:
     return codes
 
 
-def test_concurrent_identical_posts_make_exactly_one_row(live_server, accounts, targets, demo_settings):
+def test_concurrent_identical_posts_make_exactly_one_row(live_server, accounts, targets, db):
     token = targets["token"]
     for _ in range(3):
         body = cow_body(targets)
         codes = _race(live_server, token, [body] * 6)
         assert sorted(codes) == [200] * 5 + [201], codes
-        assert _count(demo_settings, "SELECT count(*) FROM visits WHERE id = :id", id=body["id"]) == 1
+        assert _count(db, "SELECT count(*) FROM visits WHERE id = :id", id=body["id"]) == 1
 
 
 def test_concurrent_edits_of_one_version_one_wins(live_server, accounts, targets):
@@ -294,7 +292,7 @@ def test_concurrent_edits_of_one_version_one_wins(live_server, accounts, targets
 
 
 # ----------------------------------------------------------------------------- scope and roles
-def test_a_worker_syncs_only_within_their_communes(app, accounts, targets, demo_settings):
+def test_a_worker_syncs_only_within_their_communes(app, accounts, targets, db):
     # the shared test worker of commune A: its model yes, a model of another commune no
     a = client_for(app, accounts, "extension_worker")
     assert a.post("/api/visits", json=general_body(targets, targets["model_a"])).status_code == 201
@@ -305,7 +303,7 @@ def test_a_worker_syncs_only_within_their_communes(app, accounts, targets, demo_
     outside = cow_body(targets, model=targets["cow_outside"])
     r = c.post("/api/visits", json=outside)
     assert r.status_code == 403
-    assert _count(demo_settings, "SELECT count(*) FROM visits WHERE id = :id", id=outside["id"]) == 0
+    assert _count(db, "SELECT count(*) FROM visits WHERE id = :id", id=outside["id"]) == 0
     assert c.get(f"/api/visits?model={targets['cow_outside']}").status_code == 404
     assert c.post("/api/visits", json=general_body(targets, targets["model_a"])).status_code == 403
 
@@ -324,17 +322,16 @@ def test_a_worker_syncs_only_within_their_communes(app, accounts, targets, demo_
     assert admin.get(f"/api/visits/{outside['id']}").get_json()["model"] == targets["cow_outside"]
 
 
-def test_row_level_security_refuses_a_visit_in_another_commune_even_without_the_api(demo_settings, accounts, targets):
+def test_row_level_security_refuses_a_visit_in_another_commune_even_without_the_api(db, accounts, targets):
     """The policy itself: as the application role, scoped to the worker, an insert outside fails."""
-    with transaction(demo_settings) as s:
-        uid = s.execute(text("SELECT id FROM users WHERE name = :n"), {"n": targets["worker"]}).scalar()
-        model, commune = s.execute(
-            text("SELECT id, commune_id FROM livelihood_models WHERE code = :c"), {"c": targets["cow_outside"]}
-        ).one()
-    with pytest.raises(Exception, match="row-level security"), transaction(demo_settings) as s:
-        s.execute(text("SET LOCAL ROLE sinhke_app"))
-        s.execute(text("SELECT set_config('sinhke.user_id', :u, true)"), {"u": str(uid)})
-        s.execute(
+    uid = db.execute(text("SELECT id FROM users WHERE name = :n"), {"n": targets["worker"]}).scalar()
+    model, commune = db.execute(
+        text("SELECT id, commune_id FROM livelihood_models WHERE code = :c"), {"c": targets["cow_outside"]}
+    ).one()
+    with pytest.raises(Exception, match="row-level security"), db.begin_nested():
+        db.execute(text("SET LOCAL ROLE sinhke_app"))
+        db.execute(text("SELECT set_config('sinhke.user_id', :u, true)"), {"u": str(uid)})
+        db.execute(
             text("""
             INSERT INTO visits (id, model_id, commune_id, visited_at, form_id, form_version, answers, body_sha256,
                                 root_id, version, submitted_by)
@@ -400,7 +397,7 @@ def test_a_browser_session_syncs_with_its_csrf_token(app, accounts, targets):
         (lambda b: {**b, "answers": {**b["answers"], "deaths": -1}}, 422, "answers.deaths"),
     ],
 )
-def test_bad_bodies_name_the_field(app, accounts, targets, demo_settings, change, status, field):
+def test_bad_bodies_name_the_field(app, accounts, targets, db, change, status, field):
     c = worker(app, targets)
     body = change(cow_body(targets))
     r = c.post("/api/visits", json=body)
@@ -408,7 +405,7 @@ def test_bad_bodies_name_the_field(app, accounts, targets, demo_settings, change
     assert r.get_json()["error"]["field"] == field
     assert (
         _count(
-            demo_settings,
+            db,
             "SELECT count(*) FROM visits WHERE id::text = :id",
             id=str(body.get("id") if isinstance(body, dict) else ""),
         )
@@ -451,7 +448,7 @@ def test_invalid_answers_list_every_field_and_reason(app, accounts, targets):
 
 
 # ----------------------------------------------------------------------------- works, schemes
-def test_water_scheme_and_work_visits(app, accounts, targets, demo_settings):
+def test_water_scheme_and_work_visits(app, accounts, targets, db):
     c = worker(app, targets)
     versions = {f["form"]: f["version"] for f in c.get("/api/forms").get_json()["forms"]}
     scheme = {
@@ -502,7 +499,7 @@ def test_water_scheme_and_work_visits(app, accounts, targets, demo_settings):
     }
     assert c.post("/api/visits", json=wrong).get_json()["error"]["field"] == "form"
     assert _count(
-        demo_settings,
+        db,
         "SELECT commune_id = (SELECT commune_id FROM water_schemes WHERE code = :c) FROM visits WHERE id = :id",
         c=targets["scheme"],
         id=scheme["id"],
@@ -510,7 +507,7 @@ def test_water_scheme_and_work_visits(app, accounts, targets, demo_settings):
 
 
 # ----------------------------------------------------------------------------- batch
-def test_the_batch_answers_visit_by_visit(app, accounts, targets, demo_settings):
+def test_the_batch_answers_visit_by_visit(app, accounts, targets, db):
     c = worker(app, targets)
     stored = cow_body(targets)
     assert c.post("/api/visits", json=stored).status_code == 201
@@ -533,7 +530,7 @@ def test_the_batch_answers_visit_by_visit(app, accounts, targets, demo_settings)
     assert results[3]["error"]["field"] == "answers.household_code"
     assert results[5]["id"] is None and results[5]["error"]["field"] == "body"
     # what succeeded is stored although others failed
-    assert _count(demo_settings, "SELECT count(*) FROM visits WHERE id = :id", id=fresh["id"]) == 1
+    assert _count(db, "SELECT count(*) FROM visits WHERE id = :id", id=fresh["id"]) == 1
 
     assert c.post("/api/visits/batch", json={"visits": {"a": 1}}).status_code == 422
     assert c.post("/api/visits/batch", json=[fresh]).status_code == 422
@@ -586,16 +583,16 @@ def test_openapi_documents_the_field_endpoints(anonymous):
 
 
 # ----------------------------------------------------------------------------- visits update the ledger
-def test_a_cow_bank_visit_updates_the_ledger_and_a_bad_one_is_refused_whole(app, targets, demo_settings):
+def test_a_cow_bank_visit_updates_the_ledger_and_a_bad_one_is_refused_whole(app, targets, db):
     c = worker(app, targets)
     births = """SELECT count(*) FROM animal_events e JOIN ledger_visits v ON v.visit_id = e.visit_id
                 WHERE e.visit_id = :id AND e.kind = 'birth'"""
     body = cow_body(targets)
     assert c.post("/api/visits", json=body).status_code == 201
-    assert _count(demo_settings, births, id=body["id"]) == 1
+    assert _count(db, births, id=body["id"]) == 1
     # the same visit again: stored once, applied once
     assert c.post("/api/visits", json=body).status_code == 200
-    assert _count(demo_settings, births, id=body["id"]) == 1
+    assert _count(db, births, id=body["id"]) == 1
 
     # a pass-on to a household that does not exist: the visit and the ledger both refuse it
     bad = cow_body(
@@ -611,8 +608,8 @@ def test_a_cow_bank_visit_updates_the_ledger_and_a_bad_one_is_refused_whole(app,
     assert r.status_code == 422, r.get_json()
     error = r.get_json()["error"]
     assert error["field"].startswith("answers.pass_on") and "ledger" in error["message"]
-    assert _count(demo_settings, "SELECT count(*) FROM visits WHERE id = :id", id=bad["id"]) == 0
-    assert _count(demo_settings, "SELECT count(*) FROM ledger_visits WHERE visit_id = :id", id=bad["id"]) == 0
+    assert _count(db, "SELECT count(*) FROM visits WHERE id = :id", id=bad["id"]) == 0
+    assert _count(db, "SELECT count(*) FROM ledger_visits WHERE visit_id = :id", id=bad["id"]) == 0
 
 
 # ----------------------------------------------------------------------------- photos
@@ -620,7 +617,7 @@ def _jpeg(size: int = 2000) -> bytes:
     return b"\xff\xd8\xff\xe0" + bytes(range(256)) * (size // 256) + b"\xff\xd9"
 
 
-def test_a_photo_travels_with_its_visit_and_is_checked(app, accounts, targets, demo_settings):
+def test_a_photo_travels_with_its_visit_and_is_checked(app, accounts, targets, db):
     import base64
 
     from ingest.visits import PHOTO_MAX_BYTES
@@ -638,7 +635,7 @@ def test_a_photo_travels_with_its_visit_and_is_checked(app, accounts, targets, d
     # out of scope: the photo is not there for a worker of another commune
     assert client_for(app, accounts, "extension_worker").get(url).status_code == 404
     # no image bytes in the audit trail
-    assert _count(demo_settings, "SELECT count(*) FROM audit_log WHERE table_name = 'visit_photos'") == 0
+    assert _count(db, "SELECT count(*) FROM audit_log WHERE table_name = 'visit_photos'") == 0
 
     for photo, reason in (
         ({"type": "image/gif", "data": "R0lGOD"}, "type must be one of"),
@@ -651,4 +648,4 @@ def test_a_photo_travels_with_its_visit_and_is_checked(app, accounts, targets, d
         r = c.post("/api/visits", json=bad)
         assert r.status_code == 422, (photo, r.get_json())
         assert r.get_json()["error"]["field"] == "photo" and reason in r.get_json()["error"]["message"]
-        assert _count(demo_settings, "SELECT count(*) FROM visits WHERE id = :id", id=bad["id"]) == 0
+        assert _count(db, "SELECT count(*) FROM visits WHERE id = :id", id=bad["id"]) == 0
