@@ -40,10 +40,13 @@ OLD_SCOPES = {
 def _visible(kind: str, column: str) -> str:
     """Is the asset in ``column`` (of kind ``kind``) placed in one of the caller's communes?
 
-    An uncorrelated IN: PostgreSQL hashes the caller's visible placements once per query and
-    probes the hash per row (a function holding the subquery would run as a query per row: SQL
-    functions with subqueries are never inlined)."""
-    return f"{column} IN (SELECT a FROM sinhke_visible_assets('{kind}') a)"
+    Written into each policy, not behind a function: SQL functions holding a subquery are never
+    inlined, so one would run as a query per row. As an EXISTS the planner probes the placement per
+    row or hashes the caller's placements once, whichever its estimate favours; an uncorrelated IN
+    forced the hash, whose set-up cost it then charged again inside every nested policy (model
+    participants, ledger, status: EXISTS over the models) and so pushed map queries over the JIT
+    threshold."""
+    return f"EXISTS (SELECT 1 FROM sinhke_visible_assets('{kind}') a WHERE a = {column})"
 
 
 def _asset_scope(table: str, kind: str) -> tuple[str, str]:
