@@ -1,7 +1,7 @@
 """Scope models, works, water schemes, their visits and results by where they are on the 2025 boundaries
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-01 09:12:40.118204
 
 Until now these rows were scoped by their recorded (usually legacy) commune, and a user of a 2025
@@ -19,8 +19,8 @@ boundary version of the map.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
