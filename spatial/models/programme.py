@@ -123,6 +123,28 @@ class WaterScheme(Base, Edited):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class AssetUnit(Base):
+    """Where a model, work or water scheme lies on the 2025 boundaries: the commune that scopes it.
+
+    Kept by triggers (migration 0011), never written by the application: the commune holding the
+    point, else the one holding most of the line's length or the area (a tie: the lowest id); a
+    thing outside every commune keeps its recorded commune if that is a 2025 one, else the
+    heaviest crosswalk counterpart of it.
+    """
+
+    __tablename__ = "asset_units"
+    __table_args__ = (
+        CheckConstraint("asset_kind IN ('model','work','water_scheme')", name="asset_kind"),
+        CheckConstraint("method IN ('point','length','area','recorded','crosswalk')", name="method"),
+    )
+    #: model, work or water_scheme (the kinds of asset_exposure)
+    asset_kind: Mapped[str] = mapped_column(String(12), primary_key=True)
+    asset_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), nullable=False, index=True)
+    #: point: in the polygon; length/area: the largest share; recorded/crosswalk: outside every commune
+    method: Mapped[str] = mapped_column(String(9), nullable=False)
+
+
 class WaterSchemeHousehold(Base, Edited):
     __tablename__ = "water_scheme_households"
     scheme_id: Mapped[int] = mapped_column(ForeignKey("water_schemes.id", ondelete="CASCADE"), primary_key=True)

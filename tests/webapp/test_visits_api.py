@@ -50,9 +50,16 @@ def targets(demo_settings, accounts):
             )
 
         def pick(table: str, where: str, ids: list[int], inside: bool = True, n: int = 0) -> str | None:
+            """A target recorded in (outside) the communes ``ids`` that lies wholly inside (outside)
+            their 2025 communes: scope follows where a thing is, not the legacy commune recorded."""
             op = "= ANY(:ids)" if inside else "<> ALL(:ids)"
+            lies = "ST_Covers(u.geom, t.geom)" if inside else "ST_Intersects(u.geom, t.geom)"
             return s.execute(
-                text(f"SELECT code FROM {table} WHERE {where} AND commune_id {op} ORDER BY code LIMIT 1 OFFSET :n"),
+                text(f"""
+                SELECT code FROM {table} t WHERE {where} AND commune_id {op}
+                AND {"" if inside else "NOT "}EXISTS (SELECT 1 FROM admin_units u WHERE u.id = ANY(:ids)
+                                                      AND u.boundary = 'current' AND {lies})
+                ORDER BY code LIMIT 1 OFFSET :n"""),
                 {"ids": ids, "n": n},
             ).scalar()
 
