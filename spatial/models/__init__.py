@@ -74,6 +74,7 @@ from spatial.models.programme import (
 from spatial.models.rasters import EPOCHS, HAZARDS, STORED_CRS, Raster
 from spatial.models.runs import DemoTruth, JobRun
 from spatial.models.status import ModelStatus, VisitSchedule
+from spatial.models.tiles import LayerVersion, TileCache
 
 __all__ = [
     "READ_ONLY_ROLES",
@@ -144,4 +145,6 @@ __all__ = [
     "FormDefinition",
     "ModelStatus",
     "VisitSchedule",
+    "LayerVersion",
+    "TileCache",
 ]

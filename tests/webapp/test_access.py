@@ -29,6 +29,7 @@ LIST_LAYERS = (
     "water_schemes",
     "households",
     "fallback_risk",
+    "villages",
 )
 
 #: endpoint -> how it is protected
@@ -86,6 +87,8 @@ ROUTES = {
     "admin.upload_raster": "admin_write",
     "tiles.raster_tile": "scoped",
     "tiles.raster_legend": "scoped",
+    "tiles.vector_tile": "scoped",
+    "tiles.vector_tilejson": "scoped",
     # field forms are programme-wide reference data; visits are scoped by their target's commune
     "field_api.forms": "scoped",
     "field_api.form": "scoped",
@@ -150,6 +153,7 @@ def expected(demo_settings, accounts):
             "livelihood_models": by_commune("livelihood_models"),
             "infrastructure_works": by_commune("infrastructure_works"),
             "water_schemes": by_commune("water_schemes"),
+            "villages": by_commune("villages"),
             "fallback_risk": households & flagged,
             "all": everything,
         }
