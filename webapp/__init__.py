@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     Babel(app, locale_selector=_select_locale)
 
     from webapp import auth, db, errors
-    from webapp.views import admin, api, areas, field, field_app, health, ledger, models, pages, tiles, vendor
+    from webapp.views import admin, api, areas, field, field_app, health, ledger, models, ogc, pages, tiles, vendor
     from webapp.views import auth as auth_views
 
     db.init_app(app)
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         areas.bp,
         models.bp,
         tiles.bp,
+        ogc.bp,
     ):
         app.register_blueprint(bp)
 

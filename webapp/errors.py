@@ -34,6 +34,8 @@ def error_payload(exc: SinhkeError) -> tuple[int, str, dict]:
     extra: dict = {}
     if isinstance(exc, ParameterError):
         extra = {"parameter": exc.parameter, "allowed": exc.allowed}
+        if getattr(exc, "position", None) is not None:
+            extra["position"] = exc.position  # a CQL2 filter's syntax error
     elif isinstance(exc, InvalidVisit):
         extra = {"field": exc.field, "errors": exc.errors}
     elif isinstance(exc, VisitConflict):

@@ -89,6 +89,15 @@ ROUTES = {
     "tiles.raster_legend": "scoped",
     "tiles.vector_tile": "scoped",
     "tiles.vector_tilejson": "scoped",
+    # OGC API - Features: every answer is the caller's view (RLS), so every route needs a caller
+    "ogc.landing": "scoped",
+    "ogc.conformance": "scoped",
+    "ogc.api": "scoped",
+    "ogc.collections": "scoped",
+    "ogc.collection_view": "scoped",
+    "ogc.queryables_view": "scoped",
+    "ogc.items_view": "scoped",
+    "ogc.item_view": "scoped",
     # field forms are programme-wide reference data; visits are scoped by their target's commune
     "field_api.forms": "scoped",
     "field_api.form": "scoped",
