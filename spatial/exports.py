@@ -240,6 +240,19 @@ def write_shapefile_zip(
             zf.writestr(cpg, "UTF-8")
 
 
+def dbf_names(columns: Sequence[str]) -> list[str]:
+    """Field names a Shapefile holds (10 characters), kept unique: budget_allocated_vnd -> budget_all,
+    budget_disbursed_vnd -> budget_di1."""
+    out: list[str] = []
+    for name in columns:
+        short, n = name[:10], 0
+        while short in out:
+            n += 1
+            short = f"{name[: 10 - len(str(n))]}{n}"
+        out.append(short)
+    return out
+
+
 def _flush_shapes(
     workdir: Path,
     kind: str,
@@ -258,7 +271,7 @@ def _flush_shapes(
         str(workdir / f"{name}.shp"),
         np.array([bytes(r["wkb"]) for r in batch], dtype=object),
         data,
-        list(columns),
+        dbf_names(columns),
         field_mask=masks,
         layer=name,
         driver="ESRI Shapefile",

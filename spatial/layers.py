@@ -255,8 +255,8 @@ def parse_layer_query(args: dict[str, str], layer: str) -> LayerQuery:
     if layer not in LAYERS:
         raise ParameterError("layer", f"unknown layer {layer!r}", list(LAYERS))
     bbox = parse_bbox(args.get("bbox"))
-    limit = _int(args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    offset = _int(args, "offset", 0, 0, 10**9)
+    limit = int_parameter(args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = int_parameter(args, "offset", 0, 0, 10**9)
     level = boundaries = None
     if layer == "admin_units":
         level, boundaries = parse_level_boundaries(args)
@@ -293,7 +293,7 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     return (minx, miny, maxx, maxy)
 
 
-def _int(args: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
+def int_parameter(args: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
     raw = args.get(name)
     if raw is None or raw == "":
         return default

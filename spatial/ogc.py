@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from spatial import NotFound, ParameterError
 from spatial.cql2 import compile_filter, kind_of
 from spatial.db import without_jit
-from spatial.layers import DEFAULT_LIMIT, LAYERS, MAX_LIMIT, LayerQuery
+from spatial.layers import DEFAULT_LIMIT, LAYERS, MAX_LIMIT, LayerQuery, int_parameter
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 #: CRS URI -> (SRID, axis order swapped, decimals in output)
@@ -126,8 +126,8 @@ KNOWN_PARAMETERS = frozenset(
 
 def parse_items_query(c: Collection, args: dict[str, str]) -> ItemsQuery:
     """Check the items parameters; ParameterError names the one that is wrong."""
-    limit = _int(args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    offset = _int(args, "offset", 0, 0, 10**9)
+    limit = int_parameter(args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = int_parameter(args, "offset", 0, 0, 10**9)
     bbox_crs = crs_srid(args.get("bbox-crs"), "bbox-crs")[0]
     crs = crs_srid(args.get("crs"), "crs")[0]
     filter_crs = crs_srid(args.get("filter-crs"), "filter-crs")[0]
@@ -164,19 +164,6 @@ def parse_items_query(c: Collection, args: dict[str, str]) -> ItemsQuery:
         sortby=tuple(sortby),
         args=args,
     )
-
-
-def _int(args: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(str(raw))
-    except ValueError:
-        raise ParameterError(name, f"{raw!r} is not a whole number") from None
-    if not lo <= value <= hi:
-        raise ParameterError(name, f"{value} is outside {lo}..{hi}")
-    return value
 
 
 def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
@@ -318,7 +305,7 @@ def items(session: Session, c: Collection, q: ItemsQuery) -> ItemsPage:
     features = (
         select(
             func.count().label("returned"),
-            cast(func.coalesce(func.json_agg(aggregate_order_by(page.c.f, page.c.n)), cast("[]", JSON)), Text),
+            cast(func.coalesce(func.json_agg(aggregate_order_by(page.c.f, page.c.n)), func.json_build_array()), Text),
         )
         .select_from(page)
         .subquery("features")

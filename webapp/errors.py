@@ -34,8 +34,9 @@ def error_payload(exc: SinhkeError) -> tuple[int, str, dict]:
     extra: dict = {}
     if isinstance(exc, ParameterError):
         extra = {"parameter": exc.parameter, "allowed": exc.allowed}
-        if getattr(exc, "position", None) is not None:
-            extra["position"] = exc.position  # a CQL2 filter's syntax error
+        position = getattr(exc, "position", None)  # a CQL2 filter's syntax error
+        if position is not None:
+            extra["position"] = position
     elif isinstance(exc, InvalidVisit):
         extra = {"field": exc.field, "errors": exc.errors}
     elif isinstance(exc, VisitConflict):
