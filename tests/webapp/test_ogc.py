@@ -302,3 +302,25 @@ def test_owslib_reads_every_collection_with_the_database_counts(live_server, acc
             offset += 1000
         assert seen == counts[name], name
     assert "members" in api.collection_queryables("households")["properties"]
+
+
+QGIS_PYTHON = "/usr/bin/python3"
+
+
+def _has_qgis() -> bool:
+    if not os.path.exists(QGIS_PYTHON):
+        return False
+    return subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], capture_output=True, timeout=60).returncode == 0
+
+
+@pytest.mark.skipif(not _has_qgis(), reason="python3-qgis is not installed")
+def test_qgis_reads_every_collection_with_the_database_counts(live_server, accounts, counts):
+    script = os.path.join(os.path.dirname(__file__), "qgis_read_collections.py")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SINHKE_TOKEN": accounts.tokens["admin"]}
+    env.pop("PYTHONPATH", None)
+    run = subprocess.run(
+        [QGIS_PYTHON, script, f"{live_server}/ogc", *COLLECTIONS], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, run.stderr
+    read = {line.split("\t")[0]: int(line.split("\t")[1]) for line in run.stdout.splitlines() if "\t" in line}
+    assert read == counts

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 APP_ROLE = "sinhke_app"
 
 
-revision = '0011'
-down_revision = '0010'
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
@@ -20,8 +20,16 @@ depends_on = None
 #: layers' side; a test holds the two together). Job result tables are here too, so a job that
 #: writes results moves the version of the layers that show them.
 LAYER_TABLES = {
-    "admin_units": ("communes", "districts", "villages", "households", "livelihood_models",
-                    "infrastructure_works", "water_schemes", "fallback_risk"),
+    "admin_units": (
+        "communes",
+        "districts",
+        "villages",
+        "households",
+        "livelihood_models",
+        "infrastructure_works",
+        "water_schemes",
+        "fallback_risk",
+    ),
     "area_indicators": ("communes", "districts"),
     "area_income_change": ("communes", "districts"),
     "villages": ("villages", "households", "fallback_risk"),
@@ -46,24 +54,26 @@ HOUSEHOLD_POLICIES = {
 
 
 def upgrade() -> None:
-    op.create_table('layer_versions',
-    sa.Column('layer', sa.String(length=40), nullable=False),
-    sa.Column('version', sa.BigInteger(), server_default='1', nullable=False),
-    sa.Column('changed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('layer', name=op.f('pk_layer_versions'))
+    op.create_table(
+        "layer_versions",
+        sa.Column("layer", sa.String(length=40), nullable=False),
+        sa.Column("version", sa.BigInteger(), server_default="1", nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("layer", name=op.f("pk_layer_versions")),
     )
-    op.create_table('tile_cache',
-    sa.Column('layer', sa.String(length=40), nullable=False),
-    sa.Column('scope_key', sa.String(length=40), nullable=False),
-    sa.Column('params', sa.String(length=200), nullable=False),
-    sa.Column('z', sa.SmallInteger(), nullable=False),
-    sa.Column('x', sa.Integer(), nullable=False),
-    sa.Column('y', sa.Integer(), nullable=False),
-    sa.Column('version', sa.BigInteger(), nullable=False),
-    sa.Column('etag', sa.String(length=40), nullable=False),
-    sa.Column('body', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('layer', 'scope_key', 'params', 'z', 'x', 'y', name=op.f('pk_tile_cache'))
+    op.create_table(
+        "tile_cache",
+        sa.Column("layer", sa.String(length=40), nullable=False),
+        sa.Column("scope_key", sa.String(length=40), nullable=False),
+        sa.Column("params", sa.String(length=200), nullable=False),
+        sa.Column("z", sa.SmallInteger(), nullable=False),
+        sa.Column("x", sa.Integer(), nullable=False),
+        sa.Column("y", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("etag", sa.String(length=40), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("layer", "scope_key", "params", "z", "x", "y", name=op.f("pk_tile_cache")),
     )
     layers = sorted({layer for names in LAYER_TABLES.values() for layer in names})
     op.execute("INSERT INTO layer_versions (layer) VALUES " + ", ".join(f"('{name}')" for name in layers))
@@ -90,19 +100,27 @@ def upgrade() -> None:
     """)
     for table, names in LAYER_TABLES.items():
         args = ", ".join(f"'{name}'" for name in names)
-        op.execute(f"CREATE TRIGGER {table}_layers_changed AFTER INSERT OR UPDATE OR DELETE ON {table} "
-                   f"FOR EACH STATEMENT EXECUTE FUNCTION sinhke_layers_changed({args})")
-        op.execute(f"CREATE TRIGGER {table}_layers_truncated AFTER TRUNCATE ON {table} "
-                   f"FOR EACH STATEMENT EXECUTE FUNCTION sinhke_layers_changed({args})")
+        op.execute(
+            f"CREATE TRIGGER {table}_layers_changed AFTER INSERT OR UPDATE OR DELETE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION sinhke_layers_changed({args})"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_layers_truncated AFTER TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION sinhke_layers_changed({args})"
+        )
     for table, predicate in HOUSEHOLD_POLICIES.items():
-        op.execute(f"ALTER POLICY {table}_scope ON {table} USING (sinhke_scope_all() OR {predicate}) "
-                   f"WITH CHECK (sinhke_scope_all() OR {predicate})")
+        op.execute(
+            f"ALTER POLICY {table}_scope ON {table} USING (sinhke_scope_all() OR {predicate}) "
+            f"WITH CHECK (sinhke_scope_all() OR {predicate})"
+        )
     op.execute(f"GRANT SELECT ON layer_versions TO {APP_ROLE}")
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON tile_cache TO {APP_ROLE}")
     # a cached tile is read and written only under the scope it was made for
     op.execute("ALTER TABLE tile_cache ENABLE ROW LEVEL SECURITY")
-    op.execute(f"CREATE POLICY tile_cache_scope ON tile_cache TO {APP_ROLE} "
-               "USING (scope_key = sinhke_scope_key()) WITH CHECK (scope_key = sinhke_scope_key())")
+    op.execute(
+        f"CREATE POLICY tile_cache_scope ON tile_cache TO {APP_ROLE} "
+        "USING (scope_key = sinhke_scope_key()) WITH CHECK (scope_key = sinhke_scope_key())"
+    )
 
 
 def downgrade() -> None:
@@ -111,7 +129,7 @@ def downgrade() -> None:
     for table in LAYER_TABLES:
         op.execute(f"DROP TRIGGER IF EXISTS {table}_layers_changed ON {table}")
         op.execute(f"DROP TRIGGER IF EXISTS {table}_layers_truncated ON {table}")
-    op.drop_table('tile_cache')
-    op.drop_table('layer_versions')
+    op.drop_table("tile_cache")
+    op.drop_table("layer_versions")
     op.execute("DROP FUNCTION IF EXISTS sinhke_layers_changed()")
     op.execute("DROP FUNCTION IF EXISTS sinhke_scope_key()")
