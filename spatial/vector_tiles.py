@@ -54,6 +54,7 @@ class TileLayer:
 
 
 _PLACED = ("admin_units",)  # every feature names its commune
+_SCOPED = ("asset_units",)  # its 2025 commune decides who sees it
 TILE_LAYERS: dict[str, TileLayer] = {
     t.name: t
     for t in (
@@ -79,13 +80,19 @@ TILE_LAYERS: dict[str, TileLayer] = {
             "livelihood_models",
             "Livelihood models",
             "livelihood_models",
-            ("livelihood_models", "model_participants", "model_status", *_PLACED),
+            ("livelihood_models", "model_participants", "model_status", *_PLACED, *_SCOPED),
         ),
         TileLayer(
-            "infrastructure_works", "Infrastructure works", "infrastructure_works", ("infrastructure_works", *_PLACED)
+            "infrastructure_works",
+            "Infrastructure works",
+            "infrastructure_works",
+            ("infrastructure_works", *_PLACED, *_SCOPED),
         ),
         TileLayer(
-            "water_schemes", "Water schemes", "water_schemes", ("water_schemes", "water_scheme_households", *_PLACED)
+            "water_schemes",
+            "Water schemes",
+            "water_schemes",
+            ("water_schemes", "water_scheme_households", *_PLACED, *_SCOPED),
         ),
         TileLayer(
             "fallback_risk",

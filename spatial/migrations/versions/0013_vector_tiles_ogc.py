@@ -1,7 +1,7 @@
 """Vector tiles and OGC API: per-layer data versions moved by triggers, a tile cache keyed by scope
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-01 09:00:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 APP_ROLE = "sinhke_app"
 
 
-revision = "0011"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
@@ -40,6 +40,8 @@ LAYER_TABLES = {
     "infrastructure_works": ("infrastructure_works",),
     "water_schemes": ("water_schemes",),
     "water_scheme_households": ("water_schemes",),
+    # where a model, work or scheme lies on the 2025 boundaries decides who sees it (0012)
+    "asset_units": ("livelihood_models", "infrastructure_works", "water_schemes"),
     "fallback_risk": ("fallback_risk",),
 }
 
