@@ -12,11 +12,15 @@ validates identically on the device and the server (see ``spatial/forms.py``).
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from datetime import datetime
 from pathlib import Path
 
-import openpyxl
+# the same bytes whether or not lxml is installed (openpyxl writes through it when it is)
+os.environ.setdefault("OPENPYXL_LXML", "False")
+
+import openpyxl  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 VI, EN = "Tiếng Việt (vi)", "English (en)"

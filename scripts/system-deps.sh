@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages sinhke needs, from Debian/Ubuntu's own repositories.
 #   scripts/system-deps.sh base      python venv, PostgreSQL + PostGIS, Node.js + npm
-#   scripts/system-deps.sh browser   the above plus Chromium (browser tests)
+#   scripts/system-deps.sh browser   the above plus Chromium (browser tests) gdal-bin, python3-qgis (OGC API clients)
 # As root it installs what is missing; otherwise it prints the exact command and stops.
 set -euo pipefail
 want="${1:-base}"
@@ -31,6 +31,10 @@ command -v npm  >/dev/null 2>&1 || missing+=(npm)
 if [ "$want" = "browser" ]; then
   command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
   fc-list 2>/dev/null | grep -qi 'dejavu\|noto\|liberation' || missing+=(fonts-dejavu-core)
+  # GDAL's OAPIF driver (ogrinfo, ogr2ogr) reads /ogc in tests/webapp/test_ogc.py
+  command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)
+  # QGIS itself (headless) opens every /ogc collection as an OAPIF layer in the same test
+  /usr/bin/python3 -c 'import qgis.core' 2>/dev/null || missing+=(python3-qgis)
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -17,8 +17,21 @@ from pyproj import CRS, Transformer
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
+from spatial import ParameterError
+
 WGS84 = 4326
 VN2000_UTM48N = 3405
+
+
+def check_tile_grid(z: int, x: int, y: int, min_zoom: int, max_zoom: int) -> None:
+    """Refuse a zoom outside min_zoom–max_zoom and Web Mercator columns or rows that do not exist at it."""
+    if not min_zoom <= z <= max_zoom:
+        raise ParameterError("z", f"zoom {z} is outside {min_zoom}–{max_zoom}")
+    last = 2**z - 1
+    if not 0 <= x <= last:
+        raise ParameterError("x", f"column {x} does not exist at zoom {z} (0–{last})")
+    if not 0 <= y <= last:
+        raise ParameterError("y", f"row {y} does not exist at zoom {z} (0–{last})")
 
 
 #: a CRS as an EPSG code or anything pyproj reads ("EPSG:3405", WKT)

@@ -45,17 +45,43 @@ class LayerQuery:
 
 
 @dataclass(frozen=True)
+class LayerSource:
+    """What a layer reads: ``base`` selects the id with its joins and filters; ``columns`` are the
+    properties (name -> expression), the only names a filter, a sort or a download may use."""
+
+    base: Select[Any]
+    id_col: Any
+    geom_col: Any
+    columns: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Layer:
     name: str
     title: str
-    build: Callable[[LayerQuery], tuple[Select[Any], Any, Any]]  # (select of id+props, id col, geom col)
+    source: Callable[[LayerQuery], LayerSource]
     code: Any  # the column a feature is addressed by
     params: tuple[str, ...] = ()
+    geometry_type: str = "Point"
+    #: property names of the interval a feature is valid in (start, end or None), for ``datetime``
+    temporal: tuple[str, str | None] | None = None
+
+    def build(self, q: LayerQuery) -> tuple[Select[Any], Any, Any]:
+        """(select of id + properties as one JSON object, id column, geometry column)."""
+        src = self.source(q)
+        return src.base.add_columns(_props(src.columns).label("properties")), src.id_col, src.geom_col
+
+    def relation(self, q: LayerQuery) -> Any:
+        """The layer as a subquery of columns ``id``, each property, and ``geom`` (EPSG:4326):
+        filters, sorts, tiles and downloads address only these names."""
+        src = self.source(q)
+        labelled = [expr.label(name) for name, expr in src.columns.items()]
+        return src.base.add_columns(*labelled, src.geom_col.label("geom")).subquery(self.name)
 
 
-def _admin_units(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
+def _admin_units(q: LayerQuery) -> LayerSource:
     parent = aliased(AdminUnit)
-    props = _props(
+    columns = dict(
         code=AdminUnit.code,
         name=AdminUnit.name,
         level=AdminUnit.level,
@@ -68,23 +94,29 @@ def _admin_units(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
         approximate=AdminUnit.geom_approximate,
     )
     stmt = (
-        select(AdminUnit.id, props.label("properties"))
+        select(AdminUnit.id)
         .outerjoin(parent, parent.id == AdminUnit.parent_id)
         .where(AdminUnit.boundary == (q.boundaries or "current"))
     )
     if q.level is not None:
         stmt = stmt.where(AdminUnit.level == q.level)
-    return stmt, AdminUnit.id, AdminUnit.geom
+    return LayerSource(stmt, AdminUnit.id, AdminUnit.geom, columns)
 
 
 def _commune_name(unit_id: Any) -> ColumnElement[Any]:
     return select(AdminUnit.name).where(AdminUnit.id == unit_id).scalar_subquery()
 
 
-def _livelihood_models(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
+def _villages(q: LayerQuery) -> LayerSource:
+    v = Village
+    columns = dict(code=v.code, name=v.name, commune=_commune_name(v.commune_id))
+    return LayerSource(select(v.id).where(v.geom.is_not(None)), v.id, v.geom, columns)
+
+
+def _livelihood_models(q: LayerQuery) -> LayerSource:
     participants = select(func.count()).where(ModelParticipant.model_id == LivelihoodModel.id).scalar_subquery()
     m, st = LivelihoodModel, ModelStatus  # status: the model_status job's, absent until it runs
-    props = _props(
+    columns = dict(
         code=m.code,
         name=m.name,
         model_type=m.model_type,
@@ -103,13 +135,13 @@ def _livelihood_models(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
         flock_size=st.flock_size,
         harvest_kg_12m=st.harvest_kg_12m,
     )
-    stmt = select(m.id, props.label("properties")).outerjoin(st, st.model_id == m.id).where(m.deleted_at.is_(None))
-    return stmt, m.id, m.geom
+    stmt = select(m.id).outerjoin(st, st.model_id == m.id).where(m.deleted_at.is_(None))
+    return LayerSource(stmt, m.id, m.geom, columns)
 
 
-def _infrastructure_works(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
+def _infrastructure_works(q: LayerQuery) -> LayerSource:
     w = InfrastructureWork
-    props = _props(
+    columns = dict(
         code=w.code,
         name=w.name,
         work_type=w.work_type,
@@ -120,13 +152,13 @@ def _infrastructure_works(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
         budget_vnd=w.budget_vnd,
         disbursed_vnd=w.disbursed_vnd,
     )
-    return select(w.id, props.label("properties")).where(w.deleted_at.is_(None)), w.id, w.geom
+    return LayerSource(select(w.id).where(w.deleted_at.is_(None)), w.id, w.geom, columns)
 
 
-def _water_schemes(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
+def _water_schemes(q: LayerQuery) -> LayerSource:
     s = WaterScheme
     served = select(func.count()).where(WaterSchemeHousehold.scheme_id == s.id).scalar_subquery()
-    props = _props(
+    columns = dict(
         code=s.code,
         name=s.name,
         technology=s.technology,
@@ -137,25 +169,25 @@ def _water_schemes(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
         households_served=served,
         commune=_commune_name(s.commune_id),
     )
-    return select(s.id, props.label("properties")).where(s.deleted_at.is_(None)), s.id, s.geom
+    return LayerSource(select(s.id).where(s.deleted_at.is_(None)), s.id, s.geom, columns)
 
 
-def _households(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
+def _households(q: LayerQuery) -> LayerSource:
     # personal fields (head's name, ID card) stay out of the map layer
     h = Household
     village = select(Village.name).where(Village.id == h.village_id).scalar_subquery()
-    props = _props(
+    columns = dict(
         code=h.code, commune=_commune_name(h.commune_id), village=village, members=h.members, ethnicity=h.ethnicity
     )
-    stmt = select(h.id, props.label("properties")).where(h.deleted_at.is_(None), h.geom.is_not(None))
-    return stmt, h.id, h.geom
+    stmt = select(h.id).where(h.deleted_at.is_(None), h.geom.is_not(None))
+    return LayerSource(stmt, h.id, h.geom, columns)
 
 
-def _fallback_risk(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
+def _fallback_risk(q: LayerQuery) -> LayerSource:
     # who to visit before they fall back: no names, the household code and its numbers
     h, r = Household, FallbackRisk
     village = select(Village.name).where(Village.id == h.village_id).scalar_subquery()
-    props = _props(
+    columns = dict(
         code=h.code,
         commune=_commune_name(h.commune_id),
         village=village,
@@ -167,15 +199,11 @@ def _fallback_risk(q: LayerQuery) -> tuple[Select[Any], Any, Any]:
         income_fell=r.income_fell,
         exposed_to=r.exposed_to,
     )
-    stmt = (
-        select(h.id, props.label("properties"))
-        .join(r, r.household_id == h.id)
-        .where(h.deleted_at.is_(None), h.geom.is_not(None))
-    )
-    return stmt, h.id, h.geom
+    stmt = select(h.id).join(r, r.household_id == h.id).where(h.deleted_at.is_(None), h.geom.is_not(None))
+    return LayerSource(stmt, h.id, h.geom, columns)
 
 
-def _props(**columns: Any) -> ColumnElement[Any]:
+def _props(columns: dict[str, Any]) -> ColumnElement[Any]:
     args: list[Any] = []
     for key, expr in columns.items():
         args += [literal(key), expr]
@@ -185,12 +213,40 @@ def _props(**columns: Any) -> ColumnElement[Any]:
 LAYERS: dict[str, Layer] = {
     layer.name: layer
     for layer in (
-        Layer("admin_units", "Administrative units", _admin_units, AdminUnit.code, ("level", "boundaries")),
-        Layer("livelihood_models", "Livelihood models", _livelihood_models, LivelihoodModel.code),
-        Layer("infrastructure_works", "Infrastructure works", _infrastructure_works, InfrastructureWork.code),
+        Layer(
+            "admin_units",
+            "Administrative units",
+            _admin_units,
+            AdminUnit.code,
+            ("level", "boundaries"),
+            geometry_type="MultiPolygon",
+            temporal=("valid_from", "valid_to"),
+        ),
+        Layer(
+            "livelihood_models",
+            "Livelihood models",
+            _livelihood_models,
+            LivelihoodModel.code,
+            geometry_type="Geometry",
+            temporal=("start_date", None),
+        ),
+        Layer(
+            "infrastructure_works",
+            "Infrastructure works",
+            _infrastructure_works,
+            InfrastructureWork.code,
+            geometry_type="Geometry",
+            temporal=("start_date", "completion_date"),
+        ),
         Layer("water_schemes", "Water schemes", _water_schemes, WaterScheme.code),
         Layer("households", "Households", _households, Household.code),
-        Layer("fallback_risk", "Households at risk of falling back into poverty", _fallback_risk, Household.code),
+        Layer(
+            "fallback_risk",
+            "Households at risk of falling back into poverty",
+            _fallback_risk,
+            Household.code,
+        ),
+        Layer("villages", "Villages", _villages, Village.code),
     )
 }
 
@@ -200,8 +256,8 @@ def parse_layer_query(args: dict[str, str], layer: str) -> LayerQuery:
     if layer not in LAYERS:
         raise ParameterError("layer", f"unknown layer {layer!r}", list(LAYERS))
     bbox = parse_bbox(args.get("bbox"))
-    limit = _int(args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    offset = _int(args, "offset", 0, 0, 10**9)
+    limit = int_parameter(args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = int_parameter(args, "offset", 0, 0, 10**9)
     level = boundaries = None
     if layer == "admin_units":
         level, boundaries = parse_level_boundaries(args)
@@ -238,7 +294,7 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     return (minx, miny, maxx, maxy)
 
 
-def _int(args: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
+def int_parameter(args: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
     return whole_number(args.get(name), name, default, lo, hi)
 
 

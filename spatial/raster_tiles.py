@@ -23,7 +23,7 @@ from rio_tiler.io import Reader
 from rio_tiler.models import ImageData
 from rio_tiler.utils import render
 
-from spatial import ParameterError
+from spatial.geometry import check_tile_grid
 from spatial.hazard_styles import HazardStyle
 from spatial.raster import GDAL_OPTIONS
 
@@ -35,13 +35,7 @@ MAX_ZOOM = 20
 
 def check_tile_address(z: int, x: int, y: int) -> None:
     """Refuse a zoom outside MIN_ZOOM–MAX_ZOOM and columns or rows that do not exist at that zoom."""
-    if not MIN_ZOOM <= z <= MAX_ZOOM:
-        raise ParameterError("z", f"zoom {z} is outside {MIN_ZOOM}–{MAX_ZOOM}")
-    last = 2**z - 1
-    if not 0 <= x <= last:
-        raise ParameterError("x", f"column {x} does not exist at zoom {z} (0–{last})")
-    if not 0 <= y <= last:
-        raise ParameterError("y", f"row {y} does not exist at zoom {z} (0–{last})")
+    check_tile_grid(z, x, y, MIN_ZOOM, MAX_ZOOM)
 
 
 @lru_cache(maxsize=1)

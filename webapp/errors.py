@@ -38,6 +38,9 @@ def error_payload(exc: SinhkeError) -> tuple[int, str, dict]:
     extra: dict = {}
     if isinstance(exc, ParameterError):
         extra = {"parameter": exc.parameter, "allowed": exc.allowed}
+        position = getattr(exc, "position", None)  # a CQL2 filter's syntax error
+        if position is not None:
+            extra["position"] = position
     elif isinstance(exc, InvalidVisit):
         extra = {"field": exc.field, "errors": exc.errors}
     elif isinstance(exc, VisitConflict):
@@ -55,7 +58,29 @@ def _wants_json() -> bool:
     return best == "application/json"
 
 
+#: OGC API exception codes by HTTP status (OGC API – Common, exception schema)
+OGC_CODES = {
+    400: "InvalidParameterValue",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    500: "ServerError",
+}
+
+
+def _wants_ogc() -> bool:
+    """/ogc and the vector tiles answer errors with the OGC exception body."""
+    path = request.path
+    raster = path.startswith("/tiles/rasters/") and path.endswith((".png", "/legend.json"))
+    return path.startswith("/ogc") or (path.startswith("/tiles/") and not raster)
+
+
 def _respond(code: int, message: str, extra: dict | None = None) -> tuple[Response | str, int]:
+    if _wants_ogc() and request.args.get("f") != "html":
+        body = {"code": OGC_CODES.get(code, "Error"), "description": message, "status": code, **(extra or {})}
+        return jsonify(body), code
     if _wants_json():
         body = {"error": {"code": code, "message": message, **(extra or {})}}
         return jsonify(body), code

@@ -75,6 +75,7 @@ from spatial.models.programme import (
 from spatial.models.rasters import EPOCHS, HAZARDS, Raster
 from spatial.models.runs import DemoTruth, JobRun
 from spatial.models.status import ModelStatus, VisitSchedule
+from spatial.models.tiles import LayerVersion, TileCache
 
 __all__ = [
     "READ_ONLY_ROLES",
@@ -145,4 +146,6 @@ __all__ = [
     "FormDefinition",
     "ModelStatus",
     "VisitSchedule",
+    "LayerVersion",
+    "TileCache",
 ]

@@ -30,6 +30,7 @@ LIST_LAYERS = (
     "water_schemes",
     "households",
     "fallback_risk",
+    "villages",
 )
 
 #: endpoint -> how it is protected
@@ -87,6 +88,17 @@ ROUTES = {
     "admin.upload_raster": "admin_write",
     "tiles.raster_tile": "scoped",
     "tiles.raster_legend": "scoped",
+    "tiles.vector_tile": "scoped",
+    "tiles.vector_tilejson": "scoped",
+    # OGC API - Features: every answer is the caller's view (RLS), so every route needs a caller
+    "ogc.landing": "scoped",
+    "ogc.conformance": "scoped",
+    "ogc.api": "scoped",
+    "ogc.collections": "scoped",
+    "ogc.collection_view": "scoped",
+    "ogc.queryables_view": "scoped",
+    "ogc.items_view": "scoped",
+    "ogc.item_view": "scoped",
     # field forms are programme-wide reference data; visits are scoped by their target's commune
     "field_api.forms": "scoped",
     "field_api.form": "scoped",
@@ -151,6 +163,7 @@ def expected(demo_settings, accounts):
             "livelihood_models": by_commune("livelihood_models"),
             "infrastructure_works": by_commune("infrastructure_works"),
             "water_schemes": by_commune("water_schemes"),
+            "villages": by_commune("villages"),
             "fallback_risk": households & flagged,
             "all": everything,
         }

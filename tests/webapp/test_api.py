@@ -2,7 +2,9 @@
 
 import pytest
 
-LAYERS = ["admin_units", "livelihood_models", "infrastructure_works", "water_schemes", "households", "fallback_risk"]
+from tests.webapp.test_access import LIST_LAYERS
+
+LAYERS = list(LIST_LAYERS)
 
 
 def test_healthz(client):

@@ -1,4 +1,5 @@
-"""``/tiles``: hazard rasters as Web Mercator PNG tiles, and the legend of their colour ramp.
+"""``/tiles``: hazard rasters as Web Mercator PNG tiles and the legend of their colour ramp; the map
+layers as vector tiles (``/tiles/{layer}/{z}/{x}/{y}.pbf``) with their TileJSON (``/tiles/{layer}.json``).
 
 Rasters are province-wide reference data: every signed-in role reads them (the ``/tiles``
 prefix is an API path, so an anonymous caller gets 401). A tile is addressed by the
@@ -7,18 +8,22 @@ catalogue id only; the file read is the one the catalogue stored.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from collections.abc import Callable
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from spatial.hazard_styles import STYLE_VERSION, style_for
 from spatial.raster_catalogue import catalogued_raster, readable_cog
 from spatial.raster_tiles import check_tile_address, render_tile
+from spatial.vector_tiles import parse_tile_request, tile, tilejson
 from webapp.db import get_session
 
 bp = Blueprint("tiles", __name__, url_prefix="/tiles")
 
 #: browsers keep a tile a day; the ETag (file checksum, ramp version, address) makes revalidation cheap
 TILE_MAX_AGE = 24 * 3600
+MVT_MIME = "application/vnd.mapbox-vector-tile"
 
 
 @bp.get("/rasters/<int:raster_id>/<int:z>/<int:x>/<int:y>.png")
@@ -26,15 +31,20 @@ def raster_tile(raster_id: int, z: int, x: int, y: int) -> ResponseReturnValue:
     check_tile_address(z, x, y)
     raster = catalogued_raster(get_session(), raster_id)
     etag = f"{raster.checksum[:32]}-s{STYLE_VERSION}-{z}-{x}-{y}"
-    if request.if_none_match.contains(etag):
-        response = Response(status=304)
-    else:
+
+    def png() -> bytes:
         style = style_for(raster.hazard, raster.value_min, raster.value_max)
-        png = render_tile(readable_cog(current_app.config["SINHKE"], raster), style, x, y, z)
-        response = Response(png, mimetype="image/png")
+        return render_tile(readable_cog(current_app.config["SINHKE"], raster), style, x, y, z)
+
+    return _tile_response(etag, png, "image/png", TILE_MAX_AGE)
+
+
+def _tile_response(etag: str, body: Callable[[], bytes], mimetype: str, max_age: int) -> Response:
+    """304 when the client holds ``etag``, the body otherwise; private: a tile is the caller's view."""
+    response = Response(status=304) if request.if_none_match.contains(etag) else Response(body(), mimetype=mimetype)
     response.set_etag(etag)
     response.cache_control.private = True
-    response.cache_control.max_age = TILE_MAX_AGE
+    response.cache_control.max_age = max_age
     response.vary.add("Cookie")
     response.vary.add("Authorization")
     return response
@@ -53,3 +63,25 @@ def raster_legend(raster_id: int) -> ResponseReturnValue:
             **legend,
         }
     )
+
+
+#: vector tiles change with the data: browsers revalidate every time (a 304 costs one small request)
+VECTOR_TILE_MAX_AGE = 0
+
+
+@bp.get("/<layer>/<int:z>/<int:x>/<int:y>.pbf")
+def vector_tile(layer: str, z: int, x: int, y: int) -> ResponseReturnValue:
+    session = get_session()
+    req = parse_tile_request(session, layer, z, x, y, request.args.to_dict())
+    found = tile(session, req)
+    response = _tile_response(found.etag, lambda: found.body, MVT_MIME, VECTOR_TILE_MAX_AGE)
+    response.cache_control.no_cache = True
+    response.headers["X-Tile-Cache"] = "hit" if found.cached else "miss"
+    return response
+
+
+@bp.get("/<layer>.json")
+def vector_tilejson(layer: str) -> ResponseReturnValue:
+    template = url_for("tiles.vector_tile", layer=layer, z=0, x=0, y=0, _external=True)
+    template = template.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
+    return jsonify(tilejson(get_session(), layer, template, request.args.to_dict()))

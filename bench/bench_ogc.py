@@ -1,0 +1,279 @@
+"""OGC API items pages, vector tiles and GDAL reading a collection, each beside its bare-SQL floor.
+
+In database ``sinhke_bench_ogc`` (a demo of ``--households`` is built there when it holds none):
+
+- an items page of 1,000 households through the app (Flask's test client: routing, auth, RLS,
+  the query, the response) beside the bare SQL that builds the same page (table owner, no RLS);
+- vector tiles at z8/10/12/14 over a sweep of the tiles covering the households, made by the
+  app (cache miss) beside a bare ``ST_AsMVT`` of the same rows; a cache hit through the domain
+  function and through HTTP;
+- GDAL's ``ogr2ogr`` reading the whole households collection with its default options from a
+  live server beside one bare SQL GeoJSON of the table.
+
+    .venv/bin/python bench/bench_ogc.py [--households 20000] [--repeat 20] [--tiles 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from typing import Any
+
+import morecantile
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from bench._common import bench_settings, connect, say, scalar, table, wait_quiet, write_json
+
+PAGE_SQL = """
+SELECT (SELECT count(*) FROM households WHERE deleted_at IS NULL AND geom IS NOT NULL) AS matched, json_agg(f) FROM (
+  SELECT json_build_object('type', 'Feature', 'id', h.code,
+    'geometry', ST_AsGeoJSON(h.geom, 7, 0)::json,
+    'properties', json_build_object('code', h.code,
+       'commune', (SELECT name FROM admin_units WHERE id = h.commune_id),
+       'village', (SELECT name FROM villages WHERE id = h.village_id),
+       'members', h.members, 'ethnicity', h.ethnicity)) AS f
+  FROM (SELECT id FROM households WHERE deleted_at IS NULL AND geom IS NOT NULL ORDER BY id LIMIT 1000 OFFSET %s) ids
+  JOIN households h USING (id) ORDER BY h.id) p
+"""
+MVT_SQL = """
+SELECT ST_AsMVT(t, 'households', 4096, 'geom', 'id') FROM (
+  SELECT h.id, h.code, (SELECT name FROM admin_units WHERE id = h.commune_id) AS commune,
+    (SELECT name FROM villages WHERE id = h.village_id) AS village, h.members, h.ethnicity,
+    ST_AsMVTGeom(ST_Transform(h.geom, 3857), ST_TileEnvelope(%s, %s, %s), 4096, 64, true) AS geom
+  FROM households h WHERE h.deleted_at IS NULL AND h.geom IS NOT NULL
+    AND ST_Intersects(h.geom, ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326))) t
+"""
+CELLS_SQL = """
+WITH c AS (SELECT floor(ST_X(ST_Transform(geom, 3857)) / %(s)s) AS col,
+             floor(ST_Y(ST_Transform(geom, 3857)) / %(s)s) AS row,
+             count(*) AS households, sum(members)::int AS members
+           FROM households WHERE deleted_at IS NULL AND geom IS NOT NULL
+             AND ST_Intersects(geom, ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326)) GROUP BY 1, 2)
+SELECT ST_AsMVT(t, 'households', 4096, 'geom') FROM (SELECT households, members,
+  ST_AsMVTGeom(ST_SetSRID(ST_MakePoint((col + 0.5) * %(s)s, (row + 0.5) * %(s)s), 3857),
+               ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4096, 64, true) AS geom FROM c) t
+"""
+WHOLE_SQL = """
+SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object('type', 'Feature',
+  'id', h.code, 'geometry', ST_AsGeoJSON(h.geom, 7, 0)::json, 'properties', json_build_object('code', h.code,
+  'commune', (SELECT name FROM admin_units WHERE id = h.commune_id),
+  'village', (SELECT name FROM villages WHERE id = h.village_id), 'members', h.members,
+  'ethnicity', h.ethnicity))))::text
+FROM households h WHERE h.deleted_at IS NULL AND h.geom IS NOT NULL
+"""
+
+
+def ensure_demo(settings: Any, households: int) -> None:
+    from spatial import cluster, migrate
+    from spatial.db import transaction
+
+    cluster.ensure_database(settings, settings.database_name, fresh=False)
+    migrate.upgrade(settings)
+    with transaction(settings) as s:
+        have = s.scalar(text("SELECT count(*) FROM households"))
+    if have:
+        say(f"reusing the demo in {settings.database_name} ({have} households)")
+        return
+    from ingest.demo import DemoOptions, load_demo
+    from jobs.runner import run_job
+
+    say(f"building a {households}-household demo in {settings.database_name}")
+    with transaction(settings) as s:
+        load_demo(s, DemoOptions(households=households, seed=2025), settings=settings)
+    for job in (
+        "place_households",
+        "classify_households",
+        "area_indicators",
+        "income_change",
+        "fallback_risk",
+        "model_status",
+    ):
+        run_job(settings, job)
+
+
+def admin_token(settings: Any) -> str:
+    from spatial.accounts import create_user, issue_token
+    from spatial.db import transaction
+    from spatial.models import User
+
+    with transaction(settings) as s:
+        user = s.query(User).filter_by(name="bench_ogc").one_or_none() or create_user(
+            s, "bench_ogc", "admin", password="bench password 1", areas=["20"]
+        )
+        return issue_token(s, user)
+
+
+def timed(fn: Any, repeat: int) -> list[float]:
+    fn()  # warm-up
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--households", type=int, default=20000)
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--tiles", type=int, default=40, help="tiles in each zoom's sweep (at most)")
+    ap.add_argument("--database", default="sinhke_bench_ogc")
+    ap.add_argument("--quiet-wait", type=float, default=20)
+    ap.add_argument("--skip-gdal", action="store_true", help="leave out GDAL reading the collection (minutes)")
+    args = ap.parse_args()
+    settings = bench_settings(args.database)
+    ensure_demo(settings, args.households)
+    token = admin_token(settings)
+
+    from spatial.accounts import SYSTEM, apply_scope
+    from spatial.db import session_factory, without_jit
+    from spatial.vector_tiles import (
+        CELLS_PER_TILE,
+        HOUSEHOLD_POINTS_MIN_ZOOM,
+        WEB_MERCATOR_WIDTH,
+        TileRequest,
+        render_tile,
+        tile,
+    )
+    from webapp import create_app
+
+    app = create_app(settings)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    conn = connect(settings, autocommit=True)
+    conn.execute("SET jit = off")
+    n = scalar(conn, "SELECT count(*) FROM households WHERE deleted_at IS NULL AND geom IS NOT NULL")
+    results: dict[str, Any] = {"households": n}
+    rows = []
+
+    # -- items page of 1,000
+    wait_quiet(args.quiet_wait)
+    offsets = [random.Random(i).randrange(0, max(1, n - 1000)) for i in range(args.repeat + 1)]
+    it = iter(offsets * 2)
+    app_page = timed(
+        lambda: client.get(f"/ogc/collections/households/items?limit=1000&offset={next(it)}").data, args.repeat
+    )
+    it2 = iter(offsets * 2)
+    bare_page = timed(lambda: conn.execute(PAGE_SQL, (next(it2),)).fetchall(), args.repeat)
+    results["items_page"] = {"app": _stats(app_page), "bare": _stats(bare_page)}
+    rows.append(["items page of 1,000 (p50 / p95 ms)", *_pair(app_page, bare_page)])
+
+    # -- tiles
+    tms = morecantile.tms.get("WebMercatorQuad")
+    bbox: Any = conn.execute(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM households) q"
+    ).fetchone()
+    session = session_factory(settings)()
+    without_jit(session)
+    apply_scope(session, SYSTEM)
+    results["tiles"] = {}
+    for z in (8, 10, 12, 14):
+        sweep = list(tms.tiles(bbox[0], bbox[1], bbox[2], bbox[3], [z]))
+        random.Random(z).shuffle(sweep)
+        sweep = sweep[: args.tiles]
+        wait_quiet(args.quiet_wait)
+        app_times, bare_times, sizes = [], [], []
+        for t in sweep:
+            req = TileRequest("households", z, t.x, t.y)
+            t0 = time.perf_counter()
+            body = render_tile(session, req)
+            app_times.append((time.perf_counter() - t0) * 1000)
+            sizes.append(len(body))
+            t0 = time.perf_counter()
+            if z < HOUSEHOLD_POINTS_MIN_ZOOM:
+                size = WEB_MERCATOR_WIDTH / 2**z / CELLS_PER_TILE
+                conn.execute(CELLS_SQL, {"s": size, "z": z, "x": t.x, "y": t.y}).fetchone()
+            else:
+                conn.execute(MVT_SQL, (z, t.x, t.y, z, t.x, t.y)).fetchone()
+            bare_times.append((time.perf_counter() - t0) * 1000)
+        results["tiles"][z] = {
+            "app": _stats(app_times),
+            "bare": _stats(bare_times),
+            "max_bytes": max(sizes),
+            "tiles": len(sweep),
+        }
+        label = "cells" if z < HOUSEHOLD_POINTS_MIN_ZOOM else "points"
+        rows.append(
+            [
+                f"household tile z{z} ({label}, {len(sweep)} tiles, max {max(sizes) // 1024} kB)",
+                *_pair(app_times, bare_times),
+            ]
+        )
+    session.rollback()
+
+    # -- cache hits
+    session = session_factory(settings)()
+    apply_scope(session, SYSTEM)
+    t = tms.tile((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2, 12)
+    req = TileRequest("households", 12, t.x, t.y)
+    tile(session, req)
+    session.commit()
+    apply_scope(session, SYSTEM)
+    hit_domain = timed(lambda: tile(session, req), args.repeat * 5)
+    session.rollback()
+    path = f"/tiles/households/12/{t.x}/{t.y}.pbf"
+    client.get(path)
+    hit_http = timed(lambda: client.get(path).data, args.repeat * 5)
+    etag = client.get(path).headers["ETag"]
+    not_modified = timed(lambda: client.get(path, headers={"If-None-Match": etag}).status_code, args.repeat * 5)
+    results["cache_hit"] = {"domain": _stats(hit_domain), "http": _stats(hit_http), "http_304": _stats(not_modified)}
+    rows.append(["tile cache hit: domain function / HTTP 200 (p50 / p95 ms)", *_pair(hit_domain, hit_http)])
+    rows.append(["tile revalidation, HTTP 304 (p50 / p95 ms)", _p(not_modified), ""])
+
+    # -- GDAL reading the collection
+    if shutil.which("ogr2ogr") and not args.skip_gdal:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_port}/ogc"
+        env = {**os.environ, "GDAL_HTTP_HEADERS": f"Authorization: Bearer {token}"}
+        wait_quiet(args.quiet_wait)
+        with tempfile.TemporaryDirectory() as tmp:
+            runs: dict[str, float] = {}
+            for label, opts in (("default options (limit=10)", []), ("-oo PAGE_SIZE=1000", ["-oo", "PAGE_SIZE=1000"])):
+                t0 = time.perf_counter()
+                subprocess.run(
+                    ["ogr2ogr", "-f", "GPKG", f"{tmp}/{len(runs)}.gpkg", f"OAPIF:{url}", "households", *opts],
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                )
+                runs[label] = (time.perf_counter() - t0) * 1000
+        server.shutdown()
+        whole = timed(lambda: conn.execute(WHOLE_SQL).fetchone(), 3)
+        results["gdal"] = {**runs, "bare_geojson": _stats(whole)}
+        for label, ms in runs.items():
+            rows.append([f"GDAL ogr2ogr of households, {label} (ms)", f"{ms:.0f}", f"{_stats(whole)['p50']:.0f}"])
+    print(table(["measure", "app", "bare SQL"], rows))
+    write_json("bench_ogc", results)
+
+
+def _stats(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    return {
+        "runs": len(ordered),
+        "min": ordered[0],
+        "p50": ordered[len(ordered) // 2],
+        "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+        "max": ordered[-1],
+    }
+
+
+def _p(times: list[float]) -> str:
+    s = _stats(times)
+    return f"{s['p50']:.1f} / {s['p95']:.1f}"
+
+
+def _pair(app: list[float], bare: list[float]) -> list[str]:
+    return [_p(app), _p(bare)]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""Vector tiles: decoded with mapbox-vector-tile and compared with what ST_Intersects finds;
+scoped per caller, cached per scope and layer version, ETag/304, bad addresses refused."""
+
+from __future__ import annotations
+
+import mapbox_vector_tile
+import morecantile
+import pytest
+from sqlalchemy import text
+
+from spatial.db import transaction
+from spatial.vector_tiles import HOUSEHOLD_POINTS_MIN_ZOOM, TILE_LAYERS
+from tests.conftest import client_for
+
+TMS = morecantile.tms.get("WebMercatorQuad")
+LANG_SON_CITY = (106.76, 21.85)
+
+#: tile layer -> the SQL that lists the ids the layer shows (as the table owner, no RLS)
+IDS = {
+    "communes": "SELECT id FROM admin_units a WHERE level = 'commune' AND boundary = 'current'",
+    "districts": "SELECT id FROM admin_units a WHERE level = 'district' AND boundary = 'legacy'",
+    "villages": "SELECT id FROM villages a WHERE geom IS NOT NULL",
+    "households": "SELECT id FROM households a WHERE deleted_at IS NULL AND geom IS NOT NULL",
+    "livelihood_models": "SELECT id FROM livelihood_models a WHERE deleted_at IS NULL",
+    "infrastructure_works": "SELECT id FROM infrastructure_works a WHERE deleted_at IS NULL",
+    "water_schemes": "SELECT id FROM water_schemes a WHERE deleted_at IS NULL",
+    "fallback_risk": "SELECT h.id FROM households h JOIN fallback_risk r ON r.household_id = h.id "
+    "WHERE h.deleted_at IS NULL AND h.geom IS NOT NULL",
+}
+
+
+def decode(body: bytes) -> dict:
+    return mapbox_vector_tile.decode(body) if body else {}
+
+
+def intersecting(settings, layer: str, z: int, x: int, y: int) -> set[int]:
+    sql = IDS[layer]
+    geom = "h.geom" if layer == "fallback_risk" else "a.geom"
+    with transaction(settings) as s:
+        rows = s.execute(
+            text(
+                f"{sql} {'AND' if 'WHERE' in sql else 'WHERE'} "
+                f"ST_Intersects({geom}, ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326))"
+            ),
+            {"z": z, "x": x, "y": y},
+        )
+        return {r[0] for r in rows}
+
+
+def first_feature(settings, layer: str) -> tuple[float, float]:
+    """A point on the layer's first feature: a close-up tile there holds something on the small demo."""
+    table = {"communes": "admin_units", "districts": "admin_units", "fallback_risk": "households"}.get(layer, layer)
+    with transaction(settings) as s:
+        first = min(s.execute(text(IDS[layer])).scalars())
+        return s.execute(
+            text(f"SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM {table} WHERE id = :i) q"),
+            {"i": first},
+        ).one()
+
+
+def test_migration_triggers_cover_what_each_layer_reads(demo_settings):
+    with transaction(demo_settings) as s:
+        rows = s.execute(
+            text("""SELECT c.relname, t.tgargs FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                    WHERE t.tgname LIKE '%\\_layers\\_changed'""")
+        ).all()
+    reads: dict[str, set[str]] = {}
+    for table, args in rows:
+        for layer in bytes(args).decode().split("\x00"):
+            if layer:
+                reads.setdefault(layer, set()).add(table)
+    assert reads == {name: set(spec.reads) for name, spec in TILE_LAYERS.items()}
+
+
+@pytest.mark.parametrize("layer", list(TILE_LAYERS))
+@pytest.mark.parametrize("z", [8, 10, 13])
+def test_tile_holds_exactly_the_intersecting_features(client, demo_settings, layer, z):
+    if layer == "households" and z < HOUSEHOLD_POINTS_MIN_ZOOM:
+        pytest.skip("aggregated below the points zoom (test_household_cells)")
+    t = TMS.tile(*(LANG_SON_CITY if z < 12 else first_feature(demo_settings, layer)), z)
+    response = client.get(f"/tiles/{layer}/{z}/{t.x}/{t.y}.pbf")
+    assert response.status_code == 200, response.data
+    assert response.mimetype == "application/vnd.mapbox-vector-tile"
+    tile = decode(response.data)
+    found = {f["id"] for f in tile[layer]["features"]} if layer in tile else set()
+    expected = intersecting(demo_settings, layer, z, t.x, t.y)
+    assert expected, "the test tile should hold features"
+    assert found == expected
+
+
+def test_communes_carry_the_indicators_of_a_year(client, demo_settings):
+    t = TMS.tile(*LANG_SON_CITY, 9)
+    features = decode(client.get(f"/tiles/communes/9/{t.x}/{t.y}.pbf?year=2024").data)["communes"]["features"]
+    with transaction(demo_settings) as s:
+        rates = dict(
+            s.execute(
+                text("""SELECT a.code, round(100.0 * i.poor / nullif(i.households, 0), 2)::float FROM area_indicators i
+                        JOIN admin_units a ON a.id = i.unit_id WHERE i.year = 2024 AND i.boundary = 'current'
+                        AND i.level = 'commune'""")
+            ).all()
+        )
+    assert features
+    for f in features:
+        assert f["properties"]["year"] == 2024
+        assert f["properties"].get("poverty_rate") == pytest.approx(rates[f["properties"]["code"]])
+    legacy = decode(client.get(f"/tiles/communes/9/{t.x}/{t.y}.pbf?boundaries=legacy&year=2024").data)
+    assert {f["properties"]["boundary"] for f in legacy["communes"]["features"]} == {"legacy"}
+
+
+def test_household_cells_count_every_household_and_name_none(client, demo_settings):
+    z = 8
+    t = TMS.tile(*LANG_SON_CITY, z)
+    tile = decode(client.get(f"/tiles/households/{z}/{t.x}/{t.y}.pbf").data)
+    cells = tile["households"]["features"]
+    assert sum(c["properties"]["households"] for c in cells) == len(
+        intersecting(demo_settings, "households", z, t.x, t.y)
+    )
+    assert all(set(c["properties"]) == {"households", "members"} for c in cells)
+
+
+def test_scoped_tiles_hold_only_the_callers_communes(app, accounts, client, demo_settings):
+    planner = client_for(app, accounts, "planner")  # scoped to commune A
+    with transaction(demo_settings) as s:
+        other = set(
+            s.execute(
+                text("""SELECT hu.household_id FROM household_units hu JOIN admin_units u ON u.id = hu.commune_id
+                        WHERE hu.boundary = 'current' AND u.code <> :a"""),
+                {"a": accounts.commune_a},
+            ).scalars()
+        )
+        lon, lat = s.execute(
+            text(
+                "SELECT ST_X(centroid), ST_Y(centroid) FROM admin_units WHERE code = :a AND boundary = 'current' "
+                "AND level = 'commune'"
+            ),
+            {"a": accounts.commune_a},
+        ).one()
+    for z in (10, 12):
+        t = TMS.tile(lon, lat, z)
+        url = f"/tiles/households/{z}/{t.x}/{t.y}.pbf" if z >= HOUSEHOLD_POINTS_MIN_ZOOM else None
+        for layer in ("fallback_risk", "livelihood_models") + (("households",) if url else ()):
+            path = f"/tiles/{layer}/{z}/{t.x}/{t.y}.pbf"
+            everything = decode(client.get(path).data)  # the admin first: the cache holds its tile
+            mine = decode(planner.get(path).data)
+            again = decode(client.get(path).data)
+            all_ids = {f["id"] for f in everything.get(layer, {}).get("features", [])}
+            my_ids = {f["id"] for f in mine.get(layer, {}).get("features", [])}
+            assert my_ids <= all_ids
+            assert {f["id"] for f in again.get(layer, {}).get("features", [])} == all_ids
+            if layer != "livelihood_models":
+                assert not my_ids & other
+        assert planner.get(f"/tiles/communes/{z}/{t.x}/{t.y}.pbf").status_code == 200
+    t = TMS.tile(lon, lat, 8)
+    commune_tile = decode(planner.get(f"/tiles/communes/8/{t.x}/{t.y}.pbf").data)
+    assert {f["properties"]["code"] for f in commune_tile["communes"]["features"]} == {accounts.commune_a}
+
+
+def test_etag_304_cache_and_invalidation_by_an_edit(client, demo_settings):
+    z = 14
+    with transaction(demo_settings) as s:
+        model_id, lon, lat, name = s.execute(
+            text(
+                "SELECT id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)), name "
+                "FROM livelihood_models WHERE deleted_at IS NULL ORDER BY id LIMIT 1"
+            )
+        ).one()
+    t = TMS.tile(lon, lat, z)
+    path = f"/tiles/livelihood_models/{z}/{t.x}/{t.y}.pbf"
+    first = client.get(path)
+    second = client.get(path)
+    assert second.headers["X-Tile-Cache"] == "hit"
+    assert first.headers["ETag"] == second.headers["ETag"]
+    assert "private" in first.headers["Cache-Control"]
+    assert client.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    try:
+        with transaction(demo_settings) as s:
+            s.execute(text("UPDATE livelihood_models SET name = 'Đổi tên' WHERE id = :i"), {"i": model_id})
+        edited = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+        assert edited.status_code == 200
+        assert edited.headers["X-Tile-Cache"] == "miss"
+        names = {f["id"]: f["properties"]["name"] for f in decode(edited.data)["livelihood_models"]["features"]}
+        assert names[model_id] == "Đổi tên"
+    finally:
+        with transaction(demo_settings) as s:
+            s.execute(text("UPDATE livelihood_models SET name = :n WHERE id = :i"), {"i": model_id, "n": name})
+
+
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/tiles/communes/23/0/0.pbf", 400),
+        ("/tiles/communes/3/8/0.pbf", 400),
+        ("/tiles/communes/3/0/9.pbf", 400),
+        ("/tiles/nothing/3/0/0.pbf", 404),
+        ("/tiles/rasters/3/0/0.pbf", 404),
+        ("/tiles/nothing.json", 404),
+        ("/tiles/communes/3/0/0.pbf?boundaries=future", 400),
+        ("/tiles/communes/3/0/0.pbf?year=1990", 400),
+        ("/tiles/communes/3/0/0.pbf?year=soon", 400),
+        ("/tiles/districts/3/0/0.pbf?boundaries=current", 400),
+        ("/tiles/villages/3/0/0.pbf?year=2024", 400),
+    ],
+)
+def test_bad_tile_requests_are_refused_with_an_ogc_exception(client, path, status):
+    response = client.get(path)
+    assert response.status_code == status
+    assert set(response.json) >= {"code", "description"}
+
+
+def test_tilejson(client):
+    body = client.get("/tiles/communes.json?year=2024").json
+    assert body["tilejson"] == "3.0.0"
+    assert body["tiles"][0].endswith("/tiles/communes/{z}/{x}/{y}.pbf?boundaries=current&year=2024")
+    assert body["vector_layers"][0]["id"] == "communes"
+    assert body["vector_layers"][0]["fields"]["poverty_rate"] == "Number"
+    assert 106 < body["center"][0] < 107.5
+    for name in TILE_LAYERS:
+        assert client.get(f"/tiles/{name}.json").status_code == 200
+
+
+def test_tiles_need_a_signed_in_caller(anonymous):
+    assert anonymous.get("/tiles/communes/8/203/113.pbf").status_code == 401
