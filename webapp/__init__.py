@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Flask, Response, request
 from flask_babel import Babel
 
+from spatial.localtime import to_local
 from spatial.settings import Settings
 from webapp.json_provider import OrjsonProvider
 
@@ -34,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SECRET_KEY=settings.signing_key(),
         JSON_SORT_KEYS=False,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
         BABEL_TRANSLATION_DIRECTORIES="translations",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -72,6 +76,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         tiles.bp,
     ):
         app.register_blueprint(bp)
+
+    @app.template_filter("localtime")
+    def localtime(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """An instant as the programme's wall-clock time (settings.timezone); '–' for none."""
+        if value is None or value == "":
+            return "–"
+        return to_local(value, settings.timezone).strftime(fmt)
 
     @app.context_processor
     def template_locale() -> dict[str, str]:
