@@ -18,8 +18,8 @@ demo: install
 	$(BIN)/sinhke demo --if-empty
 	$(BIN)/sinhke jobs run all
 	@echo
-	@echo "sinhke is serving the Lạng Sơn demo at http://$(HOST):$(PORT)/map  (Ctrl-C stops it)"
-	$(BIN)/sinhke serve --host $(HOST) --port $(PORT)
+	@echo "sinhke is serving the Lạng Sơn demo at http://$(HOST):$(PORT)/map, with the job scheduler beside it  (Ctrl-C stops both)"
+	$(BIN)/sinhke serve --host $(HOST) --port $(PORT) --with-scheduler
 
 test: install browser-deps lint
 	$(BIN)/sinhke db up

@@ -13,6 +13,8 @@ Rules (the API's status codes in brackets):
 - the target must exist [422] and lie in the caller's communes [403]; the form version must
   be loaded and made for the target [422]; the answers must pass the form's validator, the
   same that runs on the device [422, naming each field and the reason].
+- a stored visit to a model recomputes that model's status (last visit, next due, days
+  overdue) in the same transaction, so it counts at once, not after the nightly job.
 
 Concurrent identical posts make exactly one row: the insert is ``ON CONFLICT DO NOTHING``
 and a loser compares its body hash with the row that won.
@@ -39,6 +41,7 @@ from ingest import IngestError
 from spatial.accounts import Principal
 from spatial.field import TARGETS, visit_json
 from spatial.forms import validate_answers
+from spatial.model_status import programme_today, refresh_model_status
 from spatial.models import FormDefinition, InfrastructureWork, LivelihoodModel, Visit, VisitPhoto
 from spatial.params import first_control_character
 
@@ -266,6 +269,8 @@ def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
             session.flush()
         if key == "model" and target_type in LEDGER_MODEL_TYPES and form.form_id == LEDGER_FORM and replaces is None:
             _apply_to_ledger(session, who, visit_id, code, visited_at, body["answers"])
+        if key == "model":  # the visit counts at once: "visits due" and the model page need no night
+            refresh_model_status(session, programme_today(), [target_id])
         return SyncOutcome("created", visit_json(session, visit_id))
 
     stored = session.execute(select(Visit.body_sha256).where(Visit.id == visit_id)).scalar()

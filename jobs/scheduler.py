@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -24,6 +25,18 @@ def _fire(settings: Settings, name: str) -> None:
     slot = datetime.now(UTC).replace(second=0, microsecond=0)
     outcome = run_job(settings, name, scheduled_for=slot, trigger="scheduler")
     log.info("%s %s: %s", name, slot.isoformat(), outcome.status)
+
+
+def next_runs(timezone: str, now: datetime | None = None) -> dict[str, datetime]:
+    """When each job fires next on its schedule (cron fields in ``timezone``), after ``now``."""
+    zone = ZoneInfo(timezone)
+    now = now or datetime.now(zone)
+    out = {}
+    for job in load_all().values():
+        fire = CronTrigger(timezone=zone, **job.cron).get_next_fire_time(None, now)
+        if fire is not None:
+            out[job.name] = fire
+    return out
 
 
 def build_scheduler(settings: Settings) -> BlockingScheduler:

@@ -1,6 +1,7 @@
 """Tables as files people open elsewhere: CSV (Excel-friendly UTF-8), XLSX, GeoPackage.
 
-Vietnamese names keep their diacritics in every format. GeoPackage goes through GDAL
+Vietnamese names keep their diacritics in every format; times are the programme's local time
+with the offset written out (ISO 8601). GeoPackage goes through GDAL
 (pyogrio), geometries as WKB in EPSG:4326.
 """
 
@@ -10,12 +11,14 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from spatial import ParameterError
+from spatial.localtime import local_iso
 
 FORMATS = ("csv", "xlsx", "gpkg")
 MIME = {
@@ -85,11 +88,14 @@ def to_gpkg(
         return path.read_bytes()
 
 
-def table_file(fmt: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], name: str) -> bytes:
-    """Rows (dicts holding ``columns``, and ``wkb`` for a GeoPackage) as one file of ``fmt``."""
+def table_file(
+    fmt: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], name: str, *, zone: str = "UTC"
+) -> bytes:
+    """Rows (dicts holding ``columns``, and ``wkb`` for a GeoPackage) as one file of ``fmt``;
+    instants as ISO 8601 in ``zone`` with its offset (``2026-12-02T03:10:00+07:00``)."""
     if fmt not in FORMATS:
         raise ParameterError("format", f"unknown format {fmt!r}", list(FORMATS))
-    table = [[r[c] for c in columns] for r in rows]
+    table = [[local_iso(v, zone) if isinstance(v, datetime) else v for v in (r[c] for c in columns)] for r in rows]
     if fmt == "csv":
         return to_csv(columns, table)
     if fmt == "xlsx":

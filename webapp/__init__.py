@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response, request
 from flask_babel import Babel
 
+from spatial.localtime import to_local
 from spatial.settings import Settings
 from webapp.json_provider import OrjsonProvider
 
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         SECRET_KEY=settings.signing_key(),
         JSON_SORT_KEYS=False,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
         BABEL_TRANSLATION_DIRECTORIES="translations",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -79,6 +82,13 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         ogc.bp,
     ):
         app.register_blueprint(bp)
+
+    @app.template_filter("localtime")
+    def localtime(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """An instant as the programme's wall-clock time (settings.timezone); '–' for none."""
+        if value is None or value == "":
+            return "–"
+        return to_local(value, settings.timezone).strftime(fmt)
 
     @app.context_processor
     def template_locale() -> dict[str, str]:

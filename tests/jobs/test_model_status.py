@@ -240,3 +240,27 @@ def test_demo_visits_leave_models_up_to_date_overdue_and_never_visited(db):
         FROM model_status WHERE next_visit_due IS NOT NULL""")
     ).one()
     assert never > 0 and overdue > 0 and current > 0
+
+
+def test_one_models_refresh_is_the_jobs_row_and_leaves_the_others(db):
+    """Visit sync and the job share one computation: a model recomputed alone gets the job's row."""
+    from spatial.model_status import STATUS_FIELDS, refresh_model_status
+
+    as_of = date.today()
+    model_status_as_of(db, as_of)
+    fields = [f for f in STATUS_FIELDS if f != "computed_at"]
+    rows = {
+        r[0]: tuple(r[1:])
+        for r in db.execute(text(f"SELECT model_id, {', '.join(fields)} FROM model_status ORDER BY model_id"))
+    }
+    some = sorted(rows)[::50]
+    db.execute(text("UPDATE model_status SET visits = -1, overdue_days = NULL"))
+    assert refresh_model_status(db, as_of, some) == len(some)
+    again = {
+        r[0]: tuple(r[1:])
+        for r in db.execute(text(f"SELECT model_id, {', '.join(fields)} FROM model_status ORDER BY model_id"))
+    }
+    assert {m: again[m] for m in some} == {m: rows[m] for m in some}
+    others = set(rows) - set(some)
+    assert all(again[m][fields.index("visits")] == -1 for m in others)  # untouched
+    assert refresh_model_status(db, as_of, []) == 0

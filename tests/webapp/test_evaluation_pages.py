@@ -63,3 +63,77 @@ def test_scoped(app, accounts, role):
     rows = c.get("/api/evaluations?level=commune").get_json()["rows"]
     assert {r["code"] for r in rows} <= {accounts.commune_a}
     assert c.get("/api/evaluations?level=province").get_json()["rows"] == []
+
+
+def test_exports_write_times_in_local_time_with_the_offset(client):
+    import re
+
+    r = client.get("/api/evaluations?level=province&format=csv")
+    lines = r.data.decode("utf-8-sig").splitlines()
+    column = lines[0].split(",").index("computed_at")
+    stamp = lines[1].split(",")[column]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00", stamp), stamp
+
+
+@pytest.fixture
+def planners(app, db):
+    """Planners of one commune whose estimates are all below the minimum sample, and of one with an estimate."""
+    from sqlalchemy import text
+
+    from spatial.accounts import create_user, issue_token
+
+    by_commune = db.execute(
+        text("""
+        SELECT u.code, bool_or(e.status = 'ok') AS any_ok
+        FROM model_evaluations e JOIN admin_units u ON u.id = e.unit_id
+        WHERE u.level = 'commune' AND e.estimator = 'cs_did' GROUP BY u.code ORDER BY u.code""")
+    ).all()
+    small = next(code for code, ok in by_commune if not ok)
+    estimated = next(code for code, ok in by_commune if ok)
+    tokens = {}
+    for name, code in (("t_planner_small", small), ("t_planner_estimated", estimated)):
+        tokens[name] = issue_token(db, create_user(db, name, "planner", password="x" * 16, areas=[code]))
+    db.flush()
+    clients = {}
+    for name, token in tokens.items():
+        c = app.test_client()
+        c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        clients[name] = c
+    return clients
+
+
+def test_a_scoped_readers_messages_say_what_their_scope_holds(planners):
+    """A commune-scoped reader sees why there is no province table, and why their communes have none."""
+    page = planners["t_planner_small"].get("/evaluation?lang=en").get_data(as_text=True)
+    assert "run the job evaluate_models" not in page and "has not run" not in page
+    assert "The programme was evaluated on" in page and "only some communes" in page
+    assert 'id="effects"' not in page  # no empty province table
+    # the tests' minimum sample is 10 and 10 (tests/conftest.py)
+    assert "None of your communes has an estimate of its own" in page
+    assert "fewer than 10 participating or 10 comparison households" in page
+    assert '<details class="too-small" id="too-small">' in page and "below the minimum sample" in page
+    assert 'id="commune-effects"' not in page
+    vi = planners["t_planner_small"].get("/evaluation?lang=vi").get_data(as_text=True)
+    assert "Chương trình đã được đánh giá" in vi and "<details" in vi
+
+    page = planners["t_planner_estimated"].get("/evaluation?lang=en").get_data(as_text=True)
+    assert "only some communes" in page and "The estimates of your communes are below." in page
+    assert "None of your communes" not in page and 'id="commune-effects"' in page
+
+
+def test_the_admin_sees_estimates_and_folded_small_samples(client):
+    page = client.get("/evaluation?lang=en").get_data(as_text=True)
+    assert 'id="effects"' in page and "evaluation-notice" not in page
+    communes = page.split("By commune (2025 boundaries)", 1)[1]
+    shown, folded = communes.split('id="too-small"', 1)
+    assert "Sample too small" not in shown and "Sample too small" in folded  # folded into the <details>
+    assert 'id="commune-effects"' in shown and "below the minimum sample" in folded
+
+
+def test_before_the_first_run_the_page_says_the_job_has_not_run(empty_settings, accounts):
+    from spatial.db import transaction
+    from spatial.evaluations import evaluation_coverage
+
+    with transaction(empty_settings) as s:
+        coverage = evaluation_coverage(s, [], [])
+    assert coverage.evaluated_at is None and coverage.below_minimum == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 from jobs import progress, registry
 from jobs.registry import Job
@@ -58,3 +59,17 @@ def test_schedules_read_as_times(client):
     html = client.get("/admin/jobs", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "<td>01:45</td>" in html  # exposure, as people read a time
     assert "<td>minute=*/30</td>" in html  # place_households, every half hour
+
+
+def test_next_runs_come_from_the_schedule_in_vietnams_time():
+    from zoneinfo import ZoneInfo
+
+    from jobs.registry import load_all
+    from jobs.scheduler import next_runs
+
+    vn = ZoneInfo("Asia/Ho_Chi_Minh")
+    upcoming = next_runs("Asia/Ho_Chi_Minh", now=datetime(2026, 12, 2, 0, 40, tzinfo=vn))
+    assert set(upcoming) == set(load_all())
+    assert upcoming["classify_households"] == datetime(2026, 12, 2, 1, 0, tzinfo=vn)  # 01:00 in Vietnam
+    assert upcoming["place_households"] == datetime(2026, 12, 2, 1, 0, tzinfo=vn)  # every 30 minutes
+    assert all(when > datetime(2026, 12, 2, 0, 40, tzinfo=vn) for when in upcoming.values())

@@ -30,22 +30,31 @@ def _units(s, code: str) -> list[int]:
     )
 
 
+def _chicken_model(s, commune: str, code: str, name: str, *, age_days: int, households: int):
+    """A free-range chicken model started ``age_days`` ago, its households and the chicken form's version."""
+    today = datetime.now(ZoneInfo(PROGRAMME_TZ)).date()
+    _model, homes = model_in_commune(
+        s,
+        commune,
+        code,
+        "free_range_chicken",
+        name,
+        start_date=today - timedelta(days=age_days),
+        budget_vnd=40_000_000,
+        households=households,
+    )
+    version = s.scalar(
+        text("SELECT version FROM form_definitions WHERE form_id = 'free_range_chicken' ORDER BY id DESC LIMIT 1")
+    )
+    return homes, version
+
+
 @pytest.fixture
 def chickens_in_a(app, db, accounts):
     """A chicken model in commune A visited twice through the API by A's extension worker, and an edit."""
     today = datetime.now(ZoneInfo(PROGRAMME_TZ)).date()
-    _model, homes = model_in_commune(
-        db,
-        accounts.commune_a,
-        CODE,
-        "free_range_chicken",
-        "Gà thả vườn – thử trang mô hình",
-        start_date=today - timedelta(days=400),
-        budget_vnd=40_000_000,
-        households=2,
-    )
-    version = db.scalar(
-        text("SELECT version FROM form_definitions WHERE form_id = 'free_range_chicken' ORDER BY id DESC LIMIT 1")
+    homes, version = _chicken_model(
+        db, accounts.commune_a, CODE, "Gà thả vườn – thử trang mô hình", age_days=400, households=2
     )
     worker = client_for(app, accounts, "extension_worker")
 
@@ -187,3 +196,59 @@ def test_models_layer_carries_the_status(app, accounts, chickens_in_a):
 def test_openapi_lists_the_new_endpoints(anonymous):
     paths = anonymous.get("/api/openapi.json").get_json()["paths"]
     assert "/api/models/{code}/status" in paths and "/api/visits/due" in paths
+
+
+def test_a_synced_visit_counts_at_once(app, db, accounts):
+    """No waiting for the nightly job: the visit's model is recomputed in the visit's transaction."""
+    code = "MH-TEST-STATUS-NOW"
+    today = datetime.now(ZoneInfo(PROGRAMME_TZ)).date()
+    homes, version = _chicken_model(
+        db, accounts.commune_a, code, "Gà thả vườn – thăm được tính ngay", age_days=200, households=1
+    )
+    model_status_as_of(db, today)
+    db.flush()
+    worker = client_for(app, accounts, "extension_worker")
+    before = worker.get(f"/api/models/{code}/status").get_json()["status"]
+    interval = before["interval_days"]
+    assert before["last_visit_at"] is None and before["overdue_days"] == 200 - interval
+
+    def due_row() -> dict:
+        rows = worker.get("/api/visits/due?limit=5000").get_json()["rows"]
+        return next(r for r in rows if r["code"] == code)
+
+    assert due_row()["overdue_days"] == 200 - interval and due_row()["never_visited"]
+    r = worker.post(
+        "/api/visits",
+        json={
+            "id": str(uuid.uuid4()),
+            "model": code,
+            # 20:10 UTC is 03:10 the next morning in Vietnam: the page shows the local time
+            "visited_at": f"{today - timedelta(days=2)}T20:10:00+00:00",
+            "form": "free_range_chicken",
+            "form_version": version,
+            "location": None,
+            "accuracy_m": None,
+            "answers": {
+                "household_code": homes[0].code,
+                "flock_size": 40,
+                "deaths": 0,
+                "sold": 0,
+                "vaccinations": ["newcastle"],
+                "disease_outbreak": "no",
+            },
+        },
+    )
+    assert r.status_code == 201, r.get_json()
+    after = worker.get(f"/api/models/{code}/status").get_json()["status"]
+    assert after["overdue_days"] == 0 and after["visits"] == 1 and after["flock_size"] == 40
+    visit_day = today - timedelta(days=1)  # the visit's day is Vietnam's day
+    assert date.fromisoformat(after["next_visit_due"]) == visit_day + timedelta(days=interval)
+    assert after["last_visit_by"] == accounts.name("extension_worker")
+    row = due_row()
+    assert row["overdue_days"] == 0 and not row["never_visited"]
+    assert row["next_visit_due"] == (visit_day + timedelta(days=interval)).isoformat()
+    page = worker.get(f"/models/{code}?lang=en", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "days overdue" not in page
+    assert f"{visit_day} 03:10" in page and f"{today - timedelta(days=2)} 20:10" not in page
+    due_page = worker.get("/visits/due?lang=en", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert f"{visit_day} 03:10" in due_page

@@ -51,3 +51,64 @@ def test_each_server_has_its_own_control_socket(tmp_path, monkeypatch, port):
     assert result.exit_code == 0, result.output
     socket = argv[argv.index("--control-socket") + 1]
     assert socket == str(tmp_path / f"gunicorn-{port}.ctl")
+
+
+def test_with_scheduler_runs_the_web_server_and_the_scheduler_together(tmp_path, monkeypatch):
+    from webapp.cli import serve as serve_module
+
+    started: list[tuple[list[str], ...]] = []
+    monkeypatch.setattr(serve_module, "run_together", lambda *commands: started.append(commands) or 0)
+    result, argv = _serve(tmp_path, monkeypatch, "--with-scheduler")
+    assert result.exit_code == 0, result.output
+    assert not argv  # not exec'd: this process stays to stop both
+    ((web, scheduler),) = started
+    assert web[0].endswith("gunicorn") and "webapp:create_app()" in web
+    assert scheduler[-3:] == ["-m", "webapp.cli", "scheduler"]
+
+
+_CHILD = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(120)"
+_PARENT = (
+    "import sys; from webapp.cli.serve import run_together; "
+    "sys.exit(run_together([sys.executable, '-c', sys.argv[1], sys.argv[2]], "
+    "[sys.executable, '-c', sys.argv[1], sys.argv[3]]))"
+)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_stopping_the_parent_stops_both_children(tmp_path, how):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    files = [tmp_path / "web.pid", tmp_path / "scheduler.pid"]
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT, _CHILD, *map(str, files)], start_new_session=True, cwd=os.getcwd()
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not all(f.exists() and f.read_text() for f in files):
+            assert time.monotonic() < deadline and parent.poll() is None
+            time.sleep(0.1)
+        pids = [int(f.read_text()) for f in files]
+        if how == "ctrl-c":  # the terminal sends SIGINT to the whole foreground group
+            os.killpg(parent.pid, signal.SIGINT)
+        else:  # a service manager signals the parent only
+            parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=20) == 0
+        for pid in pids:
+            deadline = time.monotonic() + 5
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not _alive(pid)
+    finally:
+        if parent.poll() is None:
+            parent.kill()

@@ -1,10 +1,15 @@
-"""``sinhke serve``: the web app under gunicorn, or Flask's reloading server with --dev."""
+"""``sinhke serve``: the web app under gunicorn, or Flask's reloading server with --dev;
+``--with-scheduler`` runs ``sinhke scheduler`` beside it as a second process, as production does."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
+from types import FrameType
 
 import click
 
@@ -19,8 +24,13 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 @click.option("--port", default=5000, type=int, show_default=True)
 @click.option("--workers", default=2, type=int, show_default=True)
 @click.option("--dev", is_flag=True)
+@click.option(
+    "--with-scheduler",
+    is_flag=True,
+    help="Also run `sinhke scheduler` as a child process; Ctrl-C (or SIGTERM) stops both.",
+)
 @click.pass_obj
-def serve(settings: Settings, host: str, port: int, workers: int, dev: bool) -> None:
+def serve(settings: Settings, host: str, port: int, workers: int, dev: bool, with_scheduler: bool) -> None:
     if settings.secret_key is None and host not in LOOPBACK:
         raise SinhkeError(
             f"serving on {host} needs SINHKE_SECRET_KEY: without it, cookies are signed with a key kept in "
@@ -30,13 +40,22 @@ def serve(settings: Settings, host: str, port: int, workers: int, dev: bool) -> 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable))
     if dev or gunicorn is None:
-        from webapp import create_app
-
-        create_app(settings).run(host=host, port=port, debug=dev)
-        return
-    os.execv(
-        gunicorn,
-        [
+        web = [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "webapp:create_app()",
+            "run",
+            "--host",
+            host,
+            "--port",
+            str(port),
+        ]
+        if dev:
+            web += ["--debug"]
+    else:
+        web = [
             gunicorn,
             "--workers",
             str(workers),
@@ -49,5 +68,38 @@ def serve(settings: Settings, host: str, port: int, workers: int, dev: bool) -> 
             "--control-socket",
             str(settings.data_dir / f"gunicorn-{port}.ctl"),
             "webapp:create_app()",
-        ],
-    )
+        ]
+    if not with_scheduler:
+        os.execv(web[0], web)
+        return  # not reached: execv replaces this process
+    sys.exit(run_together(web, [sys.executable, "-m", "webapp.cli", "scheduler"]))
+
+
+def run_together(*commands: list[str], grace_s: float = 10.0) -> int:
+    """Run the commands as child processes until one ends or this process is told to stop
+    (Ctrl-C, SIGTERM); then stop the others (SIGTERM, SIGKILL after ``grace_s``). Returns the
+    first non-zero exit status, else 0."""
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    children = [subprocess.Popen(command) for command in commands]
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        deadline = time.monotonic() + grace_s
+        for child in children:
+            try:
+                child.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+    return next((c.returncode for c in children if c.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)), 0)

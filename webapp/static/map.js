@@ -1125,13 +1125,18 @@ function summariseEffect(shown, result, indicator) {
   }
   const matched = result.rows.filter((row) => shown.has(String(row.code)));
   const count = (predicate) => integerFormat.format(matched.filter(predicate).length);
-  summaryElement.replaceChildren(element('span', null, fill(t.effect.summary, {
+  const province = result.province;
+  const estimated = matched.filter((row) => isNumber(row.value)).length;
+  // a grey map says why: nothing evaluated, or every commune below the minimum sample
+  let template = t.effect.summary;
+  if (!matched.length && !province) template = t.effect.no_rows;
+  else if (!estimated && matched.length) template = t.effect.all_insufficient;
+  summaryElement.replaceChildren(element('span', null, fill(template, {
     shown: integerFormat.format(shown.size),
     with_data: count((row) => isNumber(row.value)),
     weak: count((row) => isNumber(row.value) && includesZero(row)),
     insufficient: count((row) => row.status === 'insufficient_sample'),
   })));
-  const province = result.province;
   if (province && isNumber(province.value)) {
     summaryElement.append(element('span', null, fill(t.effect.province, {
       effect: formatIndicator(indicator, province.value),

@@ -223,7 +223,9 @@ def jobs() -> ResponseReturnValue:
     """Every job, its schedule and latest runs; a running job shows what it is doing now."""
     from jobs.registry import load_all
     from jobs.runner import recent_runs
+    from jobs.scheduler import next_runs
 
     runs = recent_runs(get_session())
     running = any(r.status == "running" for r in runs)
-    return render_template("admin_jobs.html", jobs=load_all(), runs=runs, running=running)
+    upcoming = next_runs(current_app.config["SINHKE"].timezone)
+    return render_template("admin_jobs.html", jobs=load_all(), runs=runs, running=running, upcoming=upcoming)

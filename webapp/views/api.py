@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from spatial import ParameterError
@@ -113,7 +113,7 @@ def _download_format() -> str:
 
 def _download(fmt: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], name: str) -> Response:
     return Response(
-        table_file(fmt, columns, rows, name),
+        table_file(fmt, columns, rows, name, zone=current_app.config["SINHKE"].timezone),
         mimetype=MIME[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
     )

@@ -26,6 +26,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 #: the shell the service worker keeps: (endpoint, filename) of static and vendored files
 SHELL_FILES = (
     ("static", "app.css"),
+    ("static", "nav.js"),
     ("static", "favicon.svg"),
     ("static", "field/field.css"),
     ("static", "field/app.js"),

@@ -25,7 +25,7 @@ def map_page() -> ResponseReturnValue:
 
 @bp.get("/evaluation")
 def evaluation_page() -> ResponseReturnValue:
-    from spatial.evaluations import evaluation_rows
+    from spatial.evaluations import evaluation_coverage, evaluation_rows
     from webapp.charts import event_study_chart
 
     db = get_session()
@@ -37,4 +37,10 @@ def evaluation_page() -> ResponseReturnValue:
         if r["estimator"] == "cs_did" and r["detail"]:
             entry["chart"] = event_study_chart(r["detail"].get("event_study", []))
     communes = [r for r in evaluation_rows(db, "commune") if r["estimator"] == "cs_did"]
-    return render_template("evaluation.html", by_type=by_type, communes=communes)
+    return render_template(
+        "evaluation.html",
+        by_type=by_type,
+        communes=[r for r in communes if r["status"] == "ok"],
+        too_small=[r for r in communes if r["status"] != "ok"],
+        coverage=evaluation_coverage(db, province, communes),
+    )
