@@ -1,4 +1,4 @@
-
+/* The page's configuration (data- attributes of #map), its strings (#map-i18n) and DOM helpers. */
 
 export const maplibregl = window.maplibregl;
 
@@ -8,6 +8,8 @@ export const config = {
   defaultYear: Number(mapElement.dataset.defaultYear),
   locale: mapElement.dataset.locale === 'en' ? 'en' : 'vi',
   apiRoot: mapElement.dataset.apiRoot || '/api',
+  tilesRoot: mapElement.dataset.tilesRoot || '/tiles',
+  ogcRoot: mapElement.dataset.ogcRoot || '/ogc',
 };
 export const t = JSON.parse(document.getElementById('map-i18n').textContent);
 export const languageTag = config.locale === 'en' ? 'en-GB' : 'vi-VN';

@@ -44,19 +44,27 @@ export async function getAllFeatures(path, params) {
 export const boundaryCache = new Map();
 export const indicatorCache = new Map();
 
+/**
+ * What the map needs of a boundary version besides its tiles: the province outline (one
+ * feature, also the first view's extent) and how many communes the caller may see.
+ */
 export function boundaryLayers(boundaries) {
   if (!boundaryCache.has(boundaries)) {
-    const units = (level) => getAllFeatures('/layers/admin_units', { level, boundaries });
-    const emptyCollection = Promise.resolve({ type: 'FeatureCollection', features: [] });
+    const collection = boundaries === 'legacy' ? 'legacy_communes' : 'communes';
     const request = Promise.all([
-      units('commune'),
-      boundaries === 'legacy' ? units('district') : emptyCollection,
-      units('province'),
-    ]).then(([communes, districts, province]) => ({ communes, districts, province }));
+      getAllFeatures('/layers/admin_units', { level: 'province', boundaries }),
+      collectionCount(collection),
+    ]).then(([province, communes]) => ({ province, communes }));
     request.catch(() => boundaryCache.delete(boundaries));
     boundaryCache.set(boundaries, request);
   }
   return boundaryCache.get(boundaries);
+}
+
+/** How many features of an OGC API collection the caller may see (its numberMatched). */
+export async function collectionCount(collection) {
+  const body = await getJSON(`${config.ogcRoot}/collections/${collection}/items?limit=1`);
+  return isNumber(body.numberMatched) ? body.numberMatched : null;
 }
 
 /** Years an indicator is known to have (from a 400 answer naming them), by indicator. */

@@ -1,4 +1,4 @@
-import { config, element, fill, mapElement, setStatus, t } from './config.js';
+import { config, element, fill, setStatus, t } from './config.js';
 import { getJSON } from './data.js';
 import { decimalFormat, integerFormat, isNumber } from './format.js';
 import { boundsOf, map } from './layers.js';
@@ -14,7 +14,7 @@ export const HAZARD_SOURCE = 'hazard-raster';
 export const HAZARD_LAYER = 'hazard-raster';
 /** The hazard layer goes below this layer (so above the commune fill). */
 export const HAZARD_BELOW = 'communes-outline';
-export const tilesRoot = mapElement.dataset.tilesRoot || '/tiles';
+const { tilesRoot } = config;
 export const hazardSelect = document.getElementById('hazard-select');
 export const hazardOpacity = document.getElementById('hazard-opacity');
 export const hazardOpacityValue = document.getElementById('hazard-opacity-value');

@@ -1,4 +1,4 @@
-import { mapElement, maplibregl, t } from './config.js';
+import { config, mapElement, maplibregl, t } from './config.js';
 import { DEFAULT_INDICATOR, FILL_OPACITY, INDICATORS, MODEL_COLOURS, NO_DATA_COLOUR, RISK_COLOURS, SOURCE_IDS, WATER_COLOURS, WEAK_OPACITY, WORK_COLOURS } from './indicators.js';
 import { addSymbolImages, colourBy, iconBy } from './symbols.js';
 
@@ -26,7 +26,7 @@ export const map = new maplibregl.Map({
   container: mapElement,
   style: {
     version: 8,
-    // no basemap: the app runs without internet, so only our own GeoJSON is drawn
+    // no basemap: the app runs without internet, so only our own tiles are drawn
     sources: {},
     layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#e4e9ee' } }],
   },
@@ -42,22 +42,57 @@ map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-ri
 map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
 window.sinhkeMap = map;
 
-export function addSourcesAndLayers() {
+/** The tile layer of each vector source (its source-layer too). */
+export const TILE_LAYERS = {
+  communes: 'communes',
+  districts: 'districts',
+  models: 'livelihood_models',
+  works: 'infrastructure_works',
+  water: 'water_schemes',
+  risk: 'fallback_risk',
+};
+const TILE_PARAMS = { districts: { boundaries: 'legacy' } };
+/** Tiles are asked for up to this zoom and drawn larger beyond it (points and outlines stay exact enough). */
+const TILE_MAX_ZOOM = 15;
+/** Below this zoom points that would overlap are thinned out (the ones drawn first stay). */
+export const THIN_BELOW_ZOOM = 11;
+const overlapAtZoom = ['step', ['zoom'], false, THIN_BELOW_ZOOM, true];
+
+/** The URL template of a tile layer, absolute (MapLibre's worker resolves it outside the page). */
+export function tileUrl(layer, params) {
+  const query = params ? `?${new URLSearchParams(params)}` : '';
+  return `${window.location.origin}${config.tilesRoot}/${layer}/{z}/{x}/{y}.pbf${query}`;
+}
+
+/** Shows the communes of a boundary version: the tiles are asked for again with ?boundaries=. */
+export function showCommuneTiles(boundaries) {
+  map.getSource('communes').setTiles([tileUrl('communes', { boundaries })]);
+}
+
+export function addSourcesAndLayers(boundaries) {
   addSymbolImages(map, 'work', 'square', WORK_COLOURS);
   addSymbolImages(map, 'water', 'drop', WATER_COLOURS);
 
-  map.addSource('communes', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
-  map.addSource('districts', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
+  addSymbolImages(map, 'model', 'circle', MODEL_COLOURS);
+  addSymbolImages(map, 'risk', 'circle', RISK_COLOURS);
+
+  // vector tiles built by PostGIS (/tiles/{layer}/{z}/{x}/{y}.pbf), a feature's id its code
+  for (const [source, layer] of Object.entries(TILE_LAYERS)) {
+    map.addSource(source, {
+      type: 'vector',
+      tiles: [tileUrl(layer, source === 'communes' ? { boundaries } : TILE_PARAMS[source])],
+      minzoom: 0,
+      maxzoom: TILE_MAX_ZOOM,
+      promoteId: { [layer]: 'code' },
+    });
+  }
   map.addSource('province', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
-  map.addSource('models', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
-  map.addSource('works', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
-  map.addSource('water', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
-  map.addSource('risk', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
 
   map.addLayer({
     id: 'communes-fill',
     type: 'fill',
     source: 'communes',
+    'source-layer': TILE_LAYERS.communes,
     paint: {
       'fill-color': fillColour(DEFAULT_INDICATOR),
       // an effect whose interval includes 0 is drawn paler
@@ -68,12 +103,14 @@ export function addSourcesAndLayers() {
     id: 'communes-outline',
     type: 'line',
     source: 'communes',
+    'source-layer': TILE_LAYERS.communes,
     paint: { 'line-color': '#ffffff', 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 0.5, 12, 1.5] },
   });
   map.addLayer({
     id: 'districts-outline',
     type: 'line',
     source: 'districts',
+    'source-layer': TILE_LAYERS.districts,
     layout: { 'line-join': 'round' },
     paint: { 'line-color': '#4b5563', 'line-width': 1.4, 'line-dasharray': [3, 1.5] },
   });
@@ -88,6 +125,7 @@ export function addSourcesAndLayers() {
     id: 'communes-selected',
     type: 'line',
     source: 'communes',
+    'source-layer': TILE_LAYERS.communes,
     layout: { 'line-join': 'round' },
     paint: {
       'line-color': '#111827',
@@ -98,6 +136,7 @@ export function addSourcesAndLayers() {
     id: 'models-plots',
     type: 'fill',
     source: 'models',
+    'source-layer': TILE_LAYERS.models,
     filter: isPolygon,
     paint: { 'fill-color': colourBy('model_type', MODEL_COLOURS), 'fill-opacity': 0.5 },
   });
@@ -105,6 +144,7 @@ export function addSourcesAndLayers() {
     id: 'models-plots-outline',
     type: 'line',
     source: 'models',
+    'source-layer': TILE_LAYERS.models,
     filter: isPolygon,
     paint: { 'line-color': colourBy('model_type', MODEL_COLOURS), 'line-width': 1.5 },
   });
@@ -112,6 +152,7 @@ export function addSourcesAndLayers() {
     id: 'works-areas',
     type: 'fill',
     source: 'works',
+    'source-layer': TILE_LAYERS.works,
     filter: isPolygon,
     paint: {
       'fill-color': colourBy('work_type', WORK_COLOURS),
@@ -123,6 +164,7 @@ export function addSourcesAndLayers() {
     id: 'works-lines',
     type: 'line',
     source: 'works',
+    'source-layer': TILE_LAYERS.works,
     filter: isLine,
     layout: { 'line-join': 'round', 'line-cap': 'round' },
     paint: {
@@ -134,11 +176,12 @@ export function addSourcesAndLayers() {
     id: 'water-schemes',
     type: 'symbol',
     source: 'water',
+    'source-layer': TILE_LAYERS.water,
     filter: isPoint,
     layout: {
       'icon-image': iconBy('status', 'water', WATER_COLOURS),
-      'icon-allow-overlap': true,
-      'icon-ignore-placement': true,
+      'icon-allow-overlap': overlapAtZoom,
+      'icon-ignore-placement': overlapAtZoom,
       'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.8, 13, 1.3],
     },
   });
@@ -146,42 +189,45 @@ export function addSourcesAndLayers() {
     id: 'works-points',
     type: 'symbol',
     source: 'works',
+    'source-layer': TILE_LAYERS.works,
     filter: isPoint,
     layout: {
       'icon-image': iconBy('work_type', 'work', WORK_COLOURS),
-      'icon-allow-overlap': true,
-      'icon-ignore-placement': true,
+      'icon-allow-overlap': overlapAtZoom,
+      'icon-ignore-placement': overlapAtZoom,
       'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.8, 13, 1.3],
     },
   });
   map.addLayer({
     id: 'models-points',
-    type: 'circle',
+    type: 'symbol',
     source: 'models',
+    'source-layer': TILE_LAYERS.models,
     filter: isPoint,
-    paint: {
-      'circle-color': colourBy('model_type', MODEL_COLOURS),
-      'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 4, 13, 7],
-      'circle-stroke-color': '#ffffff',
-      'circle-stroke-width': 1.2,
+    layout: {
+      'icon-image': iconBy('model_type', 'model', MODEL_COLOURS),
+      'icon-allow-overlap': overlapAtZoom,
+      'icon-ignore-placement': overlapAtZoom,
+      'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.55, 13, 0.9],
     },
   });
   map.addLayer({
     id: 'risk-points',
-    type: 'circle',
+    type: 'symbol',
     source: 'risk',
+    'source-layer': TILE_LAYERS.risk,
     filter: isPoint,
-    layout: { visibility: 'none' },
-    paint: {
-      'circle-color': colourBy('reason', RISK_COLOURS),
-      'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 2.5, 13, 6],
-      'circle-stroke-color': '#ffffff',
-      'circle-stroke-width': 0.8,
+    layout: {
+      visibility: 'none',
+      'icon-image': iconBy('reason', 'risk', RISK_COLOURS),
+      'icon-allow-overlap': overlapAtZoom,
+      'icon-ignore-placement': overlapAtZoom,
+      'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.4, 13, 0.8],
     },
   });
 }
 
-/** setData, resolved once the worker has indexed the data. */
+/** setData, resolved once the worker has indexed the data (the province outline, GeoJSON). */
 export function setSourceData(id, data) {
   return map.getSource(id).setData(data, true);
 }

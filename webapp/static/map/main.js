@@ -13,11 +13,11 @@
  */
 
 import { element, fill, setReady, setStatus, summaryElement, t } from './config.js';
-import { boundaryLayers, getAllFeatures, indicatorRows, knownYears } from './data.js';
+import { boundaryLayers, collectionCount, indicatorRows, knownYears } from './data.js';
 import { formatInteger, formatInterval, includesZero, integerFormat, isNumber, percentFormat } from './format.js';
 import { initHazardLayer, setHazardState } from './hazard.js';
-import { INDICATORS, LAYER_GROUPS, addExposureIndicators, formatIndicator } from './indicators.js';
-import { addSourcesAndLayers, boundsOf, fillColour, map, setSourceData, whenRendered } from './layers.js';
+import { addExposureIndicators, DEFAULT_INDICATOR, formatIndicator, INDICATORS, LAYER_GROUPS } from './indicators.js';
+import { addSourcesAndLayers, boundsOf, fillColour, map, setSourceData, showCommuneTiles, TILE_LAYERS, whenRendered } from './layers.js';
 import { buildIndicatorLegend, buildLegends } from './legend.js';
 import { popup } from './popups.js';
 import { boundarySelect, currentSelection, indicatorSelect, toggles, yearSelect } from './state.js';
@@ -39,12 +39,12 @@ function applyLayerVisibility() {
   }
   if (popup.isOpen()) popup.remove();
   const risk = toggles.find((toggle) => toggle.dataset.layerGroup === 'risk');
-  if (risk && risk.checked && map.getSource('risk')) loadRiskLayer();
+  if (risk && risk.checked) countRiskLayer();
 }
 
 function showCount(group, count) {
   const target = document.querySelector(`[data-count-for="${group}"]`);
-  if (target) target.textContent = `(${integerFormat.format(count)})`;
+  if (target && isNumber(count)) target.textContent = `(${integerFormat.format(count)})`;
 }
 
 // ---------------------------------------------------------------------------
@@ -52,53 +52,77 @@ function showCount(group, count) {
 
 let programmeLayers = null;
 let shownBoundaries = null;
+let shownProvince = null;
 let generation = 0;
 let fitted = false;
 
-async function loadProgrammeLayers() {
-  const layers = [
-    ['models', '/layers/livelihood_models'],
-    ['works', '/layers/infrastructure_works'],
-    ['water', '/layers/water_schemes'],
-  ];
-  const results = await Promise.allSettled(layers.map(async ([source, path]) => {
-    const collection = await getAllFeatures(path, {});
-    await setSourceData(source, collection);
-    showCount(source, collection.features.length);
+/** The programme layers come as tiles; the panel shows how many features each has (OGC numberMatched). */
+async function countProgrammeLayers() {
+  const layers = [['models', 'livelihood_models'], ['works', 'infrastructure_works'], ['water', 'water_schemes']];
+  const results = await Promise.allSettled(layers.map(async ([group, collection]) => {
+    showCount(group, await collectionCount(collection));
   }));
   return results.filter((result) => result.status === 'rejected').map((result) => result.reason);
 }
 
+// ---------------------------------------------------------------------------
+// Indicator values joined to the commune tiles by code, as feature state.
+//
+// The tiles carry the indicators of a year as properties too, but not the counts behind a
+// rate for every indicator, the estimate flag, effects or exposure: the rows of the API are
+// joined instead, one set of keys for every commune, so one expression colours them all.
+
+let shownRows = new Map();
+let shownIndicator = DEFAULT_INDICATOR;
+/** Codes of the communes given state so far (of either boundary version). */
+const statedCodes = new Set();
+
+function communeState(code) {
+  const row = shownRows.get(code);
+  const number = (value) => (row && isNumber(value) ? value : null);
+  return {
+    indicator: shownIndicator,
+    value: number(row && row.value),
+    numerator: number(row && row.numerator),
+    denominator: number(row && row.denominator),
+    estimated: Boolean(row && row.estimated),
+    year: row && row.year ? row.year : null,
+    prev_year: row && row.prev_year ? row.prev_year : null,
+    ci_low: number(row && row.ci_low),
+    ci_high: number(row && row.ci_high),
+    n_treated: number(row && row.n_treated),
+    n_control: number(row && row.n_control),
+    pretest_p: number(row && row.pretest_p),
+    status: row && row.status ? row.status : null,
+    weak: Boolean(row && row.status === 'ok' && includesZero(row)),
+  };
+}
+
+function setCommuneState(code) {
+  map.setFeatureState({ source: 'communes', sourceLayer: TILE_LAYERS.communes, id: code }, communeState(code));
+  statedCodes.add(code);
+}
+
+function loadedCommuneCodes() {
+  return map.querySourceFeatures('communes', { sourceLayer: TILE_LAYERS.communes })
+    .map((feature) => String(feature.id));
+}
+
+/** Communes of newly loaded tiles get the shown indicator's state. */
+function stateForNewTiles() {
+  for (const code of loadedCommuneCodes()) if (!statedCodes.has(code)) setCommuneState(code);
+}
+
 /**
- * Joins indicator rows to the commune polygons by code, as feature state.
- *
- * Every shown commune gets every key (null when there is no row): removing all
- * state and setting it again in the same frame would drop falsy values such as a
- * 0 % rate, because MapLibre queues the removal of any key whose new value is falsy.
+ * Joins the indicator rows to the communes. Every commune already drawn gets every key
+ * (null when there is no row): removing all state and setting it again in the same frame
+ * would drop falsy values such as a 0 % rate, because MapLibre queues the removal of any
+ * key whose new value is falsy.
  */
-function applyIndicators(communes, rows, indicator) {
-  const rowsByCode = new Map(rows.map((row) => [String(row.code), row]));
-  for (const feature of communes.features) {
-    const code = String(feature.properties.code);
-    const row = rowsByCode.get(code);
-    const number = (value) => (row && isNumber(value) ? value : null);
-    map.setFeatureState({ source: 'communes', id: code }, {
-      indicator,
-      value: number(row && row.value),
-      numerator: number(row && row.numerator),
-      denominator: number(row && row.denominator),
-      estimated: Boolean(row && row.estimated),
-      year: row && row.year ? row.year : null,
-      prev_year: row && row.prev_year ? row.prev_year : null,
-      ci_low: number(row && row.ci_low),
-      ci_high: number(row && row.ci_high),
-      n_treated: number(row && row.n_treated),
-      n_control: number(row && row.n_control),
-      pretest_p: number(row && row.pretest_p),
-      status: row && row.status ? row.status : null,
-      weak: Boolean(row && row.status === 'ok' && includesZero(row)),
-    });
-  }
+function applyIndicators(rows, indicator) {
+  shownRows = new Map(rows.map((row) => [String(row.code), row]));
+  shownIndicator = indicator;
+  for (const code of new Set([...statedCodes, ...shownRows.keys(), ...loadedCommuneCodes()])) setCommuneState(code);
   map.setPaintProperty('communes-fill', 'fill-color', fillColour(indicator));
 }
 
@@ -108,10 +132,10 @@ function summariseEffect(shown, result, indicator) {
     summaryElement.replaceChildren(element('span', 'map-no-data', t.effect.legacy));
     return;
   }
-  const matched = result.rows.filter((row) => shown.has(String(row.code)));
+  const matched = result.rows;
   const count = (predicate) => integerFormat.format(matched.filter(predicate).length);
   summaryElement.replaceChildren(element('span', null, fill(t.effect.summary, {
-    shown: integerFormat.format(shown.size),
+    shown: formatInteger(shown) ?? '–',
     with_data: count((row) => isNumber(row.value)),
     weak: count((row) => isNumber(row.value) && includesZero(row)),
     insufficient: count((row) => row.status === 'insufficient_sample'),
@@ -127,10 +151,10 @@ function summariseEffect(shown, result, indicator) {
   }
 }
 
-function summarise(communes, result, selection) {
+/** The summary under the selects; `shown` is how many communes the caller may see. */
+function summarise(shown, result, selection) {
   const { rows, missing } = result;
   const { year, indicator } = selection;
-  const shown = new Set(communes.features.map((feature) => String(feature.properties.code)));
   if (INDICATORS[indicator].kind === 'effect') {
     summariseEffect(shown, result, indicator);
     return;
@@ -143,12 +167,11 @@ function summarise(communes, result, selection) {
     }
     return;
   }
-  const matched = rows.filter((row) => shown.has(String(row.code)));
-  const withData = matched.filter((row) => isNumber(row.value));
+  const withData = rows.filter((row) => isNumber(row.value));
   let template = indicator === 'poverty_rate' ? t.summary : t.summary_indicator;
   if (INDICATORS[indicator].exposure !== undefined) template = t.exposure.summary;
   summaryElement.replaceChildren(element('span', null, fill(template, {
-    shown: integerFormat.format(shown.size),
+    shown: formatInteger(shown) ?? '–',
     with_data: integerFormat.format(withData.length),
     year,
   })));
@@ -170,21 +193,18 @@ function summarise(communes, result, selection) {
   }
 }
 
-let riskLayer = null;
+let riskCount = null;
 
-/** The households at risk of falling back: loaded the first time the layer is shown. */
-function loadRiskLayer() {
-  if (!riskLayer) {
-    riskLayer = getAllFeatures('/layers/fallback_risk', {}).then(async (collection) => {
-      await setSourceData('risk', collection);
-      showCount('risk', collection.features.length);
-    });
-    riskLayer.catch((error) => {
-      riskLayer = null;
+/** The households at risk of falling back come as tiles when shown; counted the first time. */
+function countRiskLayer() {
+  if (!riskCount) {
+    riskCount = collectionCount('fallback_risk').then((count) => showCount('risk', count));
+    riskCount.catch((error) => {
+      riskCount = null;
       reportFailures([error]);
     });
   }
-  return riskLayer;
+  return riskCount;
 }
 
 function reportFailures(errors) {
@@ -209,22 +229,24 @@ async function refresh() {
     if (run !== generation) return;
     if (shownBoundaries !== selection.boundaries) {
       shownBoundaries = selection.boundaries;
-      await Promise.all([
-        setSourceData('communes', layers.communes),
-        setSourceData('districts', layers.districts),
-        setSourceData('province', layers.province),
-      ]);
+      showCommuneTiles(selection.boundaries);
+    }
+    if (shownProvince !== selection.boundaries) {
+      shownProvince = selection.boundaries;
+      await setSourceData('province', layers.province);
       if (run !== generation) return;
     }
-    applyIndicators(layers.communes, result.rows, selection.indicator);
+    applyIndicators(result.rows, selection.indicator);
     buildIndicatorLegend(selection.indicator);
     summarise(layers.communes, result, selection);
     if (!fitted) {
-      const bounds = boundsOf(layers.province) || boundsOf(layers.communes);
+      const bounds = boundsOf(layers.province);
       if (bounds) map.fitBounds(bounds, { padding: 24, animate: false });
       fitted = true;
     }
     const failures = await programmeLayers;
+    await whenRendered();
+    stateForNewTiles();
     await whenRendered();
     if (run !== generation) return;
     if (failures.length) reportFailures(failures);
@@ -249,9 +271,14 @@ map.on('error', (event) => {
 });
 
 map.on('load', () => {
-  addSourcesAndLayers();
-  programmeLayers = loadProgrammeLayers();
+  shownBoundaries = currentSelection().boundaries;
+  addSourcesAndLayers(shownBoundaries);
+  programmeLayers = countProgrammeLayers();
   refresh();
+});
+
+map.on('sourcedata', (event) => {
+  if (event.sourceId === 'communes' && event.tile) stateForNewTiles();
 });
 
 setHazardState(null);

@@ -1,8 +1,8 @@
 import { config, element, fill, maplibregl, t, term } from './config.js';
 import { getJSON } from './data.js';
 import { decimalFormat, formatDate, formatInteger, formatInterval, formatMoney, formatSignedMoney, isNumber, percentFormat, pValueFormat } from './format.js';
-import { CLICKABLE_LAYERS, INDICATORS, formatIndicator } from './indicators.js';
-import { map } from './layers.js';
+import { CLICKABLE_LAYERS, formatIndicator, INDICATORS } from './indicators.js';
+import { map, TILE_LAYERS } from './layers.js';
 import { currentSelection } from './state.js';
 
 // ---------------------------------------------------------------------------
@@ -18,10 +18,10 @@ popup.on('close', () => selectCommune(null));
 
 export function selectCommune(code) {
   if (selectedCommune !== null) {
-    map.setFeatureState({ source: 'communes', id: selectedCommune }, { selected: false });
+    map.setFeatureState({ source: 'communes', sourceLayer: TILE_LAYERS.communes, id: selectedCommune }, { selected: false });
   }
   selectedCommune = code;
-  if (code !== null) map.setFeatureState({ source: 'communes', id: code }, { selected: true });
+  if (code !== null) map.setFeatureState({ source: 'communes', sourceLayer: TILE_LAYERS.communes, id: code }, { selected: true });
 }
 
 export function popupContent(kind, title, fields, note) {
@@ -89,9 +89,10 @@ export function communePopup(feature) {
   ], s.estimated ? t.estimated_note : null), p.code);
 }
 
-/** A list property of a rendered feature: MapLibre hands arrays over as JSON text. */
+/** A list property of a rendered feature: the tiles hold lists as comma-separated text. */
 export function listProperty(value) {
   if (Array.isArray(value)) return value;
+  if (typeof value === 'string' && !value.startsWith('[')) return value ? value.split(',') : [];
   try {
     const parsed = JSON.parse(value || '[]');
     return Array.isArray(parsed) ? parsed : [];
@@ -228,7 +229,39 @@ map.on('click', (event) => {
   popup.remove();
   popup.setLngLat(event.lngLat).setDOMContent(content).addTo(map);
   selectCommune(feature.source === 'communes' ? feature.id : null);
+  keepPopupInside();
+  // an asset's exposure arrives later and makes the popup taller
+  new ResizeObserver(() => keepPopupInside()).observe(content);
 });
+
+// Escape closes the popup (it may cover what the user wants to click next)
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && popup.isOpen()) popup.remove();
+});
+
+/** Room kept between a popup and the edges of the map (px). */
+const POPUP_MARGIN = 10;
+
+/**
+ * Keeps the open popup inside the map, so inside the screen and below the page header: it is
+ * never taller or wider than the map (it scrolls instead), and the map is panned when it sticks out.
+ */
+export function keepPopupInside() {
+  const node = popup.isOpen() && popup.getElement();
+  if (!node) return;
+  const box = map.getContainer().getBoundingClientRect();
+  const content = node.querySelector('.maplibregl-popup-content');
+  content.style.maxHeight = `${Math.max(120, box.height - 2 * POPUP_MARGIN - 16)}px`;
+  content.style.maxWidth = `${Math.max(160, box.width - 2 * POPUP_MARGIN)}px`;
+  const rect = node.getBoundingClientRect();
+  let dx = 0;
+  let dy = 0;
+  if (rect.top < box.top + POPUP_MARGIN) dy = rect.top - box.top - POPUP_MARGIN;
+  else if (rect.bottom > box.bottom - POPUP_MARGIN) dy = rect.bottom - box.bottom + POPUP_MARGIN;
+  if (rect.left < box.left + POPUP_MARGIN) dx = rect.left - box.left - POPUP_MARGIN;
+  else if (rect.right > box.right - POPUP_MARGIN) dx = rect.right - box.right + POPUP_MARGIN;
+  if (dx || dy) map.panBy([dx, dy], { animate: false });
+}
 
 map.on('mousemove', (event) => {
   const hit = map.queryRenderedFeatures(event.point, { layers: visibleClickableLayers() }).length > 0;
