@@ -1,0 +1,257 @@
+import { config, mapElement, maplibregl, t } from './config.js';
+import { DEFAULT_INDICATOR, FILL_OPACITY, INDICATORS, MODEL_COLOURS, NO_DATA_COLOUR, RISK_COLOURS, SOURCE_IDS, WATER_COLOURS, WEAK_OPACITY, WORK_COLOURS } from './indicators.js';
+import { addSymbolImages, colourBy, iconBy } from './symbols.js';
+
+// ---------------------------------------------------------------------------
+// The map
+
+export const emptyCollection = () => ({ type: 'FeatureCollection', features: [] });
+export const isPolygon = ['in', ['geometry-type'], ['literal', ['Polygon', 'MultiPolygon']]];
+export const isLine = ['in', ['geometry-type'], ['literal', ['LineString', 'MultiLineString']]];
+export const isPoint = ['in', ['geometry-type'], ['literal', ['Point', 'MultiPoint']]];
+export const indicatorValue = ['feature-state', 'value'];
+
+/** The communes' fill colour for an indicator: its classes, grey without a value. */
+export function fillColour(name) {
+  const { breaks, colours } = INDICATORS[name];
+  return [
+    'case',
+    ['==', ['typeof', indicatorValue], 'number'],
+    ['step', indicatorValue, colours[0], ...breaks.flatMap((limit, index) => [limit, colours[index + 1]])],
+    NO_DATA_COLOUR,
+  ];
+}
+
+export const map = new maplibregl.Map({
+  container: mapElement,
+  style: {
+    version: 8,
+    // no basemap: the app runs without internet, so only our own tiles are drawn
+    sources: {},
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#e4e9ee' } }],
+  },
+  center: [106.6, 21.85],
+  zoom: 8,
+  attributionControl: false,
+  locale: t.control,
+  dragRotate: false,
+  pitchWithRotate: false,
+});
+map.touchZoomRotate.disableRotation();
+map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+window.sinhkeMap = map;
+
+/** The tile layer of each vector source (its source-layer too). */
+export const TILE_LAYERS = {
+  communes: 'communes',
+  districts: 'districts',
+  models: 'livelihood_models',
+  works: 'infrastructure_works',
+  water: 'water_schemes',
+  risk: 'fallback_risk',
+};
+const TILE_PARAMS = { districts: { boundaries: 'legacy' } };
+/** Tiles are asked for up to this zoom and drawn larger beyond it (points and outlines stay exact enough). */
+const TILE_MAX_ZOOM = 15;
+/** Below this zoom points that would overlap are thinned out (the ones drawn first stay). */
+export const THIN_BELOW_ZOOM = 11;
+const overlapAtZoom = ['step', ['zoom'], false, THIN_BELOW_ZOOM, true];
+
+/** The URL template of a tile layer, absolute (MapLibre's worker resolves it outside the page). */
+export function tileUrl(layer, params) {
+  const query = params ? `?${new URLSearchParams(params)}` : '';
+  return `${window.location.origin}${config.tilesRoot}/${layer}/{z}/{x}/{y}.pbf${query}`;
+}
+
+/** Shows the communes of a boundary version: the tiles are asked for again with ?boundaries=. */
+export function showCommuneTiles(boundaries) {
+  map.getSource('communes').setTiles([tileUrl('communes', { boundaries })]);
+}
+
+export function addSourcesAndLayers(boundaries) {
+  addSymbolImages(map, 'work', 'square', WORK_COLOURS);
+  addSymbolImages(map, 'water', 'drop', WATER_COLOURS);
+
+  addSymbolImages(map, 'model', 'circle', MODEL_COLOURS);
+  addSymbolImages(map, 'risk', 'circle', RISK_COLOURS);
+
+  // vector tiles built by PostGIS (/tiles/{layer}/{z}/{x}/{y}.pbf), a feature's id its code
+  for (const [source, layer] of Object.entries(TILE_LAYERS)) {
+    map.addSource(source, {
+      type: 'vector',
+      tiles: [tileUrl(layer, source === 'communes' ? { boundaries } : TILE_PARAMS[source])],
+      minzoom: 0,
+      maxzoom: TILE_MAX_ZOOM,
+      promoteId: { [layer]: 'code' },
+    });
+  }
+  map.addSource('province', { type: 'geojson', data: emptyCollection(), promoteId: 'code' });
+
+  map.addLayer({
+    id: 'communes-fill',
+    type: 'fill',
+    source: 'communes',
+    'source-layer': TILE_LAYERS.communes,
+    paint: {
+      'fill-color': fillColour(DEFAULT_INDICATOR),
+      // an effect whose interval includes 0 is drawn paler
+      'fill-opacity': ['case', ['boolean', ['feature-state', 'weak'], false], WEAK_OPACITY, FILL_OPACITY],
+    },
+  });
+  map.addLayer({
+    id: 'communes-outline',
+    type: 'line',
+    source: 'communes',
+    'source-layer': TILE_LAYERS.communes,
+    paint: { 'line-color': '#ffffff', 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 0.5, 12, 1.5] },
+  });
+  map.addLayer({
+    id: 'districts-outline',
+    type: 'line',
+    source: 'districts',
+    'source-layer': TILE_LAYERS.districts,
+    layout: { 'line-join': 'round' },
+    paint: { 'line-color': '#4b5563', 'line-width': 1.4, 'line-dasharray': [3, 1.5] },
+  });
+  map.addLayer({
+    id: 'province-outline',
+    type: 'line',
+    source: 'province',
+    layout: { 'line-join': 'round' },
+    paint: { 'line-color': '#374151', 'line-width': 1.8 },
+  });
+  map.addLayer({
+    id: 'communes-selected',
+    type: 'line',
+    source: 'communes',
+    'source-layer': TILE_LAYERS.communes,
+    layout: { 'line-join': 'round' },
+    paint: {
+      'line-color': '#111827',
+      'line-width': ['case', ['boolean', ['feature-state', 'selected'], false], 3, 0],
+    },
+  });
+  map.addLayer({
+    id: 'models-plots',
+    type: 'fill',
+    source: 'models',
+    'source-layer': TILE_LAYERS.models,
+    filter: isPolygon,
+    paint: { 'fill-color': colourBy('model_type', MODEL_COLOURS), 'fill-opacity': 0.5 },
+  });
+  map.addLayer({
+    id: 'models-plots-outline',
+    type: 'line',
+    source: 'models',
+    'source-layer': TILE_LAYERS.models,
+    filter: isPolygon,
+    paint: { 'line-color': colourBy('model_type', MODEL_COLOURS), 'line-width': 1.5 },
+  });
+  map.addLayer({
+    id: 'works-areas',
+    type: 'fill',
+    source: 'works',
+    'source-layer': TILE_LAYERS.works,
+    filter: isPolygon,
+    paint: {
+      'fill-color': colourBy('work_type', WORK_COLOURS),
+      'fill-opacity': 0.45,
+      'fill-outline-color': colourBy('work_type', WORK_COLOURS),
+    },
+  });
+  map.addLayer({
+    id: 'works-lines',
+    type: 'line',
+    source: 'works',
+    'source-layer': TILE_LAYERS.works,
+    filter: isLine,
+    layout: { 'line-join': 'round', 'line-cap': 'round' },
+    paint: {
+      'line-color': colourBy('work_type', WORK_COLOURS),
+      'line-width': ['interpolate', ['linear'], ['zoom'], 8, 1.8, 13, 4],
+    },
+  });
+  map.addLayer({
+    id: 'water-schemes',
+    type: 'symbol',
+    source: 'water',
+    'source-layer': TILE_LAYERS.water,
+    filter: isPoint,
+    layout: {
+      'icon-image': iconBy('status', 'water', WATER_COLOURS),
+      'icon-allow-overlap': overlapAtZoom,
+      'icon-ignore-placement': overlapAtZoom,
+      'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.8, 13, 1.3],
+    },
+  });
+  map.addLayer({
+    id: 'works-points',
+    type: 'symbol',
+    source: 'works',
+    'source-layer': TILE_LAYERS.works,
+    filter: isPoint,
+    layout: {
+      'icon-image': iconBy('work_type', 'work', WORK_COLOURS),
+      'icon-allow-overlap': overlapAtZoom,
+      'icon-ignore-placement': overlapAtZoom,
+      'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.8, 13, 1.3],
+    },
+  });
+  map.addLayer({
+    id: 'models-points',
+    type: 'symbol',
+    source: 'models',
+    'source-layer': TILE_LAYERS.models,
+    filter: isPoint,
+    layout: {
+      'icon-image': iconBy('model_type', 'model', MODEL_COLOURS),
+      'icon-allow-overlap': overlapAtZoom,
+      'icon-ignore-placement': overlapAtZoom,
+      'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.55, 13, 0.9],
+    },
+  });
+  map.addLayer({
+    id: 'risk-points',
+    type: 'symbol',
+    source: 'risk',
+    'source-layer': TILE_LAYERS.risk,
+    filter: isPoint,
+    layout: {
+      visibility: 'none',
+      'icon-image': iconBy('reason', 'risk', RISK_COLOURS),
+      'icon-allow-overlap': overlapAtZoom,
+      'icon-ignore-placement': overlapAtZoom,
+      'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.4, 13, 0.8],
+    },
+  });
+}
+
+/** setData, resolved once the worker has indexed the data (the province outline, GeoJSON). */
+export function setSourceData(id, data) {
+  return map.getSource(id).setData(data, true);
+}
+
+/** Resolves after the next frame in which every source is loaded and nothing is moving. */
+export function whenRendered() {
+  return new Promise((resolve) => {
+    const onIdle = () => {
+      if (SOURCE_IDS.every((id) => map.isSourceLoaded(id))) resolve();
+      else map.once('idle', onIdle);
+    };
+    map.once('idle', onIdle);
+    map.triggerRepaint();
+  });
+}
+
+export function boundsOf(collection) {
+  const bounds = new maplibregl.LngLatBounds();
+  const visit = (coordinates) => {
+    if (typeof coordinates[0] === 'number') bounds.extend(coordinates);
+    else coordinates.forEach(visit);
+  };
+  for (const feature of collection.features) {
+    if (feature.geometry) visit(feature.geometry.coordinates);
+  }
+  return bounds.isEmpty() ? null : bounds;
+}

@@ -1,0 +1,290 @@
+/*
+ * sinhke poverty map: communes coloured by poverty rate, with the programme's
+ * livelihood models, infrastructure works and water schemes on top.
+ *
+ * Configuration comes from data- attributes on #map and translated strings from
+ * the JSON block #map-i18n (no inline script, so a strict CSP holds). Data from
+ * the API is only ever written into the page as text (textContent), never HTML.
+ *
+ * For tests: the map is window.sinhkeMap, and body[data-map-ready] is "1" once
+ * the communes and their indicator colours are rendered ("0" while reloading);
+ * body[data-map-boundaries], body[data-map-year] and body[data-map-indicator] say
+ * what is shown. The shown indicator's value of a commune is its feature state `value`.
+ */
+
+import { element, fill, setReady, setStatus, summaryElement, t } from './config.js';
+import { boundaryLayers, collectionCount, indicatorRows, knownYears } from './data.js';
+import { formatInteger, formatInterval, includesZero, integerFormat, isNumber, percentFormat } from './format.js';
+import { initHazardLayer, setHazardState } from './hazard.js';
+import { addExposureIndicators, DEFAULT_INDICATOR, formatIndicator, INDICATORS, LAYER_GROUPS } from './indicators.js';
+import { addSourcesAndLayers, boundsOf, fillColour, map, setSourceData, showCommuneTiles, TILE_LAYERS, whenRendered } from './layers.js';
+import { buildIndicatorLegend, buildLegends } from './legend.js';
+import { popup } from './popups.js';
+import { boundarySelect, currentSelection, indicatorSelect, toggles, yearSelect } from './state.js';
+
+function applyLayerVisibility() {
+  const selection = currentSelection();
+  const legacy = selection.boundaries === 'legacy';
+  // a programme effect is one estimate over the whole period: the year does not apply
+  const spec = INDICATORS[selection.indicator];
+  yearSelect.disabled = spec.kind === 'effect' || spec.exposure !== undefined;
+  for (const toggle of toggles) {
+    const group = toggle.dataset.layerGroup;
+    if (group === 'districts') toggle.disabled = !legacy;
+    const visible = toggle.checked && !toggle.disabled;
+    toggle.closest('.layer').classList.toggle('is-hidden', !visible);
+    for (const id of LAYER_GROUPS[group] || []) {
+      if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
+    }
+  }
+  if (popup.isOpen()) popup.remove();
+  const risk = toggles.find((toggle) => toggle.dataset.layerGroup === 'risk');
+  if (risk && risk.checked) countRiskLayer();
+}
+
+function showCount(group, count) {
+  const target = document.querySelector(`[data-count-for="${group}"]`);
+  if (target && isNumber(count)) target.textContent = `(${integerFormat.format(count)})`;
+}
+
+// ---------------------------------------------------------------------------
+// Loading
+
+let programmeLayers = null;
+let shownBoundaries = null;
+let shownProvince = null;
+let generation = 0;
+let fitted = false;
+
+/** The programme layers come as tiles; the panel shows how many features each has (OGC numberMatched). */
+async function countProgrammeLayers() {
+  const layers = [['models', 'livelihood_models'], ['works', 'infrastructure_works'], ['water', 'water_schemes']];
+  const results = await Promise.allSettled(layers.map(async ([group, collection]) => {
+    showCount(group, await collectionCount(collection));
+  }));
+  return results.filter((result) => result.status === 'rejected').map((result) => result.reason);
+}
+
+// ---------------------------------------------------------------------------
+// Indicator values joined to the commune tiles by code, as feature state.
+//
+// The tiles carry the indicators of a year as properties too, but not the counts behind a
+// rate for every indicator, the estimate flag, effects or exposure: the rows of the API are
+// joined instead, one set of keys for every commune, so one expression colours them all.
+
+let shownRows = new Map();
+let shownIndicator = DEFAULT_INDICATOR;
+/** Codes of the communes given state so far (of either boundary version). */
+const statedCodes = new Set();
+
+function communeState(code) {
+  const row = shownRows.get(code);
+  const number = (value) => (row && isNumber(value) ? value : null);
+  return {
+    indicator: shownIndicator,
+    value: number(row && row.value),
+    numerator: number(row && row.numerator),
+    denominator: number(row && row.denominator),
+    estimated: Boolean(row && row.estimated),
+    year: row && row.year ? row.year : null,
+    prev_year: row && row.prev_year ? row.prev_year : null,
+    ci_low: number(row && row.ci_low),
+    ci_high: number(row && row.ci_high),
+    n_treated: number(row && row.n_treated),
+    n_control: number(row && row.n_control),
+    pretest_p: number(row && row.pretest_p),
+    status: row && row.status ? row.status : null,
+    weak: Boolean(row && row.status === 'ok' && includesZero(row)),
+  };
+}
+
+function setCommuneState(code) {
+  map.setFeatureState({ source: 'communes', sourceLayer: TILE_LAYERS.communes, id: code }, communeState(code));
+  statedCodes.add(code);
+}
+
+function loadedCommuneCodes() {
+  return map.querySourceFeatures('communes', { sourceLayer: TILE_LAYERS.communes })
+    .map((feature) => String(feature.id));
+}
+
+/** Communes of newly loaded tiles get the shown indicator's state. */
+function stateForNewTiles() {
+  for (const code of loadedCommuneCodes()) if (!statedCodes.has(code)) setCommuneState(code);
+}
+
+/**
+ * Joins the indicator rows to the communes. Every commune already drawn gets every key
+ * (null when there is no row): removing all state and setting it again in the same frame
+ * would drop falsy values such as a 0 % rate, because MapLibre queues the removal of any
+ * key whose new value is falsy.
+ */
+function applyIndicators(rows, indicator) {
+  shownRows = new Map(rows.map((row) => [String(row.code), row]));
+  shownIndicator = indicator;
+  for (const code of new Set([...statedCodes, ...shownRows.keys(), ...loadedCommuneCodes()])) setCommuneState(code);
+  map.setPaintProperty('communes-fill', 'fill-color', fillColour(indicator));
+}
+
+/** The summary of a programme-effect indicator: how many communes have an estimate, and the province's. */
+function summariseEffect(shown, result, indicator) {
+  if (result.missing) {
+    summaryElement.replaceChildren(element('span', 'map-no-data', t.effect.legacy));
+    return;
+  }
+  const matched = result.rows;
+  const count = (predicate) => integerFormat.format(matched.filter(predicate).length);
+  const province = result.province;
+  const estimated = matched.filter((row) => isNumber(row.value)).length;
+  // a grey map says why: nothing evaluated, or every commune below the minimum sample
+  let template = t.effect.summary;
+  if (!matched.length && !province) template = t.effect.no_rows;
+  else if (!estimated && matched.length) template = t.effect.all_insufficient;
+  summaryElement.replaceChildren(element('span', null, fill(template, {
+    shown: formatInteger(shown) ?? '–',
+    with_data: count((row) => isNumber(row.value)),
+    weak: count((row) => isNumber(row.value) && includesZero(row)),
+    insufficient: count((row) => row.status === 'insufficient_sample'),
+  })));
+  if (province && isNumber(province.value)) {
+    summaryElement.append(element('span', null, fill(t.effect.province, {
+      effect: formatIndicator(indicator, province.value),
+      interval: formatInterval(province.ci_low, province.ci_high),
+      n_treated: formatInteger(province.n_treated),
+      n_control: formatInteger(province.n_control),
+    })));
+  }
+}
+
+/** The summary under the selects; `shown` is how many communes the caller may see. */
+function summarise(shown, result, selection) {
+  const { rows, missing } = result;
+  const { year, indicator } = selection;
+  if (INDICATORS[indicator].kind === 'effect') {
+    summariseEffect(shown, result, indicator);
+    return;
+  }
+  if (missing) {
+    const message = element('span', 'map-no-data', fill(t.no_data_year, { indicator: t.indicator[indicator], year }));
+    summaryElement.replaceChildren(message);
+    if (knownYears.has(indicator)) {
+      summaryElement.append(element('span', null, fill(t.data_years, { years: knownYears.get(indicator).join(', ') })));
+    }
+    return;
+  }
+  const withData = rows.filter((row) => isNumber(row.value));
+  let template = indicator === 'poverty_rate' ? t.summary : t.summary_indicator;
+  if (INDICATORS[indicator].exposure !== undefined) template = t.exposure.summary;
+  summaryElement.replaceChildren(element('span', null, fill(template, {
+    shown: formatInteger(shown) ?? '–',
+    with_data: integerFormat.format(withData.length),
+    year,
+  })));
+  const spec = INDICATORS[indicator];
+  const total = (key) => withData.reduce((sum, row) => sum + (isNumber(row[key]) ? row[key] : 0), 0);
+  const numerator = total('numerator');
+  const denominator = total('denominator');
+  if (spec.kind === 'rate' && denominator > 0) {
+    const template2 = indicator === 'poverty_rate' ? t.overall : t.overall_rate;
+    summaryElement.append(element('span', null, fill(template2, {
+      rate: percentFormat.format(numerator / denominator),
+      poor: integerFormat.format(numerator),
+      households: integerFormat.format(denominator),
+      numerator: integerFormat.format(numerator),
+      denominator: integerFormat.format(denominator),
+    })));
+  } else if (spec.kind === 'count' && withData.length) {
+    summaryElement.append(element('span', null, fill(t.overall_count, { total: integerFormat.format(numerator) })));
+  }
+}
+
+let riskCount = null;
+
+/** The households at risk of falling back come as tiles when shown; counted the first time. */
+function countRiskLayer() {
+  if (!riskCount) {
+    riskCount = collectionCount('fallback_risk').then((count) => showCount('risk', count));
+    riskCount.catch((error) => {
+      riskCount = null;
+      reportFailures([error]);
+    });
+  }
+  return riskCount;
+}
+
+function reportFailures(errors) {
+  if (!errors.length) return;
+  setStatus(`${t.load_error} ${errors.map((error) => error.message).join('; ')}`, true);
+  for (const error of errors) console.error('sinhke map:', error);
+}
+
+/** Shows the communes and poverty rates for the selected year and boundaries. */
+async function refresh() {
+  if (!programmeLayers) return; // the map's 'load' handler calls again once the style is ready
+  const run = ++generation;
+  const selection = currentSelection();
+  setReady(false);
+  setStatus(t.loading);
+  applyLayerVisibility();
+  try {
+    const [layers, result] = await Promise.all([
+      boundaryLayers(selection.boundaries),
+      indicatorRows(selection.indicator, selection.boundaries, selection.year),
+    ]);
+    if (run !== generation) return;
+    if (shownBoundaries !== selection.boundaries) {
+      shownBoundaries = selection.boundaries;
+      showCommuneTiles(selection.boundaries);
+    }
+    if (shownProvince !== selection.boundaries) {
+      shownProvince = selection.boundaries;
+      await setSourceData('province', layers.province);
+      if (run !== generation) return;
+    }
+    applyIndicators(result.rows, selection.indicator);
+    buildIndicatorLegend(selection.indicator);
+    summarise(layers.communes, result, selection);
+    if (!fitted) {
+      const bounds = boundsOf(layers.province);
+      if (bounds) map.fitBounds(bounds, { padding: 24, animate: false });
+      fitted = true;
+    }
+    const failures = await programmeLayers;
+    await whenRendered();
+    stateForNewTiles();
+    await whenRendered();
+    if (run !== generation) return;
+    if (failures.length) reportFailures(failures);
+    else setStatus('');
+    setReady(true, selection);
+  } catch (error) {
+    if (run === generation) reportFailures([error]);
+  }
+}
+
+buildLegends();
+setReady(false);
+addExposureIndicators();
+yearSelect.addEventListener('change', refresh);
+boundarySelect.addEventListener('change', refresh);
+indicatorSelect.addEventListener('change', refresh);
+for (const toggle of toggles) toggle.addEventListener('change', applyLayerVisibility);
+
+map.on('error', (event) => {
+  setStatus(`${t.load_error} ${event.error && event.error.message}`, true);
+  console.error('sinhke map:', event.error);
+});
+
+map.on('load', () => {
+  shownBoundaries = currentSelection().boundaries;
+  addSourcesAndLayers(shownBoundaries);
+  programmeLayers = countProgrammeLayers();
+  refresh();
+});
+
+map.on('sourcedata', (event) => {
+  if (event.sourceId === 'communes' && event.tile) stateForNewTiles();
+});
+
+setHazardState(null);
+map.on('load', initHazardLayer);
