@@ -42,7 +42,6 @@ import os  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import resource  # noqa: E402
-import signal  # noqa: E402
 import socket  # noqa: E402
 import socketserver  # noqa: E402
 import statistics  # noqa: E402
@@ -69,6 +68,7 @@ from _common import (  # noqa: E402
     loadavg,
     machine,
     say,
+    stop_server,
     table,
     wait_quiet,
     write_json,
@@ -687,14 +687,7 @@ class Gunicorn:
                 time.sleep(0.2)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop_server(self.proc)
 
 
 def build_database(settings: Settings, households: int, seed: int) -> dict[str, Any]:
