@@ -209,7 +209,8 @@ ME_SQL = [
 ]
 HEALTH_SQL = ["SELECT alembic_version.version_num FROM alembic_version"]
 INDICATORS_SQL = [
-    "SELECT DISTINCT area_indicators.year FROM area_indicators ORDER BY area_indicators.year",
+    """SELECT EXISTS (SELECT area_indicators.year FROM area_indicators WHERE area_indicators.boundary = 'current'
+       AND area_indicators.level = 'commune' AND area_indicators.year = %(year)s)""",
     """SELECT admin_units.code, admin_units.name, area_indicators.year,
        round(CAST(100.0 * area_indicators.poor / nullif(area_indicators.households, 0) AS NUMERIC), 2) AS value,
        area_indicators.poor AS numerator, area_indicators.households AS denominator, area_indicators.estimated
@@ -218,7 +219,6 @@ INDICATORS_SQL = [
          AND area_indicators.year = %(year)s ORDER BY admin_units.code""",
 ]
 EXPOSURE_SQL = [
-    "SELECT 1 FROM rasters WHERE id = %(raster)s",
     """SELECT r.id, r.name, r.hazard, r.unit, r.return_period, r.scenario, r.epoch,
        t.op AS threshold_op, t.value AS threshold_value, t.label AS threshold_label
        FROM rasters r LEFT JOIN LATERAL (
