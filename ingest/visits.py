@@ -27,6 +27,7 @@ import json
 import math
 import os
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from ingest import IngestError
 from spatial.accounts import Principal
-from spatial.field import TARGETS, visit_json
+from spatial.field import TARGETS, visit_json, visits_json
 from spatial.forms import validate_answers
 from spatial.models import FormDefinition, InfrastructureWork, LivelihoodModel, Visit, VisitPhoto
 from spatial.params import first_control_character
@@ -178,6 +179,16 @@ def _visited_at(value: Any) -> datetime:
 
 def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
     """Store one visit body from a device, or say why not. See the module's rules."""
+    status, visit_id = _store(session, who, body, {}, isolate=False)
+    return SyncOutcome(status, visit_json(session, visit_id))
+
+
+def _store(
+    session: Session, who: Principal, body: Any, memo: dict[tuple[str, ...], Any], *, isolate: bool
+) -> tuple[str, uuid.UUID]:
+    """Store one visit: ``created`` or ``unchanged``, and its id; raises why not. ``memo`` keeps the
+    targets and forms already looked up in this transaction (a batch names the same few again and
+    again). ``isolate``: a visit refused after it wrote (by the ledger) undoes only its own writes."""
     if who.read_only:
         raise VisitForbidden(f"the {who.role} role can read visits but not record them")
     if not isinstance(body, dict):
@@ -211,15 +222,21 @@ def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
     kind, table = TARGETS[key]
     type_column = {"model": LivelihoodModel.model_type, "work": InfrastructureWork.work_type}.get(key)
     columns = [table.id, table.commune_id] + ([type_column] if type_column is not None else [])
-    target = session.execute(select(*columns).where(table.code == code)).first()
+    target = memo.get(("target", key, code))
     if target is None:
+        target = session.execute(select(*columns).where(table.code == code)).first()
+    if target is not None:
+        memo["target", key, code] = target
+    else:
         if session.scalar(text("SELECT sinhke_target_exists(:k, :c)"), {"k": kind, "c": code}):
             raise VisitForbidden(f"{key} {code!r} lies outside your communes")
         raise InvalidVisit(key, f"no {kind.replace('_', ' ')} with code {code!r}")
     target_id, commune_id = target[0], target[1]
     target_type = target[2] if type_column is not None else None
 
-    form = _form_for(session, body["form"], body["form_version"], kind, target_type)
+    form_key = ("form", body["form"], body["form_version"], kind, str(target_type))
+    form = memo.get(form_key) or _form_for(session, body["form"], body["form_version"], kind, target_type)
+    memo[form_key] = form
     errors = validate_answers(form.definition, body["answers"])
     if errors:
         first = errors[0]
@@ -259,18 +276,21 @@ def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
         "scheme_id": target_id if key == "water_scheme" else None,
         "geom": func.ST_SetSRID(func.ST_MakePoint(*point), 4326) if point else None,
     }
-    inserted = session.execute(insert(Visit).values(**values).on_conflict_do_nothing().returning(Visit.id)).first()
-    if inserted is not None:
-        if photo is not None:
-            session.add(VisitPhoto(visit_id=visit_id, content_type=photo[0], data=photo[1], bytes=len(photo[1])))
-            session.flush()
-        if key == "model" and target_type in LEDGER_MODEL_TYPES and form.form_id == LEDGER_FORM and replaces is None:
-            _apply_to_ledger(session, who, visit_id, code, visited_at, body["answers"])
-        return SyncOutcome("created", visit_json(session, visit_id))
+    ledger = key == "model" and target_type in LEDGER_MODEL_TYPES and form.form_id == LEDGER_FORM and replaces is None
+    # only the ledger can refuse a visit after its row is written; a database error fails the request
+    with session.begin_nested() if isolate and ledger else nullcontext():
+        inserted = session.execute(insert(Visit).values(**values).on_conflict_do_nothing().returning(Visit.id)).first()
+        if inserted is not None:
+            if photo is not None:
+                session.add(VisitPhoto(visit_id=visit_id, content_type=photo[0], data=photo[1], bytes=len(photo[1])))
+                session.flush()
+            if ledger:
+                _apply_to_ledger(session, who, visit_id, code, visited_at, body["answers"])
+            return "created", visit_id
 
     stored = session.execute(select(Visit.body_sha256).where(Visit.id == visit_id)).scalar()
     if stored == digest:
-        return SyncOutcome("unchanged", visit_json(session, visit_id))
+        return "unchanged", visit_id
     # a successor has the replaced version's target, so the caller sees it when there is one
     if (
         stored is None
@@ -354,16 +374,21 @@ def _current_version(session: Session, version_id: uuid.UUID) -> str:
 
 
 def sync_batch(session: Session, who: Principal, bodies: Any) -> list[SyncOutcome | IngestError]:
-    """Each body on its own (a savepoint each): one bad visit does not stop the others."""
+    """Each body on its own: one bad visit does not stop the others. A visit is refused before it
+    writes anything, except by the ledger, so only those visits take a savepoint; the stored
+    visits are read back together at the end (as the batch left them)."""
     if not isinstance(bodies, list):
         raise InvalidVisit("visits", "must be a list of visit bodies")
     if len(bodies) > MAX_BATCH:
         raise InvalidVisit("visits", f"at most {MAX_BATCH} visits per batch")
-    results: list[SyncOutcome | IngestError] = []
+    stored: list[tuple[str, uuid.UUID] | IngestError] = []
+    memo: dict[tuple[str, ...], Any] = {}
     for body in bodies:
         try:
-            with session.begin_nested():
-                results.append(sync_visit(session, who, body))
+            stored.append(_store(session, who, body, memo, isolate=True))
         except (InvalidVisit, VisitForbidden, VisitConflict) as exc:
-            results.append(exc)
-    return results
+            stored.append(exc)
+    found = visits_json(session, [r[1] for r in stored if isinstance(r, tuple)])
+    return [
+        SyncOutcome(r[0], found.get(r[1]) or visit_json(session, r[1])) if isinstance(r, tuple) else r for r in stored
+    ]
