@@ -109,6 +109,13 @@ def _uuid(body: dict[str, Any], key: str) -> uuid.UUID:
         raise InvalidVisit(key, "must be a UUID, e.g. 3f1c0b6e-5d2a-4c8e-9b1f-2a7d4e6c8b10") from exc
 
 
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -179,8 +186,18 @@ def _visited_at(value: Any) -> datetime:
 
 def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
     """Store one visit body from a device, or say why not. See the module's rules."""
-    status, visit_id = _store(session, who, body, {}, isolate=False)
+    status, visit_id = _store(session, who, body, _stored_digests(session, [body]), isolate=False)
     return SyncOutcome(status, visit_json(session, visit_id))
+
+
+def _stored_digests(session: Session, bodies: list[Any]) -> dict[tuple[str, ...], Any]:
+    """What of these bodies' ids is stored already (and in scope), in one statement: a phone that
+    lost the answer re-sends, and a re-sent body is answered without checking it again."""
+    ids = [v for v in (_uuid_or_none(b.get("id")) for b in bodies if isinstance(b, dict)) if v is not None]
+    if not ids:
+        return {}
+    rows = session.execute(select(Visit.id, Visit.body_sha256).where(Visit.id.in_(ids)))
+    return {("stored", str(vid)): digest for vid, digest in rows}
 
 
 def _store(
@@ -205,6 +222,10 @@ def _store(
         if body.get(key) is None:
             raise InvalidVisit(key, "is required")
     visit_id = _uuid(body, "id")
+    digest = body_sha256(body)
+    if memo.get(("stored", str(visit_id))) == digest:
+        # this very body was stored before (and checked then; forms never change): a re-send
+        return "unchanged", visit_id
     key, code = _target(body)
     visited_at = _visited_at(body["visited_at"])
     for key_ in ("form", "form_version"):
@@ -257,7 +278,6 @@ def _store(
             raise InvalidVisit(key, "an edit keeps the target of the visit it replaces")
         version, root = previous.version + 1, previous.root_id
 
-    digest = body_sha256(body)
     values = {
         "id": visit_id,
         "commune_id": commune_id,
@@ -382,7 +402,7 @@ def sync_batch(session: Session, who: Principal, bodies: Any) -> list[SyncOutcom
     if len(bodies) > MAX_BATCH:
         raise InvalidVisit("visits", f"at most {MAX_BATCH} visits per batch")
     stored: list[tuple[str, uuid.UUID] | IngestError] = []
-    memo: dict[tuple[str, ...], Any] = {}
+    memo = _stored_digests(session, bodies)
     for body in bodies:
         try:
             stored.append(_store(session, who, body, memo, isolate=True))
