@@ -7,6 +7,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import time
@@ -192,6 +193,18 @@ def _fmt(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def stop_server(proc: subprocess.Popen[bytes] | None) -> None:
+    """Stop a server this benchmark started (SIGTERM to its pid, then SIGKILL after 30 s)."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def say(message: str) -> None:

@@ -25,7 +25,7 @@ is 1 when an invariant fails. Results: bench/out/sync-<mode>-<time>.json and a M
 table on stdout.
 
     .venv/bin/python bench/bench_sync.py [--phones 50] [--visits 200] [--drop 0.10]
-        [--mode single|batch|both] [--workers 4 --threads 4] [--households 2000]
+        [--mode single|batch|both] [--workers CORES --threads 4] [--households 20000]
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ import os  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import resource  # noqa: E402
-import signal  # noqa: E402
 import socket  # noqa: E402
 import socketserver  # noqa: E402
 import statistics  # noqa: E402
@@ -69,6 +68,7 @@ from _common import (  # noqa: E402
     loadavg,
     machine,
     say,
+    stop_server,
     table,
     wait_quiet,
     write_json,
@@ -646,6 +646,10 @@ class Gunicorn:
             self.proc = subprocess.Popen(
                 [
                     str(Path(sys.executable).with_name("gunicorn")),
+                    "--worker-class",
+                    "gthread",
+                    "--env",
+                    f"SINHKE_DB_POOL_SIZE={max(self.threads, self.settings.db_pool_size)}",
                     "--workers",
                     str(self.workers),
                     "--threads",
@@ -687,14 +691,7 @@ class Gunicorn:
                 time.sleep(0.2)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop_server(self.proc)
 
 
 def build_database(settings: Settings, households: int, seed: int) -> dict[str, Any]:
@@ -829,7 +826,7 @@ def main(argv: list[str] | None = None) -> int:
         default="single",
         help="POST /api/visits, /api/visits/batch (50 a batch), or one run of each",
     )
-    ap.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (4)")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gunicorn workers (one per core)")
     ap.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (4)")
     ap.add_argument("--households", type=int, default=20_000, help="size of the demo (20,000)")
     ap.add_argument("--seed", type=int, default=2025)

@@ -29,6 +29,7 @@ import json
 import math
 import os
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from ingest import IngestError
 from spatial.accounts import Principal
-from spatial.field import TARGETS, visit_json
+from spatial.field import TARGETS, visit_json, visits_json
 from spatial.forms import validate_answers
 from spatial.model_status import programme_today, refresh_model_status
 from spatial.models import FormDefinition, InfrastructureWork, LivelihoodModel, Visit, VisitPhoto
@@ -109,6 +110,13 @@ def _uuid(body: dict[str, Any], key: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError as exc:
         raise InvalidVisit(key, "must be a UUID, e.g. 3f1c0b6e-5d2a-4c8e-9b1f-2a7d4e6c8b10") from exc
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _number(value: Any) -> bool:
@@ -181,6 +189,40 @@ def _visited_at(value: Any) -> datetime:
 
 def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
     """Store one visit body from a device, or say why not. See the module's rules."""
+    memo = _stored_digests(session, [body])
+    status, visit_id = _store(session, who, body, memo, isolate=False)
+    _count_at_once(session, memo)
+    return SyncOutcome(status, visit_json(session, visit_id))
+
+
+#: the memo's entry for the models a sync stored visits of
+VISITED_MODELS = ("models_visited",)
+
+
+def _count_at_once(session: Session, memo: dict[tuple[str, ...], Any]) -> None:
+    """The visited models' status recomputed in the sync's own transaction, once for a whole batch:
+    "visits due" and the model page need no nightly run."""
+    models = memo.get(VISITED_MODELS)
+    if models:
+        refresh_model_status(session, programme_today(), sorted(models))
+
+
+def _stored_digests(session: Session, bodies: list[Any]) -> dict[tuple[str, ...], Any]:
+    """What of these bodies' ids is stored already (and in scope), in one statement: a phone that
+    lost the answer re-sends, and a re-sent body is answered without checking it again."""
+    ids = [v for v in (_uuid_or_none(b.get("id")) for b in bodies if isinstance(b, dict)) if v is not None]
+    if not ids:
+        return {}
+    rows = session.execute(select(Visit.id, Visit.body_sha256).where(Visit.id.in_(ids)))
+    return {("stored", str(vid)): digest for vid, digest in rows}
+
+
+def _store(
+    session: Session, who: Principal, body: Any, memo: dict[tuple[str, ...], Any], *, isolate: bool
+) -> tuple[str, uuid.UUID]:
+    """Store one visit: ``created`` or ``unchanged``, and its id; raises why not. ``memo`` keeps the
+    targets and forms already looked up in this transaction (a batch names the same few again and
+    again). ``isolate``: a visit refused after it wrote (by the ledger) undoes only its own writes."""
     if who.read_only:
         raise VisitForbidden(f"the {who.role} role can read visits but not record them")
     if not isinstance(body, dict):
@@ -197,6 +239,10 @@ def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
         if body.get(key) is None:
             raise InvalidVisit(key, "is required")
     visit_id = _uuid(body, "id")
+    digest = body_sha256(body)
+    if memo.get(("stored", str(visit_id))) == digest:
+        # this very body was stored before (and checked then; forms never change): a re-send
+        return "unchanged", visit_id
     key, code = _target(body)
     visited_at = _visited_at(body["visited_at"])
     for key_ in ("form", "form_version"):
@@ -214,15 +260,21 @@ def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
     kind, table = TARGETS[key]
     type_column = {"model": LivelihoodModel.model_type, "work": InfrastructureWork.work_type}.get(key)
     columns = [table.id, table.commune_id] + ([type_column] if type_column is not None else [])
-    target = session.execute(select(*columns).where(table.code == code)).first()
+    target = memo.get(("target", key, code))
     if target is None:
+        target = session.execute(select(*columns).where(table.code == code)).first()
+    if target is not None:
+        memo["target", key, code] = target
+    else:
         if session.scalar(text("SELECT sinhke_target_exists(:k, :c)"), {"k": kind, "c": code}):
             raise VisitForbidden(f"{key} {code!r} lies outside your communes")
         raise InvalidVisit(key, f"no {kind.replace('_', ' ')} with code {code!r}")
     target_id, commune_id = target[0], target[1]
     target_type = target[2] if type_column is not None else None
 
-    form = _form_for(session, body["form"], body["form_version"], kind, target_type)
+    form_key = ("form", body["form"], body["form_version"], kind, str(target_type))
+    form = memo.get(form_key) or _form_for(session, body["form"], body["form_version"], kind, target_type)
+    memo[form_key] = form
     errors = validate_answers(form.definition, body["answers"])
     if errors:
         first = errors[0]
@@ -243,7 +295,6 @@ def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
             raise InvalidVisit(key, "an edit keeps the target of the visit it replaces")
         version, root = previous.version + 1, previous.root_id
 
-    digest = body_sha256(body)
     values = {
         "id": visit_id,
         "commune_id": commune_id,
@@ -262,20 +313,23 @@ def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
         "scheme_id": target_id if key == "water_scheme" else None,
         "geom": func.ST_SetSRID(func.ST_MakePoint(*point), 4326) if point else None,
     }
-    inserted = session.execute(insert(Visit).values(**values).on_conflict_do_nothing().returning(Visit.id)).first()
-    if inserted is not None:
-        if photo is not None:
-            session.add(VisitPhoto(visit_id=visit_id, content_type=photo[0], data=photo[1], bytes=len(photo[1])))
-            session.flush()
-        if key == "model" and target_type in LEDGER_MODEL_TYPES and form.form_id == LEDGER_FORM and replaces is None:
-            _apply_to_ledger(session, who, visit_id, code, visited_at, body["answers"])
-        if key == "model":  # the visit counts at once: "visits due" and the model page need no night
-            refresh_model_status(session, programme_today(), [target_id])
-        return SyncOutcome("created", visit_json(session, visit_id))
+    ledger = key == "model" and target_type in LEDGER_MODEL_TYPES and form.form_id == LEDGER_FORM and replaces is None
+    # only the ledger can refuse a visit after its row is written; a database error fails the request
+    with session.begin_nested() if isolate and ledger else nullcontext():
+        inserted = session.execute(insert(Visit).values(**values).on_conflict_do_nothing().returning(Visit.id)).first()
+        if inserted is not None:
+            if photo is not None:
+                session.add(VisitPhoto(visit_id=visit_id, content_type=photo[0], data=photo[1], bytes=len(photo[1])))
+                session.flush()
+            if ledger:
+                _apply_to_ledger(session, who, visit_id, code, visited_at, body["answers"])
+            if key == "model":  # its status is recomputed once the batch is stored (_count_at_once)
+                memo.setdefault(VISITED_MODELS, set()).add(target_id)
+            return "created", visit_id
 
     stored = session.execute(select(Visit.body_sha256).where(Visit.id == visit_id)).scalar()
     if stored == digest:
-        return SyncOutcome("unchanged", visit_json(session, visit_id))
+        return "unchanged", visit_id
     # a successor has the replaced version's target, so the caller sees it when there is one
     if (
         stored is None
@@ -359,16 +413,22 @@ def _current_version(session: Session, version_id: uuid.UUID) -> str:
 
 
 def sync_batch(session: Session, who: Principal, bodies: Any) -> list[SyncOutcome | IngestError]:
-    """Each body on its own (a savepoint each): one bad visit does not stop the others."""
+    """Each body on its own: one bad visit does not stop the others. A visit is refused before it
+    writes anything, except by the ledger, so only those visits take a savepoint; the stored
+    visits are read back together at the end (as the batch left them)."""
     if not isinstance(bodies, list):
         raise InvalidVisit("visits", "must be a list of visit bodies")
     if len(bodies) > MAX_BATCH:
         raise InvalidVisit("visits", f"at most {MAX_BATCH} visits per batch")
-    results: list[SyncOutcome | IngestError] = []
+    stored: list[tuple[str, uuid.UUID] | IngestError] = []
+    memo = _stored_digests(session, bodies)
     for body in bodies:
         try:
-            with session.begin_nested():
-                results.append(sync_visit(session, who, body))
+            stored.append(_store(session, who, body, memo, isolate=True))
         except (InvalidVisit, VisitForbidden, VisitConflict) as exc:
-            results.append(exc)
-    return results
+            stored.append(exc)
+    _count_at_once(session, memo)
+    found = visits_json(session, [r[1] for r in stored if isinstance(r, tuple)])
+    return [
+        SyncOutcome(r[0], found.get(r[1]) or visit_json(session, r[1])) if isinstance(r, tuple) else r for r in stored
+    ]

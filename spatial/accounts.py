@@ -21,10 +21,10 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only, sessionmaker
 
 from spatial import NotFound, ParameterError, SinhkeError
-from spatial.db import rowcount
+from spatial.db import rowcount, session_factory
 from spatial.models import (
     ROLES,
     AdminCrosswalk,
@@ -35,6 +35,7 @@ from spatial.models import (
     UserArea,
     UserSession,
 )
+from spatial.settings import Settings
 
 APP_ROLE = "sinhke_app"
 _hasher = PasswordHasher()
@@ -107,6 +108,20 @@ def apply_scope(session: Session, who: Principal | None) -> None:
             "actor": who.name if who else "anonymous",
         },
     )
+
+
+#: ``apply_scope(session, None)`` for a whole connection: what its transactions fall back to when
+#: their own (local) scope ends, so a request needs no statement of its own to start anonymous
+ANONYMOUS_CONNECTION = (
+    f"SELECT set_config('role', '{APP_ROLE}', false), set_config('sinhke.user_id', '', false), "
+    "set_config('sinhke.scope_all', 'off', false), set_config('sinhke.actor', 'anonymous', false)"
+)
+
+
+def request_sessions(settings: Settings) -> sessionmaker[Session]:
+    """Sessions for web requests: on connections of their own that run as the application role,
+    anonymous (``ANONYMOUS_CONNECTION``) until a request scopes its transaction to its user."""
+    return session_factory(settings, on_connect=ANONYMOUS_CONNECTION)
 
 
 def act_as(session: Session, actor: str) -> None:
@@ -249,6 +264,7 @@ def user_areas(session: Session, user_id: int) -> list[AdminUnit]:
     return list(
         session.scalars(
             select(AdminUnit)
+            .options(load_only(AdminUnit.code, AdminUnit.name, AdminUnit.level))  # not the outlines
             .join(UserArea, UserArea.unit_id == AdminUnit.id)
             .where(UserArea.user_id == user_id)
             .order_by(AdminUnit.code)
@@ -408,6 +424,36 @@ def issue_token(session: Session, user: User) -> str:
     session.add(ApiToken(user_id=user.id, token_hash=_digest(token), prefix=token[:10]))
     session.flush()
     return token
+
+
+#: the token's user, looked up and made the transaction's scope in one round trip (``apply_scope``'s
+#: settings, as set_config in the row); no row, and nothing set, for an unknown, revoked or disabled one
+_TOKEN_SCOPE = text("""
+    SELECT t.id, t.last_used_at, u.id, u.name, u.role, u.display_name,
+           set_config('sinhke.user_id', u.id::text, true),
+           set_config('sinhke.scope_all', CASE WHEN u.role = ANY(:everything) THEN 'on' ELSE 'off' END, true),
+           set_config('sinhke.actor', u.name, true)
+    FROM api_tokens t JOIN users u ON u.id = t.user_id
+    WHERE t.token_hash = :digest AND t.revoked_at IS NULL AND u.disabled_at IS NULL""")
+#: roles whose scope is everything (``Principal.sees_everything``), for the statement above
+_SEES_EVERYTHING = [r for r in ROLES if Principal(0, "", r).sees_everything]
+
+
+def token_principal(session: Session, token: str) -> Principal | None:
+    """Who a live API token belongs to, with the transaction already scoped to them (as
+    ``apply_scope(session, who)`` would: call it after the anonymous scope). None, and the
+    scope left anonymous, for an unknown, revoked or disabled token. Its ``last_used_at``
+    is written at most every 5 minutes."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = session.execute(_TOKEN_SCOPE, {"digest": _digest(token), "everything": _SEES_EVERYTHING}).first()
+    if row is None:
+        return None
+    token_id, last_used, user_id, name, role, display_name = row[:6]
+    now = datetime.now(UTC)
+    if last_used is None or now - last_used > timedelta(minutes=5):
+        session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    return Principal(user_id=user_id, name=name, role=role, display_name=display_name)
 
 
 def token_user(session: Session, token: str) -> User | None:

@@ -33,18 +33,17 @@ def _raster_id(session: Session, raw: Any) -> int:
         raster_id = int(raw)
         check_id("raster", raster_id)
     except (TypeError, ValueError):
-        ids = [str(i) for i in session.execute(text("SELECT id FROM rasters ORDER BY id")).scalars()]
-        raise ParameterError("raster", f"must be the id of a catalogued raster, not {raw!r}", ids) from None
-    if session.execute(text("SELECT 1 FROM rasters WHERE id = :r"), {"r": raster_id}).first() is None:
-        ids = [str(i) for i in session.execute(text("SELECT id FROM rasters ORDER BY id")).scalars()]
-        raise ParameterError("raster", f"no catalogued raster {raster_id}", ids)
+        raise ParameterError("raster", f"must be the id of a catalogued raster, not {raw!r}", _ids(session)) from None
     return raster_id
+
+
+def _ids(session: Session) -> list[str]:
+    return [str(i) for i in session.execute(text("SELECT id FROM rasters ORDER BY id")).scalars()]
 
 
 def area_exposure(session: Session, args: dict[str, str], *, with_geometry: bool = False) -> dict[str, Any]:
     """``raster``, ``level`` (province|district|commune), ``boundaries`` (legacy|current) → rows."""
     raster_id = _raster_id(session, args.get("raster"))
-    level, boundaries = parse_level_boundaries(args)
     raster = (
         session.execute(
             text("""
@@ -58,8 +57,11 @@ def area_exposure(session: Session, args: dict[str, str], *, with_geometry: bool
             {"r": raster_id},
         )
         .mappings()
-        .one()
+        .first()
     )
+    if raster is None:
+        raise ParameterError("raster", f"no catalogued raster {raster_id}", _ids(session))
+    level, boundaries = parse_level_boundaries(args)
     geometry = ", ST_AsBinary(u.geom) AS wkb" if with_geometry else ""  # a fixed fragment
     rows = (
         session.execute(

@@ -106,6 +106,14 @@ def visit_json(session: Session, visit_id: uuid.UUID | str) -> dict[str, Any]:
     return _visit_json(row)
 
 
+def visits_json(session: Session, visit_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Several visits in one statement, by id (those in scope)."""
+    if not visit_ids:
+        return {}
+    rows = session.execute(_visit_select().where(Visit.id.in_(set(visit_ids))))
+    return {row.Visit.id: _visit_json(row) for row in rows}
+
+
 def visit_photo(session: Session, visit_id: str) -> tuple[str, bytes]:
     """A visit's photo (content type, bytes); NotFound when the visit has none or is out of scope."""
     try:

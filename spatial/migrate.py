@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from spatial.cluster import database_url
 from spatial.settings import Settings
@@ -60,3 +60,12 @@ def current_revision(bind: Engine | Connection) -> str | None:
         return MigrationContext.configure(bind).get_current_revision()
     with bind.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def recorded_revision(connection: Connection) -> str | None:
+    """The migration ``alembic_version`` records, in one statement (``current_revision`` first asks
+    the catalogue whether the table exists): for a caller that has seen the table once already."""
+    rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(rows) > 1:
+        raise RuntimeError(f"the database records several migration heads: {rows}")
+    return rows[0] if rows else None

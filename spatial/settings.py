@@ -77,6 +77,9 @@ class Settings:
     raster_max_pixels: int = 250_000_000
     #: refuse rasters whose decompressed size (pixels x bytes per pixel), or whose file, is larger
     raster_max_bytes: int = 1024 * 1024 * 1024
+    #: connections each process keeps open to the database (as many again in overflow): at least the
+    #: threads of a web worker, so a request never waits for one
+    db_pool_size: int = 8
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -97,6 +100,7 @@ class Settings:
             raster_dir=_path("RASTER_DIR"),
             raster_max_pixels=_int("RASTER_MAX_PIXELS", 250_000_000),
             raster_max_bytes=_int("RASTER_MAX_BYTES", 1024**3),
+            db_pool_size=_int("DB_POOL_SIZE", 8),
         )
 
     def signing_key(self) -> str:

@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
 
-from spatial.accounts import Principal, apply_scope, principal, session_user, token_user
+from spatial.accounts import Principal, apply_scope, principal, session_user, token_principal
 from webapp.db import get_session
 
 #: endpoints anyone may call
@@ -57,11 +57,6 @@ def _load_from_session(secret: str) -> LoginUser | None:
     return LoginUser(principal(user), secret) if user else None
 
 
-def _load_from_token(header: str) -> LoginUser | None:
-    user = token_user(get_session(), header[7:].strip())
-    return LoginUser(principal(user), None) if user else None
-
-
 @login_manager.unauthorized_handler
 def _unauthorized() -> NoReturn:
     abort(401)
@@ -99,14 +94,13 @@ def init_app(app: Flask) -> None:
         if bearer:
             # a token request is the token's alone: a session cookie beside it counts for nothing,
             # so it can neither lend the request a user nor spare it the CSRF check
-            user = _load_from_token(header)
-            if user is None:
+            who = token_principal(get_session(), header[7:].strip())  # the lookup also scopes the transaction
+            if who is None:
                 abort(401, "the API token is not valid (revoked, unknown, or its user is disabled)")
         else:
-            user = current_user if current_user.is_authenticated else None
-        who = user.principal if user else None
+            who = current_user.principal if current_user.is_authenticated else None
+            apply_scope(get_session(), who)
         g.principal = who
-        apply_scope(get_session(), who)
         if who is None and endpoint not in PUBLIC:
             if _is_api(request.path) or request.method not in SAFE_METHODS:
                 abort(401, "sign in, or send Authorization: Bearer <token>")

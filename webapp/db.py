@@ -12,10 +12,12 @@ from flask import Flask, Response, current_app, g
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from spatial.db import session_factory
+from spatial.accounts import apply_scope, request_sessions
 
 #: where ``create_app`` keeps a session factory handed in by the caller (the tests)
 SESSIONS = "sinhke.sessions"
+#: set when those sessions are ``request_sessions``: their connections start every transaction anonymous
+ANONYMOUS_CONNECTIONS = "sinhke.anonymous-connections"
 
 SessionSource = Callable[[], Session]
 
@@ -24,13 +26,13 @@ def get_session() -> Session:
     """The request's session: it runs as the application role, scoped to the caller
     (anonymous until authentication has run; see webapp.auth)."""
     if "db" not in g:
-        from spatial.accounts import apply_scope
-
         make: SessionSource | None = current_app.extensions.get(SESSIONS)
         if make is None:  # the first request of this process (after gunicorn's fork): one factory from now on
-            make = current_app.extensions[SESSIONS] = session_factory(current_app.config["SINHKE"])
+            make = current_app.extensions[SESSIONS] = request_sessions(current_app.config["SINHKE"])
+            current_app.extensions[ANONYMOUS_CONNECTIONS] = True
         g.db = make()
-        apply_scope(g.db, None)
+        if not current_app.extensions.get(ANONYMOUS_CONNECTIONS):  # sessions handed in (the tests')
+            apply_scope(g.db, None)
     return g.db
 
 

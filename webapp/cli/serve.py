@@ -19,10 +19,17 @@ from spatial.settings import Settings
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+#: gunicorn's gthread workers: one process per core, each serving THREADS requests at once (while one
+#: waits for PostgreSQL another runs); measured in bench/bench_serving.py
+CORES = os.cpu_count() or 1
+THREADS = 4
+
+
 @click.command(help="Serve the web app (gunicorn; --dev for Flask's reloading server).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
-@click.option("--workers", default=2, type=int, show_default=True)
+@click.option("--workers", default=CORES, type=click.IntRange(1, 64), show_default="one per core")
+@click.option("--threads", default=THREADS, type=click.IntRange(1, 64), show_default=True, help="per worker")
 @click.option("--dev", is_flag=True)
 @click.option(
     "--with-scheduler",
@@ -30,7 +37,9 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
     help="Also run `sinhke scheduler` as a child process; Ctrl-C (or SIGTERM) stops both.",
 )
 @click.pass_obj
-def serve(settings: Settings, host: str, port: int, workers: int, dev: bool, with_scheduler: bool) -> None:
+def serve(
+    settings: Settings, host: str, port: int, workers: int, threads: int, dev: bool, with_scheduler: bool
+) -> None:
     if settings.secret_key is None and host not in LOOPBACK:
         raise SinhkeError(
             f"serving on {host} needs SINHKE_SECRET_KEY: without it, cookies are signed with a key kept in "
@@ -57,8 +66,15 @@ def serve(settings: Settings, host: str, port: int, workers: int, dev: bool, wit
     else:
         web = [
             gunicorn,
+            # every thread of a worker holds one connection while it serves: the pool never makes one wait
+            "--env",
+            f"SINHKE_DB_POOL_SIZE={max(settings.db_pool_size, threads)}",
+            "--worker-class",
+            "gthread",
             "--workers",
             str(workers),
+            "--threads",
+            str(threads),
             "--bind",
             f"{host}:{port}",
             "--access-logfile",

@@ -8,11 +8,14 @@ from flask.typing import ResponseReturnValue
 
 from jobs.runner import last_runs
 from spatial.db import server_versions
-from spatial.migrate import current_revision, heads
+from spatial.migrate import current_revision, heads, recorded_revision
 from webapp.auth import current_principal
 from webapp.db import get_session
 
 bp = Blueprint("health", __name__)
+
+#: set once this process has found the migration table: from then on one statement reads it
+VERSION_TABLE_SEEN = "sinhke.version-table-seen"
 
 
 @bp.get("/healthz")
@@ -21,7 +24,11 @@ def healthz() -> ResponseReturnValue:
     who = current_principal()
     admin = who is not None and who.role == "admin"
     try:
-        revision = current_revision(session.connection())
+        if current_app.extensions.get(VERSION_TABLE_SEEN):
+            revision = recorded_revision(session.connection())
+        else:
+            revision = current_revision(session.connection())
+            current_app.extensions[VERSION_TABLE_SEEN] = revision is not None
         versions = server_versions(session) if admin else {}
         runs = last_runs(session) if admin else []
     except Exception as exc:  # noqa: BLE001 - health reports, never raises
