@@ -73,6 +73,7 @@ def xss_model(live_server: str, accounts, demo_settings) -> Iterator[dict[str, f
     try:
         yield {"code": code, "lon": lon, "lat": lat}
     finally:
+        # committed for the live server (its own connections), so removed by hand
         with transaction(demo_settings) as s:
             s.execute(text("DELETE FROM livelihood_models WHERE code = :c"), {"c": code})
 

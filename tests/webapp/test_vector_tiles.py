@@ -161,15 +161,14 @@ def test_scoped_tiles_hold_only_the_callers_communes(app, accounts, client, demo
     assert {f["properties"]["code"] for f in commune_tile["communes"]["features"]} == {accounts.commune_a}
 
 
-def test_etag_304_cache_and_invalidation_by_an_edit(client, demo_settings):
+def test_etag_304_cache_and_invalidation_by_an_edit(client, db):
     z = 14
-    with transaction(demo_settings) as s:
-        model_id, lon, lat, name = s.execute(
-            text(
-                "SELECT id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)), name "
-                "FROM livelihood_models WHERE deleted_at IS NULL ORDER BY id LIMIT 1"
-            )
-        ).one()
+    model_id, lon, lat = db.execute(
+        text(
+            "SELECT id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+            "FROM livelihood_models WHERE deleted_at IS NULL ORDER BY id LIMIT 1"
+        )
+    ).one()
     t = TMS.tile(lon, lat, z)
     path = f"/tiles/livelihood_models/{z}/{t.x}/{t.y}.pbf"
     first = client.get(path)
@@ -178,17 +177,14 @@ def test_etag_304_cache_and_invalidation_by_an_edit(client, demo_settings):
     assert first.headers["ETag"] == second.headers["ETag"]
     assert "private" in first.headers["Cache-Control"]
     assert client.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
-    try:
-        with transaction(demo_settings) as s:
-            s.execute(text("UPDATE livelihood_models SET name = 'Đổi tên' WHERE id = :i"), {"i": model_id})
-        edited = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
-        assert edited.status_code == 200
-        assert edited.headers["X-Tile-Cache"] == "miss"
-        names = {f["id"]: f["properties"]["name"] for f in decode(edited.data)["livelihood_models"]["features"]}
-        assert names[model_id] == "Đổi tên"
-    finally:
-        with transaction(demo_settings) as s:
-            s.execute(text("UPDATE livelihood_models SET name = :n WHERE id = :i"), {"i": model_id, "n": name})
+    # the edit, like the requests, is on the test's connection and rolled back after it
+    db.execute(text("UPDATE livelihood_models SET name = 'Đổi tên' WHERE id = :i"), {"i": model_id})
+    db.flush()
+    edited = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert edited.status_code == 200
+    assert edited.headers["X-Tile-Cache"] == "miss"
+    names = {f["id"]: f["properties"]["name"] for f in decode(edited.data)["livelihood_models"]["features"]}
+    assert names[model_id] == "Đổi tên"
 
 
 @pytest.mark.parametrize(
