@@ -11,6 +11,7 @@ from spatial.db import server_versions
 from spatial.migrate import current_revision, heads, recorded_revision
 from webapp.auth import current_principal
 from webapp.db import get_session
+from webapp.errors import RETRY_AFTER_SECONDS
 
 bp = Blueprint("health", __name__)
 
@@ -33,7 +34,7 @@ def healthz() -> ResponseReturnValue:
         runs = last_runs(session) if admin else []
     except Exception as exc:  # noqa: BLE001 - health reports, never raises
         current_app.logger.warning("healthz: database unavailable: %s", exc)
-        return jsonify({"status": "error", "database": "unavailable"}), 503, {"Retry-After": "5"}
+        return jsonify({"status": "error", "database": "unavailable"}), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
     head = heads(current_app.config["SINHKE"])
     status = "ok" if revision in head else "migrations pending"
     if not admin:
