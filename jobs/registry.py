@@ -14,6 +14,7 @@ from importlib import import_module
 from sqlalchemy.orm import Session
 
 from jobs import JobError
+from spatial import N_
 
 JobFunc = Callable[[Session], int]
 
@@ -23,6 +24,7 @@ class Job:
     name: str
     #: "package.module:function", imported when the job is loaded
     target: str
+    #: in English, marked for the catalogue; pages show it translated
     description: str
     #: cron fields for the scheduler (Asia/Ho_Chi_Minh)
     cron: Mapping[str, str]
@@ -53,7 +55,7 @@ JOBS: tuple[Job, ...] = (
     Job(
         "place_households",
         "jobs.placement:place_households",
-        "Place households in communes on both boundary versions",
+        N_("Place households in communes on both boundary versions"),
         {"minute": "*/30"},
         reads=("households", "admin_units", "admin_crosswalk"),
         writes=("household_units",),
@@ -61,7 +63,7 @@ JOBS: tuple[Job, ...] = (
     Job(
         "classify_households",
         "jobs.classify:classify_households",
-        "Poverty status of each household in each survey round",
+        N_("Poverty status of each household in each survey round"),
         {"hour": "1", "minute": "0"},
         reads=("survey_rounds", "household_units", "admin_units", "poverty_standards", "poverty_lines"),
         writes=("poverty_classifications",),
@@ -69,7 +71,7 @@ JOBS: tuple[Job, ...] = (
     Job(
         "area_indicators",
         "jobs.area_indicators:area_indicators",
-        "Households, poor, near-poor and incomes per unit and year",
+        N_("Households, poor, near-poor and incomes per unit and year"),
         {"hour": "1", "minute": "30"},
         reads=("survey_rounds", "poverty_classifications", "household_units"),
         writes=("area_indicators",),
@@ -77,7 +79,7 @@ JOBS: tuple[Job, ...] = (
     Job(
         "income_change",
         "jobs.income_change:income_change",
-        "Income change, escapes from and falls into poverty, per unit and year",
+        N_("Income change, escapes from and falls into poverty, per unit and year"),
         {"hour": "1", "minute": "40"},
         reads=("survey_rounds", "poverty_classifications", "price_deflators", "household_units"),
         writes=("area_income_change",),
@@ -85,7 +87,7 @@ JOBS: tuple[Job, ...] = (
     Job(
         "exposure",
         "jobs.exposure:exposure",
-        "Exposure of areas, assets and households to every catalogued hazard raster",
+        N_("Exposure of areas, assets and households to every catalogued hazard raster"),
         {"hour": "1", "minute": "45"},
         reads=(
             "rasters",
@@ -102,7 +104,7 @@ JOBS: tuple[Job, ...] = (
     Job(
         "fallback_risk",
         "jobs.fallback_risk:fallback_risk",
-        "Households at risk of falling back into poverty",
+        N_("Households at risk of falling back into poverty"),
         {"hour": "1", "minute": "50"},
         reads=("survey_rounds", "poverty_classifications", "household_exposure", "rasters"),
         writes=("fallback_risk",),
@@ -110,7 +112,7 @@ JOBS: tuple[Job, ...] = (
     Job(
         "evaluate_models",
         "jobs.evaluate:evaluate_models",
-        "Effect of model participation on income (staggered DiD)",
+        N_("Effect of model participation on income (staggered DiD)"),
         {"hour": "2", "minute": "0"},
         reads=(
             "survey_rounds",
@@ -127,7 +129,7 @@ JOBS: tuple[Job, ...] = (
     Job(
         "duplicates",
         "jobs.duplicates:find_duplicates",
-        "Likely duplicate households and forbidden double enrolments",
+        N_("Likely duplicate households and forbidden double enrolments"),
         {"hour": "2", "minute": "30"},
         reads=("households", "model_participants", "livelihood_models"),
         writes=("duplicate_candidates",),
@@ -135,7 +137,7 @@ JOBS: tuple[Job, ...] = (
     Job(
         "pass_on",
         "jobs.pass_on:pass_on",
-        "Pass-on calves due and overdue (cow banks, buffalo loans)",
+        N_("Pass-on calves due and overdue (cow banks, buffalo loans)"),
         {"hour": "2", "minute": "40"},
         reads=("pass_on_obligations", "pass_on_rules", "animals", "households", "admin_units"),
         writes=("pass_on_obligations",),
@@ -143,7 +145,7 @@ JOBS: tuple[Job, ...] = (
     Job(
         "model_status",
         "jobs.model_status:model_status",
-        "Model status from field visits: last visit, overdue, herd, flock, harvest",
+        N_("Model status from field visits: last visit, overdue, herd, flock, harvest"),
         {"hour": "2", "minute": "50"},
         reads=(
             "visits",

@@ -4,6 +4,12 @@ This package imports none of ``ingest``, ``jobs`` or ``webapp``.
 """
 
 
+def N_(message: str) -> str:
+    """Marks ``message`` for the translation catalogue (Babel's ``N_``); the web layer translates it
+    when it shows it, so this package stays free of Flask-Babel."""
+    return message
+
+
 class SinhkeError(Exception):
     """Base of every error sinhke reports to a person (CLI message, HTTP body)."""
 

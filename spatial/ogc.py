@@ -19,7 +19,7 @@ from sqlalchemy import JSON, Date, DateTime, Text, cast, func, literal, null, or
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
-from spatial import NotFound, ParameterError
+from spatial import N_, NotFound, ParameterError
 from spatial.cql2 import compile_filter, kind_of
 from spatial.db import without_jit
 from spatial.layers import DEFAULT_LIMIT, LAYERS, MAX_LIMIT, LayerQuery, int_parameter
@@ -68,16 +68,18 @@ class Collection:
 COLLECTIONS: dict[str, Collection] = {
     c.id: c
     for c in (
-        Collection("communes", "Communes (2025 boundaries)", "admin_units", "commune", "current"),
-        Collection("provinces", "Province (2025 boundaries)", "admin_units", "province", "current"),
-        Collection("legacy_communes", "Communes (boundaries until 30 June 2025)", "admin_units", "commune", "legacy"),
-        Collection("legacy_districts", "Districts (until 30 June 2025)", "admin_units", "district", "legacy"),
-        Collection("villages", "Villages", "villages"),
-        Collection("households", "Households (no names or ID numbers)", "households"),
-        Collection("livelihood_models", "Livelihood models", "livelihood_models"),
-        Collection("infrastructure_works", "Infrastructure works", "infrastructure_works"),
-        Collection("water_schemes", "Water schemes", "water_schemes"),
-        Collection("fallback_risk", "Households at risk of falling back into poverty", "fallback_risk"),
+        Collection("communes", N_("Communes (2025 boundaries)"), "admin_units", "commune", "current"),
+        Collection("provinces", N_("Province (2025 boundaries)"), "admin_units", "province", "current"),
+        Collection(
+            "legacy_communes", N_("Communes (boundaries until 30 June 2025)"), "admin_units", "commune", "legacy"
+        ),
+        Collection("legacy_districts", N_("Districts (until 30 June 2025)"), "admin_units", "district", "legacy"),
+        Collection("villages", N_("Villages"), "villages"),
+        Collection("households", N_("Households (no names or ID numbers)"), "households"),
+        Collection("livelihood_models", N_("Livelihood models"), "livelihood_models"),
+        Collection("infrastructure_works", N_("Infrastructure works"), "infrastructure_works"),
+        Collection("water_schemes", N_("Water schemes"), "water_schemes"),
+        Collection("fallback_risk", N_("Households at risk of falling back into poverty"), "fallback_risk"),
     )
 }
 

@@ -59,13 +59,15 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
-    from webapp import auth, db, errors, validation
+    from webapp import auth, db, errors, labels, numbers, validation
     from webapp.views import admin, api, areas, field, field_app, health, ledger, models, ogc, pages, tiles, vendor
     from webapp.views import auth as auth_views
 
     errors.init_app(app)
     auth.init_app(app)
     validation.init_app(app)
+    labels.init_app(app)
+    numbers.init_app(app)
     for bp in (
         pages.bp,
         api.bp,

@@ -8,7 +8,8 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
+from werkzeug.http import HTTP_STATUS_CODES
 
 from ingest.visits import InvalidVisit, VisitConflict, VisitForbidden
 from spatial import NotFound, ParameterError, SinhkeError
@@ -78,13 +79,18 @@ def _wants_ogc() -> bool:
 
 
 def _respond(code: int, message: str, extra: dict | None = None) -> tuple[Response | str, int]:
-    if _wants_ogc() and request.args.get("f") != "html":
+    html_asked = request.args.get("f") == "html"  # an OGC API page for people
+    if _wants_ogc() and not html_asked:
         body = {"code": OGC_CODES.get(code, "Error"), "description": message, "status": code, **(extra or {})}
         return jsonify(body), code
-    if _wants_json():
+    if _wants_json() and not (html_asked and _wants_ogc()):
         body = {"error": {"code": code, "message": message, **(extra or {})}}
         return jsonify(body), code
-    return render_template("error.html", code=code, message=message), code
+    from webapp.labels import error_detail
+
+    # werkzeug's stock English description says what the page's own text says already
+    stock = HTTP_STATUS_CODES.get(code) and message == getattr(default_exceptions.get(code), "description", None)
+    return render_template("error.html", code=code, message=None if stock else error_detail(message)), code
 
 
 INTERNAL = "internal error; the administrators have the details in the server log"

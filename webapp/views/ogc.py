@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from spatial import ParameterError
 from spatial.exports import LAYER_FORMATS, LAYER_MIME, csv_stream, write_gpkg, write_shapefile_zip, write_xlsx
@@ -51,11 +52,23 @@ def _format(allowed: tuple[str, ...] = ("json", "html")) -> str:
     return "html" if best == "text/html" else "json"
 
 
+Translate = Callable[..., str]
+
+
+def _untranslated(message: str, **values: Any) -> str:
+    return message % values if values else message
+
+
+def _translator() -> Translate:
+    """``gettext`` for the HTML pages people read; JSON (QGIS, GDAL, scripts) keeps the English titles."""
+    return gettext if _format() == "html" else _untranslated
+
+
 def _url(endpoint: str, **values: Any) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
-def _links(endpoint: str, title: str, **values: Any) -> list[dict[str, Any]]:
+def _links(endpoint: str, title: str, _: Translate, **values: Any) -> list[dict[str, Any]]:
     fmt = _format()
     other = "html" if fmt == "json" else "json"
     types = {"json": JSON_MIME, "html": "text/html"}
@@ -64,7 +77,7 @@ def _links(endpoint: str, title: str, **values: Any) -> list[dict[str, Any]]:
         {
             "rel": "alternate",
             "type": types[other],
-            "title": f"{title} ({other})",
+            "title": _("%(title)s (%(format)s)", title=title, format=other),
             "href": _url(endpoint, **values, f=other),
         },
     ]
@@ -87,15 +100,23 @@ def _answer(
 
 @bp.get("/", strict_slashes=False)
 def landing() -> ResponseReturnValue:
+    _ = _translator()
     body: dict[str, Any] = {
-        "title": "sinhke OGC API – Features",
-        "description": "The programme's map layers: administrative units, villages, households, models, works, "
-        "water schemes and households at risk, scoped to the caller.",
+        "title": _("sinhke OGC API – Features"),
+        "description": _(
+            "The programme's map layers: administrative units, villages, households, models, works, "
+            "water schemes and households at risk, scoped to the caller."
+        ),
         "links": [
-            *_links("ogc.landing", "this document"),
-            {"rel": "service-desc", "type": OPENAPI_MIME, "title": "OpenAPI definition", "href": _url("ogc.api")},
-            {"rel": "conformance", "type": JSON_MIME, "title": "conformance classes", "href": _url("ogc.conformance")},
-            {"rel": "data", "type": JSON_MIME, "title": "collections", "href": _url("ogc.collections")},
+            *_links("ogc.landing", _("this document"), _),
+            {"rel": "service-desc", "type": OPENAPI_MIME, "title": _("OpenAPI definition"), "href": _url("ogc.api")},
+            {
+                "rel": "conformance",
+                "type": JSON_MIME,
+                "title": _("conformance classes"),
+                "href": _url("ogc.conformance"),
+            },
+            {"rel": "data", "type": JSON_MIME, "title": _("collections"), "href": _url("ogc.collections")},
         ],
     }
     return _answer(body, body["title"])
@@ -103,8 +124,9 @@ def landing() -> ResponseReturnValue:
 
 @bp.get("/conformance")
 def conformance() -> ResponseReturnValue:
-    body = {"conformsTo": CONFORMANCE, "links": _links("ogc.conformance", "conformance")}
-    return _answer(body, "Conformance", [{"class": c} for c in CONFORMANCE], ["class"])
+    _ = _translator()
+    body = {"conformsTo": CONFORMANCE, "links": _links("ogc.conformance", _("conformance"), _)}
+    return _answer(body, _("Conformance"), [{_("conformance class"): c} for c in CONFORMANCE], [_("conformance class")])
 
 
 @bp.get("/api")
@@ -115,11 +137,12 @@ def api() -> ResponseReturnValue:
     return Response(json.dumps(doc, ensure_ascii=False), mimetype=OPENAPI_MIME)
 
 
-def _collection_body(c: Collection, extent: dict[str, Any]) -> dict[str, Any]:
+def _collection_body(c: Collection, extent: dict[str, Any], _: Translate) -> dict[str, Any]:
     layer = LAYERS[c.layer]
+    title = _(c.title)
     return {
         "id": c.id,
-        "title": c.title,
+        "title": title,
         "itemType": "feature",
         "extent": extent,
         "crs": list(CRS),
@@ -128,32 +151,32 @@ def _collection_body(c: Collection, extent: dict[str, Any]) -> dict[str, Any]:
             {
                 "rel": "self",
                 "type": JSON_MIME,
-                "title": c.title,
+                "title": title,
                 "href": _url("ogc.collection_view", collection_id=c.id),
             },
             {
                 "rel": "items",
                 "type": GEOJSON_MIME,
-                "title": f"{c.title} (GeoJSON)",
+                "title": _("%(title)s (%(format)s)", title=title, format="GeoJSON"),
                 "href": _url("ogc.items_view", collection_id=c.id),
             },
             {
                 "rel": "items",
                 "type": "text/html",
-                "title": f"{c.title} (HTML)",
+                "title": _("%(title)s (%(format)s)", title=title, format="HTML"),
                 "href": _url("ogc.items_view", collection_id=c.id, f="html"),
             },
             {
                 "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                 "type": "application/schema+json",
-                "title": "queryables",
+                "title": _("queryables"),
                 "href": _url("ogc.queryables_view", collection_id=c.id),
             },
             *[
                 {
                     "rel": "enclosure",
                     "type": LAYER_MIME[f],
-                    "title": f"download ({f})",
+                    "title": _("download (%(format)s)", format=f),
                     "href": _url("ogc.items_view", collection_id=c.id, f=f),
                 }
                 for f in LAYER_FORMATS
@@ -166,20 +189,22 @@ def _collection_body(c: Collection, extent: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/collections")
 def collections() -> ResponseReturnValue:
     session = get_session()
-    listed = [_collection_body(c, collection_extent(session, c)) for c in visible_collections(session)]
-    body = {"collections": listed, "links": _links("ogc.collections", "collections")}
+    _ = _translator()
+    listed = [_collection_body(c, collection_extent(session, c), _) for c in visible_collections(session)]
+    body = {"collections": listed, "links": _links("ogc.collections", _("collections"), _)}
     rows = [
-        {"id": c["id"], "title": c["title"], "_href": _url("ogc.collection_view", collection_id=c["id"], f="html")}
+        {"id": c["id"], _("title"): c["title"], "_href": _url("ogc.collection_view", collection_id=c["id"], f="html")}
         for c in listed
     ]
-    return _answer(body, "Collections", rows, ["id", "title"])
+    return _answer(body, _("Collections"), rows, ["id", _("title")])
 
 
 @bp.get("/collections/<collection_id>")
 def collection_view(collection_id: str) -> ResponseReturnValue:
     c = collection(collection_id)
-    body = _collection_body(c, collection_extent(get_session(), c))
-    return _answer(body, c.title)
+    _ = _translator()
+    body = _collection_body(c, collection_extent(get_session(), c), _)
+    return _answer(body, _(c.title))
 
 
 @bp.get("/collections/<collection_id>/queryables")
@@ -187,8 +212,10 @@ def queryables_view(collection_id: str) -> ResponseReturnValue:
     c = collection(collection_id)
     body = queryables(c, _url("ogc.queryables_view", collection_id=c.id))
     if _format() == "html":
-        rows = [{"name": k, **v} for k, v in body["properties"].items()]
-        return _answer({"links": []}, f"Queryables of {c.title}", rows, ["name", "type", "format"])
+        names = {"name": gettext("name"), "type": gettext("type"), "format": gettext("format")}
+        rows = [{names["name"]: k, **{names.get(f, f): x for f, x in v.items()}} for k, v in body["properties"].items()]
+        heading = gettext("Queryables of %(title)s", title=gettext(c.title))
+        return _answer({"links": []}, heading, rows, list(names.values()))
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/schema+json")
 
 
@@ -196,12 +223,13 @@ def queryables_view(collection_id: str) -> ResponseReturnValue:
 def items_view(collection_id: str) -> ResponseReturnValue:
     c = collection(collection_id)
     fmt = _format(("json", "html", *LAYER_FORMATS))
-    q = parse_items_query(c, request.args.to_dict())
+    q = parse_items_query(c, _ogc_args())
     session = get_session()
     if fmt in LAYER_FORMATS:
         return _download(c, q, fmt)
     page = items(session, c, q)
-    links = _page_links(c, q.limit, q.offset, page.matched, page.returned)
+    _ = _translator()
+    links = _page_links(c, q.limit, q.offset, page.matched, page.returned, _)
     if fmt == "html":
         features = json.loads(page.features_json)
         columns = download_columns(c)
@@ -209,8 +237,8 @@ def items_view(collection_id: str) -> ResponseReturnValue:
             {**f["properties"], "_href": _url("ogc.item_view", collection_id=c.id, feature_id=f["id"], f="html")}
             for f in features
         ]
-        note = f"{page.returned} of {page.matched} features"
-        return render_template("ogc.html", heading=c.title, links=links, rows=rows, columns=columns, note=note)
+        note = _("%(returned)s of %(matched)s features", returned=page.returned, matched=page.matched)
+        return render_template("ogc.html", heading=_(c.title), links=links, rows=rows, columns=columns, note=note)
     head = {
         "type": "FeatureCollection",
         "numberMatched": page.matched,
@@ -223,27 +251,34 @@ def items_view(collection_id: str) -> ResponseReturnValue:
     return response
 
 
-def _page_links(c: Collection, limit: int, offset: int, matched: int, returned: int) -> list[dict[str, Any]]:
-    args = {k: v for k, v in request.args.to_dict().items() if k not in ("offset", "limit", "f")}
+def _ogc_args() -> dict[str, str]:
+    """The query's OGC parameters: ``lang`` is the page's language (the menu's switch), not a filter."""
+    return {k: v for k, v in request.args.to_dict().items() if k != "lang"}
+
+
+def _page_links(
+    c: Collection, limit: int, offset: int, matched: int, returned: int, _: Translate
+) -> list[dict[str, Any]]:
+    args = {k: v for k, v in _ogc_args().items() if k not in ("offset", "limit", "f")}
 
     def href(off: int, f: str = "json") -> str:
         return _url("ogc.items_view", collection_id=c.id, **args, limit=limit, offset=off, f=f)
 
     links = [
-        {"rel": "self", "type": GEOJSON_MIME, "title": "this page", "href": href(offset)},
-        {"rel": "alternate", "type": "text/html", "title": "this page (HTML)", "href": href(offset, "html")},
+        {"rel": "self", "type": GEOJSON_MIME, "title": _("this page"), "href": href(offset)},
+        {"rel": "alternate", "type": "text/html", "title": _("this page (HTML)"), "href": href(offset, "html")},
         {
             "rel": "collection",
             "type": JSON_MIME,
-            "title": c.title,
+            "title": _(c.title),
             "href": _url("ogc.collection_view", collection_id=c.id),
         },
     ]
     if offset + returned < matched:
-        links.append({"rel": "next", "type": GEOJSON_MIME, "title": "next page", "href": href(offset + limit)})
+        links.append({"rel": "next", "type": GEOJSON_MIME, "title": _("next page"), "href": href(offset + limit)})
     if offset > 0:
         links.append(
-            {"rel": "prev", "type": GEOJSON_MIME, "title": "previous page", "href": href(max(0, offset - limit))}
+            {"rel": "prev", "type": GEOJSON_MIME, "title": _("previous page"), "href": href(max(0, offset - limit))}
         )
     return links
 
@@ -255,10 +290,12 @@ def item_view(collection_id: str, feature_id: str) -> ResponseReturnValue:
     text = item(get_session(), c, feature_id, crs)
     if _format() == "html":
         feature = json.loads(text)
-        rows = [{"property": k, "value": v} for k, v in feature["properties"].items()]
-        links = [{"rel": "collection", "href": _url("ogc.items_view", collection_id=c.id, f="html"), "title": c.title}]
+        prop, value = gettext("property"), gettext("value")
+        rows = [{prop: k, value: v} for k, v in feature["properties"].items()]
+        title = gettext(c.title)
+        links = [{"rel": "collection", "href": _url("ogc.items_view", collection_id=c.id, f="html"), "title": title}]
         return render_template(
-            "ogc.html", heading=f"{c.title}: {feature_id}", links=links, rows=rows, columns=["property", "value"]
+            "ogc.html", heading=f"{title}: {feature_id}", links=links, rows=rows, columns=[prop, value]
         )
     body = json.loads(text)
     body["links"] = [

@@ -199,7 +199,7 @@ export function waterPopup(feature) {
   return appendExposure(popupContent(t.kind.water, p.name, [
     [t.field.code, p.code],
     [t.field.status, term('water_status', p.status)],
-    [t.field.technology, p.technology],
+    [t.field.technology, term('technology', p.technology)],
     [t.field.capacity, capacity],
     [t.field.install_year, p.install_year],
     [t.field.households_served, formatInteger(p.households_served)],
