@@ -76,3 +76,21 @@ def test_session_gives_a_csrf_token_to_signed_in_users(app, accounts, anonymous)
     assert body["name"] == accounts.name("extension_worker")
     assert body["role"] == "extension_worker" and body["read_only"] is False
     assert len(body["csrf_token"]) > 20
+
+
+def test_field_page_in_the_language_the_service_worker_asks_for(app, accounts):
+    """X-Field-Locale renders the page in that language (a copy per language for offline
+    switching) without changing the language the user chose."""
+    c = client_for(app, accounts, "extension_worker")
+    c.get("/field?lang=vi")
+    english = c.get("/field", headers={"X-Field-Locale": "en"})
+    assert english.headers["Content-Language"] == "en"
+    assert '<html lang="en">' in english.get_data(as_text=True)
+    assert "My models" in english.get_data(as_text=True)
+    assert "lang=" not in english.headers.get("Set-Cookie", "")
+    # the cookie still says Vietnamese: the plain page and the session follow it
+    plain = c.get("/field")
+    assert plain.headers["Content-Language"] == "vi" and "Mô hình của tôi" in plain.get_data(as_text=True)
+    assert c.get("/field/session").get_json()["locale"] == "vi"
+    # an unknown language in the header is ignored
+    assert c.get("/field", headers={"X-Field-Locale": "fr"}).headers["Content-Language"] == "vi"

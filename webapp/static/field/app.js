@@ -17,6 +17,7 @@
  * li[data-visit-id] with data-state.
  */
 
+import { openFieldDb } from './offline.js';
 import { conditionHolds, validateAnswers } from './validate.js';
 
 const app = document.getElementById('field-app');
@@ -62,23 +63,10 @@ function label(value, fallback = '') {
 // ---------------------------------------------------------------------------
 // IndexedDB: the outbox (visits) and the cache (models, forms, communes)
 
-const DB_NAME = 'sinhke-field';
-const DB_VERSION = 1;
 let dbPromise = null;
 
 function openDb() {
-  if (!dbPromise) {
-    dbPromise = new Promise((resolve, reject) => {
-      const request = indexedDB.open(DB_NAME, DB_VERSION);
-      request.onupgradeneeded = () => {
-        const db = request.result;
-        if (!db.objectStoreNames.contains('outbox')) db.createObjectStore('outbox', { keyPath: 'id' });
-        if (!db.objectStoreNames.contains('data')) db.createObjectStore('data', { keyPath: 'key' });
-      };
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-  }
+  if (!dbPromise) dbPromise = openFieldDb();
   return dbPromise;
 }
 
@@ -93,8 +81,11 @@ async function store(name, mode, action) {
   });
 }
 
+/** Whether an outbox entry is the signed-in user's (visits are sent only by whoever recorded them). */
+const mine = (entry) => !entry.by || !state.session || entry.by === state.session.name;
+
 const outbox = {
-  all: () => store('outbox', 'readonly', (s) => s.getAll()),
+  all: async () => (await store('outbox', 'readonly', (s) => s.getAll())).filter(mine),
   get: (id) => store('outbox', 'readonly', (s) => s.get(id)),
   put: (entry) => store('outbox', 'readwrite', (s) => s.put(entry)),
   remove: (id) => store('outbox', 'readwrite', (s) => s.delete(id)),
@@ -186,7 +177,20 @@ const state = {
 };
 
 async function loadFromServer() {
+  const previous = await cached.get('session');
   state.session = await refreshSession();
+  const asked = new URLSearchParams(window.location.search).get('lang');
+  if (!asked && state.session.locale && state.session.locale !== LOCALE) {
+    // the language was changed on another page since this copy of the app was kept
+    window.location.replace(`${window.location.pathname}?lang=${state.session.locale}`);
+    return;
+  }
+  if (previous && previous.name !== state.session.name) {
+    // another user signed in on this phone without signing out in the app: show nothing of theirs
+    await store('data', 'readwrite', (s) => s.clear());
+    Object.assign(state, { models: [], forms: [], communes: null });
+    await Promise.all([renderModels(), renderOutbox()]);
+  }
   const [forms, models, communes] = await Promise.all([
     getJSON('/api/forms'),
     allFeatures('/api/layers/livelihood_models'),
@@ -554,7 +558,9 @@ async function saveVisit(event) {
   if (correcting) body.replaces = entry.id;
   else if (entry && entry.body.replaces) body.replaces = entry.body.replaces;
   if (state.photo) body.photo = { type: state.photo.type, data: state.photo.data };
-  await outbox.put({ id: body.id, body, state: 'saved', saved_at: new Date().toISOString(), problem: null });
+  await outbox.put({
+    id: body.id, body, state: 'saved', saved_at: new Date().toISOString(), problem: null, by: state.session?.name,
+  });
   if (entry && entry.id !== body.id) await outbox.remove(entry.id);
   message(t.saved);
   showView('models');
@@ -574,7 +580,9 @@ async function resendAsEdit(entry) {
   const current = entry.current || entry.id;
   const body = { ...entry.body, id: uuid(), replaces: current };
   await outbox.remove(entry.id);
-  await outbox.put({ id: body.id, body, state: 'saved', saved_at: new Date().toISOString(), problem: null });
+  await outbox.put({
+    id: body.id, body, state: 'saved', saved_at: new Date().toISOString(), problem: null, by: entry.by,
+  });
   await renderOutbox();
   sync();
 }
