@@ -19,8 +19,8 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
-from webapp import LOCALES
 from webapp.auth import current_principal
+from webapp.locales import LOCALES
 
 bp = Blueprint("field", __name__)
 
