@@ -25,7 +25,8 @@ import openpyxl  # noqa: E402
 HERE = Path(__file__).resolve().parent
 VI, EN = "Tiếng Việt (vi)", "English (en)"
 SURVEY_COLUMNS = ["type", "name", f"label::{VI}", f"label::{EN}", f"hint::{VI}", f"hint::{EN}", "required",
-                  "constraint", f"constraint_message::{VI}", f"constraint_message::{EN}", "relevant"]
+                  "constraint", f"constraint_message::{VI}", f"constraint_message::{EN}", "relevant",
+                  "appearance", "warning", f"warning_message::{VI}", f"warning_message::{EN}"]
 CHOICE_COLUMNS = ["list_name", "name", f"label::{VI}", f"label::{EN}"]
 SETTINGS_COLUMNS = ["form_id", "version", "form_title", "form_title_en", "default_language",
                     "target", "target_types"]
@@ -39,11 +40,25 @@ HOUSEHOLD_MSG = ("Mã hộ chỉ gồm chữ, số và gạch ngang", "A househo
 NOT_NEGATIVE = (". >= 0", "Không được âm", "Cannot be negative")
 
 
-def q(type_, name, vi, en, *, required=False, constraint=None, relevant=None, hint=None):
-    """One survey row; constraint is (expression, message vi, message en)."""
+def q(type_, name, vi, en, *, required=False, constraint=None, relevant=None, hint=None, appearance=None,
+      warning=None):
+    """One survey row; constraint and warning are (expression, message vi, message en): a
+    constraint refuses the answer, a warning asks the worker to confirm it."""
     c = constraint or (None, None, None)
     h = hint or (None, None)
-    return [type_, name, vi, en, h[0], h[1], "yes" if required else None, c[0], c[1], c[2], relevant]
+    w = warning or (None, None, None)
+    return [type_, name, vi, en, h[0], h[1], "yes" if required else None, c[0], c[1], c[2], relevant,
+            appearance, w[0], w[1], w[2]]
+
+
+def usually(lo: int | float, hi: int | float, vi_unit: str, en_unit: str) -> tuple[str, str, str]:
+    """A soft range: answers outside it are saved only once the worker confirms them."""
+    return (f". >= {lo} and . <= {hi}", f"Thường từ {lo:,} đến {hi:,} {vi_unit}: kiểm tra lại".replace(",", "."),
+            f"Usually {lo:,} to {hi:,} {en_unit}: please check")
+
+
+#: the household answered from the model's participating households (searchable, offline)
+PARTICIPANTS = "participants"
 
 
 def upto(n: int | float, vi_unit: str, en_unit: str) -> tuple[str, str, str]:
@@ -62,17 +77,18 @@ FORMS: dict[str, dict] = {
         "target": ("livelihood_model", "cow_bank buffalo_loan"),
         "survey": [
             q("text", "household_code", "Mã hộ được thăm", "Household visited", required=True,
-              constraint=(HOUSEHOLD, *HOUSEHOLD_MSG)),
+              constraint=(HOUSEHOLD, *HOUSEHOLD_MSG), appearance=PARTICIPANTS),
             q("text", "animal_tags_present", "Số tai các con đang có ở hộ", "Ear tags of the animals present",
               constraint=(TAGS, *TAGS_MSG), hint=("Cách nhau bằng dấu cách", "Separated by spaces")),
             q("integer", "births_female", "Số bê/nghé cái sinh từ lần thăm trước",
-              "Female calves born since last visit", required=True, constraint=upto(10, "con", "calves")),
+              "Female calves born since last visit", required=True, constraint=upto(10, "con", "calves"),
+              warning=usually(0, 2, "con", "calves")),
             q("integer", "births_male", "Số bê/nghé đực sinh từ lần thăm trước", "Male calves born since last visit",
-              required=True, constraint=upto(10, "con", "calves")),
+              required=True, constraint=upto(10, "con", "calves"), warning=usually(0, 2, "con", "calves")),
             q("text", "birth_tags", "Số tai bê/nghé mới sinh", "Ear tags of the newborn calves",
               constraint=(TAGS, *TAGS_MSG)),
             q("integer", "deaths", "Số con chết từ lần thăm trước", "Animals died since last visit",
-              required=True, constraint=upto(20, "con", "animals")),
+              required=True, constraint=upto(20, "con", "animals"), warning=usually(0, 3, "con", "animals")),
             q("select_one death_cause", "death_cause", "Nguyên nhân chết", "Cause of death", required=True,
               relevant="${deaths} > 0"),
             q("text", "dead_tags", "Số tai các con chết", "Ear tags of the dead animals",
@@ -83,7 +99,8 @@ FORMS: dict[str, dict] = {
             q("text", "pass_on_tag", "Số tai con được bàn giao", "Ear tag of the animal passed on", required=True,
               constraint=(TAGS, *TAGS_MSG), relevant="${pass_on_done} = 'yes'"),
             q("text", "pass_on_to_household", "Mã hộ nhận bàn giao", "Household receiving the pass-on",
-              required=True, constraint=(HOUSEHOLD, *HOUSEHOLD_MSG), relevant="${pass_on_done} = 'yes'"),
+              required=True, constraint=(HOUSEHOLD, *HOUSEHOLD_MSG), relevant="${pass_on_done} = 'yes'",
+              appearance=PARTICIPANTS),
             q("select_one condition", "condition", "Thể trạng đàn", "Condition of the animals", required=True),
             q("text", "notes", "Ghi chú", "Notes"),
         ],
@@ -108,9 +125,9 @@ FORMS: dict[str, dict] = {
         "target": ("livelihood_model", "free_range_chicken"),
         "survey": [
             q("text", "household_code", "Mã hộ được thăm", "Household visited", required=True,
-              constraint=(HOUSEHOLD, *HOUSEHOLD_MSG)),
+              constraint=(HOUSEHOLD, *HOUSEHOLD_MSG), appearance=PARTICIPANTS),
             q("integer", "flock_size", "Số gà hiện có", "Birds in the flock now", required=True,
-              constraint=upto(5000, "con", "birds")),
+              constraint=upto(5000, "con", "birds"), warning=usually(10, 2000, "con", "birds")),
             q("integer", "deaths", "Số gà chết từ lần thăm trước", "Birds died since last visit", required=True,
               constraint=upto(5000, "con", "birds")),
             q("select_one death_cause", "death_cause", "Nguyên nhân chết chủ yếu", "Main cause of death",
@@ -118,7 +135,8 @@ FORMS: dict[str, dict] = {
             q("integer", "sold", "Số gà đã bán từ lần thăm trước", "Birds sold since last visit", required=True,
               constraint=upto(5000, "con", "birds")),
             q("integer", "sales_vnd", "Tiền bán gà (đồng)", "Sales income (VND)", required=True,
-              constraint=(*NOT_NEGATIVE,), relevant="${sold} > 0"),
+              constraint=(*NOT_NEGATIVE,), relevant="${sold} > 0",
+              warning=usually(20000, 500000000, "đồng", "VND")),
             q("select_multiple vaccination", "vaccinations", "Đã tiêm phòng", "Vaccinations given", required=True),
             q("select_one yes_no", "disease_outbreak", "Có dịch bệnh trong đàn?", "Disease outbreak in the flock?",
               required=True),
@@ -149,7 +167,7 @@ FORMS: dict[str, dict] = {
         "target": ("livelihood_model", "medicinal_plant"),
         "survey": [
             q("text", "household_code", "Mã hộ được thăm", "Household visited", required=True,
-              constraint=(HOUSEHOLD, *HOUSEHOLD_MSG)),
+              constraint=(HOUSEHOLD, *HOUSEHOLD_MSG), appearance=PARTICIPANTS),
             q("select_one species", "species", "Loài cây", "Species", required=True),
             q("decimal", "area_m2", "Diện tích đang trồng (m²)", "Area planted (m²)", required=True,
               constraint=upto(100000, "m²", "m²")),
@@ -159,7 +177,8 @@ FORMS: dict[str, dict] = {
             q("decimal", "harvest_kg", "Sản lượng thu hoạch (kg)", "Harvest (kg)", required=True,
               constraint=upto(100000, "kg", "kg"), relevant="${harvested} = 'yes'"),
             q("integer", "price_vnd_per_kg", "Giá bán (đồng/kg)", "Price (VND per kg)", required=True,
-              constraint=upto(10000000, "đồng", "VND"), relevant="${harvested} = 'yes'"),
+              constraint=upto(10000000, "đồng", "VND"), relevant="${harvested} = 'yes'",
+              warning=usually(5000, 3000000, "đồng/kg", "VND per kg")),
             q("text", "buyer", "Người/đơn vị thu mua", "Buyer", relevant="${harvested} = 'yes'"),
             q("select_one yes_no", "pests", "Có sâu bệnh?", "Pests or disease?", required=True),
             q("text", "notes", "Ghi chú", "Notes"),
@@ -185,14 +204,14 @@ FORMS: dict[str, dict] = {
         "target": ("livelihood_model", "*"),
         "survey": [
             q("text", "household_code", "Mã hộ được thăm (nếu có)", "Household visited (if any)",
-              constraint=(HOUSEHOLD, *HOUSEHOLD_MSG)),
+              constraint=(HOUSEHOLD, *HOUSEHOLD_MSG), appearance=PARTICIPANTS),
             q("integer", "participants_present", "Số hộ tham gia gặp được", "Participating households met",
               required=True, constraint=upto(500, "hộ", "households")),
             q("select_one progress", "progress", "Tiến độ mô hình", "Progress of the model", required=True),
             q("text", "problems", "Khó khăn gặp phải", "Problems met", required=True,
               relevant="${progress} != 'on_track'"),
             q("integer", "income_vnd", "Thu nhập từ mô hình kỳ này (đồng)", "Income from the model this period (VND)",
-              constraint=(*NOT_NEGATIVE,)),
+              constraint=(*NOT_NEGATIVE,), warning=usually(0, 200000000, "đồng", "VND")),
             q("date", "next_visit_on", "Ngày thăm lại dự kiến", "Next visit planned on"),
             q("text", "notes", "Ghi chú", "Notes"),
         ],
@@ -264,7 +283,7 @@ FORMS: dict[str, dict] = {
         ],
     },
 }
-VERSION = "2025120101"
+VERSION = "2025120201"
 
 
 def workbook(form_id: str, spec: dict) -> openpyxl.Workbook:

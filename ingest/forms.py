@@ -40,6 +40,9 @@ _TRUE = ("yes", "true", "true()", "1")
 _FALSE = ("no", "false", "false()", "0", "")
 #: survey columns whose effect the validators would not reproduce
 _UNSUPPORTED_BIND = ("calculate", "jr:preload", "readonly")
+#: appearances the field app draws: a multi-line box, or a pick-list of the model's
+#: participating households (searchable, kept on the phone; typing a code stays possible)
+APPEARANCES = {"text": ("multiline", "participants")}
 _LANG = re.compile(r"\((\w{2,3})\)\s*$")
 TARGET_TYPES = {"livelihood_model": MODEL_TYPES, "infrastructure_work": WORK_TYPES, "water_scheme": ()}
 
@@ -237,12 +240,17 @@ def _field(child: dict[str, Any], seen: dict[str, str], fail) -> dict[str, Any]:
         field["choices"] = [
             {"name": str(c["name"]), "label": _languages(c.get("label"))} for c in child.get("choices", [])
         ]
-    for key in ("constraint", "relevant"):
-        expr = bind.get(key)
+    # a warning is a constraint at warning level: the same subset, confirmed rather than refused
+    expressions = {
+        "constraint": bind.get("constraint"),
+        "relevant": bind.get("relevant"),
+        "warning": child.get("warning"),
+    }
+    for key, expr in expressions.items():
         if not expr:
             continue
         try:
-            conditions = parse_condition(str(expr), key)
+            conditions = parse_condition(str(expr), "relevant" if key == "relevant" else "constraint")
         except ExpressionError as exc:
             raise fail(f"{key} {expr!r}: {exc}", "survey", name, key) from exc
         for c in conditions:
@@ -255,6 +263,19 @@ def _field(child: dict[str, Any], seen: dict[str, str], fail) -> dict[str, Any]:
         field[key] = {"expr": str(expr), "all": conditions}
     if bind.get("jr:constraintMsg"):
         field["constraint_message"] = _languages(bind["jr:constraintMsg"])
+    if child.get("warning_message"):
+        field["warning_message"] = _languages(child["warning_message"])
+    appearance = (child.get("control") or {}).get("appearance")
+    if appearance:
+        if appearance not in APPEARANCES.get(kind, ()):
+            raise fail(
+                f"appearance {appearance!r} is not one the field app knows for {kind} "
+                f"({', '.join(APPEARANCES.get(kind, ())) or 'none'})",
+                "survey",
+                name,
+                "appearance",
+            )
+        field["appearance"] = appearance
     return field
 
 

@@ -10,7 +10,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from spatial import NotFound, ParameterError
@@ -52,6 +52,25 @@ def form_version(session: Session, form_id: str, version: str) -> dict[str, Any]
     if f is None:
         raise NotFound(f"no form {form_id!r} version {version!r}")
     return _form_json(f)
+
+
+_PARTICIPANTS = text("""
+    SELECT coalesce(json_object_agg(t.code, t.households), '{}')::text FROM (
+      SELECT m.code, json_agg(json_build_object('code', h.code, 'head', h.head_name, 'village', v.name)
+                              ORDER BY h.code) AS households
+      FROM livelihood_models m
+      JOIN model_participants p ON p.model_id = m.id AND p.left_on IS NULL
+      JOIN households h ON h.id = p.household_id AND h.deleted_at IS NULL
+      LEFT JOIN villages v ON v.id = h.village_id
+      WHERE m.deleted_at IS NULL
+      GROUP BY m.code) t""")
+
+
+def participating_households(session: Session) -> str:
+    """The households now in each model, as JSON text ``{model code: [{code, head, village}]}``:
+    the field app's household pick-list, kept on the phone with the models. Scope is
+    PostgreSQL's (only the caller's communes); PostgreSQL writes the JSON."""
+    return str(session.execute(_PARTICIPANTS).scalar_one())
 
 
 def _visit_select():

@@ -292,3 +292,33 @@ def validate_answers(definition: dict[str, Any], answers: Any) -> list[AnswerErr
     for name in sorted(set(answers) - known):
         errors.append(AnswerError(name, "unknown_field", "is not a field of this form"))
     return errors
+
+
+def answer_warnings(definition: dict[str, Any], answers: Any) -> list[AnswerError]:
+    """Soft warnings: answers outside the range a form marks as usual (its ``warning``
+    column), which the worker confirms before saving. Only answers that apply and are
+    otherwise valid are checked, in the form's field order; code ``warning``.
+
+    Mirrors ``answerWarnings`` in ``webapp/static/field/validate.js`` rule for rule.
+    """
+    if not isinstance(answers, dict):
+        return []
+    refused = {e.field for e in validate_answers(definition, answers)}
+    warnings: list[AnswerError] = []
+    values: dict[str, Any] = {}
+    for field in definition["fields"]:
+        name = field["name"]
+        if field["type"] == "note":
+            continue
+        relevant = field.get("relevant")
+        applies = not relevant or all(condition_holds(c, values.get(c["ref"])) for c in relevant["all"])
+        raw = answers.get(name)
+        usable = applies and not is_empty(raw) and _type_error(field, raw) is None
+        values[name] = raw if usable else None
+        warning = field.get("warning")
+        if not usable or not warning or name in refused:
+            continue
+        if not all(condition_holds(c, raw) for c in warning["all"]):
+            message = (field.get("warning_message") or {}).get("en") or f"usually {warning['expr']}"
+            warnings.append(AnswerError(name, "warning", message))
+    return warnings

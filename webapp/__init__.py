@@ -11,11 +11,11 @@ from flask_babel import Babel
 from spatial.localtime import to_local
 from spatial.settings import Settings
 from webapp.json_provider import OrjsonProvider
+from webapp.locales import LOCALES
 
 if TYPE_CHECKING:
     from webapp.db import SessionSource
 
-LOCALES = ("vi", "en")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "worker-src 'self' blob:; child-src blob:; manifest-src 'self'; "

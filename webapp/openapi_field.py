@@ -61,6 +61,36 @@ def field_paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/participants": {
+            "get": {
+                "summary": "The households now taking part in each model of the caller's communes, by model code "
+                "(the field app's household pick-list, kept offline)",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "models": {
+                                    "type": "object",
+                                    "additionalProperties": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {
+                                                "code": {"type": "string"},
+                                                "head": {"type": "string"},
+                                                "village": {"type": ["string", "null"]},
+                                            },
+                                        },
+                                    },
+                                }
+                            },
+                        },
+                        "households by model code",
+                    )
+                },
+            }
+        },
         "/api/visits": {
             "post": {
                 "summary": "Sync one visit: 201 first receipt, 200 the identical body again (nothing changes)",

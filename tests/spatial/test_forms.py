@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ingest.forms import FORMS_DIR, FormLoadError, load_forms, parse_xlsform
-from spatial.forms import ERROR_CODES, ExpressionError, parse_condition, validate_answers
+from spatial.forms import ERROR_CODES, ExpressionError, answer_warnings, parse_condition, validate_answers
 from spatial.models import WATER_STATUSES, FormDefinition
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,18 +157,30 @@ def test_python_validator_verdicts(definitions, case):
     errors = validate_answers(definitions[case["form"]], case["answers"])
     assert [[e.field, e.code] for e in errors] == case["expect"]
     assert all(e.code in ERROR_CODES and e.message for e in errors)
+    warnings = answer_warnings(definitions[case["form"]], case["answers"])
+    assert [[w.field, w.code] for w in warnings] == case.get("warn", [])
+    assert all(w.message for w in warnings)
 
 
-def _run_js(definitions: dict, cases: list[dict]) -> list[list[list[str]]]:
+def _py(definition: dict, answers: object) -> list[list[list[str]]]:
+    """The server's verdict as the device script prints it: [errors, warnings]."""
+    return [
+        [[e.field, e.code, e.message] for e in validate_answers(definition, answers)],
+        [[w.field, w.code, w.message] for w in answer_warnings(definition, answers)],
+    ]
+
+
+def _run_js(definitions: dict, cases: list[dict]) -> list[list[list[list[str]]]]:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is needed to run the device validator (make install brings it)")
     script = (
-        f"import {{ validateAnswers }} from {json.dumps(VALIDATE_JS.as_uri())};\n"
+        f"import {{ answerWarnings, validateAnswers }} from {json.dumps(VALIDATE_JS.as_uri())};\n"
         "let data = ''; process.stdin.on('data', (d) => { data += d; });\n"
         "process.stdin.on('end', () => { const { defs, cases } = JSON.parse(data);\n"
-        "  const out = cases.map((c) => validateAnswers(defs[c.form], c.answers)"
-        ".map((e) => [e.field, e.code, e.message]));\n"
+        "  const row = (e) => [e.field, e.code, e.message];\n"
+        "  const out = cases.map((c) => [validateAnswers(defs[c.form], c.answers).map(row),"
+        " answerWarnings(defs[c.form], c.answers).map(row)]);\n"
         "  process.stdout.write(JSON.stringify(out)); });\n"
     )
     done = subprocess.run(
@@ -185,10 +197,11 @@ def _run_js(definitions: dict, cases: list[dict]) -> list[list[list[str]]]:
 
 def test_device_and_server_validators_agree(definitions):
     js = _run_js(definitions, CASES)
-    for case, js_errors in zip(CASES, js, strict=True):
-        py = [[e.field, e.code, e.message] for e in validate_answers(definitions[case["form"]], case["answers"])]
+    for case, (js_errors, js_warnings) in zip(CASES, js, strict=True):
         assert [e[:2] for e in js_errors] == case["expect"], case["name"]
-        assert js_errors == py, case["name"]  # same codes and the same messages
+        assert [w[:2] for w in js_warnings] == case.get("warn", []), case["name"]
+        # same codes and the same messages
+        assert [js_errors, js_warnings] == _py(definitions[case["form"]], case["answers"]), case["name"]
 
 
 def test_validators_agree_on_generated_answers(definitions):
@@ -223,9 +236,8 @@ def test_validators_agree_on_generated_answers(definitions):
             for v in values:
                 cases.append({"form": form, "answers": {**base, field["name"]: v}})
     js = _run_js(definitions, cases)
-    for case, js_errors in zip(cases, js, strict=True):
-        py = [[e.field, e.code, e.message] for e in validate_answers(definitions[case["form"]], case["answers"])]
-        assert js_errors == py, case
+    for case, verdict in zip(cases, js, strict=True):
+        assert verdict == _py(definitions[case["form"]], case["answers"]), case
 
 
 # ----------------------------------------------------------------------------- load errors
@@ -295,7 +307,7 @@ def test_forms_load_as_new_versions_only_when_changed(empty_db, tmp_path):
     wb = openpyxl.load_workbook(FORMS_DIR / "cow_bank.xlsx")
     wb["survey"][f"{col}{row}"] = ". >= 0 and . <= 3"
     wb.save(folder / "cow_bank.xlsx")  # changed, same version: refused
-    with pytest.raises(FormLoadError, match="version 2025120101 is already loaded"):
+    with pytest.raises(FormLoadError, match="version 2025120201 is already loaded"):
         load_forms(empty_db, folder)
     wb["settings"]["B2"] = "2026010101"
     wb.save(folder / "cow_bank.xlsx")
@@ -304,7 +316,7 @@ def test_forms_load_as_new_versions_only_when_changed(empty_db, tmp_path):
     versions = empty_db.scalars(
         select(FormDefinition.version).where(FormDefinition.form_id == "cow_bank").order_by(FormDefinition.id)
     ).all()
-    assert versions == ["2025120101", "2026010101"]
+    assert versions == ["2025120201", "2026010101"]
 
     wb.properties.title = "re-saved, nothing else"  # other bytes, same definition: no new version
     wb.save(folder / "cow_bank.xlsx")

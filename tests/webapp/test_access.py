@@ -107,6 +107,7 @@ ROUTES = {
     "field_api.create_visit": "scoped_write",
     "field_api.create_visits": "scoped_write",
     "field_api.photo": "scoped",
+    "field_api.participants": "scoped",
 }
 
 

@@ -76,3 +76,59 @@ def test_session_gives_a_csrf_token_to_signed_in_users(app, accounts, anonymous)
     assert body["name"] == accounts.name("extension_worker")
     assert body["role"] == "extension_worker" and body["read_only"] is False
     assert len(body["csrf_token"]) > 20
+
+
+def test_field_page_in_the_language_the_service_worker_asks_for(app, accounts):
+    """X-Field-Locale renders the page in that language (a copy per language for offline
+    switching) without changing the language the user chose."""
+    c = client_for(app, accounts, "extension_worker")
+    c.get("/field?lang=vi")
+    english = c.get("/field", headers={"X-Field-Locale": "en"})
+    assert english.headers["Content-Language"] == "en"
+    assert '<html lang="en">' in english.get_data(as_text=True)
+    assert "My models" in english.get_data(as_text=True)
+    assert "lang=" not in english.headers.get("Set-Cookie", "")
+    # the cookie still says Vietnamese: the plain page and the session follow it
+    plain = c.get("/field")
+    assert plain.headers["Content-Language"] == "vi" and "Mô hình của tôi" in plain.get_data(as_text=True)
+    assert c.get("/field/session").get_json()["locale"] == "vi"
+    # an unknown language in the header is ignored
+    assert c.get("/field", headers={"X-Field-Locale": "fr"}).headers["Content-Language"] == "vi"
+
+
+def test_participants_pick_list_is_the_callers_models(app, accounts, db):
+    """The household pick-list: the current participants of each model, for the caller's communes only."""
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from spatial.models import ModelParticipant
+    from tests.conftest import model_in_commune
+
+    def chickens(commune: str, code: str, households: int):  # type: ignore[no-untyped-def]
+        return model_in_commune(
+            db,
+            commune,
+            code,
+            "free_range_chicken",
+            code,
+            start_date=date(2024, 1, 1),
+            budget_vnd=1,
+            households=households,
+        )
+
+    a, homes_a = chickens(accounts.commune_a, "T-PICK-A", 3)
+    chickens(accounts.commune_b, "T-PICK-B", 2)
+    # a household that left the model is no longer offered
+    db.execute(
+        update(ModelParticipant)
+        .where(ModelParticipant.model_id == a.id, ModelParticipant.household_id == homes_a[0].id)
+        .values(left_on=date(2025, 1, 1))
+    )
+    db.flush()
+    worker = client_for(app, accounts, "extension_worker").get("/api/participants").get_json()["models"]
+    assert [h["code"] for h in worker["T-PICK-A"]] == sorted(h.code for h in homes_a[1:])
+    assert {h["head"] for h in worker["T-PICK-A"]} == {h.head_name for h in homes_a[1:]}
+    assert "T-PICK-B" not in worker
+    admin = client_for(app, accounts, "admin").get("/api/participants").get_json()["models"]
+    assert len(admin["T-PICK-B"]) == 2

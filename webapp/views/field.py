@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from ingest.visits import SyncOutcome, sync_batch, sync_visit
 from spatial import ParameterError
-from spatial.field import current_forms, form_version, visit_json, visit_photo, visits_of
+from spatial.field import current_forms, form_version, participating_households, visit_json, visit_photo, visits_of
 from webapp.auth import signed_in
 from webapp.db import get_session
 from webapp.errors import error_payload
@@ -36,6 +36,13 @@ def forms() -> ResponseReturnValue:
 @bp.get("/forms/<form_id>/<version>")
 def form(form_id: str, version: str) -> ResponseReturnValue:
     return jsonify(form_version(get_session(), form_id, version))
+
+
+@bp.get("/participants")
+def participants() -> ResponseReturnValue:
+    """The households of each model in the caller's communes (the field app's pick-list)."""
+    body = '{"models":' + participating_households(get_session()) + "}"
+    return Response(body, mimetype="application/json")
 
 
 @bp.post("/visits")

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import nullcontext
 from functools import cache
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from webapp.auth import current_principal
+from webapp.locales import LOCALES
 
 bp = Blueprint("field", __name__)
 
@@ -27,10 +29,12 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 SHELL_FILES = (
     ("static", "app.css"),
     ("static", "nav.js"),
+    ("static", "signout.js"),
     ("static", "favicon.svg"),
     ("static", "field/field.css"),
     ("static", "field/app.js"),
     ("static", "field/validate.js"),
+    ("static", "field/offline.js"),
     ("static", "field/icon.svg"),
     ("vendor.asset", "maplibre-gl/maplibre-gl.js"),
     ("vendor.asset", "maplibre-gl/maplibre-gl.css"),
@@ -61,13 +65,19 @@ def _shell_urls() -> list[str]:
 
 @bp.get("/field")
 def app_page() -> ResponseReturnValue:
+    """The app page; the service worker asks for each language by X-Field-Locale (keeping
+    a copy per language, so switching works offline) without changing the language cookie."""
     settings = current_app.config["SINHKE"]
-    return render_template(
-        "field.html",
-        locale=str(get_locale()),
-        max_accuracy_m=settings.field_max_accuracy_m,
-        photo_max_kb=settings.field_photo_max_kb,
-    )
+    asked = request.headers.get("X-Field-Locale")
+    with force_locale(asked) if asked in LOCALES else nullcontext():
+        locale = str(get_locale())
+        body = render_template(
+            "field.html",
+            locale=locale,
+            max_accuracy_m=settings.field_max_accuracy_m,
+            photo_max_kb=settings.field_photo_max_kb,
+        )
+    return Response(body, mimetype="text/html", headers={"Content-Language": locale, "Vary": "Cookie"})
 
 
 @bp.get("/field/session")
@@ -79,6 +89,7 @@ def session_info() -> ResponseReturnValue:
             "name": who.name if who else None,
             "role": who.role if who else None,
             "read_only": who.read_only if who else None,
+            "locale": str(get_locale()),
             "csrf_token": generate_csrf(),
         }
     )

@@ -17,7 +17,8 @@
  * li[data-visit-id] with data-state.
  */
 
-import { conditionHolds, validateAnswers } from './validate.js';
+import { openFieldDb } from './offline.js';
+import { answerWarnings, conditionHolds, validateAnswers } from './validate.js';
 
 const app = document.getElementById('field-app');
 const ROOT = app.dataset.root || '';
@@ -62,23 +63,10 @@ function label(value, fallback = '') {
 // ---------------------------------------------------------------------------
 // IndexedDB: the outbox (visits) and the cache (models, forms, communes)
 
-const DB_NAME = 'sinhke-field';
-const DB_VERSION = 1;
 let dbPromise = null;
 
 function openDb() {
-  if (!dbPromise) {
-    dbPromise = new Promise((resolve, reject) => {
-      const request = indexedDB.open(DB_NAME, DB_VERSION);
-      request.onupgradeneeded = () => {
-        const db = request.result;
-        if (!db.objectStoreNames.contains('outbox')) db.createObjectStore('outbox', { keyPath: 'id' });
-        if (!db.objectStoreNames.contains('data')) db.createObjectStore('data', { keyPath: 'key' });
-      };
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-  }
+  if (!dbPromise) dbPromise = openFieldDb();
   return dbPromise;
 }
 
@@ -93,8 +81,11 @@ async function store(name, mode, action) {
   });
 }
 
+/** Whether an outbox entry is the signed-in user's (visits are sent only by whoever recorded them). */
+const mine = (entry) => !entry.by || !state.session || entry.by === state.session.name;
+
 const outbox = {
-  all: () => store('outbox', 'readonly', (s) => s.getAll()),
+  all: async () => (await store('outbox', 'readonly', (s) => s.getAll())).filter(mine),
   get: (id) => store('outbox', 'readonly', (s) => s.get(id)),
   put: (entry) => store('outbox', 'readwrite', (s) => s.put(entry)),
   remove: (id) => store('outbox', 'readwrite', (s) => s.delete(id)),
@@ -177,24 +168,41 @@ async function allFeatures(path) {
 const state = {
   models: [],
   forms: [],
+  households: {}, // model code → [{code, head, village}]: the household pick-list
   communes: null,
   session: null,
   current: null, // {model, form, entry?}
   position: null, // {lon, lat, accuracy}
   photo: null, // {type, data (base64), width, height, bytes}
   syncing: false,
+  checked: false, // the visit form was checked once: its error list now follows every change
+  confirmed: null, // the answers whose warnings the worker confirmed (JSON)
 };
 
 async function loadFromServer() {
+  const previous = await cached.get('session');
   state.session = await refreshSession();
-  const [forms, models, communes] = await Promise.all([
+  const asked = new URLSearchParams(window.location.search).get('lang');
+  if (!asked && state.session.locale && state.session.locale !== LOCALE) {
+    // the language was changed on another page since this copy of the app was kept
+    window.location.replace(`${window.location.pathname}?lang=${state.session.locale}`);
+    return;
+  }
+  if (previous && previous.name !== state.session.name) {
+    // another user signed in on this phone without signing out in the app: show nothing of theirs
+    await store('data', 'readwrite', (s) => s.clear());
+    Object.assign(state, { models: [], forms: [], communes: null, households: {} });
+    await Promise.all([renderModels(), renderOutbox()]);
+  }
+  const [forms, models, communes, households] = await Promise.all([
     getJSON('/api/forms'),
     allFeatures('/api/layers/livelihood_models'),
     allFeatures('/api/layers/admin_units?level=commune&boundaries=current'),
+    getJSON('/api/participants'),
   ]);
   await Promise.all([
     cached.put('forms', forms), cached.put('models', models), cached.put('communes', communes),
-    cached.put('session', state.session),
+    cached.put('households', households.models), cached.put('session', state.session),
   ]);
 }
 
@@ -204,6 +212,7 @@ async function loadFromPhone() {
   const models = await cached.get('models');
   state.models = models ? models.features : [];
   state.communes = await cached.get('communes');
+  state.households = (await cached.get('households')) || {};
 }
 
 /** The definitions from GET /api/forms, as a list. */
@@ -377,10 +386,83 @@ function inputFor(field, value) {
     }
     if (value !== undefined && value !== null) input.value = String(value);
     wrapper.append(caption_, input);
+    if (field.type === 'text' && field.appearance === 'participants') wrapper.append(pickList(input));
   }
   if (field.hint) wrapper.append(element('p', 'field-hint', label(field.hint)));
-  wrapper.append(element('p', 'field-error'));
+  wrapper.append(element('p', 'field-error'), element('p', 'field-warning'));
   return wrapper;
+}
+
+/** Text for searching: lower case, without Vietnamese diacritics (so "nguyen" finds "Nguyễn"). */
+function folded(value) {
+  return String(value || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/g, 'd').replace(/Đ/g, 'd')
+    .toLowerCase();
+}
+
+const PICK_LIMIT = 8;
+
+/**
+ * The household pick-list under a text question (appearance "participants"): the model's
+ * participating households, from the phone, filtered by what is typed (code, head of
+ * household or village); choosing one fills in its code. A code not on the list can still
+ * be typed (the form's constraint checks it).
+ */
+function pickList(input) {
+  const list = element('ul', 'pick-list');
+  list.id = `${input.id}-choices`;
+  list.hidden = true;
+  input.setAttribute('role', 'combobox');
+  input.setAttribute('aria-autocomplete', 'list');
+  input.setAttribute('aria-controls', list.id);
+  input.setAttribute('aria-expanded', 'false');
+  input.autocomplete = 'off';
+  input.placeholder = t.household_search;
+  const show = (open) => {
+    list.hidden = !open;
+    input.setAttribute('aria-expanded', String(open));
+  };
+  const render = () => {
+    const households = state.households[state.current.feature.properties.code] || [];
+    const query = folded(input.value.trim());
+    const found = households.filter((h) => !query || [h.code, h.head, h.village].some((v) => folded(v).includes(query)));
+    list.replaceChildren();
+    for (const household of found.slice(0, PICK_LIMIT)) {
+      const item = element('li');
+      const option = element('button', 'pick-option');
+      option.type = 'button';
+      option.dataset.code = household.code;
+      option.append(element('span', 'pick-code', household.code),
+        element('span', 'pick-meta', [household.head, household.village].filter(Boolean).join(' · ')));
+      option.addEventListener('click', () => {
+        input.value = household.code;
+        show(false);
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+        input.focus();
+      });
+      item.append(option);
+      list.append(item);
+    }
+    const more = found.length - PICK_LIMIT;
+    if (more > 0) list.append(element('li', 'pick-more', fill(t.household_more, { count: more })));
+    if (!households.length) list.append(element('li', 'pick-more', t.household_none));
+    else if (!found.length) list.append(element('li', 'pick-more', t.household_not_found));
+    const exact = found.length === 1 && found[0].code === input.value.trim();
+    show(!exact);
+  };
+  input.addEventListener('focus', render);
+  input.addEventListener('input', (event) => {
+    if (event.isTrusted) render();
+  });
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') show(false);
+  });
+  input.addEventListener('blur', () => {
+    // a click on an option lands before the list closes
+    setTimeout(() => {
+      if (!list.contains(document.activeElement)) show(false);
+    }, 150);
+  });
+  return list;
 }
 
 /** The answers as typed (numbers for numeric fields, lists for select_multiple), of relevant fields only. */
@@ -432,6 +514,10 @@ function openVisit(feature, entry = null) {
   const fields = document.getElementById('form-fields');
   fields.replaceChildren();
   document.getElementById('form-errors').replaceChildren();
+  document.getElementById('form-warnings').replaceChildren();
+  document.getElementById('warnings-box').hidden = true;
+  Object.assign(state, { checked: false, confirmed: null });
+  showSaveLabel(false);
   state.current = { feature, form, entry };
   state.position = entry && entry.body.location ? {
     lon: entry.body.location.coordinates[0], lat: entry.body.location.coordinates[1], accuracy: entry.body.accuracy_m,
@@ -521,21 +607,63 @@ function uuid() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** A warning in the page's language: the form's own message, or a general one. */
+function warningText(form, warning) {
+  const field = fieldsOf(form).find((candidate) => candidate.name === warning.field);
+  return field && field.warning_message ? label(field.warning_message) : t.unusual;
+}
+
+/**
+ * The errors (refused) and warnings (to confirm) of the answers as they are now, in the
+ * list above the buttons and under each question. Once a form was checked this runs on
+ * every change, so a corrected answer loses its error at once.
+ */
+function showProblems(form, answers) {
+  const errors = validateAnswers(form.definition, answers);
+  const warnings = errors.length ? [] : answerWarnings(form.definition, answers);
+  const list = document.getElementById('form-errors');
+  const warningList = document.getElementById('form-warnings');
+  list.replaceChildren();
+  warningList.replaceChildren();
+  for (const node of document.querySelectorAll('.field-error, .field-warning')) node.textContent = '';
+  const nameOf = (name) => {
+    const field = fieldsOf(form).find((candidate) => candidate.name === name);
+    return field ? label(field.label, name) : name;
+  };
+  for (const error of errors) {
+    list.append(element('li', null, `${nameOf(error.field)}: ${errorText(form, error)}`));
+    const node = document.querySelector(`[data-field="${CSS.escape(error.field)}"] .field-error`);
+    if (node) node.textContent = errorText(form, error);
+  }
+  for (const warning of warnings) {
+    const item = element('li', null, `${nameOf(warning.field)}: ${warningText(form, warning)}`);
+    item.dataset.field = warning.field;
+    warningList.append(item);
+    const node = document.querySelector(`[data-field="${CSS.escape(warning.field)}"] .field-warning`);
+    if (node) node.textContent = warningText(form, warning);
+  }
+  document.getElementById('warnings-box').hidden = warnings.length === 0;
+  return { errors, warnings };
+}
+
+/** The save button says whether pressing it confirms unusual answers. */
+function showSaveLabel(confirming) {
+  document.getElementById('save-visit').textContent = confirming ? t.save_anyway : t.save;
+}
+
 async function saveVisit(event) {
   event.preventDefault();
   const { feature, form, entry } = state.current;
   const answers = readAnswers(form);
-  const errors = validateAnswers(form.definition, answers);
-  const list = document.getElementById('form-errors');
-  list.replaceChildren();
-  for (const node of document.querySelectorAll('.field-error')) node.textContent = '';
-  if (errors.length) {
-    for (const error of errors) {
-      const field = fieldsOf(form).find((candidate) => candidate.name === error.field);
-      list.append(element('li', null, `${field ? label(field.label, error.field) : error.field}: ${errorText(form, error)}`));
-      const node = document.querySelector(`[data-field="${CSS.escape(error.field)}"] .field-error`);
-      if (node) node.textContent = errorText(form, error);
-    }
+  state.checked = true;
+  const { errors, warnings } = showProblems(form, answers);
+  if (errors.length) return;
+  const key = JSON.stringify(answers);
+  if (warnings.length && state.confirmed !== key) {
+    // unusual but possible answers: saved once the worker has looked at them and confirms
+    state.confirmed = key;
+    showSaveLabel(true);
+    document.getElementById('warnings-box').scrollIntoView({ block: 'nearest' });
     return;
   }
   const visitedAt = new Date(document.getElementById('visited-at').value);
@@ -554,7 +682,9 @@ async function saveVisit(event) {
   if (correcting) body.replaces = entry.id;
   else if (entry && entry.body.replaces) body.replaces = entry.body.replaces;
   if (state.photo) body.photo = { type: state.photo.type, data: state.photo.data };
-  await outbox.put({ id: body.id, body, state: 'saved', saved_at: new Date().toISOString(), problem: null });
+  await outbox.put({
+    id: body.id, body, state: 'saved', saved_at: new Date().toISOString(), problem: null, by: state.session?.name,
+  });
   if (entry && entry.id !== body.id) await outbox.remove(entry.id);
   message(t.saved);
   showView('models');
@@ -574,7 +704,9 @@ async function resendAsEdit(entry) {
   const current = entry.current || entry.id;
   const body = { ...entry.body, id: uuid(), replaces: current };
   await outbox.remove(entry.id);
-  await outbox.put({ id: body.id, body, state: 'saved', saved_at: new Date().toISOString(), problem: null });
+  await outbox.put({
+    id: body.id, body, state: 'saved', saved_at: new Date().toISOString(), problem: null, by: entry.by,
+  });
   await renderOutbox();
   sync();
 }
@@ -722,9 +854,11 @@ document.getElementById('visit-form').addEventListener('submit', saveVisit);
 document.getElementById('visit-form').addEventListener('input', (event) => {
   if (!state.current || !state.current.form) return;
   applyRelevance(state.current.form);
-  // an answer being corrected loses its old error (all are checked again on save)
-  const wrapper = event.target.closest('[data-field]');
-  if (wrapper) wrapper.querySelector('.field-error').textContent = '';
+  if (!state.checked) return;
+  // after a first check the lists follow the answers: no stale "required" once it is answered
+  const answers = readAnswers(state.current.form);
+  showProblems(state.current.form, answers);
+  showSaveLabel(state.confirmed === JSON.stringify(answers));
 });
 document.getElementById('cancel-visit').addEventListener('click', () => showView('models'));
 document.getElementById('gps-button').addEventListener('click', takePosition);

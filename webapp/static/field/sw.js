@@ -5,8 +5,9 @@
  * Served from /field/sw.js (scope /field) with the version of the shell files
  * filled in, so a new release installs a new cache and drops the old one.
  *
- * - the page and the shell (scripts, styles, MapLibre): cache first, refreshed in the
- *   background when online (stale-while-revalidate);
+ * - the page (one copy per language, so the language switch works offline) and the shell
+ *   (scripts, styles, MapLibre): cache first, refreshed in the background when online
+ *   (stale-while-revalidate);
  * - API reads (GET /api/…): network first, the last good answer when offline;
  * - writes (POST …) are never cached or replayed here: visits wait in the page's
  *   IndexedDB outbox until the page sends them, so nothing is sent twice behind the
@@ -18,13 +19,64 @@ const ROOT = __ROOT__;
 const CACHE = `sinhke-field-${VERSION}`;
 const SHELL = __SHELL__; // eslint-disable-line no-undef -- filled in by the server
 
-/** The app page itself, kept only when it really is the app (not a redirect to sign-in). */
-async function keepPage(cache) {
+const LOCALES = ['vi', 'en'];
+/** Where the app page of one language is kept, and the language last chosen. */
+const pageKey = (lang) => `${ROOT}/field?lang=${lang}`;
+const PREFERENCE = `${ROOT}/field/language`;
+
+/**
+ * The app page in every language (X-Field-Locale renders one without changing the
+ * user's language cookie), kept only when it really is the app (not a redirect to
+ * sign-in): the language switch then works offline too.
+ */
+async function keepPages(cache) {
+  await Promise.all(LOCALES.map(async (lang) => {
+    try {
+      const response = await fetch(`${ROOT}/field`, { credentials: 'same-origin', headers: { 'X-Field-Locale': lang } });
+      if (response.ok && !response.redirected) await cache.put(pageKey(lang), response);
+    } catch {
+      // offline while installing: the page is kept the next time it loads
+    }
+  }));
+}
+
+async function preferredLanguage(cache) {
+  const stored = await cache.match(PREFERENCE);
+  return stored ? stored.text() : null;
+}
+
+/**
+ * The app page: the language asked for (?lang=) or else the one last chosen, from the
+ * cache at once and refreshed from the network (which also sets the language cookie);
+ * the network's answer when nothing is kept yet, or any kept language when offline.
+ */
+async function appPage(request, event) {
+  const cache = await caches.open(CACHE);
+  const asked = new URL(request.url).searchParams.get('lang');
+  const lang = LOCALES.includes(asked) ? asked : await preferredLanguage(cache);
+  if (LOCALES.includes(asked)) await cache.put(PREFERENCE, new Response(asked));
+  const cached = lang ? await cache.match(pageKey(lang)) : null;
+  const refresh = fetch(request).then(async (response) => {
+    const served = response.headers.get('Content-Language');
+    // a redirect to the sign-in page is not the app: keep the pages we have
+    if (response.ok && !response.redirected && LOCALES.includes(served)) {
+      await cache.put(pageKey(served), response.clone());
+      if (!lang) await cache.put(PREFERENCE, new Response(served));
+    }
+    return response;
+  });
+  if (cached) {
+    event.waitUntil(refresh.catch(() => undefined));
+    return cached;
+  }
   try {
-    const response = await fetch(`${ROOT}/field`, { credentials: 'same-origin' });
-    if (response.ok && !response.redirected) await cache.put(`${ROOT}/field`, response);
-  } catch {
-    // offline while installing: the page is kept the next time it loads
+    return await refresh;
+  } catch (error) {
+    for (const other of LOCALES) {
+      const kept = await cache.match(pageKey(other));
+      if (kept) return kept;
+    }
+    throw error;
   }
 }
 
@@ -32,7 +84,7 @@ self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     await cache.addAll(SHELL);
-    await keepPage(cache);
+    await keepPages(cache);
     await self.skipWaiting();
   })());
 });
@@ -63,7 +115,7 @@ async function networkFirst(request) {
 /** Cached answer at once, refreshed from the network for next time. */
 async function staleWhileRevalidate(request, event) {
   const cache = await caches.open(CACHE);
-  const cached = await cache.match(request, { ignoreSearch: request.mode === 'navigate' });
+  const cached = await cache.match(request);
   const refresh = fetch(request).then(async (response) => {
     // a redirect to the sign-in page is not the app: keep the shell we have
     if (response.ok && !response.redirected) await cache.put(request, response.clone());
@@ -84,7 +136,7 @@ self.addEventListener('fetch', (event) => {
   if (url.pathname.startsWith(`${ROOT}/api/`)) {
     event.respondWith(networkFirst(request));
   } else if (request.mode === 'navigate' && url.pathname === `${ROOT}/field`) {
-    event.respondWith(staleWhileRevalidate(new Request(`${ROOT}/field`), event));
+    event.respondWith(appPage(request, event));
   } else if (SHELL.includes(url.pathname)) {
     event.respondWith(staleWhileRevalidate(request, event));
   }

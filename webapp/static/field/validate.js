@@ -115,3 +115,30 @@ export function validateAnswers(definition, answers) {
   for (const name of unknown) errors.push({ field: name, code: "unknown_field", message: "is not a field of this form" });
   return errors;
 }
+
+// Soft warnings: answers outside the range a form marks as usual (its `warning` column),
+// confirmed by the worker before saving. Only answers that apply and are otherwise valid
+// are checked. Mirrors answer_warnings in spatial/forms.py.
+export function answerWarnings(definition, answers) {
+  if (answers === null || typeof answers !== "object" || Array.isArray(answers)) return [];
+  const refused = new Set(validateAnswers(definition, answers).map((e) => e.field));
+  const warnings = [];
+  const values = new Map();
+  const has = (name) => Object.prototype.hasOwnProperty.call(answers, name);
+  for (const field of definition.fields) {
+    const name = field.name;
+    if (field.type === "note") continue;
+    const relevant = field.relevant;
+    const applies = !relevant || relevant.all.every((c) => conditionHolds(c, values.get(c.ref)));
+    const raw = has(name) ? answers[name] : undefined;
+    const usable = applies && !isEmpty(raw) && typeError(field, raw) === null;
+    values.set(name, usable ? raw : null);
+    const warning = field.warning;
+    if (!usable || !warning || refused.has(name)) continue;
+    if (!warning.all.every((c) => conditionHolds(c, raw))) {
+      const message = (field.warning_message && field.warning_message.en) || `usually ${warning.expr}`;
+      warnings.push({ field: name, code: "warning", message });
+    }
+  }
+  return warnings;
+}
