@@ -322,3 +322,44 @@ def answer_warnings(definition: dict[str, Any], answers: Any) -> list[AnswerErro
             message = (field.get("warning_message") or {}).get("en") or f"usually {warning['expr']}"
             warnings.append(AnswerError(name, "warning", message))
     return warnings
+
+
+# ----------------------------------------------------------------------------- labels
+def answer_display(field: dict[str, Any] | None, value: Any) -> Any:
+    """A choice answer as its labels ({vi, en}); lists of choices as lists; anything else as it is."""
+    if field is None or not field.get("choices"):
+        return value
+    labels = {c["name"]: c["label"] for c in field["choices"]}
+    if isinstance(value, list):
+        return [labels.get(v, {"vi": v, "en": v}) for v in value]
+    return labels.get(value, value)
+
+
+def labelled_answers(fields: list[dict[str, Any]] | None, answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every answer of a visit in its form's order, each with the question's label ({vi, en})
+    and its display value (choice labels); answers the form does not name come last, by name."""
+    fields = [f for f in fields or [] if f.get("type") != "note"]
+    known = {f["name"] for f in fields}
+    out = [
+        {
+            "name": f["name"],
+            "label": f["label"],
+            "value": answers[f["name"]],
+            "display": answer_display(f, answers[f["name"]]),
+        }
+        for f in fields
+        if f["name"] in answers and not is_empty(answers[f["name"]])
+    ]
+    for name in sorted(set(answers) - known):
+        out.append({"name": name, "label": {"vi": name, "en": name}, "value": answers[name], "display": answers[name]})
+    return out
+
+
+def in_language(display: Any, lang: str) -> Any:
+    """A display value (see ``answer_display``) in one language: labels as text, lists joined
+    with commas; numbers and text as they are."""
+    if isinstance(display, dict):
+        return display.get(lang) or display.get("vi") or next(iter(display.values()), "")
+    if isinstance(display, list):
+        return ", ".join(str(in_language(d, lang)) for d in display)
+    return display

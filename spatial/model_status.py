@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from spatial import NotFound, ParameterError
 from spatial.db import rowcount
+from spatial.forms import answer_warnings, labelled_answers
 
 #: the programme's days are Vietnam's days, whatever the server's clock zone
 PROGRAMME_TZ = "Asia/Ho_Chi_Minh"
@@ -256,34 +257,19 @@ _STATUS = text(f"SELECT {', '.join(STATUS_FIELDS)} FROM model_status WHERE model
 _VISITS = text("""
     SELECT v.id, v.visited_at, r.submitted_by AS visited_by, v.submitted_by AS edited_by, v.version, v.form_id,
            v.form_version, v.accuracy_m, v.answers, f.definition -> 'fields' AS fields,
-           EXISTS (SELECT 1 FROM visit_photos p WHERE p.visit_id = v.id) AS has_photo
+           EXISTS (SELECT 1 FROM visit_photos p WHERE p.visit_id = v.id) AS has_photo,
+           coalesce(rv.status, 'received') AS review
     FROM visits v
     JOIN visits r ON r.id = v.root_id
+    LEFT JOIN visit_reviews rv ON rv.visit_id = v.id
     LEFT JOIN form_definitions f ON f.form_id = v.form_id AND f.version = v.form_version
     WHERE v.model_id = :m AND NOT EXISTS (SELECT 1 FROM visits s WHERE s.replaces_id = v.id)
     ORDER BY v.visited_at DESC, v.id LIMIT :limit""")
 
 
-def _display(field: dict[str, Any] | None, value: Any) -> Any:
-    """A choice answer as its labels ({vi, en}); lists of choices as lists; anything else as it is."""
-    if field is None or not field.get("choices"):
-        return value
-    labels = {c["name"]: c["label"] for c in field["choices"]}
-    if isinstance(value, list):
-        return [labels.get(v, {"vi": v, "en": v}) for v in value]
-    return labels.get(value, value)
-
-
-def _key_answers(form_id: str, fields: list[dict[str, Any]] | None, answers: dict[str, Any]) -> list[dict[str, Any]]:
-    by_name = {f["name"]: f for f in fields or []}
-    out = []
-    for name in KEY_ANSWERS.get(form_id, ()):
-        if name not in answers:
-            continue
-        field = by_name.get(name)
-        label = field["label"] if field else {"vi": name, "en": name}
-        out.append({"name": name, "label": label, "value": answers[name], "display": _display(field, answers[name])})
-    return out
+def _key_answers(form_id: str, labelled: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keys = KEY_ANSWERS.get(form_id, ())
+    return sorted((a for a in labelled if a["name"] in keys), key=lambda a: keys.index(a["name"]))
 
 
 def model_overview(session: Session, code: str) -> dict[str, Any]:
@@ -297,6 +283,7 @@ def model_overview(session: Session, code: str) -> dict[str, Any]:
     status = session.execute(_STATUS, {"m": model_id}).mappings().first()
     visits = []
     for v in session.execute(_VISITS, {"m": model_id, "limit": MAX_VISITS}).mappings():
+        labelled = labelled_answers(v["fields"], v["answers"])
         visits.append(
             {
                 "id": str(v["id"]),
@@ -307,7 +294,10 @@ def model_overview(session: Session, code: str) -> dict[str, Any]:
                 "form": v["form_id"],
                 "form_version": v["form_version"],
                 "accuracy_m": v["accuracy_m"],
-                "key_answers": _key_answers(v["form_id"], v["fields"], v["answers"]),
+                "key_answers": _key_answers(v["form_id"], labelled),
+                "all_answers": labelled,
+                "review": v["review"],
+                "warnings": [w.field for w in answer_warnings({"fields": v["fields"] or []}, v["answers"])],
                 "answers": v["answers"],
                 "photo": f"/api/visits/{v['id']}/photo" if v["has_photo"] else None,
             }

@@ -15,6 +15,7 @@ from ingest.visits import InvalidVisit, VisitConflict, VisitForbidden
 from spatial import NotFound, ParameterError, SinhkeError
 from spatial.accounts import AccountError, Conflict, RateLimited
 from spatial.raster import RasterError
+from spatial.submissions import ReviewForbidden
 
 #: what a 503 asks a client to wait while the database restarts
 RETRY_AFTER_SECONDS = 5
@@ -23,6 +24,7 @@ RETRY_AFTER_SECONDS = 5
 STATUS: dict[type[Exception], int] = {
     InvalidVisit: 422,
     VisitForbidden: 403,
+    ReviewForbidden: 403,
     VisitConflict: 409,
     ParameterError: 400,
     NotFound: 404,

@@ -517,7 +517,10 @@ def openapi_document() -> dict[str, Any]:
                             "items": {
                                 "type": "object",
                                 "description": "id, visited_at, "
-                                "visited_by, form, form_version, accuracy_m (m), key_answers, answers",
+                                "visited_by, form, form_version, accuracy_m (m), key_answers, answers, "
+                                "all_answers (every answer with its label {vi, en} and display value), "
+                                "warnings (fields answered outside the form's usual range, confirmed by the "
+                                "worker), review (received, approved, on_hold or rejected)",
                             },
                         },
                         "has_chain": {"type": "boolean"},

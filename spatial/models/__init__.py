@@ -36,7 +36,7 @@ from spatial.models.exposure import (
     ExposureThreshold,
     HouseholdExposure,
 )
-from spatial.models.field import FORM_TARGETS, FormDefinition, Visit, VisitPhoto
+from spatial.models.field import FORM_TARGETS, REVIEW_STATUSES, FormDefinition, Visit, VisitPhoto, VisitReview
 from spatial.models.households import (
     DEPRIVATION_COLUMNS,
     AreaIndicator,
@@ -119,6 +119,8 @@ __all__ = [
     "Village",
     "Visit",
     "VisitPhoto",
+    "VisitReview",
+    "REVIEW_STATUSES",
     "WaterScheme",
     "WaterSchemeHousehold",
     "ANIMAL_STATUSES",

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     func,
 )
@@ -26,6 +27,8 @@ from spatial.models.base import Base, Edited
 
 #: what a form is filled about; a visit names exactly one such thing
 FORM_TARGETS = ("livelihood_model", "infrastructure_work", "water_scheme")
+#: a submission's review, as KoboToolbox has it; a visit nobody reviewed yet is "received"
+REVIEW_STATUSES = ("received", "approved", "on_hold", "rejected")
 
 
 class FormDefinition(Base, Edited):
@@ -109,3 +112,20 @@ class VisitPhoto(Base):
     content_type: Mapped[str] = mapped_column(String(20), nullable=False)
     data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     bytes: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class VisitReview(Base, Edited):
+    """A reviewer's verdict on one version of a visit (a correction is a new version, received
+    again). Who and when are ``updated_by``/``updated_at``; every change is in the audit trail;
+    visible exactly when its visit is (row-level security follows the visit)."""
+
+    __tablename__ = "visit_reviews"
+    __table_args__ = (
+        CheckConstraint("status IN ('received','approved','on_hold','rejected')", name="status"),
+        Index("ix_visit_reviews_status", "status"),
+    )
+    visit_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(9), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)

@@ -108,6 +108,10 @@ ROUTES = {
     "field_api.create_visits": "scoped_write",
     "field_api.photo": "scoped",
     "field_api.participants": "scoped",
+    # submissions per form: every role reads its communes' visits; reviewers (admin, planner) set a status
+    "submissions.index": "page",
+    "submissions.table": "page",
+    "submissions.review": "scoped_write",
 }
 
 

@@ -12,13 +12,14 @@ from flask.typing import ResponseReturnValue
 from spatial.model_status import model_overview, visits_due
 from webapp.db import get_session
 from webapp.jsonable import iso
+from webapp.views.submissions import status_labels
 
 bp = Blueprint("models", __name__)
 
 
 @bp.get("/models/<code>")
 def model_page(code: str) -> ResponseReturnValue:
-    return render_template("model.html", o=model_overview(get_session(), code))
+    return render_template("model.html", o=model_overview(get_session(), code), review_statuses=status_labels())
 
 
 @bp.get("/api/models/<code>/status")
