@@ -52,3 +52,10 @@ def test_no_translation_is_fuzzy() -> None:
     with PO.open("rb") as f:
         catalogue = read_po(f, locale="vi")
     assert [m.id for m in catalogue if m.id and m.fuzzy] == []
+
+
+def test_the_catalogue_itself_is_not_fuzzy() -> None:
+    """A fuzzy header makes ``pybabel compile`` skip the whole catalogue: every page in English."""
+    with PO.open("rb") as f:
+        catalogue = read_po(f, locale="vi")
+    assert not catalogue.fuzzy
