@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from spatial import SinhkeError
@@ -102,6 +102,17 @@ class Settings:
             raster_max_bytes=_int("RASTER_MAX_BYTES", 1024**3),
             db_pool_size=_int("DB_POOL_SIZE", 8),
         )
+
+    def environment(self) -> dict[str, str]:
+        """These settings as the ``SINHKE_*`` variables ``from_env`` reads, for a child process
+        (a job started from /admin/jobs) that must work on the same database and files."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("extra", "node_modules") or value is None:
+                continue
+            out[f"SINHKE_{f.name.upper()}"] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        return out
 
     def signing_key(self) -> str:
         """``secret_key``, or this installation's own generated key (made on first use, mode 0600)."""

@@ -138,14 +138,18 @@ def evaluations() -> ResponseReturnValue:
 
 @bp.get("/rasters")
 def rasters() -> ResponseReturnValue:
-    """The climate-risk raster catalogue (province-wide reference data: every role reads it)."""
+    """The climate-risk raster catalogue (province-wide reference data: every role reads it); the
+    entries in use, and with ``retired=include`` the retired ones too."""
     from spatial.models import HAZARDS
     from spatial.raster_catalogue import catalogue
 
     hazard = request.args.get("hazard") or None
     if hazard is not None and hazard not in HAZARDS:
         raise ParameterError("hazard", f"unknown hazard {hazard!r}", list(HAZARDS))
-    return jsonify({"rasters": catalogue(get_session(), hazard)})
+    retired = request.args.get("retired", "exclude")
+    if retired not in ("exclude", "include"):
+        raise ParameterError("retired", f"unknown choice {retired!r}", ["exclude", "include"])
+    return jsonify({"rasters": catalogue(get_session(), hazard, retired=retired == "include")})
 
 
 @bp.get("/rasters/<int:raster_id>")
