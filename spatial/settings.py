@@ -139,6 +139,11 @@ class Settings:
         return self.raster_dir or self.data_dir / "rasters"
 
     @property
+    def form_store(self) -> Path:
+        """The folder of the XLSForm files of every loaded form version (``SINHKE_DATA_DIR/forms``)."""
+        return self.data_dir / "forms"
+
+    @property
     def uses_private_cluster(self) -> bool:
         return self.database_url is None
 

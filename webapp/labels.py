@@ -179,6 +179,12 @@ def init_app(app: Flask) -> None:
         table_label=table_label,
         audit_value=audit_value,
         TABLE_LABELS=TABLE_LABELS,
+        INDICATOR_LABELS=INDICATOR_LABELS,
+        AREA_VIEWS=AREA_VIEWS,
+        indicator_label=lambda v: label(INDICATOR_LABELS, v),
+        indicator_value=indicator_value,
+        type_label=lambda v: label(TYPE_LABELS, v),
+        target_label=lambda v: label(TARGET_LABELS, v),
         field_label=field_label,
         action_label=lambda v: label(ACTION_LABELS, v),
         standard_notes=standard_notes,
@@ -350,3 +356,74 @@ def table_label(name: str) -> str:
 
 def field_label(name: str) -> str:
     return label(FIELD_LABELS, name)
+
+
+#: the indicators of spatial.indicators.INDICATORS, as pages name them
+INDICATOR_LABELS = {
+    "poverty_rate": _("Poverty rate"),
+    "near_poor_rate": _("Near-poverty rate"),
+    "households": _("Households"),
+    "poor": _("Poor households"),
+    "near_poor": _("Near-poor households"),
+    "mean_income": _("Mean income"),
+    "median_income": _("Median income"),
+    "mean_income_change": _("Mean income change"),
+    "median_income_change": _("Median income change"),
+    "mean_income_change_real": _("Mean income change, in real terms"),
+    "escaped_poverty": _("Households that escaped poverty"),
+    "escaped_poverty_rate": _("Share of poor households that escaped poverty"),
+    "fell_back": _("Households that fell back into poverty"),
+    "newly_poor": _("Newly poor households"),
+    "near_poor_reduction_rate": _("Near-poor reduction rate"),
+}
+#: how an indicator's values read: a percentage, VND per person per month, or a count of households
+INDICATOR_KINDS = {
+    **dict.fromkeys(("poverty_rate", "near_poor_rate", "escaped_poverty_rate", "near_poor_reduction_rate"), "rate"),
+    **dict.fromkeys(
+        ("mean_income", "median_income", "mean_income_change", "median_income_change", "mean_income_change_real"),
+        "money",
+    ),
+}
+#: the views of the indicator pages: (level, boundaries) as one choice
+AREA_VIEWS = {
+    "commune:current": _("Communes (2025 boundaries)"),
+    "province:current": _("Province (2025 boundaries)"),
+    "commune:legacy": _("Communes (boundaries until 30 June 2025)"),
+    "district:legacy": _("Districts (until 30 June 2025)"),
+    "province:legacy": _("Province (boundaries until 30 June 2025)"),
+}
+
+
+def indicator_value(indicator: str, value: Any) -> str:
+    """An indicator's value in the reader's locale: 12,34 %, 1.500.000 ₫, 1.234."""
+    from webapp.numbers import money, number
+
+    kind = INDICATOR_KINDS.get(indicator, "count")
+    if value is None:
+        return "–"
+    if kind == "rate":
+        return f"{number(value, 2)} %"
+    if kind == "money":
+        return money(value)
+    return number(value)
+
+
+#: model and work types (a form's "for"), ``*`` for any type of its target
+TYPE_LABELS = {
+    "cow_bank": _("Cow bank"),
+    "buffalo_loan": _("Buffalo loan"),
+    "free_range_chicken": _("Free-range chickens"),
+    "medicinal_plant": _("Medicinal plants"),
+    "road": _("Road"),
+    "bridge": _("Bridge"),
+    "school": _("School"),
+    "clinic": _("Clinic"),
+    "irrigation": _("Irrigation"),
+    "market": _("Market"),
+    "*": _("any type"),
+}
+TARGET_LABELS = {
+    "livelihood_model": _("Livelihood model"),
+    "infrastructure_work": _("Infrastructure work"),
+    "water_scheme": _("Water scheme"),
+}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -287,3 +288,74 @@ def run_job_now(name: str) -> ResponseReturnValue:
     except JobError as exc:
         raise NotFound(str(exc)) from None
     return redirect(url_for("admin.jobs", started=name), 303)
+
+
+@bp.get("/forms")
+def forms() -> ResponseReturnValue:
+    return _forms_page()
+
+
+@bp.post("/forms")
+def upload_form() -> ResponseReturnValue:
+    """An XLSForm from the page, checked as ``sinhke forms load`` checks it: a new version when it changed,
+    "unchanged" when it did not, or refused with the file, sheet, row and column and nothing stored."""
+    import tempfile
+    from pathlib import Path
+
+    from werkzeug.utils import secure_filename
+
+    from ingest import IngestError
+    from ingest.forms import load_form
+
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise ParameterError("file", "choose an XLSForm (.xlsx) to upload")
+        name = secure_filename(upload.filename) or "form.xlsx"
+        if not name.lower().endswith(".xlsx"):
+            raise ParameterError("file", f"{upload.filename}: an XLSForm is an .xlsx workbook")
+        with tempfile.TemporaryDirectory(prefix="sinhke-form-") as tmp:
+            path = Path(tmp) / name
+            upload.save(path)
+            outcome = load_form(get_session(), path, current_app.config["SINHKE"].form_store)
+    except (IngestError, ParameterError) as exc:
+        return _forms_page(error=str(exc)), 400  # nothing stored: the request's transaction rolls back
+    return redirect(url_for("admin.forms", form=outcome.form_id, version=outcome.version, status=outcome.status), 303)
+
+
+@bp.get("/forms/<form_id>/<version>.xlsx")
+def form_file(form_id: str, version: str) -> ResponseReturnValue:
+    """The XLSForm a version was loaded from (kept by the upload, or the shipped file of that content)."""
+    import hashlib
+
+    from flask import send_file
+
+    from ingest.forms import FORMS_DIR, stored_source
+    from spatial.field import form_source
+
+    source_name, sha = form_source(get_session(), form_id, version)
+    kept = stored_source(current_app.config["SINHKE"].form_store, sha)
+    shipped = FORMS_DIR / Path(source_name).name
+    if not kept.is_file():
+        if not (shipped.is_file() and hashlib.sha256(shipped.read_bytes()).hexdigest() == sha):
+            raise NotFound(f"the file of form {form_id!r} version {version!r} was not kept")
+        kept = shipped
+    return send_file(
+        kept,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"{form_id}-{version}.xlsx",
+    )
+
+
+def _forms_page(error: str | None = None) -> str:
+    from spatial.field import form_versions
+
+    return render_template(
+        "admin_forms.html",
+        rows=form_versions(get_session()),
+        error=error,
+        form=request.args.get("form"),
+        version=request.args.get("version"),
+        status=request.args.get("status"),
+    )
