@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -308,8 +309,14 @@ def _pyxform_error(name: str, message: str, where: _Locator) -> FormLoadError:
 
 
 # ----------------------------------------------------------------------------- storing
-def load_form(session: Session, path: Path) -> LoadOutcome:
-    """Store one XLSForm as a new version unless its definition is already stored."""
+def stored_source(store: Path, source_sha256: str) -> Path:
+    """Where the XLSForm file of a loaded version is kept (named by its SHA-256, like the rasters' COGs)."""
+    return store / f"{source_sha256}.xlsx"
+
+
+def load_form(session: Session, path: Path, store: Path | None = None) -> LoadOutcome:
+    """Store one XLSForm as a new version unless its definition is already stored; with ``store``, the
+    file of a new version is kept there too (``stored_source``), so each version can be downloaded."""
     parsed = parse_xlsform(path)
     same_version = session.scalar(
         select(FormDefinition).where(FormDefinition.form_id == parsed.form_id, FormDefinition.version == parsed.version)
@@ -347,12 +354,19 @@ def load_form(session: Session, path: Path) -> LoadOutcome:
         )
     )
     session.flush()
+    if store is not None:
+        kept = stored_source(store, parsed.source_sha256)
+        if not kept.exists():
+            store.mkdir(parents=True, exist_ok=True)
+            tmp = kept.with_suffix(".part")
+            shutil.copyfile(path, tmp)
+            tmp.replace(kept)  # whole or absent: a reader never sees half a file
     return LoadOutcome(parsed.form_id, parsed.version, "added", parsed.source_name)
 
 
-def load_forms(session: Session, directory: Path = FORMS_DIR) -> list[LoadOutcome]:
+def load_forms(session: Session, directory: Path = FORMS_DIR, store: Path | None = None) -> list[LoadOutcome]:
     """Every XLSForm (*.xlsx) of a directory, in name order."""
     paths = sorted(p for p in Path(directory).glob("*.xlsx") if not p.name.startswith("~$"))
     if not paths:
         raise IngestError(f"{directory}: no XLSForm (.xlsx) files")
-    return [load_form(session, p) for p in paths]
+    return [load_form(session, p, store) for p in paths]

@@ -139,7 +139,9 @@ def _thresholds(session: Session) -> dict[tuple[str, int | None], Threshold]:
 def _rasters(session: Session, settings: Settings) -> list[RasterInfo]:
     thresholds = _thresholds(session)
     out = []
-    rows = session.execute(text("SELECT id, name, hazard, return_period, path FROM rasters ORDER BY id")).all()
+    rows = session.execute(
+        text("SELECT id, name, hazard, return_period, path FROM rasters WHERE retired_at IS NULL ORDER BY id")
+    ).all()
     for rid, name, hazard, rp, rel in rows:
         path = settings.raster_store / rel
         with rasterio.open(path) as ds:

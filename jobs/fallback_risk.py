@@ -18,7 +18,7 @@ from spatial.db import rowcount
 _REFRESH = text("""
 WITH exposed AS (
     SELECT e.household_id, array_agg(DISTINCT r.hazard ORDER BY r.hazard) AS hazards
-    FROM household_exposure e JOIN rasters r ON r.id = e.raster_id
+    FROM household_exposure e JOIN rasters r ON r.id = e.raster_id AND r.retired_at IS NULL
     WHERE e.exposed
     GROUP BY e.household_id
 )

@@ -7,7 +7,11 @@ keeps out a second run of the same scheduled slot after the first has finished.
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import threading
 import traceback
 import zlib
 from collections.abc import Callable
@@ -100,6 +104,32 @@ def run_job(
         finally:
             lock_conn.execute(select(func.pg_advisory_unlock(LOCK_NAMESPACE, lock_key(name))))
             lock_conn.commit()
+
+
+def launch(settings: Settings, name: str, trigger: str = "web") -> int:
+    """Start one run of the job in a process of its own (``python -m jobs.run_once``) and return its pid
+    without waiting: a web request asks for the run, never does it. The run is an ordinary ``run_job``
+    (its row, lock and progress), so /admin/jobs follows it as it follows a scheduled one, and it
+    outlives the web worker that started it."""
+    get_job(name)  # an unknown job fails here, in the request
+    env = {**os.environ, **settings.environment()}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jobs.run_once", name, trigger],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # not in the worker's process group: a worker restart does not stop it
+    )
+    threading.Thread(target=process.wait, daemon=True).start()  # reaped when it ends: no zombie
+    return process.pid
+
+
+def running(session: Session, name: str) -> JobRun | None:
+    """The job's run in progress, if any."""
+    return session.scalar(
+        select(JobRun).where(JobRun.job == name, JobRun.status == "running").order_by(JobRun.id.desc()).limit(1)
+    )
 
 
 def last_runs(session: Session) -> list[JobRun]:

@@ -23,7 +23,7 @@ WHERE u.code = :code AND u.boundary = :b""")
 _RASTERS = text("""
 SELECT r.id, r.name, r.hazard, r.unit, r.return_period, r.epoch, a.mean, a.p90, a.max, a.share_above,
        a.households, a.households_exposed
-FROM area_exposure a JOIN rasters r ON r.id = a.raster_id
+FROM area_exposure a JOIN rasters r ON r.id = a.raster_id AND r.retired_at IS NULL
 WHERE a.unit_id = :u ORDER BY r.hazard, r.return_period NULLS FIRST, r.id""")
 
 # assets inside the unit (PostGIS decides, whatever commune they were registered in) exposed to a raster
@@ -43,7 +43,7 @@ SELECT a.kind, a.code, a.name, a.type, r.id AS raster, r.name AS raster_name, r.
        e.value_at, e.max, e.share_above, e.buffer_m
 FROM assets a
 JOIN asset_exposure e ON e.asset_kind = a.kind AND e.asset_id = a.id AND e.exposed
-JOIN rasters r ON r.id = e.raster_id
+JOIN rasters r ON r.id = e.raster_id AND r.retired_at IS NULL
 ORDER BY a.kind, a.code, r.id""")
 
 _HOUSEHOLDS = text("""
@@ -54,7 +54,7 @@ FROM household_units hu
 JOIN households h ON h.id = hu.household_id AND h.deleted_at IS NULL
 LEFT JOIN villages v ON v.id = h.village_id
 JOIN household_exposure e ON e.household_id = h.id AND e.exposed
-JOIN rasters r ON r.id = e.raster_id
+JOIN rasters r ON r.id = e.raster_id AND r.retired_at IS NULL
 WHERE hu.boundary = :b AND :u IN (hu.commune_id, hu.district_id, hu.province_id)
 ORDER BY r.id, h.code""")
 

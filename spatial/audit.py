@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +16,54 @@ AUDIT_PAGE = 100
 #: pages beyond this are refused (a page number past it is a typo or a probe, not a search)
 MAX_AUDIT_PAGES = 1_000_000
 ACTIONS = ("insert", "update", "delete", "import")
+#: columns every edited table carries, stamped by triggers: not a change anyone made
+STAMPS = frozenset({"created_at", "updated_at", "created_by", "updated_by"})
+#: columns whose values say nothing to a reader (hashes, geometries, whole definitions): "changed" only
+OPAQUE = frozenset(
+    {
+        "password_hash",
+        "token_hash",
+        "checksum",
+        "body_sha256",
+        "definition",
+        "definition_sha256",
+        "source_sha256",
+        "geom",
+        "bounds",
+        "service_area",
+        "answers",
+        "path",
+    }
+)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+    #: the values are not shown (a hash, a geometry, a whole document), only that they changed
+    opaque: bool = False
+
+
+def audit_changes(entry: AuditEntry) -> list[FieldChange]:
+    """What an entry did, field by field: the fields an update changed (old → new), the values an
+    insert wrote or a delete removed; without the timestamps and who-stamps triggers set."""
+    old, new = entry.old or {}, entry.new or {}
+    if entry.action == "update":
+        names = [k for k in new if old.get(k) != new.get(k)] + [k for k in old if k not in new]
+    else:
+        names = list(new or old)
+    out = []
+    for name in names:
+        if name in STAMPS:
+            continue
+        before = old.get(name) if entry.action != "insert" else None
+        after = new.get(name) if entry.action != "delete" else None
+        if entry.action == "insert" and after is None:
+            continue  # an empty field of a new row says nothing
+        out.append(FieldChange(name, before, after, name in OPAQUE))
+    return out
 
 
 def audit_entries(

@@ -38,7 +38,9 @@ def _raster_id(session: Session, raw: Any) -> int:
 
 
 def _ids(session: Session) -> list[str]:
-    return [str(i) for i in session.execute(text("SELECT id FROM rasters ORDER BY id")).scalars()]
+    return [
+        str(i) for i in session.execute(text("SELECT id FROM rasters WHERE retired_at IS NULL ORDER BY id")).scalars()
+    ]
 
 
 def area_exposure(session: Session, args: dict[str, str], *, with_geometry: bool = False) -> dict[str, Any]:
@@ -47,8 +49,8 @@ def area_exposure(session: Session, args: dict[str, str], *, with_geometry: bool
     raster = (
         session.execute(
             text("""
-        SELECT r.id, r.name, r.hazard, r.unit, r.return_period, r.scenario, r.epoch,
-               t.op AS threshold_op, t.value AS threshold_value, t.label AS threshold_label
+        SELECT r.id, r.name, r.hazard, r.unit, r.return_period, r.scenario, r.epoch, r.retired_at,
+               r.replaced_by_id, t.op AS threshold_op, t.value AS threshold_value, t.label AS threshold_label
         FROM rasters r LEFT JOIN LATERAL (
             SELECT op, value, label FROM exposure_thresholds t
             WHERE t.hazard = r.hazard AND (t.return_period = r.return_period OR t.return_period IS NULL)
@@ -61,6 +63,10 @@ def area_exposure(session: Session, args: dict[str, str], *, with_geometry: bool
     )
     if raster is None:
         raise ParameterError("raster", f"no catalogued raster {raster_id}", _ids(session))
+    if raster["retired_at"] is not None:
+        successor = f"; use raster {raster['replaced_by_id']}, which replaces it" if raster["replaced_by_id"] else ""
+        raise ParameterError("raster", f"raster {raster_id} is retired{successor}", _ids(session))
+    shown = {k: v for k, v in raster.items() if k not in ("retired_at", "replaced_by_id")}
     level, boundaries = parse_level_boundaries(args)
     geometry = ", ST_AsBinary(u.geom) AS wkb" if with_geometry else ""  # a fixed fragment
     rows = (
@@ -76,7 +82,7 @@ def area_exposure(session: Session, args: dict[str, str], *, with_geometry: bool
         .mappings()
         .all()
     )
-    return {"raster": dict(raster), "level": level, "boundaries": boundaries, "rows": [dict(r) for r in rows]}
+    return {"raster": shown, "level": level, "boundaries": boundaries, "rows": [dict(r) for r in rows]}
 
 
 def asset_exposure(session: Session, kind: str, code: str) -> dict[str, Any]:
@@ -92,7 +98,7 @@ def asset_exposure(session: Session, kind: str, code: str) -> dict[str, Any]:
             text("""
         SELECT r.id AS raster, r.name, r.hazard, r.unit, r.return_period, e.value_at, e.mean, e.max,
                e.share_above, e.exposed, e.buffer_m
-        FROM asset_exposure e JOIN rasters r ON r.id = e.raster_id
+        FROM asset_exposure e JOIN rasters r ON r.id = e.raster_id AND r.retired_at IS NULL
         WHERE e.asset_kind = :k AND e.asset_id = :a ORDER BY r.id"""),
             {"k": kind, "a": asset},
         )

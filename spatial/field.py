@@ -44,6 +44,53 @@ def current_forms(session: Session) -> list[dict[str, Any]]:
     return [_form_json(f) for f in rows]
 
 
+def form_versions(session: Session) -> list[dict[str, Any]]:
+    """Every loaded version of every form, newest first within a form, with the visits filled in it."""
+    visits = (
+        select(func.count())
+        .select_from(Visit)
+        .where(Visit.form_id == FormDefinition.form_id, Visit.form_version == FormDefinition.version)
+        .scalar_subquery()
+    )
+    latest = select(func.max(FormDefinition.id)).group_by(FormDefinition.form_id).scalar_subquery()
+    rows = session.execute(
+        select(FormDefinition, visits.label("visits"), FormDefinition.id.in_(latest).label("current")).order_by(
+            FormDefinition.form_id, FormDefinition.id.desc()
+        )
+    )
+    return [
+        {
+            "form": f.form_id,
+            "version": f.version,
+            "current": bool(current),
+            "title": {"vi": f.title_vi, "en": f.title_en},
+            "target": f.target,
+            "target_types": list(f.target_types),
+            "fields": sum(1 for _ in _fields(f.definition)),
+            "source_name": f.source_name,
+            "source_sha256": f.source_sha256,
+            "loaded_by": f.created_by,
+            "loaded_at": f.created_at,
+            "visits": n,
+        }
+        for f, n, current in rows
+    ]
+
+
+def _fields(definition: dict[str, Any]) -> list[Any]:
+    return [f for f in definition.get("fields", []) if f.get("type") != "note"]
+
+
+def form_source(session: Session, form_id: str, version: str) -> tuple[str, str]:
+    """(file name, SHA-256) of the XLSForm a version was loaded from."""
+    f = session.scalar(
+        select(FormDefinition).where(FormDefinition.form_id == form_id, FormDefinition.version == version)
+    )
+    if f is None:
+        raise NotFound(f"no form {form_id!r} version {version!r}")
+    return f.source_name, f.source_sha256
+
+
 def form_version(session: Session, form_id: str, version: str) -> dict[str, Any]:
     """One version of one form (a device may hold visits filled with an older one)."""
     f = session.scalar(

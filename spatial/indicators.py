@@ -119,3 +119,91 @@ def indicator_rows(session: Session, q: IndicatorQuery) -> list[dict[str, Any]]:
             d["value"] = float(d["value"])
         rows.append(d)
     return rows
+
+
+#: the columns of an indicator table, in the order pages and downloads show them
+COLUMNS = ("code", "name", "year", "value", "numerator", "denominator", "estimated")
+CHANGE_COLUMNS = (*COLUMNS, "prev_year")
+SORTS = ("code", "name", "value", "numerator", "denominator")
+
+
+def indicator_columns(indicator: str) -> tuple[str, ...]:
+    """The table's columns: an income-change indicator also says the round it compares with."""
+    return CHANGE_COLUMNS if INDICATORS[indicator][0] is C else COLUMNS
+
+
+def compares_rounds(indicator: str) -> bool:
+    return INDICATORS[indicator][0] is C
+
+
+def sorted_rows(rows: list[dict[str, Any]], sort: str | None, order: str | None) -> list[dict[str, Any]]:
+    """Rows ordered by ``sort`` (default: code) ascending or, with ``order=desc``, descending; rows
+    without a value go last either way."""
+    key = sort or "code"
+    if key not in SORTS:
+        raise ParameterError("sort", f"cannot sort by {key!r}", list(SORTS))
+    if order not in (None, "", "asc", "desc"):
+        raise ParameterError("order", f"unknown order {order!r}", ["asc", "desc"])
+    present = [r for r in rows if r[key] is not None]
+    missing = [r for r in rows if r[key] is None]
+    present.sort(key=lambda r: (r[key], r["code"]), reverse=order == "desc")
+    return present + missing
+
+
+@dataclass(frozen=True)
+class Pivot:
+    """Indicators × areas × years: ``values[(indicator, code, year)]``, for a DHIS2-like pivot table."""
+
+    indicators: tuple[str, ...]
+    level: str
+    boundaries: str
+    span: str
+    years: tuple[int, ...]
+    areas: tuple[tuple[str, str], ...]  # (code, name), by code
+    values: dict[tuple[str, str, int], float | None]
+
+
+def parse_indicators(raw: str | None) -> tuple[str, ...]:
+    """A comma-separated list of indicators (default: poverty and near-poverty rates), each known."""
+    names = tuple(dict.fromkeys(p.strip() for p in (raw or "poverty_rate,near_poor_rate").split(",") if p.strip()))
+    unknown = [n for n in names if n not in INDICATORS]
+    if unknown or not names:
+        raise ParameterError("indicators", f"unknown indicator {unknown[0] if unknown else ''!r}", list(INDICATORS))
+    return names
+
+
+def indicator_pivot(session: Session, args: dict[str, str]) -> Pivot:
+    """Every year of each indicator for every unit of a level and boundary version (one query an indicator)."""
+    indicators = parse_indicators(args.get("indicators"))
+    level, boundaries = parse_level_boundaries(args)
+    span = args.get("span") or "annual"
+    if span not in SPANS:
+        raise ParameterError("span", f"unknown span {span!r}", list(SPANS))
+    values: dict[tuple[str, str, int], float | None] = {}
+    areas: dict[str, str] = {}
+    years: set[int] = set()
+    for indicator in indicators:
+        table, value, _numerator, _denominator = INDICATORS[indicator]
+        stmt = (
+            select(AdminUnit.code, AdminUnit.name, table.year, value.label("value"))
+            .join(AdminUnit, AdminUnit.id == table.unit_id)
+            .where(table.boundary == boundaries, table.level == level)
+        )
+        if table is C:
+            stmt = stmt.where(C.span == span)
+        for code, name, year, v in session.execute(stmt):
+            areas[code] = name
+            years.add(year)
+            values[(indicator, code, year)] = None if v is None else float(v)
+    return Pivot(indicators, level, boundaries, span, tuple(sorted(years)), tuple(sorted(areas.items())), values)
+
+
+def pivot_table(pivot: Pivot, labels: dict[str, str] | None = None) -> tuple[list[str], list[list[Any]]]:
+    """The pivot flattened for a file: one row an area, one column an (indicator, year)."""
+    labels = labels or {}
+    columns = ["code", "name"] + [f"{labels.get(i, i)} {y}" for i in pivot.indicators for y in pivot.years]
+    rows = [
+        [code, name, *(pivot.values.get((i, code, y)) for i in pivot.indicators for y in pivot.years)]
+        for code, name in pivot.areas
+    ]
+    return columns, rows

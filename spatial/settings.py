@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from spatial import SinhkeError
@@ -103,6 +103,17 @@ class Settings:
             db_pool_size=_int("DB_POOL_SIZE", 8),
         )
 
+    def environment(self) -> dict[str, str]:
+        """These settings as the ``SINHKE_*`` variables ``from_env`` reads, for a child process
+        (a job started from /admin/jobs) that must work on the same database and files."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("extra", "node_modules") or value is None:
+                continue
+            out[f"SINHKE_{f.name.upper()}"] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        return out
+
     def signing_key(self) -> str:
         """``secret_key``, or this installation's own generated key (made on first use, mode 0600)."""
         if self.secret_key is not None:
@@ -126,6 +137,11 @@ class Settings:
     def raster_store(self) -> Path:
         """The folder of the catalogue's COGs (``SINHKE_RASTER_DIR``, else ``SINHKE_DATA_DIR/rasters``)."""
         return self.raster_dir or self.data_dir / "rasters"
+
+    @property
+    def form_store(self) -> Path:
+        """The folder of the XLSForm files of every loaded form version (``SINHKE_DATA_DIR/forms``)."""
+        return self.data_dir / "forms"
 
     @property
     def uses_private_cluster(self) -> bool:

@@ -147,6 +147,17 @@ def standard_notes(code: str, notes: str | None) -> str:
     return notes or ""
 
 
+_EVERY_MINUTES = re.compile(r"^\*/(\d+)$")
+
+
+def schedule_label(job: Any) -> str:
+    """A job's schedule for people: its daily time, "every 30 minutes", else its cron fields."""
+    minute = _EVERY_MINUTES.match(job.cron.get("minute", ""))
+    if minute and set(job.cron) == {"minute"}:
+        return gettext("every %(n)s minutes", n=minute.group(1))
+    return str(job.schedule)
+
+
 def label(table: dict[str, Any], value: Any) -> str:
     """The label of ``value`` in ``table``, or the value itself."""
     if value is None:
@@ -164,6 +175,255 @@ def init_app(app: Flask) -> None:
         deprivation_label=lambda v: label(DEPRIVATION_LABELS, v),
         duplicate_reason=duplicate_reason,
         error_detail=error_detail,
+        schedule_label=schedule_label,
+        table_label=table_label,
+        audit_value=audit_value,
+        TABLE_LABELS=TABLE_LABELS,
+        INDICATOR_LABELS=INDICATOR_LABELS,
+        AREA_VIEWS=AREA_VIEWS,
+        indicator_label=lambda v: label(INDICATOR_LABELS, v),
+        indicator_value=indicator_value,
+        type_label=lambda v: label(TYPE_LABELS, v),
+        target_label=lambda v: label(TARGET_LABELS, v),
+        field_label=field_label,
+        action_label=lambda v: label(ACTION_LABELS, v),
         standard_notes=standard_notes,
         technology_labels=lambda: {k: str(v) for k, v in TECHNOLOGY_LABELS.items()},
     )
+
+
+#: every audited table (migrations attach ``sinhke_audit``) as people call it; a test holds the two together
+TABLE_LABELS = {
+    "users": _("Users"),
+    "user_areas": _("Users' areas"),
+    "api_tokens": _("API tokens"),
+    "households": _("Households"),
+    "survey_rounds": _("Survey rounds"),
+    "villages": _("Villages"),
+    "livelihood_models": _("Livelihood models"),
+    "model_participants": _("Model participants"),
+    "infrastructure_works": _("Infrastructure works"),
+    "water_schemes": _("Water schemes"),
+    "water_scheme_households": _("Households served by water schemes"),
+    "poverty_standards": _("Poverty standards"),
+    "poverty_lines": _("Poverty lines"),
+    "price_deflators": _("Price deflators"),
+    "duplicate_candidates": _("Duplicate beneficiaries"),
+    "rasters": _("Climate-risk rasters"),
+    "exposure_thresholds": _("Exposure thresholds"),
+    "form_definitions": _("Field forms"),
+    "visits": _("Field visits"),
+    "visit_schedules": _("Visit schedules"),
+    "ledger_visits": _("Visits applied to the pass-on ledger"),
+    "animals": _("Animals"),
+    "animal_holdings": _("Animal holdings"),
+    "animal_events": _("Animal events"),
+    "pass_on_obligations": _("Pass-on obligations"),
+    "pass_on_rules": _("Pass-on rules"),
+}
+
+ACTION_LABELS = {"insert": _("added"), "update": _("changed"), "delete": _("removed"), "import": _("imported")}
+
+#: the audited columns as people call them (a column without a label shows its name)
+FIELD_LABELS = {
+    "id": _("Record"),
+    "code": _("Code"),
+    "name": _("Name"),
+    "display_name": _("Display name"),
+    "role": _("Role"),
+    "disabled_at": _("Disabled at"),
+    "session_version": _("Sign-in sessions (ended when it changes)"),
+    "password_hash": _("Password"),
+    "token_hash": _("Token"),
+    "prefix": _("Token prefix"),
+    "revoked_at": _("Revoked at"),
+    "last_used_at": _("Last used at"),
+    "user_id": _("User"),
+    "unit_id": _("Area"),
+    "status": _("Status"),
+    "decision": _("Decision"),
+    "decided_by": _("Decided by"),
+    "decided_at": _("Decided at"),
+    "reasons": _("Why"),
+    "kind": _("Kind"),
+    "current": _("Still found by the job"),
+    "first_year": _("First year"),
+    "last_year": _("Last year"),
+    "min_deprivations": _("Poor with at least this many deprivations"),
+    "income_line": _("Income line"),
+    "absolute_line": _("Absolute line"),
+    "area_type": _("Area"),
+    "provisional": _("Provisional"),
+    "notes": _("Notes"),
+    "note": _("Note"),
+    "legal_basis": _("Legal basis"),
+    "indicators": _("Indicators counted"),
+    "standard_id": _("Poverty standard"),
+    "year": _("Year"),
+    "index": _("Index"),
+    "source": _("Source"),
+    "licence": _("Licence"),
+    "hazard": _("Hazard"),
+    "unit": _("Unit"),
+    "return_period": _("Return period (years)"),
+    "scenario": _("Scenario"),
+    "epoch": _("Epoch"),
+    "filename": _("File"),
+    "retired_at": _("Retired at"),
+    "retired_by": _("Retired by"),
+    "replaced_by_id": _("Replaced by raster"),
+    "op": _("Comparison"),
+    "value": _("Value"),
+    "label": _("Label"),
+    "form_id": _("Form"),
+    "version": _("Version"),
+    "form_version": _("Form version"),
+    "title_vi": _("Title (Vietnamese)"),
+    "title_en": _("Title (English)"),
+    "target": _("For"),
+    "target_types": _("Types"),
+    "source_name": _("File"),
+    "definition": _("Form definition"),
+    "definition_sha256": _("Fingerprint of the definition"),
+    "source_sha256": _("Fingerprint of the file"),
+    "checksum": _("Fingerprint of the file"),
+    "head_name": _("Head of household"),
+    "id_card_number": _("ID-card number"),
+    "ethnicity": _("Ethnicity"),
+    "members": _("Members"),
+    "village_id": _("Village"),
+    "commune_id": _("Commune"),
+    "geom": _("Location"),
+    "bounds": _("Extent"),
+    "service_area": _("Service area"),
+    "deleted_at": _("Deleted at"),
+    "model_type": _("Model type"),
+    "work_type": _("Work type"),
+    "start_date": _("Start date"),
+    "completion_date": _("Completion date"),
+    "budget_allocated_vnd": _("Budget allocated"),
+    "budget_disbursed_vnd": _("Disbursed"),
+    "budget_vnd": _("Budget"),
+    "technology": _("Technology"),
+    "capacity_m3_day": _("Capacity"),
+    "install_year": _("Installed in"),
+    "household_id": _("Household"),
+    "model_id": _("Livelihood model"),
+    "joined_on": _("Joined on"),
+    "left_on": _("Left on"),
+    "visited_at": _("Visited at"),
+    "answers": _("Answers"),
+    "accuracy_m": _("GPS accuracy (m)"),
+    "submitted_by": _("Submitted by"),
+    "interval_days": _("Visit every (days)"),
+    "due_by": _("Due by"),
+    "due_from": _("Due from"),
+    "tag": _("Ear tag"),
+    "sex": _("Sex"),
+    "birth_date": _("Birth date"),
+    "species": _("Species"),
+    "occurred_on": _("Date"),
+    "cause": _("Cause"),
+    "income_per_person_month": _("Income per person per month"),
+    "surveyed_on": _("Surveyed on"),
+}
+
+
+def audit_value(name: str, value: Any) -> str:
+    """A value of an audited field for people: labels for roles, yes/no, lists joined, '–' for none."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if name == "role":
+        return label(ROLE_LABELS, value)
+    if name == "hazard":
+        return label(HAZARD_LABELS, value)
+    if name == "technology":
+        return label(TECHNOLOGY_LABELS, value)
+    if name == "reasons" and isinstance(value, list):
+        return "; ".join(duplicate_reason(str(v)) for v in value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
+
+
+def table_label(name: str) -> str:
+    return label(TABLE_LABELS, name)
+
+
+def field_label(name: str) -> str:
+    return label(FIELD_LABELS, name)
+
+
+#: the indicators of spatial.indicators.INDICATORS, as pages name them
+INDICATOR_LABELS = {
+    "poverty_rate": _("Poverty rate"),
+    "near_poor_rate": _("Near-poverty rate"),
+    "households": _("Households"),
+    "poor": _("Poor households"),
+    "near_poor": _("Near-poor households"),
+    "mean_income": _("Mean income"),
+    "median_income": _("Median income"),
+    "mean_income_change": _("Mean income change"),
+    "median_income_change": _("Median income change"),
+    "mean_income_change_real": _("Mean income change, in real terms"),
+    "escaped_poverty": _("Households that escaped poverty"),
+    "escaped_poverty_rate": _("Share of poor households that escaped poverty"),
+    "fell_back": _("Households that fell back into poverty"),
+    "newly_poor": _("Newly poor households"),
+    "near_poor_reduction_rate": _("Near-poor reduction rate"),
+}
+#: how an indicator's values read: a percentage, VND per person per month, or a count of households
+INDICATOR_KINDS = {
+    **dict.fromkeys(("poverty_rate", "near_poor_rate", "escaped_poverty_rate", "near_poor_reduction_rate"), "rate"),
+    **dict.fromkeys(
+        ("mean_income", "median_income", "mean_income_change", "median_income_change", "mean_income_change_real"),
+        "money",
+    ),
+}
+#: the views of the indicator pages: (level, boundaries) as one choice
+AREA_VIEWS = {
+    "commune:current": _("Communes (2025 boundaries)"),
+    "province:current": _("Province (2025 boundaries)"),
+    "commune:legacy": _("Communes (boundaries until 30 June 2025)"),
+    "district:legacy": _("Districts (until 30 June 2025)"),
+    "province:legacy": _("Province (boundaries until 30 June 2025)"),
+}
+
+
+def indicator_value(indicator: str, value: Any) -> str:
+    """An indicator's value in the reader's locale: 12,34 %, 1.500.000 ₫, 1.234."""
+    from webapp.numbers import money, number
+
+    kind = INDICATOR_KINDS.get(indicator, "count")
+    if value is None:
+        return "–"
+    if kind == "rate":
+        return f"{number(value, 2)} %"
+    if kind == "money":
+        return money(value)
+    return number(value)
+
+
+#: model and work types (a form's "for"), ``*`` for any type of its target
+TYPE_LABELS = {
+    "cow_bank": _("Cow bank"),
+    "buffalo_loan": _("Buffalo loan"),
+    "free_range_chicken": _("Free-range chickens"),
+    "medicinal_plant": _("Medicinal plants"),
+    "road": _("Road"),
+    "bridge": _("Bridge"),
+    "school": _("School"),
+    "clinic": _("Clinic"),
+    "irrigation": _("Irrigation"),
+    "market": _("Market"),
+    "*": _("any type"),
+}
+TARGET_LABELS = {
+    "livelihood_model": _("Livelihood model"),
+    "infrastructure_work": _("Infrastructure work"),
+    "water_scheme": _("Water scheme"),
+}

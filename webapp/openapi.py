@@ -300,6 +300,7 @@ def openapi_document() -> dict[str, Any]:
                             "description": "only this hazard",
                             "schema": {"type": "string", "enum": list(HAZARDS)},
                         },
+                        _enum("retired", ["exclude", "include"], "exclude", "also the retired entries"),
                     ],
                     "responses": {
                         "200": {
@@ -476,6 +477,9 @@ def openapi_document() -> dict[str, Any]:
                         "bounds": {"type": "object", "description": "GeoJSON Polygon, WGS 84"},
                         "ingested_by": {"type": "string"},
                         "ingested_at": {"type": "string", "format": "date-time"},
+                        "retired_at": {"type": ["string", "null"], "format": "date-time"},
+                        "retired_by": {"type": ["string", "null"]},
+                        "replaced_by": {"type": ["integer", "null"], "description": "the entry that replaces it"},
                     },
                 },
                 "ModelStatus": {

@@ -6,8 +6,22 @@ the catalogue; only administrators add to it (row-level security, migration 0006
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from geoalchemy2 import Geometry
-from sqlalchemy import BigInteger, CheckConstraint, Float, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spatial.models.base import Base, Edited
@@ -35,6 +49,8 @@ class Raster(Base, Edited):
         CheckConstraint("return_period IS NULL OR return_period > 0", name="return_period"),
         CheckConstraint("width > 0 AND height > 0 AND band_count > 0", name="dimensions"),
         CheckConstraint("value_min IS NULL OR value_min <= value_max", name="value_range"),
+        CheckConstraint("replaced_by_id IS NULL OR retired_at IS NOT NULL", name="replaced_when_retired"),
+        CheckConstraint("replaced_by_id IS NULL OR replaced_by_id <> id", name="not_replaced_by_itself"),
         Index("ix_rasters_bounds", "bounds", postgresql_using="gist"),
         Index("ix_rasters_hazard", "hazard", "epoch", "return_period"),
     )
@@ -76,3 +92,8 @@ class Raster(Base, Edited):
     source_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
     #: the stored raster's extent in WGS 84 (its edges reprojected, for the map and spatial filters)
     bounds = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=False), nullable=False)
+    #: a retired entry leaves the map, popups, area pages and exposure results; its file and rows stay
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retired_by: Mapped[str | None] = mapped_column(String(80))
+    #: the entry that took this one's place (set only on a retired entry)
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("rasters.id", ondelete="SET NULL"))

@@ -12,8 +12,16 @@ from tests.browser.test_map import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
-COMMON = ("/map", "/evaluation", "/pass-on", "/visits/due", "/submissions")
-ADMIN = ("/admin/users", "/admin/duplicates", "/admin/standards", "/admin/rasters", "/admin/jobs", "/admin/audit")
+COMMON = ("/map", "/indicators", "/evaluation", "/pass-on", "/visits/due", "/submissions")
+ADMIN = (
+    "/admin/users",
+    "/admin/duplicates",
+    "/admin/standards",
+    "/admin/rasters",
+    "/admin/forms",
+    "/admin/jobs",
+    "/admin/audit",
+)
 #: the pages each role has in its menu
 ENTRIES = {
     "admin": (*COMMON, "/field", *ADMIN),

@@ -56,9 +56,9 @@ def test_jobs_page_is_for_admins(app, accounts):
 
 
 def test_schedules_read_as_times(client):
-    html = client.get("/admin/jobs", headers={"Accept": "text/html"}).get_data(as_text=True)
+    html = client.get("/admin/jobs?lang=en", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "<td>01:45</td>" in html  # exposure, as people read a time
-    assert "<td>minute=*/30</td>" in html  # place_households, every half hour
+    assert "<td>every 30 minutes</td>" in html  # place_households, every half hour
 
 
 def test_next_runs_come_from_the_schedule_in_vietnams_time():

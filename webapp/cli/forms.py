@@ -26,7 +26,7 @@ def forms_load(settings: Settings, directory: str | None) -> None:
     from ingest.forms import FORMS_DIR, load_forms
 
     with as_cli_user(settings) as s:
-        outcomes = load_forms(s, Path(directory) if directory else FORMS_DIR)
+        outcomes = load_forms(s, Path(directory) if directory else FORMS_DIR, settings.form_store)
     for o in outcomes:
         click.echo(f"{o.form_id:<22} {o.version:<12} {o.status:<10} {o.source_name}")
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from spatial import ParameterError
+from spatial import NotFound, ParameterError
 from spatial.accounts import (
     assignable_areas,
     create_user,
@@ -19,7 +20,7 @@ from spatial.accounts import (
     user_areas,
     users_with_areas,
 )
-from spatial.audit import AUDIT_PAGE, MAX_AUDIT_PAGES, audit_entries
+from spatial.audit import ACTIONS, AUDIT_PAGE, MAX_AUDIT_PAGES, audit_changes, audit_entries
 from spatial.duplicates import candidates, review_decision
 from spatial.models import ROLES
 from spatial.params import MAX_ID, whole_number
@@ -107,7 +108,14 @@ def audit() -> ResponseReturnValue:
         until=until,
         page=page,
     )
-    return render_template("admin_audit.html", entries=entries, args=args, page=page, page_size=AUDIT_PAGE)
+    return render_template(
+        "admin_audit.html",
+        entries=[(e, audit_changes(e)) for e in entries],
+        args=args,
+        page=page,
+        page_size=AUDIT_PAGE,
+        actions=ACTIONS,
+    )
 
 
 def _date(raw: str | None, name: str) -> date | None:
@@ -184,6 +192,7 @@ def upload_raster() -> ResponseReturnValue:
             licence=f.get("licence") or None,
             name=f.get("name") or None,
         )
+        replaces = _whole(f.get("replaces"), "replaces")
         row, new = ingest_raster(
             get_session(),
             upload.stream,
@@ -192,9 +201,34 @@ def upload_raster() -> ResponseReturnValue:
             signed_in().name,
             settings=current_app.config["SINHKE"],
         )
-    except (RasterError, ParameterError) as exc:
+        if replaces is not None:
+            from spatial.raster_catalogue import retire_raster
+
+            retire_raster(get_session(), replaces, signed_in().name, replaced_by=row.id)
+    except (RasterError, ParameterError, NotFound) as exc:
         return _rasters_page(error=str(exc)), 400  # nothing stored: the request's transaction rolls back
     return redirect(url_for("admin.rasters", added=row.id, new=int(new)), 303)
+
+
+@bp.post("/rasters/<int:raster_id>/retire")
+def retire_raster_view(raster_id: int) -> ResponseReturnValue:
+    """Take an entry off the map and the exposure results, optionally naming the entry that replaces it."""
+    from spatial.raster_catalogue import retire_raster
+
+    replaced_by = _whole(request.form.get("replaced_by"), "replaced_by")
+    try:
+        retire_raster(get_session(), raster_id, signed_in().name, replaced_by=replaced_by)
+    except ParameterError as exc:
+        return _rasters_page(error=str(exc)), 400
+    return redirect(url_for("admin.rasters", retired=raster_id), 303)
+
+
+@bp.post("/rasters/<int:raster_id>/restore")
+def restore_raster_view(raster_id: int) -> ResponseReturnValue:
+    from spatial.raster_catalogue import restore_raster
+
+    restore_raster(get_session(), raster_id)
+    return redirect(url_for("admin.rasters", restored=raster_id), 303)
 
 
 def _rasters_page(error: str | None = None) -> str:
@@ -203,13 +237,15 @@ def _rasters_page(error: str | None = None) -> str:
 
     return render_template(
         "admin_rasters.html",
-        rows=catalogue(get_session()),
+        rows=catalogue(get_session(), retired=True),
         hazards=HAZARDS,
         epochs=EPOCHS,
         error=error,
         form=request.form,
         added=request.args.get("added", type=int),
         new=request.args.get("new") == "1",
+        retired=request.args.get("retired", type=int),
+        restored=request.args.get("restored", type=int),
     )
 
 
@@ -228,4 +264,98 @@ def jobs() -> ResponseReturnValue:
     runs = recent_runs(get_session())
     running = any(r.status == "running" for r in runs)
     upcoming = next_runs(current_app.config["SINHKE"].timezone)
-    return render_template("admin_jobs.html", jobs=load_all(), runs=runs, running=running, upcoming=upcoming)
+    return render_template(
+        "admin_jobs.html",
+        jobs=load_all(),
+        runs=runs,
+        running=running,
+        upcoming=upcoming,
+        started=request.args.get("started"),
+        busy=request.args.get("busy"),
+    )
+
+
+@bp.post("/jobs/<name>/run")
+def run_job_now(name: str) -> ResponseReturnValue:
+    """ "Run now": the run starts in a process of its own; the page then follows its progress."""
+    from jobs import JobError
+    from jobs.runner import launch, running
+
+    try:
+        if running(get_session(), name) is not None:
+            return redirect(url_for("admin.jobs", busy=name), 303)
+        launch(current_app.config["SINHKE"], name)
+    except JobError as exc:
+        raise NotFound(str(exc)) from None
+    return redirect(url_for("admin.jobs", started=name), 303)
+
+
+@bp.get("/forms")
+def forms() -> ResponseReturnValue:
+    return _forms_page()
+
+
+@bp.post("/forms")
+def upload_form() -> ResponseReturnValue:
+    """An XLSForm from the page, checked as ``sinhke forms load`` checks it: a new version when it changed,
+    "unchanged" when it did not, or refused with the file, sheet, row and column and nothing stored."""
+    import tempfile
+    from pathlib import Path
+
+    from werkzeug.utils import secure_filename
+
+    from ingest import IngestError
+    from ingest.forms import load_form
+
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise ParameterError("file", "choose an XLSForm (.xlsx) to upload")
+        name = secure_filename(upload.filename) or "form.xlsx"
+        if not name.lower().endswith(".xlsx"):
+            raise ParameterError("file", f"{upload.filename}: an XLSForm is an .xlsx workbook")
+        with tempfile.TemporaryDirectory(prefix="sinhke-form-") as tmp:
+            path = Path(tmp) / name
+            upload.save(path)
+            outcome = load_form(get_session(), path, current_app.config["SINHKE"].form_store)
+    except (IngestError, ParameterError) as exc:
+        return _forms_page(error=str(exc)), 400  # nothing stored: the request's transaction rolls back
+    return redirect(url_for("admin.forms", form=outcome.form_id, version=outcome.version, status=outcome.status), 303)
+
+
+@bp.get("/forms/<form_id>/<version>.xlsx")
+def form_file(form_id: str, version: str) -> ResponseReturnValue:
+    """The XLSForm a version was loaded from (kept by the upload, or the shipped file of that content)."""
+    import hashlib
+
+    from flask import send_file
+
+    from ingest.forms import FORMS_DIR, stored_source
+    from spatial.field import form_source
+
+    source_name, sha = form_source(get_session(), form_id, version)
+    kept = stored_source(current_app.config["SINHKE"].form_store, sha)
+    shipped = FORMS_DIR / Path(source_name).name
+    if not kept.is_file():
+        if not (shipped.is_file() and hashlib.sha256(shipped.read_bytes()).hexdigest() == sha):
+            raise NotFound(f"the file of form {form_id!r} version {version!r} was not kept")
+        kept = shipped
+    return send_file(
+        kept,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"{form_id}-{version}.xlsx",
+    )
+
+
+def _forms_page(error: str | None = None) -> str:
+    from spatial.field import form_versions
+
+    return render_template(
+        "admin_forms.html",
+        rows=form_versions(get_session()),
+        error=error,
+        form=request.args.get("form"),
+        version=request.args.get("version"),
+        status=request.args.get("status"),
+    )

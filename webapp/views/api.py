@@ -13,7 +13,15 @@ from spatial.accounts import user_areas
 from spatial.evaluations import COLUMNS, evaluation_rows
 from spatial.exports import FORMATS, MIME, table_file
 from spatial.exposure import AREA_COLUMNS, area_exposure, asset_exposure
-from spatial.indicators import indicator_rows, parse_indicator_query
+from spatial.indicators import (
+    compares_rounds,
+    indicator_columns,
+    indicator_pivot,
+    indicator_rows,
+    parse_indicator_query,
+    pivot_table,
+    sorted_rows,
+)
 from spatial.layers import LAYERS, feature, feature_collection, parse_layer_query
 from webapp.auth import signed_in
 from webapp.db import get_session
@@ -84,8 +92,16 @@ def _paging_links(name: str, limit: int, offset: int, matched: int) -> list[dict
 
 @bp.get("/indicators")
 def indicators() -> ResponseReturnValue:
+    """One indicator for every unit of a level and year; ``format=csv|xlsx`` downloads the table
+    (in the order ``sort``/``order`` ask, as the indicator page shows it)."""
+    fmt = _download_format(("json", "csv", "xlsx"))
     session = get_session()
     q = parse_indicator_query(session, request.args.to_dict())
+    if fmt != "json":
+        rows = sorted_rows(indicator_rows(session, q), request.args.get("sort"), request.args.get("order"))
+        columns = indicator_columns(q.indicator)
+        suffix = f"-{q.span}" if compares_rounds(q.indicator) else ""
+        return _download(fmt, columns, rows, f"sinhke-{q.indicator}-{q.level}-{q.boundaries}-{q.year}{suffix}")
     return jsonify(
         {
             "indicator": q.indicator,
@@ -98,16 +114,47 @@ def indicators() -> ResponseReturnValue:
     )
 
 
+@bp.get("/indicators/pivot")
+def indicators_pivot() -> ResponseReturnValue:
+    """Indicators × areas × years (``indicators=a,b``, ``level``, ``boundaries``, ``span``);
+    ``format=csv|xlsx`` downloads it flat, one column an indicator and year."""
+    fmt = _download_format(("json", "csv", "xlsx"))
+    pivot = indicator_pivot(get_session(), request.args.to_dict())
+    if fmt != "json":
+        columns, table = pivot_table(pivot)
+        name = f"sinhke-pivot-{pivot.level}-{pivot.boundaries}"
+        return _download(fmt, columns, [dict(zip(columns, row, strict=True)) for row in table], name)
+    return jsonify(
+        {
+            "indicators": list(pivot.indicators),
+            "level": pivot.level,
+            "boundaries": pivot.boundaries,
+            "span": pivot.span,
+            "years": list(pivot.years),
+            "rows": [
+                {
+                    "code": code,
+                    "name": name,
+                    "values": {
+                        i: {str(y): pivot.values.get((i, code, y)) for y in pivot.years} for i in pivot.indicators
+                    },
+                }
+                for code, name in pivot.areas
+            ],
+        }
+    )
+
+
 @bp.get("/openapi.json")
 def openapi() -> ResponseReturnValue:
     return jsonify(openapi_document())
 
 
-def _download_format() -> str:
+def _download_format(allowed: Sequence[str] = ("json", *FORMATS)) -> str:
     """The ``format`` asked for: json (the default) or one of the download formats."""
     fmt = request.args.get("format", "json")
-    if fmt not in ("json", *FORMATS):
-        raise ParameterError("format", f"unknown format {fmt!r}", ["json", *FORMATS])
+    if fmt not in allowed:
+        raise ParameterError("format", f"unknown format {fmt!r}", list(allowed))
     return fmt
 
 
@@ -138,14 +185,18 @@ def evaluations() -> ResponseReturnValue:
 
 @bp.get("/rasters")
 def rasters() -> ResponseReturnValue:
-    """The climate-risk raster catalogue (province-wide reference data: every role reads it)."""
+    """The climate-risk raster catalogue (province-wide reference data: every role reads it); the
+    entries in use, and with ``retired=include`` the retired ones too."""
     from spatial.models import HAZARDS
     from spatial.raster_catalogue import catalogue
 
     hazard = request.args.get("hazard") or None
     if hazard is not None and hazard not in HAZARDS:
         raise ParameterError("hazard", f"unknown hazard {hazard!r}", list(HAZARDS))
-    return jsonify({"rasters": catalogue(get_session(), hazard)})
+    retired = request.args.get("retired", "exclude")
+    if retired not in ("exclude", "include"):
+        raise ParameterError("retired", f"unknown choice {retired!r}", ["exclude", "include"])
+    return jsonify({"rasters": catalogue(get_session(), hazard, retired=retired == "include")})
 
 
 @bp.get("/rasters/<int:raster_id>")
