@@ -1,7 +1,7 @@
 """Raster catalogue entries can be retired, or replaced by a newer entry
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0017
 Create Date: 2026-12-02 00:30:00.000000
 
 A retired raster stays in the catalogue (its file, its exposure rows and its audit history are
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0013"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
