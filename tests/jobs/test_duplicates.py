@@ -58,7 +58,8 @@ def test_review_page(app, accounts, demo_settings):
     assert run_job(demo_settings, "duplicates").status == "succeeded"
     admin = client_for(app, accounts, "admin")
     page = admin.get("/admin/duplicates").get_data(as_text=True)
-    assert "same ID-card number" in page
+    assert "trùng số căn cước công dân" in page  # the reason in the reader's language
+    assert "same ID-card number" in admin.get("/admin/duplicates?lang=en").get_data(as_text=True)
     cid = int(page.split("/admin/duplicates/")[1].split("?")[0])
     r = admin.post(f"/admin/duplicates/{cid}", data={"decision": "duplicate"})
     assert r.status_code == 303
