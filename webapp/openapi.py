@@ -114,13 +114,46 @@ def openapi_document() -> dict[str, Any]:
                             "annual",
                             "income-change indicators: since the previous round, or since the first",
                         ),
+                        _enum("format", ["json", "csv", "xlsx"], "json", "a download in that format"),
+                        _enum("sort", ["code", "name", "value", "numerator", "denominator"], "code", "downloads"),
+                        _enum("order", ["asc", "desc"], "asc", "downloads: ascending or descending"),
                     ],
                     "responses": {
                         "200": {
-                            "description": "rows {code, name, year, value, numerator, denominator, estimated}",
+                            "description": "rows {code, name, year, value, numerator, denominator, estimated}; "
+                            "with format=csv|xlsx the same rows as a file",
                             "content": {
                                 "application/json": {"schema": {"$ref": "#/components/schemas/IndicatorResponse"}}
                             },
+                        },
+                        "400": _ERROR,
+                    },
+                }
+            },
+            "/api/indicators/pivot": {
+                "get": {
+                    "summary": "Indicators × areas × years (a pivot table)",
+                    "parameters": [
+                        {
+                            "name": "indicators",
+                            "in": "query",
+                            "required": False,
+                            "description": "comma-separated indicators of /api/indicators; default "
+                            "poverty_rate,near_poor_rate",
+                            "schema": {"type": "string"},
+                        },
+                        _enum("level", LEVELS, "commune", "district needs boundaries=legacy"),
+                        _enum("boundaries", BOUNDARIES, "current", "boundary version"),
+                        _enum("span", ["annual", "period"], "annual", "income-change indicators"),
+                        _enum(
+                            "format", ["json", "csv", "xlsx"], "json", "a download, one column an indicator and year"
+                        ),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "{indicators, level, boundaries, span, years, rows: [{code, name, "
+                            "values: {indicator: {year: value}}}]}",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
                         },
                         "400": _ERROR,
                     },

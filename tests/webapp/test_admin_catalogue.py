@@ -146,3 +146,18 @@ def test_run_now_starts_the_job_in_its_own_process(app, accounts, db):  # type: 
     assert status is not None and tuple(status) == ("succeeded", "web")
     assert admin.post("/admin/jobs/no_such_job/run").status_code == 404
     assert client_for(app, accounts, "planner").post("/admin/jobs/duplicates/run").status_code == 403
+
+
+def test_a_launched_job_gets_the_same_settings(demo_settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``Settings.environment`` is what ``from_env`` reads back: the run-now process works on the same database."""
+    from dataclasses import replace
+
+    from spatial.settings import Settings
+
+    for name in list(__import__("os").environ):
+        if name.startswith("SINHKE_"):
+            monkeypatch.delenv(name)
+    for name, value in demo_settings.environment().items():
+        monkeypatch.setenv(name, value)
+    back = Settings.from_env()
+    assert replace(back, extra=demo_settings.extra, node_modules=demo_settings.node_modules) == demo_settings

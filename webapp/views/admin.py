@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -264,13 +264,19 @@ def jobs() -> ResponseReturnValue:
     runs = recent_runs(get_session())
     running = any(r.status == "running" for r in runs)
     upcoming = next_runs(current_app.config["SINHKE"].timezone)
+    started = request.args.get("started")
+    # after "Run now" the page reloads until the run's row exists (its process takes a moment to start)
+    asked = request.args.get("asked", type=float)
+    since = datetime.fromtimestamp(asked, UTC) if asked else datetime.now(UTC) - timedelta(minutes=1)
+    waiting = bool(started) and not any(r.job == started and r.started_at >= since for r in runs)
     return render_template(
         "admin_jobs.html",
         jobs=load_all(),
         runs=runs,
         running=running,
+        waiting=waiting,
         upcoming=upcoming,
-        started=request.args.get("started"),
+        started=started,
         busy=request.args.get("busy"),
     )
 
@@ -287,7 +293,8 @@ def run_job_now(name: str) -> ResponseReturnValue:
         launch(current_app.config["SINHKE"], name)
     except JobError as exc:
         raise NotFound(str(exc)) from None
-    return redirect(url_for("admin.jobs", started=name), 303)
+    asked = datetime.now(UTC).timestamp() - 1  # the database's clock may lag this one's a little
+    return redirect(url_for("admin.jobs", started=name, asked=f"{asked:.0f}"), 303)
 
 
 @bp.get("/forms")
