@@ -272,6 +272,8 @@ def run_import(
     else:
         fmt, note = sniff(path, filename)
     importer = importer_for(layer, fmt)
+    if who.role not in importer.roles:
+        raise ParameterError("layer", f"the {who.role} role cannot import {layer}", [r for r in importer.roles])
     sha, size = sha256_of(path)
     report = ImportReport(layer=layer, filename=filename[:255], format=fmt, sha256=sha, size_bytes=size)
     if note:

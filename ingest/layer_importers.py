@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ingest.headers import fold
 from ingest.importing import ImportReport, register
 from ingest.tabular import COMMUNE_ALIASES, VILLAGE_ALIASES, Field, TableImporter
-from spatial.models import DEPRIVATION_COLUMNS
+from spatial.models import CURRENT_VALID_FROM, DEPRIVATION_COLUMNS
 from spatial.placement import place_households, replace_placement
 
 
@@ -423,8 +423,289 @@ class SurveyRoundImporter(TableImporter):
         )
 
 
+@register
+class ParticipantImporter(TableImporter):
+    """Households in livelihood models (key: model code and household code); a pass-on recipient
+    names the household it received from, in the same model (its generation follows)."""
+
+    layer = "participants"
+    title = "Model participants"
+    table = "model_participants"
+    geometry = None
+    has_commune = False
+    key = ("model", "household")
+    fields = (
+        Field("model", required=True, max_length=30, column="", aliases=("mã mô hình", "ma mo hinh", "model code")),
+        Field("household", required=True, max_length=30, column="", aliases=("mã hộ", "ma ho", "household code")),
+        Field("joined_on", "date", required=True, aliases=("ngày tham gia", "ngay tham gia", "joined", "joined on")),
+        Field("left_on", "date", aliases=("ngày rời", "ngày ra khỏi", "ngay roi", "left", "left on")),
+        Field(
+            "received_from",
+            max_length=30,
+            column="",
+            aliases=("nhận từ hộ", "nhận bàn giao từ hộ", "nhan tu ho", "received from", "received from household"),
+        ),
+    )
+
+    def check_row(self, values: dict[str, Any]) -> list[tuple[str, Any, str]]:
+        if values.get("left_on") and values.get("joined_on") and values["left_on"] < values["joined_on"]:
+            return [("left_on", values["left_on"], "before the date the household joined")]
+        if values.get("received_from") and values["received_from"] == values.get("household"):
+            return [("received_from", values["received_from"], "a household cannot receive from itself")]
+        return []
+
+    def extra_stage_columns(self) -> list[str]:
+        return ["model_id integer", "household_id integer", "received_from_id integer", "generation smallint"]
+
+    def written_columns(self) -> dict[str, str]:
+        cols = super().written_columns()
+        cols.update(
+            model_id="model_id",
+            household_id="household_id",
+            received_from_id="received_from_id",
+            generation="generation",
+        )
+        return cols
+
+    def conflict_target(self) -> tuple[str, ...]:
+        return ("model_id", "household_id")
+
+    def resolve(self, session: Session, stg: str, report: ImportReport) -> None:
+        session.execute(text(f"UPDATE {stg} s SET model_id = m.id FROM livelihood_models m WHERE m.code = s.model"))
+        session.execute(text(f"UPDATE {stg} s SET household_id = h.id FROM households h WHERE h.code = s.household"))
+        for column, field_name, what in (
+            ("model_id", "model", "livelihood model"),
+            ("household_id", "household", "household"),
+        ):
+            self.reject_where(
+                session,
+                f"SELECT row_no, {field_name} FROM {stg} WHERE {column} IS NULL ORDER BY row_no",
+                {},
+                field_name,
+                f"no {what} with this code (or not in your area)",
+                report,
+            )
+        # the giver: a participant of the same model, stored already or elsewhere in this file
+        session.execute(
+            text(f"""UPDATE {stg} s SET received_from_id = p.id, generation = p.generation + 1
+                     FROM model_participants p JOIN households h ON h.id = p.household_id
+                     WHERE s.received_from IS NOT NULL AND p.model_id = s.model_id AND h.code = s.received_from""")
+        )
+        session.execute(text(f"UPDATE {stg} SET generation = 1 WHERE received_from IS NULL"))
+        self.reject_where(
+            session,
+            f"""SELECT row_no, received_from FROM {stg} s WHERE received_from IS NOT NULL AND received_from_id IS NULL
+                AND NOT EXISTS (SELECT 1 FROM {stg} g WHERE g.model_id = s.model_id
+                                AND g.household = s.received_from) ORDER BY row_no""",
+            {},
+            "received_from",
+            "no participant of this model with household code {value}, stored or in this file",
+            report,
+        )
+
+    def _upsert(self, session: Session, stg: str, report: ImportReport) -> None:
+        # givers listed in the same file: insert generation by generation
+        pending = session.execute(
+            text(f"SELECT count(*) FROM {stg} WHERE received_from IS NOT NULL AND received_from_id IS NULL")
+        ).scalar_one()
+        if not pending:
+            super()._upsert(session, stg, report)
+            return
+        waiting = f"{stg}_waiting"
+        session.execute(text(f"DROP TABLE IF EXISTS {waiting}"))
+        session.execute(
+            text(
+                f"CREATE TEMP TABLE {waiting} ON COMMIT DROP AS SELECT * FROM {stg} "
+                "WHERE received_from IS NOT NULL AND received_from_id IS NULL"
+            )
+        )
+        session.execute(text(f"DELETE FROM {stg} WHERE received_from IS NOT NULL AND received_from_id IS NULL"))
+        totals = [0, 0, 0]
+        while True:
+            super()._upsert(session, stg, report)
+            totals = [totals[0] + report.inserted, totals[1] + report.updated, totals[2] + report.unchanged]
+            session.execute(text(f"TRUNCATE {stg}"))
+            moved = session.execute(
+                text(f"""WITH ready AS (
+                           DELETE FROM {waiting} w USING model_participants p, households h
+                           WHERE h.id = p.household_id AND p.model_id = w.model_id AND h.code = w.received_from
+                           RETURNING w.*, p.id AS giver, p.generation AS giver_generation)
+                         INSERT INTO {stg} SELECT {", ".join(self._stage_all())} FROM ready RETURNING 1""")
+            ).all()
+            if not moved:
+                break
+        report.inserted, report.updated, report.unchanged = totals
+        self.reject_where(
+            session,
+            f"SELECT row_no, received_from FROM {waiting} ORDER BY row_no",
+            {},
+            "received_from",
+            "a pass-on chain that returns to itself: household {value} cannot have received first",
+            report,
+        )
+
+    def _stage_all(self) -> list[str]:
+        names = ["row_no"] + [f.name for f in self.fields] + ["model_id", "household_id"]
+        return names + ["giver", "giver_generation + 1"]
+
+
+UNIT_LEVELS = choices(
+    {
+        "province": ("tỉnh", "thành phố trực thuộc trung ương", "cấp tỉnh", "province"),
+        "district": ("huyện", "quận", "thị xã", "cấp huyện", "district"),
+        "commune": ("xã", "phường", "thị trấn", "đặc khu", "cấp xã", "commune", "ward"),
+    }
+)
+URBAN_TYPES = {"phuong", "thi tran", "quan", "thanh pho", "thi xa"}
+
+
+@register
+class AdminUnitImporter(TableImporter):
+    """Administrative units with their validity (key: level, code and first valid day): a 2025
+    commune that reuses an old code is a new unit, not an edit of the old one. Admins only."""
+
+    layer = "admin_units"
+    title = "Administrative units"
+    table = "admin_units"
+    roles = ("admin",)
+    geometry = "multipolygon"
+    geometry_required = True
+    check_in_province = False
+    has_commune = False
+    key = ("level", "code", "valid_from")
+    fields = (
+        Field("level", "choice", required=True, choices=UNIT_LEVELS, aliases=("cấp", "cap", "level")),
+        Field("code", required=True, max_length=10, aliases=("mã", "mã đơn vị", "ma don vi", "code", "unit code")),
+        Field("name", required=True, max_length=120, aliases=("tên", "tên đơn vị", "ten don vi", "name")),
+        Field("unit_type", required=True, max_length=20, aliases=("loại", "loại đơn vị", "loai don vi", "unit type")),
+        Field("area_type", "choice", choices=choices({"rural": ("nông thôn",), "urban": ("thành thị", "đô thị")})),
+        Field("boundary", "choice", choices=choices({"legacy": ("cũ", "trước 2025"), "current": ("mới", "hiện hành")})),
+        Field("parent", max_length=10, column="", aliases=("mã cấp trên", "ma cap tren", "parent", "parent code")),
+        Field("valid_from", "date", required=True, aliases=("hiệu lực từ", "hieu luc tu", "valid from", "from")),
+        Field("valid_to", "date", aliases=("hiệu lực đến", "hieu luc den", "valid to", "to")),
+        Field("source", max_length=200, aliases=("nguồn", "nguon", "source")),
+    )
+
+    def check_row(self, values: dict[str, Any]) -> list[tuple[str, Any, str]]:
+        if values.get("valid_to") and values["valid_to"] < values["valid_from"]:
+            return [("valid_to", values["valid_to"], "before the first valid day")]
+        if values.get("area_type") is None:
+            values["area_type"] = "urban" if fold(values["unit_type"]) in URBAN_TYPES else "rural"
+        if values.get("boundary") is None:
+            values["boundary"] = "current" if values["valid_from"] >= CURRENT_VALID_FROM else "legacy"
+        return []
+
+    def defaults(self, report: ImportReport) -> dict[str, Any]:
+        return {"source": report.filename[:200]}
+
+    def extra_stage_columns(self) -> list[str]:
+        return ["centroid geometry"]
+
+    def written_columns(self) -> dict[str, str]:
+        cols = super().written_columns()
+        cols["centroid"] = "centroid"
+        return cols
+
+    def resolve(self, session: Session, stg: str, report: ImportReport) -> None:
+        session.execute(text(f"UPDATE {stg} SET centroid = ST_PointOnSurface(geom)"))
+
+    def after_write(self, session: Session, stg: str, report: ImportReport) -> None:
+        # parents may come in the same file: resolved once every unit of it is written
+        session.execute(
+            text(f"""UPDATE admin_units u SET parent_id = (
+                       SELECT p.id FROM admin_units p WHERE p.code = s.parent AND p.level <> s.level
+                         AND p.valid_from <= coalesce(s.valid_to, 'infinity'::date)
+                         AND (p.valid_to IS NULL OR p.valid_to >= s.valid_from)
+                       ORDER BY (p.level = 'district') DESC, (p.valid_from <= s.valid_from) DESC, p.id LIMIT 1)
+                     FROM {stg} s WHERE u.level = s.level AND u.code = s.code AND u.valid_from = s.valid_from
+                       AND s.parent IS NOT NULL""")
+        )
+        self.reject_where(
+            session,
+            f"""SELECT s.row_no, s.parent FROM {stg} s JOIN admin_units u ON u.level = s.level AND u.code = s.code
+                AND u.valid_from = s.valid_from WHERE s.parent IS NOT NULL AND u.parent_id IS NULL ORDER BY s.row_no""",
+            {},
+            "parent",
+            "no unit above with code {value} valid while this one is",
+            report,
+        )
+
+
+@register
+class CrosswalkImporter(TableImporter):
+    """The old→new crosswalk of the 2025 reorganisation: a legacy commune, the 2025 commune that
+    took (part of) it, and the share by area (and by households, if known)."""
+
+    layer = "admin_crosswalk"
+    title = "Old→new commune crosswalk"
+    table = "admin_crosswalk"
+    roles = ("admin",)
+    geometry = None
+    has_commune = False
+    key = ("old", "new")
+    fields = (
+        Field(
+            "old", required=True, max_length=10, column="", aliases=("mã xã cũ", "ma xa cu", "old code", "old commune")
+        ),
+        Field(
+            "new",
+            required=True,
+            max_length=10,
+            column="",
+            aliases=("mã xã mới", "ma xa moi", "new code", "new commune"),
+        ),
+        Field(
+            "weight_area",
+            "float",
+            required=True,
+            minimum=0,
+            maximum=1,
+            aliases=("tỷ lệ diện tích", "ty le dien tich", "area share"),
+        ),
+        Field("weight_households", "float", minimum=0, maximum=1, aliases=("tỷ lệ hộ", "ty le ho", "household share")),
+        Field("is_default", "bool", default=False, aliases=("mặc định", "mac dinh", "default")),
+    )
+
+    def extra_stage_columns(self) -> list[str]:
+        return ["old_unit_id integer", "new_unit_id integer"]
+
+    def written_columns(self) -> dict[str, str]:
+        cols = super().written_columns()
+        cols.update(old_unit_id="old_unit_id", new_unit_id="new_unit_id")
+        return cols
+
+    def conflict_target(self) -> tuple[str, ...]:
+        return ("old_unit_id", "new_unit_id")
+
+    def resolve(self, session: Session, stg: str, report: ImportReport) -> None:
+        for column, field_name, boundary in (("old_unit_id", "old", "legacy"), ("new_unit_id", "new", "current")):
+            session.execute(
+                text(f"""UPDATE {stg} s SET {column} = u.id FROM admin_units u
+                         WHERE u.level = 'commune' AND u.boundary = '{boundary}' AND u.code = s.{field_name}""")
+            )
+            self.reject_where(
+                session,
+                f"SELECT row_no, {field_name} FROM {stg} WHERE {column} IS NULL ORDER BY row_no",
+                {},
+                field_name,
+                f"no {boundary} commune with code {{value}}",
+                report,
+            )
+        self.reject_where(
+            session,
+            f"""SELECT min(row_no), old FROM {stg} GROUP BY old HAVING sum(weight_area) > 1.0001 ORDER BY 1""",
+            {},
+            "weight_area",
+            "the area shares of old commune {value} add up to more than 1",
+            report,
+        )
+
+
 __all__ = [
+    "AdminUnitImporter",
+    "CrosswalkImporter",
     "HouseholdImporter",
+    "ParticipantImporter",
     "InfrastructureWorkImporter",
     "LivelihoodModelImporter",
     "SurveyRoundImporter",

@@ -274,6 +274,8 @@ class TableImporter(Importer):
     has_village: ClassVar[bool] = False
     #: the kind for the scope check (None: households, by their point or commune)
     scope_layer: ClassVar[str | None] = None
+    #: geometries must lie in a province the installation knows (not for the provinces themselves)
+    check_in_province: ClassVar[bool] = True
 
     # ------------------------------------------------------------------ the steps a subclass may extend
     def defaults(self, report: ImportReport) -> dict[str, Any]:
@@ -281,7 +283,8 @@ class TableImporter(Importer):
         return {}
 
     def check_row(self, values: dict[str, Any]) -> list[tuple[str, Any, str]]:
-        """Checks across fields of one parsed row: (field, value, reason) for each problem."""
+        """Checks across fields of one parsed row: (field, value, reason) for each problem. May fill
+        ``values`` with what follows from the others (a unit's area type from its type)."""
         return []
 
     def resolve(self, session: Session, stg: str, report: ImportReport) -> None:
@@ -677,6 +680,7 @@ class TableImporter(Importer):
                     "WHEN lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(lon, lat), 4326) END"
                 )
             )
+        if self.geometry and self.check_in_province:
             self.reject_where(
                 session,
                 f"SELECT row_no, ST_AsText(ST_PointOnSurface(geom)) FROM {stg} s "

@@ -441,3 +441,64 @@ def test_survey_rounds_and_villages(db: Session, tmp_path: Path, place) -> None:
         SYSTEM,
     )
     assert v.inserted == 1, v.problems
+
+
+def test_participants_with_a_pass_on_chain_in_one_file(db: Session, tmp_path: Path) -> None:
+    model = db.execute(text("SELECT code FROM livelihood_models ORDER BY id LIMIT 1")).scalar_one()
+    hh = (
+        db.execute(
+            text("""SELECT code FROM households h WHERE NOT EXISTS (SELECT 1 FROM model_participants p
+                JOIN livelihood_models m ON m.id = p.model_id WHERE m.code = :m AND p.household_id = h.id)
+                ORDER BY id LIMIT 3"""),
+            {"m": model},
+        )
+        .scalars()
+        .all()
+    )
+    header = ["Mã mô hình", "Mã hộ", "Ngày tham gia", "Nhận từ hộ"]
+    rows = [[model, hh[2], "2026-06-01", hh[1]], [model, hh[1], "2025-06-01", hh[0]], [model, hh[0], "2024-01-01", ""]]
+    path = write_csv(tmp_path / "tv.csv", header, rows)
+    r = run_import(db, "participants", path, "tv.csv", SYSTEM)
+    assert (r.inserted, r.rejected) == (3, 0), r.problems
+    chain = db.execute(
+        text("""SELECT h.code, p.generation, g.code FROM model_participants p JOIN households h ON h.id = p.household_id
+                JOIN livelihood_models m ON m.id = p.model_id AND m.code = :m
+                LEFT JOIN model_participants gp ON gp.id = p.received_from_id LEFT JOIN households g ON g.id = gp.household_id
+                WHERE h.code = ANY(:c) ORDER BY p.generation"""),
+        {"m": model, "c": list(hh)},
+    ).all()
+    assert [tuple(c) for c in chain] == [(hh[0], 1, None), (hh[1], 2, hh[0]), (hh[2], 3, hh[1])]
+    again = run_import(db, "participants", path, "tv.csv", SYSTEM)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+
+
+def test_admin_units_with_validity_and_the_crosswalk(db: Session, tmp_path: Path) -> None:
+    header = ["Cấp", "Mã", "Tên", "Loại", "Mã cấp trên", "Hiệu lực từ", "Hiệu lực đến", "wkt"]
+    sq = "MULTIPOLYGON(((107.9 22.9, 107.95 22.9, 107.95 22.95, 107.9 22.95, 107.9 22.9)))"
+    rows = [
+        ["Xã", "99801", "Xã Thử Cũ", "Xã", "20", "2008-01-01", "2025-06-30", sq],
+        ["Phường", "99801", "Phường Thử", "Phường", "20", "2025-07-01", "", sq],
+    ]
+    r = run_import(db, "admin_units", write_csv(tmp_path / "dv.csv", header, rows), "dv.csv", SYSTEM)
+    assert r.inserted == 2, r.problems
+    got = db.execute(
+        text("""SELECT u.boundary, u.area_type, u.valid_to::text, p.level FROM admin_units u JOIN admin_units p
+                ON p.id = u.parent_id WHERE u.code = '99801' ORDER BY u.valid_from""")
+    ).all()
+    assert [tuple(g) for g in got] == [
+        ("legacy", "rural", "2025-06-30", "province"),
+        ("current", "urban", None, "province"),
+    ]
+    cw = run_import(
+        db,
+        "admin_crosswalk",
+        write_csv(
+            tmp_path / "cw.csv", ["Mã xã cũ", "Mã xã mới", "Tỷ lệ diện tích", "Mặc định"], [["99801", "99801", 1, "x"]]
+        ),
+        "cw.csv",
+        SYSTEM,
+    )
+    assert cw.inserted == 1, cw.problems
+    planner = Principal(user_id=1, name="p", role="planner")
+    with pytest.raises(ParameterError, match="the planner role cannot import admin_units"):
+        run_import(db, "admin_units", tmp_path / "dv.csv", "dv.csv", planner)
