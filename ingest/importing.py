@@ -207,6 +207,7 @@ def _load_importers() -> None:
     # importing them registers them
     import ingest.layer_importers  # noqa: F401
     import ingest.raster  # noqa: F401
+    import ingest.visit_import  # noqa: F401
 
 
 def layers() -> list[str]:

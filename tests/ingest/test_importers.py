@@ -502,3 +502,85 @@ def test_admin_units_with_validity_and_the_crosswalk(db: Session, tmp_path: Path
     planner = Principal(user_id=1, name="p", role="planner")
     with pytest.raises(ParameterError, match="the planner role cannot import admin_units"):
         run_import(db, "admin_units", tmp_path / "dv.csv", "dv.csv", planner)
+
+
+def test_visits_from_a_kobo_export(db: Session, tmp_path: Path) -> None:
+    model = db.execute(
+        text("SELECT code FROM livelihood_models WHERE deleted_at IS NULL ORDER BY id LIMIT 1")
+    ).scalar_one()
+    header = [
+        "start",
+        "end",
+        "grp_main/participants_present",
+        "grp_main/progress",
+        "grp_main/problems",
+        "grp_main/income_vnd",
+        "model",
+        "_location_latitude",
+        "_location_longitude",
+        "_location_precision",
+        "meta/instanceID",
+        "_id",
+        "Ghi chép riêng",
+    ]
+    rows = [
+        [
+            "2026-11-20T08:00:00",
+            "2026-11-20T08:40:00",
+            12,
+            "on_track",
+            "",
+            "1.500.000",
+            model,
+            21.85,
+            106.76,
+            5,
+            "uuid:0b6b6c9e-8f1a-4f5e-9a51-2c4c1f0e9a01",
+            1,
+            "x",
+        ],
+        [
+            "2026-11-21T08:00:00",
+            "2026-11-21 09:00:00",
+            3,
+            "delayed",
+            "thiếu giống",
+            "",
+            model,
+            "",
+            "",
+            "",
+            "uuid:0b6b6c9e-8f1a-4f5e-9a51-2c4c1f0e9a02",
+            2,
+            "",
+        ],
+        [
+            "2026-11-22T08:00:00",
+            "2026-11-22T09:00:00",
+            -1,
+            "stopped",
+            "",
+            "",
+            model,
+            "",
+            "",
+            "",
+            "uuid:0b6b6c9e-8f1a-4f5e-9a51-2c4c1f0e9a03",
+            3,
+            "",
+        ],
+    ]
+    path = write_csv(tmp_path / "kobo.csv", header, rows)
+    r = run_import(db, "visits", path, "kobo.csv", SYSTEM)
+    assert r.refused
+    assert {(p.row, p.field) for p in r.errors} == {(3, "participants_present"), (3, "problems")}
+    ok = run_import(db, "visits", path, "kobo.csv", SYSTEM, ImportOptions(skip_invalid=True))
+    assert (ok.inserted, ok.rejected) == (2, 1), ok.problems
+    assert any("form general" in n for n in ok.notes) and any("Ghi chép riêng" in n for n in ok.notes)
+    stored = db.execute(
+        text("""SELECT answers->>'income_vnd', accuracy_m, visited_at AT TIME ZONE 'Asia/Ho_Chi_Minh'
+                FROM visits WHERE id = '0b6b6c9e-8f1a-4f5e-9a51-2c4c1f0e9a01'""")
+    ).one()
+    assert stored[0] == "1500000" and stored[1] == 5 and stored[2].hour == 8 and stored[2].minute == 40
+    again = run_import(db, "visits", path, "kobo.csv", SYSTEM, ImportOptions(skip_invalid=True))
+    assert (again.inserted, again.unchanged) == (0, 2)

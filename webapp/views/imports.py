@@ -11,7 +11,15 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
-from ingest.importing import ImportFileError, ImportOptions, layers, problems_csv, run_import
+from ingest.importing import (
+    ImportFileError,
+    ImportOptions,
+    formats_of,
+    importer_for,
+    layers,
+    problems_csv,
+    run_import,
+)
 from spatial import ParameterError
 from spatial.params import MAX_ID, whole_number
 from webapp.auth import signed_in
@@ -30,7 +38,9 @@ def _allowed() -> None:
 
 
 def _layers() -> list[str]:
-    return [name for name in layers() if name != "raster"]
+    """The layers the signed-in user may import into from this page (rasters have their own)."""
+    role = signed_in().role
+    return [name for name in layers() if name != "raster" and role in importer_for(name, formats_of(name)[0]).roles]
 
 
 def _page(error: str | None = None, form: dict | None = None) -> str:
