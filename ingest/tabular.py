@@ -387,7 +387,6 @@ class TableImporter(Importer):
         defaults = self.defaults(report)
         stg = f"import_stage_{self.table}"
         self._create_stage(session, stg)
-        seen: dict[tuple[Any, ...], int] = {}
         count = 0
         conn = driver_connection(session)
         with conn.cursor() as cur:
@@ -395,18 +394,6 @@ class TableImporter(Importer):
                 for batch in _batches(rows, BATCH):
                     staged = self._parse_batch(batch, found, conversions, defaults, report, geometry_from, transformer)
                     for item in staged:
-                        key = tuple(item.values.get(k) for k in self.key)
-                        if key in seen:
-                            report.problems.append(
-                                Problem(
-                                    item.row,
-                                    "/".join(self.key),
-                                    "/".join(map(str, key)),
-                                    f"duplicate: the same key as row {seen[key]}",
-                                )
-                            )
-                            continue
-                        seen[key] = item.row
                         copy.write_row(self._stage_row(item))
                     count += len(batch)
                     if progress:
@@ -419,6 +406,7 @@ class TableImporter(Importer):
             return
         if crs_label:
             report.notes.append(f"coordinates read in {crs_label} and stored in WGS 84")
+        self._duplicates(session, stg, report)
         self._check_in_database(session, stg, report, who)
         if options.skip_invalid:
             bad = sorted({p.row for p in report.errors if p.row is not None})
@@ -431,6 +419,21 @@ class TableImporter(Importer):
         self._upsert(session, stg, report)
         self.after_write(session, stg, report)
         session.execute(text(f"DROP TABLE {stg}"))
+
+    def _duplicates(self, session: Session, stg: str, report: ImportReport) -> None:
+        """Rows whose key an earlier row of the file has: reported and dropped from staging (found in
+        SQL, so memory stays flat however many rows the file has)."""
+        keys = ", ".join(self.key)
+        dups = session.execute(
+            text(f"""DELETE FROM {stg} s USING (
+                       SELECT row_no, min(row_no) OVER (PARTITION BY {keys}) AS first FROM {stg}) d
+                     WHERE d.row_no = s.row_no AND d.first <> s.row_no
+                     RETURNING s.row_no, d.first, concat_ws('/', {", ".join(f"s.{k}" for k in self.key)})""")
+        ).all()
+        for row_no, first, value in sorted(dups):
+            report.problems.append(
+                Problem(row_no, "/".join(self.key), value, f"duplicate: the same key as row {first}")
+            )
 
     # ---- text
     def _encodings(
