@@ -107,6 +107,12 @@ ROUTES = {
     "field_api.create_visit": "scoped_write",
     "field_api.create_visits": "scoped_write",
     "field_api.photo": "scoped",
+    # imports: admins and planners (others 403, tests/webapp/test_import_page.py); a planner reads
+    # their own imports only (row-level security on imports)
+    "imports.imports_page": "planner",
+    "imports.upload": "planner_write",
+    "imports.report": "planner",
+    "imports.problems": "planner",
 }
 
 
