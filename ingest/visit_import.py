@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,26 @@ TARGET_COLUMNS = {
 }
 KIND_OF_TARGET = {"model": "livelihood_model", "work": "infrastructure_work", "water_scheme": "water_scheme"}
 BATCH = 500
+
+
+@dataclass(frozen=True)
+class ExportLayout:
+    """Where an export keeps what a visit body needs: column indices (None: absent), the form."""
+
+    columns: list[str]
+    form: dict[str, Any]
+    fields: dict[str, dict[str, Any]]
+    target_key: str
+    target_col: int
+    id_col: int | None
+    time_col: int
+    lat: int | None
+    lon: int | None
+    acc: int | None
+    point: int | None
+    #: column -> (field, the choice of a one-column-per-choice multiple choice, or None)
+    answer_cols: dict[int, tuple[str, str | None]]
+    zone: ZoneInfo
 
 
 def _leaf(header: str) -> str:
@@ -115,27 +136,26 @@ class VisitImporter(Importer):
                 ]
                 if ignored:
                     report.notes.append(f"columns not read (no field of {form['form_id']}): {', '.join(ignored)}")
+                layout = ExportLayout(
+                    columns,
+                    form,
+                    fields,
+                    target_key,
+                    target_col,
+                    id_col,
+                    time_col,
+                    lat,
+                    lon,
+                    acc,
+                    point,
+                    answer_cols,
+                    zone,
+                )
                 bodies: list[tuple[int, dict[str, Any]]] = []
                 count = 0
                 for number, cells, _wkb in table.rows:
                     count += 1
-                    body, problem = self._body(
-                        number,
-                        cells,
-                        columns,
-                        form,
-                        fields,
-                        target_key,
-                        target_col,
-                        id_col,
-                        time_col,
-                        lat,
-                        lon,
-                        acc,
-                        point,
-                        answer_cols,
-                        zone,
-                    )
+                    body, problem = self._body(number, cells, layout)
                     if problem is not None:
                         report.problems.append(problem)
                         continue
@@ -197,23 +217,11 @@ class VisitImporter(Importer):
         return best
 
     @staticmethod
-    def _body(
-        number,
-        cells,
-        columns,
-        form,
-        fields,
-        target_key,
-        target_col,
-        id_col,
-        time_col,
-        lat,
-        lon,
-        acc,
-        point,
-        answer_cols,
-        zone,
-    ) -> tuple[dict[str, Any], Problem | None]:
+    def _body(number: int, cells: list[Any], layout: ExportLayout) -> tuple[dict[str, Any], Problem | None]:
+        (columns, form, fields, target_key, target_col, id_col, time_col, lat, lon, acc, point, answer_cols, zone) = (
+            getattr(layout, n) for n in ExportLayout.__dataclass_fields__
+        )
+
         def cell(i: int | None) -> Any:
             if i is None or i >= len(cells):
                 return None
