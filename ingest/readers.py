@@ -138,16 +138,7 @@ def safe_extract(path: Path, filename: str, wanted: tuple[str, ...] = SHAPEFILE_
     work = Path(tempfile.mkdtemp(prefix="sinhke-unzip-"))
     try:
         with zf:
-            infos = zf.infolist()
-            if len(infos) > ZIP_MAX_ENTRIES:
-                raise ImportFileError(filename, f"the zip holds {len(infos)} entries (at most {ZIP_MAX_ENTRIES})")
-            declared = sum(i.file_size for i in infos)
-            if declared > ZIP_MAX_TOTAL_BYTES:
-                raise ImportFileError(
-                    filename, f"the zip would unpack to {declared:,} bytes (at most {ZIP_MAX_TOTAL_BYTES:,})"
-                )
-            for info in infos:
-                _check_entry(info, filename)
+            infos = check_zip(zf, filename)
             total = 0
             for info in infos:
                 if info.is_dir() or not info.filename.lower().endswith(wanted):
@@ -172,6 +163,19 @@ def safe_extract(path: Path, filename: str, wanted: tuple[str, ...] = SHAPEFILE_
         yield work
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def check_zip(zf: zipfile.ZipFile, filename: str) -> list[zipfile.ZipInfo]:
+    """Every entry of an archive checked before anything is read from it (the limits above)."""
+    infos = zf.infolist()
+    if len(infos) > ZIP_MAX_ENTRIES:
+        raise ImportFileError(filename, f"the zip holds {len(infos)} entries (at most {ZIP_MAX_ENTRIES})")
+    declared = sum(i.file_size for i in infos)
+    if declared > ZIP_MAX_TOTAL_BYTES:
+        raise ImportFileError(filename, f"the zip would unpack to {declared:,} bytes (at most {ZIP_MAX_TOTAL_BYTES:,})")
+    for info in infos:
+        _check_entry(info, filename)
+    return infos
 
 
 def zlib_error() -> type[Exception]:
@@ -285,6 +289,11 @@ def read_xlsx(path: Path, filename: str, sheet: str | None = None) -> SourceTabl
     from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
     notes: list[str] = []
+    try:
+        with zipfile.ZipFile(path) as zf:  # an XLSX is a zip: the same limits before calamine opens it
+            check_zip(zf, filename)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ImportFileError(filename, f"a damaged or truncated zip archive ({exc})") from None
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for damaged files

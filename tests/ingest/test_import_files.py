@@ -226,3 +226,12 @@ def test_not_geojson(tmp_path: Path) -> None:
     p.write_text('{"type": "FeatureCollection", "features": [')
     with pytest.raises(ImportFileError, match="not valid JSON"):
         list(read_vector(p, "x.geojson", "geojson"))
+
+
+def test_an_xlsx_is_held_to_the_zip_limits(tmp_path: Path) -> None:
+    bomb = _zip(
+        tmp_path / "b.xlsx", {"[Content_Types].xml": b"<Types/>", "xl/worksheets/sheet1.xml": b" " * 50_000_000}
+    )
+    assert sniff(bomb, "b.xlsx")[0] == "xlsx"
+    with pytest.raises(ImportFileError, match="b.xlsx: .*zip bomb"):
+        read_xlsx(bomb, "b.xlsx")
