@@ -146,9 +146,11 @@ def _layer_command(layer: str, title: str) -> click.Command:
             encoding=encoding,
             sheet=sheet,
         )
-        progress = (lambda msg: click.echo(f"  {msg}", err=True)) if sys.stderr.isatty() else None
+        progress = _progress_printer()
         with as_cli_user(settings) as s:
             report = run_import(s, layer, file, file.name, _operator(), options, progress=progress)
+        if sys.stderr.isatty():
+            click.echo("", err=True)  # end the progress line
         if report_file is not None:
             report_file.write_bytes(problems_csv(report.problems))
         if as_json:
@@ -159,6 +161,23 @@ def _layer_command(layer: str, title: str) -> click.Command:
             sys.exit(1)
 
     return command
+
+
+def _progress_printer() -> Any:
+    """Progress on stderr: one line rewritten in place on a terminal, else a line every 100,000 rows."""
+    tty = sys.stderr.isatty()
+    state = {"last": 0}
+
+    def show(message: str) -> None:
+        if tty:
+            click.echo(f"\r  {message}   ", err=True, nl=False)
+            return
+        rows = int(message.split()[0].replace(",", "")) if message[:1].isdigit() else None
+        if rows is None or rows - state["last"] >= 100_000:
+            state["last"] = rows or state["last"]
+            click.echo(f"  {message}", err=True)
+
+    return show
 
 
 def _add_layer_commands() -> None:
