@@ -78,7 +78,7 @@ def setup(settings, households: int) -> None:  # type: ignore[no-untyped-def]
 
 def files(rows: int, households: int) -> tuple[Path, Path]:
     WORK.mkdir(parents=True, exist_ok=True)
-    people, bare = WORK / f"rounds-{rows}.csv", WORK / f"rounds-{rows}-ids.csv"
+    people, bare = WORK / f"rounds-{rows}-{households}.csv", WORK / f"rounds-{rows}-{households}-ids.csv"
     if not people.exists():
         with open(people, "w", encoding="utf-8", newline="") as a, open(bare, "w", encoding="utf-8", newline="") as b:
             wa, wb = csv.writer(a), csv.writer(b)
@@ -93,7 +93,7 @@ def files(rows: int, households: int) -> tuple[Path, Path]:
 def xlsx(rows: int, households: int) -> Path:
     from openpyxl import Workbook
 
-    path = WORK / f"rounds-{rows}.xlsx"
+    path = WORK / f"rounds-{rows}-{households}.xlsx"
     if not path.exists():
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("Rà soát")

@@ -406,6 +406,7 @@ class TableImporter(Importer):
             return
         if crs_label:
             report.notes.append(f"coordinates read in {crs_label} and stored in WGS 84")
+        session.execute(text(f"ANALYZE {stg}"))  # temporary tables get no statistics otherwise
         self._duplicates(session, stg, report)
         self._check_in_database(session, stg, report, who)
         if options.skip_invalid:
