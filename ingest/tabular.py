@@ -657,6 +657,7 @@ class TableImporter(Importer):
         if self.has_village:
             cols += ["village_id integer"]
         cols += self.extra_stage_columns()
+        cols += ["stored boolean NOT NULL DEFAULT false"]  # the key names a stored row (set by _upsert)
         session.execute(text(f"DROP TABLE IF EXISTS {stg}"))
         session.execute(text(f"CREATE TEMP TABLE {stg} ({', '.join(cols)}) ON COMMIT DROP"))
 
@@ -809,17 +810,20 @@ class TableImporter(Importer):
         updates = [c for c in cols if c not in keys]
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"sinhke-import:{self.table}"})
         match = " AND ".join(f"t.{k} = s.{cols[k]}" for k in keys)
+        # which rows exist, decided before anything is written: an INSERT … WHERE NOT EXISTS over
+        # the table it fills, planned for an empty table, re-reads every row it has added (O(n²))
+        session.execute(text(f"UPDATE {stg} s SET stored = true FROM {self.table} t WHERE {match}"))
         updated = session.execute(
             text(
                 f"UPDATE {self.table} AS t SET {', '.join(f'{c} = s.{cols[c]}' for c in updates)} FROM {stg} s "
-                f"WHERE {match} AND ({', '.join(f't.{c}' for c in updates)}) "
+                f"WHERE s.stored AND {match} AND ({', '.join(f't.{c}' for c in updates)}) "
                 f"IS DISTINCT FROM ({', '.join(f's.{cols[c]}' for c in updates)})"
             )
         )
         inserted = session.execute(
             text(
                 f"INSERT INTO {self.table} ({', '.join(cols)}) SELECT {', '.join(f's.{cols[c]}' for c in cols)} "
-                f"FROM {stg} s WHERE NOT EXISTS (SELECT 1 FROM {self.table} t WHERE {match}) ORDER BY s.row_no"
+                f"FROM {stg} s WHERE NOT s.stored ORDER BY s.row_no"
             )
         )
         staged = session.execute(text(f"SELECT count(*) FROM {stg}")).scalar_one()
