@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TextIO
@@ -22,7 +23,9 @@ from shapely.geometry import box
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from ingest.importing import Importer, ImportOptions, ImportReport, register
 from spatial import ParameterError
+from spatial.accounts import Principal
 from spatial.models import EPOCHS, HAZARDS, Raster
 from spatial.raster import RasterLimits, copy_upload, safe_filename, to_cog
 from spatial.settings import Settings
@@ -147,3 +150,42 @@ def _remove_on_rollback(session: Session, path: Path) -> None:
     # listeners cannot be removed while SQLAlchemy runs them; once settled they do nothing
     event.listen(session, "after_soft_rollback", rolled_back)
     event.listen(session, "after_commit", committed)
+
+
+@register
+class RasterImporter(Importer):
+    """The raster catalogue in the import registry: ``options.extra`` holds ``metadata``
+    (:class:`RasterMetadata`), ``settings`` and, optionally, ``progress`` (a text stream)."""
+
+    layer = "raster"
+    title = "Climate-risk rasters"
+    formats = ("geotiff",)
+    roles = ("admin",)
+
+    def load(
+        self,
+        session: Session,
+        path: Path,
+        report: ImportReport,
+        options: ImportOptions,
+        who: Principal,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        if options.dry_run:
+            raise ParameterError("dry_run", "a raster is checked while it is converted: import it, or leave it")
+        metadata = options.extra.get("metadata")
+        if not isinstance(metadata, RasterMetadata):
+            raise ParameterError("hazard", "a raster needs its hazard (and optionally unit, return period, scenario)")
+        row, new = ingest_raster(
+            session,
+            path,
+            report.filename,
+            metadata,
+            who.name,
+            settings=options.extra["settings"],
+            progress=options.extra.get("progress"),
+        )
+        report.rows = 1
+        report.inserted, report.unchanged = (1, 0) if new else (0, 1)
+        report.notes.append(f"raster {row.id}" + ("" if new else " (already catalogued: same checksum)"))
+        report.result = (row, new)

@@ -28,11 +28,43 @@ MIME = {
 }
 
 
+#: a text cell starting with one of these is a formula to Excel and LibreOffice (CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell as data, never a formula: one starting with = + - @ (or a tab or carriage
+    return) gets a leading apostrophe, which spreadsheets show as text. Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _safe_row(row: Iterable[Any]) -> list[Any]:
+    return [neutralise(v) for v in row]
+
+
+def _xlsx_row(ws: Any, row: Iterable[Any]) -> list[Any]:
+    """An XLSX row whose text cells are stored as text: openpyxl would store "=…" as a formula.
+    (The value stays as it was: in an XLSX only the cell type makes a formula.)"""
+    from openpyxl.cell import WriteOnlyCell
+
+    out: list[Any] = []
+    for v in row:
+        if isinstance(v, str) and v.startswith(FORMULA_STARTS):
+            cell = WriteOnlyCell(ws, value=v)
+            cell.data_type = "s"
+            out.append(cell)
+        else:
+            out.append(v)
+    return out
+
+
 def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(columns)
-    writer.writerows(rows)
+    writer.writerow(_safe_row(columns))
+    writer.writerows(_safe_row(r) for r in rows)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel then reads UTF-8
 
 
@@ -41,9 +73,9 @@ def to_xlsx(columns: Sequence[str], rows: Sequence[Sequence[Any]], sheet: str) -
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet[:31])
-    ws.append(list(columns))
+    ws.append(_xlsx_row(ws, columns))
     for row in rows:
-        ws.append(list(row))
+        ws.append(_xlsx_row(ws, row))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -110,17 +142,22 @@ LAYER_MIME = {**MIME, "shp": "application/zip"}
 CHUNK = 5000
 
 
-def _cell(value: Any) -> Any:
+def _list_cell(value: Any) -> Any:
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     return value
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: lists joined, formulas neutralised."""
+    return neutralise(_list_cell(value))
 
 
 def csv_stream(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     """CSV (UTF-8 with a BOM, so Excel keeps the diacritics), one chunk of rows at a time."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(columns)
+    writer.writerow(_safe_row(columns))
     yield ("\ufeff" + buf.getvalue()).encode("utf-8")
     for batch in _batches(rows, CHUNK):
         buf.seek(0)
@@ -135,9 +172,9 @@ def write_xlsx(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet[:31])
-    ws.append(list(columns))
+    ws.append(_xlsx_row(ws, columns))
     for r in rows:
-        ws.append([_cell(r[c]) for c in columns])
+        ws.append(_xlsx_row(ws, [_list_cell(r[c]) for c in columns]))
     wb.save(path)
 
 

@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         field,
         field_app,
         health,
+        imports,
         ledger,
         models,
         ogc,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         submissions.bp,
         tiles.bp,
         ogc.bp,
+        imports.bp,
     ):
         app.register_blueprint(bp)
 

@@ -47,6 +47,7 @@ from spatial.models.households import (
     PovertyStandard,
     SurveyRound,
 )
+from spatial.models.imports import IMPORT_STATUSES, Import
 from spatial.models.ledger import (
     ANIMAL_STATUSES,
     DEATH_CAUSES,
@@ -78,6 +79,8 @@ from spatial.models.status import ModelStatus, VisitSchedule
 from spatial.models.tiles import LayerVersion, TileCache
 
 __all__ = [
+    "IMPORT_STATUSES",
+    "Import",
     "READ_ONLY_ROLES",
     "ROLES",
     "ApiToken",

@@ -24,8 +24,8 @@ ADMIN = (
 )
 #: the pages each role has in its menu
 ENTRIES = {
-    "admin": (*COMMON, "/field", *ADMIN),
-    "planner": COMMON,
+    "admin": (*COMMON, "/field", "/imports", *ADMIN),
+    "planner": (*COMMON, "/imports"),
     "extension_worker": (*COMMON, "/field"),
     "evaluator": COMMON,
 }

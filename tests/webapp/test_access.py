@@ -121,6 +121,12 @@ ROUTES = {
     "submissions.index": "page",
     "submissions.table": "page",
     "submissions.review": "scoped_write",
+    # imports: admins and planners (others 403, tests/webapp/test_import_page.py); a planner reads
+    # their own imports only (row-level security on imports)
+    "imports.imports_page": "planner",
+    "imports.upload": "planner_write",
+    "imports.report": "planner",
+    "imports.problems": "planner",
 }
 
 

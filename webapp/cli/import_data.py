@@ -1,9 +1,11 @@
-"""``sinhke import``: bring data in (climate-risk rasters)."""
+"""``sinhke import``: bring data in — ``import LAYER FILE`` for every layer of the import registry,
+``import raster FILE`` for climate-risk rasters. All of them go through ``ingest.importing``."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -11,9 +13,23 @@ from spatial.settings import Settings
 from webapp.cli.base import SinhkeGroup, as_cli_user, cli_actor
 
 
-@click.group("import", cls=SinhkeGroup, help="Bring data in: climate-risk rasters.")
+@click.group(
+    "import",
+    cls=SinhkeGroup,
+    help="Bring data in: `sinhke import LAYER FILE` (households, livelihood_models, infrastructure_works, "
+    "water_schemes, villages, survey_rounds, participants, admin_units, admin_crosswalk, visits) from CSV, XLSX, "
+    "GeoJSON, GeoPackage or zipped Shapefile; "
+    "climate-risk rasters with `sinhke import raster`.",
+)
 def import_() -> None:
     pass
+
+
+def _operator() -> Any:
+    from spatial.accounts import Principal
+
+    # the command line is the operator of the installation: unscoped, as the other commands
+    return Principal(user_id=0, name=cli_actor(), role="admin")
 
 
 @import_.command("raster", help="Catalogue a GeoTIFF (any CRS, VN-2000 included) as a Cloud-Optimized GeoTIFF.")
@@ -45,7 +61,8 @@ def import_raster(
 ) -> None:
     import json
 
-    from ingest.raster import RasterMetadata, ingest_raster
+    from ingest.importing import ImportOptions, run_import
+    from ingest.raster import RasterMetadata
     from spatial.raster_catalogue import catalogue_entry
 
     meta = RasterMetadata(
@@ -59,8 +76,10 @@ def import_raster(
         name=name,
     )
     click.echo(f"{file.name}: checking and converting to a Cloud-Optimized GeoTIFF …", err=True)
+    options = ImportOptions(extra={"metadata": meta, "settings": settings, "progress": sys.stderr})
     with as_cli_user(settings) as s:
-        row, new = ingest_raster(s, file, file.name, meta, cli_actor(), settings=settings, progress=sys.stderr)
+        report = run_import(s, "raster", file, file.name, _operator(), options)
+        row, new = report.result
         entry = catalogue_entry(s, row.id)
     if as_json:
         click.echo(json.dumps({**entry, "new": new}, ensure_ascii=False))
@@ -71,3 +90,104 @@ def import_raster(
         )
     else:
         click.echo(f"already catalogued as raster {row.id} (same checksum): nothing to do")
+
+
+def _layer_command(layer: str, title: str) -> click.Command:
+    @click.command(
+        layer,
+        help=f"Import {title.lower()} from CSV, XLSX, GeoJSON, GeoPackage or a zipped Shapefile. "
+        "A file with any invalid row is refused whole (exit status 1) and every problem is listed.",
+    )
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--dry-run", is_flag=True, help="check and count, write nothing")
+    @click.option("--skip-invalid", is_flag=True, help="store the valid rows, report the others")
+    @click.option(
+        "--mapping",
+        type=click.Path(dir_okay=False, path_type=Path, exists=True),
+        help='headers to fields: JSON {"header": "field"} or CSV rows header,field',
+    )
+    @click.option(
+        "--crs", help="CRS of the coordinates: EPSG code (4756, 3405 …), vn2000:lang_son, vn2000-tm3:107.25, PROJ"
+    )
+    @click.option("--encoding", help="text encoding: utf-8, cp1258, tcvn3, vni (default: detected per column)")
+    @click.option("--sheet", help="XLSX: the sheet to read (default: the first visible one)")
+    @click.option(
+        "--report",
+        "report_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="write the problems as CSV here",
+    )
+    @click.option("--json", "as_json", is_flag=True, help="print the report as one JSON object")
+    @click.pass_obj
+    def command(
+        settings: Settings,
+        file: Path,
+        dry_run: bool,
+        skip_invalid: bool,
+        mapping: Path | None,
+        crs: str | None,
+        encoding: str | None,
+        sheet: str | None,
+        report_file: Path | None,
+        as_json: bool,
+    ) -> None:
+        import json
+
+        from ingest.headers import read_mapping
+        from ingest.importing import ImportFileError, ImportOptions, print_report, problems_csv, run_import
+
+        if not file.is_file():
+            raise ImportFileError(file.name, "no such file")
+        options = ImportOptions(
+            dry_run=dry_run,
+            skip_invalid=skip_invalid,
+            mapping=read_mapping(mapping) if mapping else {},
+            crs=crs,
+            encoding=encoding,
+            sheet=sheet,
+        )
+        progress = _progress_printer()
+        with as_cli_user(settings) as s:
+            report = run_import(s, layer, file, file.name, _operator(), options, progress=progress)
+        if sys.stderr.isatty():
+            click.echo("", err=True)  # end the progress line
+        if report_file is not None:
+            report_file.write_bytes(problems_csv(report.problems))
+        if as_json:
+            click.echo(json.dumps(report.as_dict(), ensure_ascii=False, default=str))
+        else:
+            print_report(report, sys.stdout)
+        if report.refused:
+            sys.exit(1)
+
+    return command
+
+
+def _progress_printer() -> Any:
+    """Progress on stderr: one line rewritten in place on a terminal, else a line every 100,000 rows."""
+    tty = sys.stderr.isatty()
+    state = {"last": 0}
+
+    def show(message: str) -> None:
+        if tty:
+            click.echo(f"\r  {message}   ", err=True, nl=False)
+            return
+        rows = int(message.split()[0].replace(",", "")) if message[:1].isdigit() else None
+        if rows is None or rows - state["last"] >= 100_000:
+            state["last"] = rows or state["last"]
+            click.echo(f"  {message}", err=True)
+
+    return show
+
+
+def _add_layer_commands() -> None:
+    from ingest.importing import REGISTRY, layers
+
+    for layer in layers():
+        if layer == "raster":
+            continue
+        title = next(cls.title for (lay, _fmt), cls in REGISTRY.items() if lay == layer)
+        import_.add_command(_layer_command(layer, title))
+
+
+_add_layer_commands()

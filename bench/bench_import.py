@@ -1,0 +1,242 @@
+"""Survey rounds through `sinhke import` beside a bare psycopg COPY of the same rows (issue #12).
+
+Database ``sinhke_bench_import``: made afresh, one commune drawn by hand and N households COPYed
+in (set-up, not timed). Then, for each size:
+
+* **bare COPY** (the floor): the same rows as CSV with the household *ids* already in them,
+  streamed by psycopg ``COPY survey_rounds (…) FROM STDIN (FORMAT csv)`` and committed;
+* **import CSV**: ``ingest.importing.run_import(… "survey_rounds" …)`` on the CSV people would
+  give (household *codes*, Vietnamese headers), committed — in a child process, so its peak RSS
+  is its own (``getrusage(RUSAGE_CHILDREN)``);
+* **import XLSX**: the same rows in a workbook (``--xlsx-rows``, written by openpyxl's
+  write-only mode, not timed), imported the same way.
+
+``survey_rounds`` is emptied (and analysed) before each timed step; the import runs before the
+floor of its size. Results: bench/out/import-<time>.json and
+a Markdown table.
+
+    .venv/bin/python bench/bench_import.py [--rows 1000000 5000000] [--xlsx-rows 1000000] [--quiet-wait 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import bench_settings, connect, git_info, machine, say, table, wait_quiet, write_json  # noqa: E402
+
+from spatial.cluster import ensure_database  # noqa: E402
+from spatial.migrate import upgrade  # noqa: E402
+
+DATABASE = "sinhke_bench_import"
+WORK = Path(__file__).resolve().parent.parent / "var" / "bench" / "import"
+BOX = "MULTIPOLYGON(((106.0 21.0, 107.5 21.0, 107.5 22.5, 106.0 22.5, 106.0 21.0)))"
+HEADER = ["Mã hộ", "Năm", "Ngày điều tra", "Số nhân khẩu", "Thu nhập bình quân", "d_water", "d_latrine", "d_telecom"]
+COLUMNS = "household_id, year, surveyed_on, members, income_per_person_month, d_water, d_latrine, d_telecom, source"
+
+
+def _row(i: int, households: int) -> tuple[int, int, str, int, int, bool, bool, bool]:
+    h = i % households
+    year = 2021 + i // households
+    return (
+        h,
+        year,
+        f"{year}-10-{1 + h % 28:02d}",
+        1 + h % 7,
+        800_000 + (h * 7919) % 3_000_000,
+        h % 3 == 0,
+        h % 5 == 0,
+        h % 7 == 0,
+    )
+
+
+def setup(settings, households: int) -> None:  # type: ignore[no-untyped-def]
+    ensure_database(settings, DATABASE, fresh=True)
+    upgrade(settings)
+    with connect(settings) as conn:
+        conn.execute(
+            "INSERT INTO admin_units (level, code, name, unit_type, area_type, boundary, valid_from, geom) "
+            "VALUES ('commune', '99001', 'Tân Thanh', 'Xã', 'rural', 'current', '2000-01-01', "
+            "ST_GeomFromText(%s, 4326))",
+            (BOX,),
+        )
+        cid = conn.execute("SELECT id FROM admin_units").fetchone()[0]  # type: ignore[index]
+        with conn.cursor().copy(
+            "COPY households (id, code, commune_id, head_name, members, registered_on) FROM STDIN"
+        ) as cp:
+            for h in range(households):
+                cp.write_row((h + 1, f"H{h:08d}", cid, "Hoàng Văn Thụ", 4, "2020-01-01"))
+        conn.execute("ALTER TABLE survey_rounds SET (autovacuum_enabled = false)")
+
+
+def files(rows: int, households: int) -> tuple[Path, Path]:
+    WORK.mkdir(parents=True, exist_ok=True)
+    people, bare = WORK / f"rounds-{rows}-{households}.csv", WORK / f"rounds-{rows}-{households}-ids.csv"
+    if not people.exists():
+        with open(people, "w", encoding="utf-8", newline="") as a, open(bare, "w", encoding="utf-8", newline="") as b:
+            wa, wb = csv.writer(a), csv.writer(b)
+            wa.writerow(HEADER)
+            for i in range(rows):
+                h, year, day, members, income, w, la, te = _row(i, households)
+                wa.writerow([f"H{h:08d}", year, day, members, income, int(w), int(la), int(te)])
+                wb.writerow([h + 1, year, day, members, income, w, la, te, people.name])
+    return people, bare
+
+
+def xlsx(rows: int, households: int) -> Path:
+    from openpyxl import Workbook
+
+    path = WORK / f"rounds-{rows}-{households}.xlsx"
+    if not path.exists():
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("Rà soát")
+        ws.append(HEADER)
+        for i in range(rows):
+            h, year, day, members, income, w, la, te = _row(i, households)
+            ws.append([f"H{h:08d}", year, day, members, income, int(w), int(la), int(te)])
+        wb.save(path)
+    return path
+
+
+def empty(settings) -> None:  # type: ignore[no-untyped-def]
+    with connect(settings) as conn:
+        conn.execute("TRUNCATE survey_rounds CASCADE")
+        conn.execute("DELETE FROM imports")
+    with connect(settings, autocommit=True) as conn:
+        conn.execute("ANALYZE survey_rounds")
+
+
+def bare_copy(settings, path: Path) -> float:  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    with connect(settings) as conn, conn.cursor() as cur, open(path, "rb") as fh:
+        with cur.copy(f"COPY survey_rounds ({COLUMNS}) FROM STDIN (FORMAT csv)") as cp:
+            while chunk := fh.read(1 << 20):
+                cp.write(chunk)
+    return time.perf_counter() - t0
+
+
+CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from ingest.importing import run_import
+from spatial.accounts import SYSTEM
+from spatial.db import transaction
+from spatial.settings import Settings
+settings = Settings.from_env().with_database(sys.argv[1])
+t0 = time.perf_counter()
+with transaction(settings) as s:
+    r = run_import(s, "survey_rounds", Path(sys.argv[2]), Path(sys.argv[2]).name, SYSTEM)
+print(json.dumps({"seconds": time.perf_counter() - t0, "status": r.status, "inserted": r.inserted,
+                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def imported(path: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, DATABASE, str(path)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    ap.add_argument("--xlsx-rows", type=int, default=1_000_000, help="0: no XLSX run")
+    ap.add_argument("--households", type=int, default=200_000)
+    ap.add_argument("--quiet-wait", type=float, default=20)
+    args = ap.parse_args()
+    settings = bench_settings(DATABASE)
+    say(f"set-up: {args.households:,} households in {DATABASE}")
+    setup(settings, args.households)
+    results = []
+    for rows in args.rows:
+        people, bare = files(rows, args.households)
+        empty(settings)
+        busy2 = wait_quiet(args.quiet_wait)
+        run = imported(people)
+        assert run["status"] == "imported" and run["inserted"] == rows, run
+        empty(settings)
+        busy = wait_quiet(args.quiet_wait)
+        floor = bare_copy(settings, bare)
+        results.append(
+            {
+                "rows": rows,
+                "format": "csv",
+                "bare_copy_s": floor,
+                "import_s": run["seconds"],
+                "import_rss_mib": run["rss_mib"],
+                "busy_before": [busy, busy2],
+            }
+        )
+        say(
+            f"{rows:,} CSV rows: bare COPY {floor:.1f} s, import {run['seconds']:.1f} s, "
+            f"peak RSS {run['rss_mib']:.0f} MiB"
+        )
+    if args.xlsx_rows:
+        path = xlsx(args.xlsx_rows, args.households)
+        _people, bare = files(args.xlsx_rows, args.households)
+        empty(settings)
+        busy = wait_quiet(args.quiet_wait)
+        run = imported(path)
+        assert run["status"] == "imported" and run["inserted"] == args.xlsx_rows, run
+        empty(settings)
+        wait_quiet(args.quiet_wait)
+        floor = bare_copy(settings, bare)
+        results.append(
+            {
+                "rows": args.xlsx_rows,
+                "format": "xlsx",
+                "bare_copy_s": floor,
+                "import_s": run["seconds"],
+                "import_rss_mib": run["rss_mib"],
+                "busy_before": [busy],
+            }
+        )
+        say(f"{args.xlsx_rows:,} XLSX rows: import {run['seconds']:.1f} s, peak RSS {run['rss_mib']:.0f} MiB")
+    rows_out = [
+        [
+            r["format"],
+            r["rows"],
+            r["bare_copy_s"],
+            r["rows"] / r["bare_copy_s"],
+            r["import_s"],
+            r["rows"] / r["import_s"],
+            r["bare_copy_s"] / r["import_s"],
+            r["import_rss_mib"],
+        ]
+        for r in results
+    ]
+    say(
+        table(
+            [
+                "file",
+                "rows",
+                "bare COPY s",
+                "COPY rows/s",
+                "import s",
+                "import rows/s",
+                "import ÷ COPY rate",
+                "import peak RSS MiB",
+            ],
+            rows_out,
+        )
+    )
+    write_json(
+        "import",
+        {
+            "results": results,
+            "machine": machine(settings),
+            "git": git_info(),
+            "self_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,495 @@
+"""Readers: a file's content (never its name) says what it is; each format becomes one :class:`SourceTable`.
+
+CSV (any of , ; tab; UTF-8 with or without BOM, or a legacy 8-bit encoding left for
+:mod:`ingest.vntext` to convert per column), XLSX (python-calamine: the first visible sheet
+unless one is named; hidden sheets and merged header rows reported), GeoJSON, GeoPackage and
+zipped Shapefile (GDAL through pyogrio). Zip archives are opened with limits on the number
+of entries, their total size and their compression ratio, and nothing is extracted outside
+the temporary folder or through a link.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ingest.importing import ImportFileError
+
+#: zip archives: more entries, more bytes or a higher compression ratio than this are refused
+ZIP_MAX_ENTRIES = 1000
+ZIP_MAX_TOTAL_BYTES = 2 * 1024**3
+ZIP_MAX_RATIO = 200
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+@dataclass
+class SourceTable:
+    """The rows of one file, lazily: ``rows`` yields (data row number from 1, values, WKB or None)."""
+
+    columns: list[str]
+    rows: Iterator[tuple[int, list[Any], bytes | None]]
+    #: the CRS the file declares (WKT, PROJ or "EPSG:n"); None when it says nothing
+    crs: str | None = None
+    #: True for vector formats: geometries come with the rows
+    has_geometry: bool = False
+    notes: list[str] = field(default_factory=list)
+    #: text cells read as bytes of an unknown 8-bit encoding (as Latin-1) and left to ingest.vntext
+    legacy_bytes: bool = False
+    #: releases what the rows read from (an open file), whether or not they were all read
+    closer: Callable[[], None] | None = None
+
+    def close(self) -> None:
+        close_rows = getattr(self.rows, "close", None)
+        if close_rows is not None:
+            close_rows()
+        if self.closer is not None:
+            self.closer()
+
+
+# ----------------------------------------------------------------------------- sniffing
+def sniff(path: Path, filename: str) -> tuple[str, str | None]:
+    """(format, note): what the bytes are — csv, xlsx, geojson, gpkg, shapefile or geotiff.
+
+    The note says when the name claims something else. Empty files and unknown binary files are
+    refused here."""
+    size = path.stat().st_size
+    if size == 0:
+        raise ImportFileError(filename, "the file is empty")
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    fmt: str
+    if head.startswith(b"SQLite format 3\x00"):
+        fmt = "gpkg"
+    elif head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        fmt = "geotiff"
+    elif head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        fmt = _sniff_zip(path, filename)
+    elif head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError(filename, "an old binary Excel (.xls) file: save it as .xlsx (or CSV) and import that")
+    else:
+        stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+        if stripped.startswith((b"{", b"[")):
+            fmt = "geojson"
+        elif b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise ImportFileError(
+                filename, "not a file type sinhke reads (CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile)"
+            )
+        else:
+            fmt = "csv"
+    claimed = _claimed(filename)
+    note = None
+    if claimed and claimed != fmt:
+        note = f"the file's name says {claimed}, its content is {fmt}: read as {fmt}"
+    return fmt, note
+
+
+def _claimed(filename: str) -> str | None:
+    ext = Path(filename).suffix.lower()
+    return {
+        ".csv": "csv",
+        ".txt": "csv",
+        ".xlsx": "xlsx",
+        ".geojson": "geojson",
+        ".json": "geojson",
+        ".gpkg": "gpkg",
+        ".zip": "shapefile",
+        ".tif": "geotiff",
+        ".tiff": "geotiff",
+    }.get(ext)
+
+
+def _sniff_zip(path: Path, filename: str) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ImportFileError(filename, f"a damaged or truncated zip archive ({exc})") from None
+    if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
+        return "xlsx"
+    if any(n.lower().endswith(".shp") for n in names):
+        return "shapefile"
+    raise ImportFileError(filename, "a zip archive holding neither a Shapefile (.shp) nor a spreadsheet")
+
+
+# ----------------------------------------------------------------------------- zip archives
+@contextmanager
+def safe_extract(path: Path, filename: str, wanted: tuple[str, ...] = SHAPEFILE_PARTS) -> Iterator[Path]:
+    """Extract the members ending in ``wanted`` into a temporary folder, checking every entry first:
+    at most ZIP_MAX_ENTRIES entries and ZIP_MAX_TOTAL_BYTES uncompressed (as declared and as
+    actually read), no entry compressed more than ZIP_MAX_RATIO times, no absolute path, no
+    ``..``, no symbolic link. Yields the folder; removes it afterwards."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ImportFileError(filename, f"a damaged or truncated zip archive ({exc})") from None
+    work = Path(tempfile.mkdtemp(prefix="sinhke-unzip-"))
+    try:
+        with zf:
+            infos = check_zip(zf, filename)
+            total = 0
+            for info in infos:
+                if info.is_dir() or not info.filename.lower().endswith(wanted):
+                    continue
+                target = work / PurePosixPath(info.filename).name
+                if target.exists():
+                    raise ImportFileError(filename, f"the zip holds two files named {target.name!r}")
+                budget = min(info.file_size, ZIP_MAX_TOTAL_BYTES - total)
+                try:
+                    with zf.open(info) as src, open(target, "xb") as dst:
+                        written = 0
+                        while chunk := src.read(1 << 20):
+                            written += len(chunk)
+                            if written > budget:  # more than it declared: a lying header
+                                raise ImportFileError(filename, f"{info.filename} unpacks to more than it declares")
+                            dst.write(chunk)
+                except (zipfile.BadZipFile, EOFError, OSError, zlib_error()) as exc:
+                    raise ImportFileError(
+                        filename, f"{info.filename} in the zip is damaged or truncated ({exc})"
+                    ) from None
+                total += written
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def check_zip(zf: zipfile.ZipFile, filename: str) -> list[zipfile.ZipInfo]:
+    """Every entry of an archive checked before anything is read from it (the limits above)."""
+    infos = zf.infolist()
+    if len(infos) > ZIP_MAX_ENTRIES:
+        raise ImportFileError(filename, f"the zip holds {len(infos)} entries (at most {ZIP_MAX_ENTRIES})")
+    declared = sum(i.file_size for i in infos)
+    if declared > ZIP_MAX_TOTAL_BYTES:
+        raise ImportFileError(filename, f"the zip would unpack to {declared:,} bytes (at most {ZIP_MAX_TOTAL_BYTES:,})")
+    for info in infos:
+        _check_entry(info, filename)
+    return infos
+
+
+def zlib_error() -> type[Exception]:
+    import zlib
+
+    return zlib.error
+
+
+def _check_entry(info: zipfile.ZipInfo, filename: str) -> None:
+    name = info.filename
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
+        raise ImportFileError(filename, f"the zip entry {name!r} points outside its folder")
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise ImportFileError(filename, f"the zip entry {name!r} is a link")
+    if info.compress_size and info.file_size / info.compress_size > ZIP_MAX_RATIO and info.file_size > 1 << 20:
+        raise ImportFileError(
+            filename,
+            f"the zip entry {name!r} is compressed {info.file_size // info.compress_size}:1 "
+            f"(at most {ZIP_MAX_RATIO}:1): refused as a possible zip bomb",
+        )
+
+
+# ----------------------------------------------------------------------------- CSV
+def read_csv(path: Path, filename: str, encoding: str | None = None) -> SourceTable:
+    """CSV with a header row; the delimiter is sniffed (, ; tab). Text that is not UTF-8 is read as
+    Latin-1 bytes (``legacy_bytes``), for :mod:`ingest.vntext` to convert column by column."""
+    notes: list[str] = []
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    legacy = False
+    if head.startswith(codecs.BOM_UTF8):
+        enc = "utf-8-sig"
+        notes.append("text: UTF-8 with a byte-order mark")
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        enc = "utf-16"
+        notes.append("text: UTF-16")
+    elif encoding and encoding.lower().replace("-", "").replace("_", "") not in ("utf8", "utf8sig"):
+        enc, legacy = "latin-1", True
+    elif _is_utf8(path):
+        enc = "utf-8"
+    else:
+        if encoding:
+            raise ImportFileError(filename, "--encoding says UTF-8, but the file is not valid UTF-8")
+        enc, legacy = "latin-1", True
+    fh_text = open(path, encoding=enc, newline="")  # noqa: SIM115 - closed by the generator
+    sample = fh_text.read(65536)
+    fh_text.seek(0)
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample.split("\n", 1)[0] if sample else ",", delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(fh_text, dialect)
+    try:
+        header = next(reader)
+    except StopIteration:
+        fh_text.close()
+        raise ImportFileError(filename, "the file is empty") from None
+    except csv.Error as exc:
+        fh_text.close()
+        raise ImportFileError(filename, f"not readable as CSV ({exc})") from None
+    width = len(header)
+
+    def rows() -> Iterator[tuple[int, list[Any], bytes | None]]:
+        with fh_text:
+            n = 0
+            try:
+                for values in reader:
+                    if not any(v.strip() for v in values):
+                        continue
+                    n += 1
+                    if len(values) < width:
+                        values = values + [""] * (width - len(values))
+                    yield n, values, None
+            except csv.Error as exc:
+                raise ImportFileError(filename, f"CSV line {reader.line_num}: {exc}") from None
+
+    if legacy:
+        header = [_utf8_if_valid(h) for h in header]
+    return SourceTable(
+        columns=[h.strip() for h in header], rows=rows(), notes=notes, legacy_bytes=legacy, closer=fh_text.close
+    )
+
+
+def _utf8_if_valid(value: str) -> str:
+    """A header of a legacy-bytes file that is in fact UTF-8 (a new header over old rows)."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+def _is_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as fh:
+        try:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+# ----------------------------------------------------------------------------- XLSX
+def read_xlsx(path: Path, filename: str, sheet: str | None = None) -> SourceTable:
+    """One sheet of a workbook: the first visible one unless ``sheet`` names another. Title rows
+    above the header (one filled cell) are skipped; a header spread over merged rows is read as
+    the lowest filled cell of each column ("Thông tin hộ" above "Mã hộ" gives "Mã hộ")."""
+    from python_calamine import CalamineWorkbook, SheetVisibleEnum
+
+    notes: list[str] = []
+    try:
+        with zipfile.ZipFile(path) as zf:  # an XLSX is a zip: the same limits before calamine opens it
+            check_zip(zf, filename)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ImportFileError(filename, f"a damaged or truncated zip archive ({exc})") from None
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for damaged files
+        raise ImportFileError(filename, f"not a readable XLSX workbook ({_first_line(exc)})") from None
+    metas = list(wb.sheets_metadata)
+    hidden = [m.name for m in metas if m.visible != SheetVisibleEnum.Visible]
+    if sheet is not None:
+        if sheet not in wb.sheet_names:
+            raise ImportFileError(filename, f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheet_names)})")
+        name = sheet
+    else:
+        visible = [m.name for m in metas if m.visible == SheetVisibleEnum.Visible]
+        if not visible:
+            raise ImportFileError(filename, "the workbook has no visible sheet")
+        name = visible[0]
+        others = [n for n in visible[1:]]
+        if others:
+            notes.append(f"sheet {name!r} read; other sheets not read: {', '.join(others)}")
+    if hidden:
+        notes.append(f"hidden sheets not read: {', '.join(hidden)} (name one with --sheet to read it)")
+    try:
+        ws = wb.get_sheet_by_name(name)
+        merged = list(ws.merged_cell_ranges or [])
+        rows_iter = ws.iter_rows()
+    except Exception as exc:  # noqa: BLE001
+        raise ImportFileError(filename, f"sheet {name!r} cannot be read ({_first_line(exc)})") from None
+
+    sheet_row = 0
+    header: list[Any] | None = None
+    pending: list[list[Any]] = []
+    for values in rows_iter:
+        sheet_row += 1
+        filled = [v for v in values if _text(v)]
+        if not filled:
+            continue
+        pending.append(list(values))
+        if len(filled) > 1:
+            header_at = sheet_row
+            break
+    else:
+        raise ImportFileError(
+            filename, f"sheet {name!r} is empty" if not pending else f"sheet {name!r} has no header row"
+        )
+    titles, header = pending[:-1], pending[-1]
+    if titles:
+        notes.append(
+            f"title rows above the header skipped: {', '.join(_text(t) for r in titles for t in r if _text(t))}"
+        )
+    # merged cells touching the header row: the header goes down to the lowest row they reach
+    last = header_at
+    for (r0, _c0), (r1, _c1) in merged:
+        if r0 + 1 == header_at and r1 + 1 > last:
+            last = r1 + 1
+    width = max(len(header), max((c1 + 1 for (_r0, _c0), (_r1, c1) in merged if _r0 + 1 == header_at), default=0))
+    columns = [_text(v) for v in header] + [""] * (width - len(header))
+    while sheet_row < last:
+        try:
+            values = next(rows_iter)
+        except StopIteration:
+            break
+        sheet_row += 1
+        for i, v in enumerate(values[:width]):
+            if _text(v):
+                columns[i] = _text(v)
+    if last > header_at:
+        notes.append(
+            f"header spread over merged rows {header_at}–{last} of sheet {name!r}: the lowest label of each column used"
+        )
+
+    def rows() -> Iterator[tuple[int, list[Any], bytes | None]]:
+        n = 0
+        for values in rows_iter:
+            if not any(_text(v) for v in values):
+                continue
+            n += 1
+            vals = list(values[:width]) + [""] * (width - len(values))
+            yield n, vals, None
+
+    return SourceTable(columns=columns, rows=rows(), notes=notes, closer=wb.close)
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (datetime, date, time)):
+        return v.isoformat()
+    return str(v).strip()
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+# ----------------------------------------------------------------------------- vector formats
+def read_vector(path: Path, filename: str, fmt: str) -> Generator[SourceTable, None, None]:
+    """GeoJSON, GeoPackage (its first layer) or a zipped Shapefile, through GDAL. A generator
+    holding the temporary folder of an unzipped Shapefile open until the rows are read."""
+    if fmt == "shapefile":
+        with safe_extract(path, filename) as folder:
+            shps = sorted(folder.glob("*.shp")) + sorted(folder.glob("*.SHP"))
+            if len(shps) != 1:
+                raise ImportFileError(filename, f"the zip holds {len(shps)} .shp files (one, please)")
+            shp = shps[0]
+            present = {p.suffix.lower() for p in folder.iterdir() if p.stem == shp.stem}
+            for part, why in ((".dbf", "its attributes"), (".shx", "its index")):
+                if part not in present:
+                    raise ImportFileError(
+                        filename, f"{shp.name} comes without its {part} file ({why}): zip them together"
+                    )
+            yield _read_ogr(shp, filename)
+        return
+    if fmt == "geojson":
+        _check_json(path, filename)
+    yield _read_ogr(path, filename)
+
+
+def _check_json(path: Path, filename: str) -> None:
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            doc = json.load(fh)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ImportFileError(filename, f"not valid JSON ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
+        raise ImportFileError(filename, "JSON, but not a GeoJSON FeatureCollection")
+
+
+def _read_ogr(path: Path, filename: str) -> SourceTable:
+    import pyogrio
+    from pyogrio.raw import read
+
+    try:
+        meta, _fids, geometry, field_data = read(str(path), encoding=None)
+    except Exception as exc:  # noqa: BLE001 - GDAL's errors come in several types
+        raise ImportFileError(
+            filename, f"cannot be read as {path.suffix or 'vector'} data ({_first_line(exc)})"
+        ) from None
+    notes: list[str] = []
+    layers_in = pyogrio.list_layers(str(path)) if path.suffix.lower() == ".gpkg" else []
+    if len(layers_in) > 1:
+        notes.append(
+            f"layer {layers_in[0][0]!r} read; other layers not read: {', '.join(str(r[0]) for r in layers_in[1:])}"
+        )
+    columns = [str(c) for c in meta["fields"]]
+    n = len(geometry) if geometry is not None else (len(field_data[0]) if field_data else 0)
+
+    def rows() -> Iterator[tuple[int, list[Any], bytes | None]]:
+        for i in range(n):
+            values = [_plain(col[i]) for col in field_data]
+            wkb = geometry[i] if geometry is not None else None
+            yield i + 1, values, (bytes(wkb) if wkb is not None else None)
+
+    return SourceTable(columns=columns, rows=rows(), crs=meta.get("crs"), has_geometry=True, notes=notes)
+
+
+def _plain(value: Any) -> Any:
+    import numpy as np
+
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:  # NaN: GDAL's null for numbers
+        return None
+    return value
+
+
+def read_table(
+    path: Path, filename: str, fmt: str, *, sheet: str | None = None, encoding: str | None = None
+) -> Generator[SourceTable, None, None]:
+    """The file as one table, whatever its format (a generator: exhaust or close it)."""
+    if fmt in ("csv", "xlsx"):
+        table = read_csv(path, filename, encoding) if fmt == "csv" else read_xlsx(path, filename, sheet)
+        try:
+            yield table
+        finally:
+            table.close()
+    elif fmt in ("geojson", "gpkg", "shapefile"):
+        for table in read_vector(path, filename, fmt):
+            try:
+                yield table
+            finally:
+                table.close()
+    else:
+        raise ImportFileError(filename, f"a {fmt} file holds no table")
+
+
+def stream_copy(source: io.BufferedIOBase, dest: Path, max_bytes: int, filename: str) -> None:
+    """Copy an upload to ``dest``, refusing more than ``max_bytes`` (whatever the request claimed)."""
+    size = 0
+    with open(dest, "xb") as out:
+        while chunk := source.read(1 << 20):
+            size += len(chunk)
+            if size > max_bytes:
+                out.close()
+                os.unlink(dest)
+                raise ImportFileError(filename, f"larger than the limit of {max_bytes:,} bytes")
+            out.write(chunk)

@@ -1,0 +1,87 @@
+"""The upload page: who may use it, the report it shows, its CSV download, the size limit."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import text
+
+from tests.conftest import client_for
+
+HEADER = "Mã hộ,Họ và tên chủ hộ,Xã,Số nhân khẩu,Ngày đăng ký,Kinh độ,Vĩ độ\n"
+
+
+def _point(db, code):  # type: ignore[no-untyped-def]
+    return db.execute(
+        text(
+            "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM admin_units "
+            "WHERE level = 'commune' AND boundary = 'current' AND code = :c"
+        ),
+        {"c": code},
+    ).one()
+
+
+def test_planner_imports_into_their_commune_and_reads_the_report(app, db, accounts) -> None:  # type: ignore[no-untyped-def]
+    x, y = _point(db, accounts.commune_a)
+    bx, by = _point(db, accounts.commune_b)
+    body = (
+        HEADER
+        + f"W-1,Lò Văn Tư,{accounts.commune_a},4,2025-09-01,{x},{y}\n"
+        + f"W-2,Lò Văn Năm,{accounts.commune_b},4,2025-09-01,{bx},{by}\n"
+    )
+    planner = client_for(app, accounts, "planner")
+    assert planner.get("/imports").status_code == 200
+    r = planner.post(
+        "/imports",
+        data={"layer": "households", "file": (io.BytesIO(body.encode()), "ho.csv")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 303
+    page = planner.get(r.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and ("Refused" in html or "Từ chối" in html)
+    assert accounts.commune_b in html  # the rejected row's value, on the page
+    csv_body = planner.get(r.headers["Location"] + "/problems.csv")
+    lines = csv_body.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0] == "row,field,value,reason,repaired" and lines[1].startswith("2,commune,")
+    assert db.execute(text("SELECT count(*) FROM households WHERE code LIKE 'W-%'")).scalar_one() == 0
+    r = planner.post(
+        "/imports",
+        data={"layer": "households", "skip_invalid": "1", "file": (io.BytesIO(body.encode()), "ho.csv")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 303
+    assert db.execute(text("SELECT code FROM households WHERE code LIKE 'W-%'")).scalars().all() == ["W-1"]
+    # another user's import is not theirs to read
+    admin = client_for(app, accounts, "admin")
+    assert admin.get(r.headers["Location"]).status_code == 200
+    other = db.execute(text("SELECT min(id) FROM imports")).scalar_one()
+    worker = client_for(app, accounts, "extension_worker")
+    assert worker.get("/imports").status_code == 403
+    assert worker.get(f"/imports/{other}").status_code == 403
+
+
+def test_bad_uploads_are_400s_and_too_large_is_413(app, accounts, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    admin = client_for(app, accounts, "admin")
+    r = admin.post("/imports", data={"layer": "households"}, content_type="multipart/form-data")
+    assert r.status_code == 400 and "file: choose a file" in r.get_data(as_text=True)
+    r = admin.post(
+        "/imports",
+        data={"layer": "nope", "file": (io.BytesIO(b"a,b\n1,2\n"), "x.csv")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 400 and "layer: nothing imports into" in r.get_data(as_text=True)
+    r = admin.post(
+        "/imports",
+        data={"layer": "households", "file": (io.BytesIO(b""), "x.csv")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 400 and "x.csv: the file is empty" in r.get_data(as_text=True)
+    assert admin.get("/imports/abc").status_code == 400
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1000)
+    r = admin.post(
+        "/imports",
+        data={"layer": "households", "file": (io.BytesIO(b"x" * 5000), "big.csv")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 413
