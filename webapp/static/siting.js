@@ -15,7 +15,7 @@ const EMPTY = { type: 'FeatureCollection', features: [] };
 const PALETTE = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#1f78b4'];
 
 function format(template, values) {
-  return template.replace(/%\((\w+)\)s/g, (_, k) => String(values[k]));
+  return template.replace(/\{(\w+)\}/g, (_, k) => String(values[k]));
 }
 
 function setStatus(message, error = false) {
@@ -84,7 +84,7 @@ function selectedCommunes() {
 async function showCommunes(codes) {
   const features = [];
   for (const code of codes) {
-    const r = await fetch(`/api/layers/communes/${encodeURIComponent(code)}`, { headers: { Accept: 'application/geo+json' } });
+    const r = await fetch(`/api/layers/admin_units/${encodeURIComponent(code)}?boundaries=current`, { headers: { Accept: 'application/geo+json' } });
     if (r.ok) features.push(await r.json());
   }
   await ready;
@@ -154,7 +154,12 @@ async function follow(scenario) {
     setStatus(`${t.running} ${s.progress || ''}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const r = await fetch(`/api/siting/${s.id}`, { headers: { Accept: 'application/json' } });
-    s = await r.json();
+    const next = await r.json().catch(() => ({}));
+    if (!r.ok) {
+      setStatus((next.error && next.error.message) || String(r.status), true);
+      return;
+    }
+    s = next;
   }
   if (s.status === 'failed') {
     setStatus(`${t.failed} ${s.error}`, true);

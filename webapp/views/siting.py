@@ -94,14 +94,16 @@ def run() -> ResponseReturnValue:
     if body.get("background") is True and current_app.extensions.get(ANONYMOUS_CONNECTIONS):
         # a job of its own: the row is committed now (status running), a thread computes the result
         # on its own connection, scoped to the same user, and the page polls the row's progress
+        # (the answer is read first: the commit ends the transaction, and the caller's scope with it)
         scenario_id = row.id
+        answer = scenario_json(session, row)
         session.commit()
         thread = threading.Thread(
             target=_run_in_background, args=(settings, who, scenario_id, params), name=f"siting-{scenario_id}"
         )
         thread.daemon = True
         thread.start()
-        return jsonify(scenario_json(session, get_scenario(session, scenario_id))), 202
+        return jsonify(answer), 202
     result = run_siting(session, params, settings.raster_store)
     finish_scenario(session, row.id, result)
     session.refresh(row)
