@@ -79,8 +79,8 @@ assets_in AS (
 """
 
 #: the achieved value of every target (one statement: each indicator is a grouped join)
-_ACHIEVED = text(f"""
-WITH {_MEMBERS},
+_ACHIEVED_SQL = """
+WITH MEMBERS,
 t AS (
     SELECT t.id, t.unit_id, t.year, t.indicator, t.part_id, t.value,
            coalesce(t.baseline_year, t.year - 1) AS baseline_year, p.code AS part_code
@@ -141,7 +141,8 @@ LEFT JOIN supported s ON s.id = t.id
 LEFT JOIN works w ON w.id = t.id
 LEFT JOIN water wa ON wa.id = t.id
 ORDER BY t.id
-""")
+"""
+_ACHIEVED = text(_ACHIEVED_SQL.replace("MEMBERS", _MEMBERS.strip()))
 
 _INSERT = text("""
 INSERT INTO target_progress (unit_id, year, indicator, part_id, as_of, target, achieved, expected, gap, status)
