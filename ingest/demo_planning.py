@@ -4,7 +4,8 @@ one sub-project visibly fail to disburse.
 Targets (G, after Lạng Sơn's published plan for 2025): the poverty rate down 2 points in the
 province and in every commune (baseline 2024); 80 % of the poor and near-poor households of 2021
 supported by a livelihood model over 2021-2025 (poor and near-poor: at or under the rural income
-line); the works each commune completed in 2021-2023 again in 2024-2025. Money: projects 1, 2, 3.1 and 5 in every commune, 2022-2025, central and local budget;
+line); the works each commune completed in 2021-2023 again in 2024-2025. Money: projects 1, 2,
+3.1 and 5 in every commune, 2022-2025, central and local budget;
 most disburse 85-100 % of a past year's allocation (and of the elapsed share of the current year);
 every seventh commune, and sub-project 3.1 everywhere, disburse 15-45 % of it.
 """
