@@ -35,7 +35,7 @@ def seed_planning(session: Session, seed: int, today: date | None = None) -> int
     targets = [
         {"u": province, "y": 2025, "i": "poverty_rate_reduction", "v": 2.0, "b": 2024},
     ]
-    supported = dict(
+    supported: dict[int, int] = dict(
         session.execute(
             # poor and near-poor of 2021 (income at or under the rural line; the classification
             # job has not run yet while the demo loads), in the commune holding their point
@@ -44,7 +44,7 @@ def seed_planning(session: Session, seed: int, today: date | None = None) -> int
                     WHERE sr.year = 2021 AND sr.income_per_person_month <= 1500000 GROUP BY c.id""")
         ).all()
     )
-    works = dict(
+    works: dict[int, int] = dict(
         session.execute(
             text("""SELECT au.commune_id, count(*) FROM infrastructure_works w
                     JOIN asset_units au ON au.asset_kind = 'work' AND au.asset_id = w.id
@@ -64,7 +64,9 @@ def seed_planning(session: Session, seed: int, today: date | None = None) -> int
                 VALUES (:u, :y, :i, :v, :b)"""),
         targets,
     )
-    parts = dict(session.execute(text("SELECT code, id FROM programme_parts WHERE programme_id = 1")).all())
+    parts: dict[str, int] = dict(
+        session.execute(text("SELECT code, id FROM programme_parts WHERE programme_id = 1")).all()
+    )
     money = []
     for n, (unit, _code) in enumerate(communes):
         for part in PARTS:
