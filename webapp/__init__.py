@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         models,
         ogc,
         pages,
+        planning,
         siting,
         tiles,
         vendor,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         tiles.bp,
         ogc.bp,
         siting.bp,
+        planning.bp,
     ):
         app.register_blueprint(bp)
 

@@ -16,8 +16,8 @@ COMMON = ("/map", "/evaluation", "/pass-on", "/visits/due")
 ADMIN = ("/admin/users", "/admin/duplicates", "/admin/standards", "/admin/rasters", "/admin/jobs", "/admin/audit")
 #: the pages each role has in its menu
 ENTRIES = {
-    "admin": (*COMMON, "/field", "/siting", *ADMIN),
-    "planner": (*COMMON, "/siting"),
+    "admin": (*COMMON, "/field", "/siting", "/planning", *ADMIN),
+    "planner": (*COMMON, "/siting", "/planning"),
     "extension_worker": (*COMMON, "/field"),
     "evaluator": COMMON,
 }

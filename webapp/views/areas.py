@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
 from spatial.areas import MAX_HOUSEHOLDS, area_overview
+from spatial.planning import area_planning
 from webapp.db import get_session
 
 bp = Blueprint("areas", __name__)
@@ -13,8 +14,12 @@ bp = Blueprint("areas", __name__)
 
 @bp.get("/areas/<code>")
 def area_page(code: str) -> ResponseReturnValue:
-    overview = area_overview(get_session(), code, request.args.get("boundaries") or "current")
-    return render_template("area.html", o=overview, max_households=MAX_HOUSEHOLDS)
+    session = get_session()
+    boundaries = request.args.get("boundaries") or "current"
+    overview = area_overview(session, code, boundaries)
+    return render_template(
+        "area.html", o=overview, p=area_planning(session, code, boundaries), max_households=MAX_HOUSEHOLDS
+    )
 
 
 @bp.get("/api/areas/<code>")
