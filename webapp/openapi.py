@@ -13,7 +13,7 @@ from spatial.models import ASSET_KINDS, EPOCHS, HAZARDS
 from spatial.params import MAX_ID
 from spatial.raster_tiles import MAX_ZOOM, MIN_ZOOM
 from webapp.openapi_field import field_paths, field_schemas
-from webapp.openapi_siting import siting_paths, siting_schemas
+from webapp.openapi_siting import planning_paths, siting_paths, siting_schemas
 
 _ERROR = {
     "description": "Bad parameter: the message names it and the allowed values",
@@ -405,6 +405,7 @@ def openapi_document() -> dict[str, Any]:
             },
             **field_paths(),
             **siting_paths(),
+            **planning_paths(),
         },
         "security": [{"bearer": []}, {"session": []}],
         "components": {

@@ -112,6 +112,49 @@ def siting_paths() -> dict[str, Any]:
     }
 
 
+def planning_paths() -> dict[str, Any]:
+    from spatial.models import DISBURSEMENT_STATUSES, TARGET_STATUSES
+
+    def listing(summary: str, statuses: tuple[str, ...]) -> dict[str, Any]:
+        return {
+            "get": {
+                "summary": summary,
+                "parameters": [
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": list(statuses)},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 500},
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "properties": {"rows": {"type": "array", "items": {"type": "object"}}}},
+                        "rows",
+                    ),
+                    "400": _json(_ERR, "unknown status or a bad limit"),
+                },
+            }
+        }
+
+    return {
+        "/api/planning/progress": listing(
+            "Targets against progress in the caller's areas (targets_progress job), the largest gap first",
+            TARGET_STATUSES,
+        ),
+        "/api/planning/disbursement": listing(
+            "Allocated and disbursed capital by programme part, area and year, the most left undisbursed first",
+            DISBURSEMENT_STATUSES,
+        ),
+    }
+
+
 def siting_schemas() -> dict[str, Any]:
     lo, hi = GRID_SPACING_RANGE
     return {

@@ -79,3 +79,18 @@ def test_area_page_shows_targets_money_and_scenarios(app, accounts):
     assert "Nước 2026" in page and f"/siting?scenario={r.get_json()['id']}" in page
     # the planner of commune A does not see commune B's figures
     assert client_for(app, accounts, "planner").get(f"/areas/{accounts.commune_b}").status_code == 404
+
+
+def test_cli_import_refuses_a_bad_file_whole(demo_settings, tmp_path, accounts):
+    from click.testing import CliRunner
+
+    from spatial.cluster import database_url
+    from webapp.cli import main
+
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(_xlsx([["area", "year", "indicator", "value"], [accounts.commune_a, 2025, "works_completed", -2]]))
+    r = CliRunner().invoke(
+        main, ["planning", "import", "targets", str(path)], env={"SINHKE_DATABASE_URL": database_url(demo_settings)}
+    )
+    assert r.exit_code == 1
+    assert "row 2, column D (value): -2: a count is a whole number >= 0" in r.output

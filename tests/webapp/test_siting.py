@@ -234,3 +234,48 @@ def test_run_open_export_and_scope(app, accounts, db):
     # an extension worker may not run a siting
     worker = client_for(app, accounts, "extension_worker").post("/api/siting", json=_run_body(accounts.commune_a))
     assert worker.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--radius", "0"], "radius: 0.0 m"),
+        (["--radius", "50001"], "radius: 50001.0 m"),
+        (["--k", "99"], "k: 99 sites asked for but only 2 candidates given"),
+    ],
+)
+def test_cli_bad_input_names_the_field(demo_settings, accounts, tmp_path, args, message):
+    path = tmp_path / "c.csv"
+    path.write_text("lon,lat\n106.7,21.8\n106.8,21.9\n")
+    base = {"--radius": "1000", "--k": "1"}
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    out = CliRunner().invoke(
+        main,
+        ["siting", "run", "--communes", accounts.commune_a, "--candidates", str(path), *sum(base.items(), ())],
+        env={"SINHKE_DATABASE_URL": database_url(demo_settings)},
+    )
+    assert out.exit_code == 1 and message in out.output, out.output
+
+
+def test_cli_refuses_communes_outside_the_users(demo_settings, accounts, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("lon,lat\n106.7,21.8\n")
+    out = CliRunner().invoke(
+        main,
+        [
+            "siting",
+            "run",
+            "--communes",
+            accounts.commune_b,
+            "--candidates",
+            str(path),
+            "--radius",
+            "1000",
+            "--k",
+            "1",
+            "--user",
+            "t_planner",
+        ],
+        env={"SINHKE_DATABASE_URL": database_url(demo_settings)},
+    )
+    assert out.exit_code == 1 and f"communes: {accounts.commune_b}: not a 2025 commune" in out.output
