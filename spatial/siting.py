@@ -105,6 +105,8 @@ class Solution:
     gap: float
     seconds: float
     status: str
+    #: HiGHS's own run (the model built): the bare solve
+    solver_seconds: float = 0.0
 
 
 @dataclass
@@ -545,9 +547,9 @@ def solve_mclp(
     started = time.perf_counter()
     # households no candidate covers add nothing: left out of the model
     keep = np.flatnonzero(cover.getnnz(axis=1) > 0) if n_d else np.array([], dtype=np.int64)
-    a = cover[keep].astype(np.float64).tocsr()
-    m = len(keep)
-    w = weights[keep]
+    # households covered by exactly the same candidates are one row of the model, their weights summed
+    a, w = _merge_identical_rows(cover[keep].tocsr(), weights[keep])
+    m = a.shape[0]
     # rows: y_i - sum_j a_ij x_j <= 0 (i < m); sum_j x_j <= k; sum_j c_j x_j <= budget
     rows = [sparse.hstack([-a, sparse.identity(m, format="csr")], format="csr")]
     row_upper = [np.zeros(m)]
@@ -589,7 +591,9 @@ def solve_mclp(
         incumbent.col_value = x0.tolist()
         incumbent.value_valid = True
         h.setSolution(incumbent)
+    run_started = time.perf_counter()
     h.run()
+    solver_seconds = time.perf_counter() - run_started
     status = h.getModelStatus()
     info = h.getInfo()
     seconds = time.perf_counter() - started
@@ -600,7 +604,24 @@ def solve_mclp(
     # the solver's bound, or (stopped before it had one) every coverable household covered
     bound = min(float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else math.inf, float(w.sum()))
     gap = 0.0 if optimal else _gap(objective, bound)
-    return Solution(chosen, objective, optimal, gap, seconds, h.modelStatusToString(status))
+    return Solution(chosen, objective, optimal, gap, seconds, h.modelStatusToString(status), solver_seconds)
+
+
+def _merge_identical_rows(a: sparse.csr_matrix, w: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """One row per distinct set of covering candidates, weighted by the households sharing it."""
+    a.sort_indices()
+    groups: dict[bytes, int] = {}
+    leaders: list[int] = []
+    group = np.empty(a.shape[0], dtype=np.int64)
+    for i in range(a.shape[0]):
+        key = a.indices[a.indptr[i] : a.indptr[i + 1]].tobytes()
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = len(leaders)
+            leaders.append(i)
+        group[i] = g
+    merged = np.bincount(group, weights=w, minlength=len(leaders))
+    return a[leaders].astype(np.float64).tocsr(), merged
 
 
 _BANNER_SHOWN = False

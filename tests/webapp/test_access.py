@@ -107,6 +107,18 @@ ROUTES = {
     "field_api.create_visit": "scoped_write",
     "field_api.create_visits": "scoped_write",
     "field_api.photo": "scoped",
+    # siting: planners and admins run; a scenario is seen by users who see all of its communes
+    "siting.page": "page",
+    "siting.scenarios": "scoped",
+    "siting.run": "scoped_write",
+    "siting.scenario": "scoped",
+    "siting.scenario_layer": "scoped",
+    # targets and money: read in scope, entered by planners and admins in their areas
+    "planning.page": "page",
+    "planning.progress": "scoped",
+    "planning.disbursement": "scoped",
+    "planning.api_import": "scoped_write",
+    "planning.form_import": "scoped_write",
 }
 
 
