@@ -96,3 +96,17 @@ def area_planning(session: Session, code: str, boundaries: str) -> dict[str, Any
         "money": sorted(disbursement_rows(session, unit_id=unit), key=lambda r: (-r["year"], r["project"])),
         "scenarios": list_scenarios(session, unit_id=unit, limit=50),
     }
+
+
+_RATES = text("""
+SELECT a.year, a.households, a.poor::float8 / nullif(a.households, 0) AS poverty_rate,
+       a.near_poor::float8 / nullif(a.households, 0) AS near_poor_rate, a.estimated
+FROM area_indicators a JOIN admin_units u ON u.id = a.unit_id
+WHERE u.code = :code AND u.boundary = :b
+ORDER BY a.year
+""")
+
+
+def area_rates(session: Session, code: str, boundaries: str) -> list[dict[str, Any]]:
+    """The area's poverty and near-poverty rates by year (estimated: re-aggregated by crosswalk)."""
+    return [dict(r._mapping) for r in session.execute(_RATES, {"code": code, "b": boundaries})]

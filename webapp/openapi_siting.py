@@ -148,6 +148,37 @@ def planning_paths() -> dict[str, Any]:
             "Targets against progress in the caller's areas (targets_progress job), the largest gap first",
             TARGET_STATUSES,
         ),
+        "/api/planning/import/{kind}": {
+            "post": {
+                "summary": "Targets or allocations from an XLSX (Vietnamese or English headers): all rows or none",
+                "parameters": [
+                    {
+                        "name": "kind",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": ["targets", "allocations"]},
+                    },
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": {"file": {"type": "string", "format": "binary"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json({"type": "object"}, "the counts: rows, inserted, updated, unchanged"),
+                    "400": _json(_ERR, "no file, or an unknown kind"),
+                    "403": _json(_ERR, "a role that does not enter money or targets"),
+                    "422": _json(_ERR, "refused: `errors` lists every `{row, column, reason}`; nothing written"),
+                },
+            }
+        },
         "/api/planning/disbursement": listing(
             "Allocated and disbursed capital by programme part, area and year, the most left undisbursed first",
             DISBURSEMENT_STATUSES,

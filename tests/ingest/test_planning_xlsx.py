@@ -25,7 +25,14 @@ def _count(db, table):
     return db.scalar(text(f"SELECT count(*) FROM {table}"))  # noqa: S608 - fixed names
 
 
+def _clear(db):
+    """The demo's own targets and money out of the way (rolled back with the test)."""
+    db.execute(text("DELETE FROM targets"))
+    db.execute(text("DELETE FROM allocations"))
+
+
 def test_allocations_with_vietnamese_headers_and_resending(db, accounts):
+    _clear(db)
     data = _xlsx(
         [
             ["Dự án / Tiểu dự án", "Mã địa bàn", "Năm", "Nguồn vốn", "Vốn giao", "Giải ngân"],
@@ -66,6 +73,7 @@ def test_a_bad_row_names_row_and_column_and_writes_nothing(db, accounts):
 
 
 def test_targets_unknown_indicator_and_scope(db, accounts):
+    _clear(db)
     before = _count(db, "targets")
     bad = _xlsx([["area", "year", "indicator", "value"], [accounts.commune_a, 2025, "happiness", 3]])
     with pytest.raises(ImportRefused, match=r"row 2, column C \(indicator\): 'happiness': unknown indicator"):

@@ -94,3 +94,22 @@ def test_cli_import_refuses_a_bad_file_whole(demo_settings, tmp_path, accounts):
     )
     assert r.exit_code == 1
     assert "row 2, column D (value): -2: a count is a whole number >= 0" in r.output
+
+
+def test_area_page_charts_rates_and_flags_estimates(app, accounts, db):
+    admin = client_for(app, accounts, "admin")
+    db.execute(
+        text("""UPDATE area_indicators SET estimated = true WHERE year = 2022
+                AND unit_id = (SELECT id FROM admin_units WHERE code = :c AND boundary = 'current')"""),
+        {"c": accounts.commune_a},
+    )
+    db.flush()
+    years = db.scalar(
+        text("""SELECT count(*) FROM area_indicators a JOIN admin_units u ON u.id = a.unit_id
+                WHERE u.code = :c AND u.boundary = 'current'"""),
+        {"c": accounts.commune_a},
+    )
+    page = admin.get(f"/areas/{accounts.commune_a}?lang=en").data.decode()
+    assert 'id="area-rates"' in page and page.count("<polyline") == 2
+    assert page.count('class="rate-pt rate-poverty_rate') == years
+    assert page.count("rate-pt rate-poverty_rate estimated") == 1 and page.count('data-estimated="true"') == 1

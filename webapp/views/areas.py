@@ -6,7 +6,8 @@ from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
 from spatial.areas import MAX_HOUSEHOLDS, area_overview
-from spatial.planning import area_planning
+from spatial.planning import area_planning, area_rates
+from webapp.charts import rate_chart
 from webapp.db import get_session
 
 bp = Blueprint("areas", __name__)
@@ -17,8 +18,14 @@ def area_page(code: str) -> ResponseReturnValue:
     session = get_session()
     boundaries = request.args.get("boundaries") or "current"
     overview = area_overview(session, code, boundaries)
+    rates = area_rates(session, code, boundaries)
     return render_template(
-        "area.html", o=overview, p=area_planning(session, code, boundaries), max_households=MAX_HOUSEHOLDS
+        "area.html",
+        o=overview,
+        p=area_planning(session, code, boundaries),
+        rates=rates,
+        chart=rate_chart(rates, ("poverty_rate", "near_poor_rate")),
+        max_households=MAX_HOUSEHOLDS,
     )
 
 
