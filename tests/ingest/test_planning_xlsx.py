@@ -12,7 +12,8 @@ from ingest.planning_xlsx import ImportRefused, import_xlsx
 from spatial.accounts import Principal, apply_scope
 
 
-def _xlsx(rows):
+def xlsx(rows):
+    """An XLSX of these rows (the first is the header), made in memory."""
     wb = openpyxl.Workbook()
     for row in rows:
         wb.active.append(row)
@@ -33,7 +34,7 @@ def _clear(db):
 
 def test_allocations_with_vietnamese_headers_and_resending(db, accounts):
     _clear(db)
-    data = _xlsx(
+    data = xlsx(
         [
             ["Dự án / Tiểu dự án", "Mã địa bàn", "Năm", "Nguồn vốn", "Vốn giao", "Giải ngân"],
             ["3.1", accounts.commune_a, 2024, "Ngân sách trung ương", 1_500_000_000, "1.200.000.000"],
@@ -55,7 +56,7 @@ def test_allocations_with_vietnamese_headers_and_resending(db, accounts):
 
 def test_a_bad_row_names_row_and_column_and_writes_nothing(db, accounts):
     before = _count(db, "allocations")
-    data = _xlsx(
+    data = xlsx(
         [
             ["project", "area", "year", "source", "allocated", "disbursed"],
             ["2", accounts.commune_a, 2024, "central", 1000, 10],
@@ -75,15 +76,15 @@ def test_a_bad_row_names_row_and_column_and_writes_nothing(db, accounts):
 def test_targets_unknown_indicator_and_scope(db, accounts):
     _clear(db)
     before = _count(db, "targets")
-    bad = _xlsx([["area", "year", "indicator", "value"], [accounts.commune_a, 2025, "happiness", 3]])
+    bad = xlsx([["area", "year", "indicator", "value"], [accounts.commune_a, 2025, "happiness", 3]])
     with pytest.raises(ImportRefused, match=r"row 2, column C \(indicator\): 'happiness': unknown indicator"):
         import_xlsx(db, "targets", bad, "t.xlsx")
     # a planner of commune A cannot set commune B's targets
     planner = db.scalar(text("SELECT id FROM users WHERE name = 't_planner'"))
     apply_scope(db, Principal(planner, "t_planner", "planner"))
-    other = _xlsx([["Địa bàn", "Năm", "Chỉ tiêu", "Giá trị"], [accounts.commune_b, 2025, "works_completed", 3]])
+    other = xlsx([["Địa bàn", "Năm", "Chỉ tiêu", "Giá trị"], [accounts.commune_b, 2025, "works_completed", 3]])
     with pytest.raises(ImportRefused, match="outside your areas"):
         import_xlsx(db, "targets", other, "t.xlsx")
-    mine = _xlsx([["Địa bàn", "Năm", "Chỉ tiêu", "Giá trị"], [accounts.commune_a, 2025, "Giảm tỷ lệ hộ nghèo", 2.5]])
+    mine = xlsx([["Địa bàn", "Năm", "Chỉ tiêu", "Giá trị"], [accounts.commune_a, 2025, "Giảm tỷ lệ hộ nghèo", 2.5]])
     assert import_xlsx(db, "targets", mine, "t.xlsx").inserted == 1
     assert _count(db, "targets") == before + 1

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import io
 
-import openpyxl
 from sqlalchemy import text
 
 from tests.conftest import client_for
-
-
-def _xlsx(rows):
-    wb = openpyxl.Workbook()
-    for row in rows:
-        wb.active.append(row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+from tests.ingest.test_planning_xlsx import xlsx as _xlsx
 
 
 def test_lists_are_scoped_and_sorted_by_gap(app, accounts):
