@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from ingest import IngestError
 from ingest.adminunits import Province, Unit, load_province
 from ingest.demo_ledger import LEDGER_AS_OF, seed_ledger
+from ingest.demo_planning import seed_planning
 from ingest.demo_visits import seed_visits
 from spatial.db import driver_connection
 from spatial.geometry import (
@@ -202,6 +203,11 @@ class DemoSummary:
 Progress = Callable[[str], None]
 
 DATA_TABLES = (
+    "siting_scenarios",
+    "disbursement_progress",
+    "target_progress",
+    "allocations",
+    "targets",
     "ledger_visits",
     "pass_on_obligations",
     "animal_events",
@@ -276,6 +282,7 @@ def load_demo(
     # field visits of the last 12 months, so model status is not empty (one audit entry, as above)
     session.execute(text("SELECT set_config('sinhke.audit', 'off', true)"))
     summary.counts["visits"] = seed_visits(session, options.seed)
+    summary.counts["targets_and_allocations"] = seed_planning(session, options.seed)
     session.execute(text("SELECT set_config('sinhke.audit', 'on', true)"))
     # fresh tables have no planner statistics; without them the first jobs pick poor plans
     session.execute(text("ANALYZE " + ", ".join(reversed(DATA_TABLES[:-2]))))

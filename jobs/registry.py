@@ -158,6 +158,26 @@ JOBS: tuple[Job, ...] = (
         ),
         writes=("model_status",),
     ),
+    Job(
+        "targets_progress",
+        "jobs.targets_progress:targets_progress",
+        "Targets against progress by area, and the share of allocated capital disbursed",
+        {"hour": "3", "minute": "0"},
+        reads=(
+            "targets",
+            "allocations",
+            "programme_parts",
+            "area_indicators",
+            "household_units",
+            "asset_units",
+            "livelihood_models",
+            "model_participants",
+            "infrastructure_works",
+            "water_schemes",
+            "water_scheme_households",
+        ),
+        writes=("target_progress", "disbursement_progress"),
+    ),
 )
 
 

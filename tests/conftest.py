@@ -84,6 +84,7 @@ def demo_settings(base_settings: Settings) -> Settings:
         "fallback_risk",
         "evaluate_models",
         "model_status",
+        "targets_progress",
     ):
         outcome = run_job(settings, job)
         assert outcome.status == "succeeded", outcome

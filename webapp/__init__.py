@@ -73,6 +73,8 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         ogc,
         pages,
         submissions,
+        planning,
+        siting,
         tiles,
         vendor,
     )
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         tiles.bp,
         ogc.bp,
         imports.bp,
+        siting.bp,
+        planning.bp,
     ):
         app.register_blueprint(bp)
 

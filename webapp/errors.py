@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
+from ingest.planning_xlsx import ImportRefused
 from ingest.visits import InvalidVisit, VisitConflict, VisitForbidden
 from spatial import NotFound, ParameterError, SinhkeError
 from spatial.accounts import AccountError, Conflict, RateLimited
@@ -23,6 +24,7 @@ RETRY_AFTER_SECONDS = 5
 #: most specific first
 STATUS: dict[type[Exception], int] = {
     InvalidVisit: 422,
+    ImportRefused: 422,
     VisitForbidden: 403,
     ReviewForbidden: 403,
     VisitConflict: 409,
@@ -44,6 +46,8 @@ def error_payload(exc: SinhkeError) -> tuple[int, str, dict]:
         position = getattr(exc, "position", None)  # a CQL2 filter's syntax error
         if position is not None:
             extra["position"] = position
+    elif isinstance(exc, ImportRefused):
+        extra = {"errors": [{"row": e.row, "column": e.column, "reason": e.reason} for e in exc.errors]}
     elif isinstance(exc, InvalidVisit):
         extra = {"field": exc.field, "errors": exc.errors}
     elif isinstance(exc, VisitConflict):

@@ -13,6 +13,7 @@ from spatial.models import ASSET_KINDS, EPOCHS, HAZARDS
 from spatial.params import MAX_ID
 from spatial.raster_tiles import MAX_ZOOM, MIN_ZOOM
 from webapp.openapi_field import field_paths, field_schemas
+from webapp.openapi_siting import planning_paths, siting_paths, siting_schemas
 
 _ERROR = {
     "description": "Bad parameter: the message names it and the allowed values",
@@ -437,6 +438,8 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             **field_paths(),
+            **siting_paths(),
+            **planning_paths(),
         },
         "security": [{"bearer": []}, {"session": []}],
         "components": {
@@ -588,6 +591,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
                 **field_schemas(),
+                **siting_schemas(),
             },
         },
     }

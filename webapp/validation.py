@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
+from spatial import ParameterError
 from spatial.params import check_id, check_text
 
 
@@ -21,6 +22,8 @@ def check_request() -> None:
     sources = [request.args] if request.method in ("GET", "HEAD") else [request.args, request.form]
     for source in sources:
         for name, value in source.items(multi=True):
+            if not isinstance(name, str) or not isinstance(value, str):  # a multipart part Werkzeug could not decode
+                raise ParameterError("parameter name", "a form field without a readable name or value")
             check_text("parameter name", name)
             check_text(name, value)
     check_text("Authorization", request.headers.get("Authorization", ""))

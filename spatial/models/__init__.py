@@ -62,6 +62,20 @@ from spatial.models.ledger import (
     PassOnObligation,
     PassOnRule,
 )
+from spatial.models.planning import (
+    DISBURSEMENT_STATUSES,
+    MONEY_SOURCES,
+    SCENARIO_STATUSES,
+    TARGET_INDICATORS,
+    TARGET_STATUSES,
+    Allocation,
+    DisbursementProgress,
+    Programme,
+    ProgrammePart,
+    SitingScenario,
+    Target,
+    TargetProgress,
+)
 from spatial.models.programme import (
     MODEL_TYPES,
     WATER_STATUSES,
@@ -153,4 +167,16 @@ __all__ = [
     "VisitSchedule",
     "LayerVersion",
     "TileCache",
+    "DISBURSEMENT_STATUSES",
+    "MONEY_SOURCES",
+    "SCENARIO_STATUSES",
+    "TARGET_INDICATORS",
+    "TARGET_STATUSES",
+    "Allocation",
+    "DisbursementProgress",
+    "Programme",
+    "ProgrammePart",
+    "SitingScenario",
+    "Target",
+    "TargetProgress",
 ]

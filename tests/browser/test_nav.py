@@ -24,8 +24,8 @@ ADMIN = (
 )
 #: the pages each role has in its menu
 ENTRIES = {
-    "admin": (*COMMON, "/field", "/imports", *ADMIN),
-    "planner": (*COMMON, "/imports"),
+    "admin": (*COMMON, "/field", "/imports", "/siting", "/planning", *ADMIN),
+    "planner": (*COMMON, "/imports", "/siting", "/planning"),
     "extension_worker": (*COMMON, "/field"),
     "evaluator": COMMON,
 }

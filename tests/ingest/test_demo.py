@@ -159,3 +159,22 @@ def test_deterministic_for_a_seed(empty_db):
     assert not is_loaded(empty_db)
     assert _fingerprint(empty_db, 11) == first
     assert _fingerprint(empty_db, 12) != first
+
+
+def test_targets_and_money_with_visible_laggards(db):
+    """The province's 2025 targets are seeded; sub-project 3.1 and a few communes disburse slowly."""
+    province = db.execute(
+        text("""SELECT t.value, t.baseline_year FROM targets t JOIN admin_units u ON u.id = t.unit_id
+                WHERE u.level = 'province' AND t.indicator = 'poverty_rate_reduction' AND t.year = 2025""")
+    ).one()
+    assert tuple(province) == (2.0, 2024)
+    low = db.execute(
+        text("""SELECT pp.code, count(DISTINCT d.unit_id) FROM disbursement_progress d
+                JOIN programme_parts pp ON pp.id = d.part_id WHERE d.status = 'low' AND d.year < 2025 GROUP BY pp.code""")
+    ).all()
+    by_part = dict(low)
+    communes = db.scalar(text("SELECT count(*) FROM admin_units WHERE boundary = 'current' AND level = 'commune'"))
+    assert by_part["3.1"] == communes  # the sub-project lags everywhere
+    assert 0 < by_part["1"] < communes / 4  # a few communes lag on the others
+    statuses = {r[0] for r in db.execute(text("SELECT DISTINCT status FROM target_progress"))}
+    assert {"met", "lagging", "no_target"} <= statuses

@@ -127,6 +127,18 @@ ROUTES = {
     "imports.upload": "planner_write",
     "imports.report": "planner",
     "imports.problems": "planner",
+    # siting: planners and admins run; a scenario is seen by users who see all of its communes
+    "siting.page": "page",
+    "siting.scenarios": "scoped",
+    "siting.run": "scoped_write",
+    "siting.scenario": "scoped",
+    "siting.scenario_layer": "scoped",
+    # targets and money: read in scope, entered by planners and admins in their areas
+    "planning.page": "page",
+    "planning.progress": "scoped",
+    "planning.disbursement": "scoped",
+    "planning.api_import": "scoped_write",
+    "planning.form_import": "scoped_write",
 }
 
 

@@ -6,6 +6,8 @@ from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
 from spatial.areas import MAX_HOUSEHOLDS, area_overview
+from spatial.planning import area_planning, area_rates
+from webapp.charts import rate_chart
 from webapp.db import get_session
 
 bp = Blueprint("areas", __name__)
@@ -13,8 +15,18 @@ bp = Blueprint("areas", __name__)
 
 @bp.get("/areas/<code>")
 def area_page(code: str) -> ResponseReturnValue:
-    overview = area_overview(get_session(), code, request.args.get("boundaries") or "current")
-    return render_template("area.html", o=overview, max_households=MAX_HOUSEHOLDS)
+    session = get_session()
+    boundaries = request.args.get("boundaries") or "current"
+    overview = area_overview(session, code, boundaries)
+    rates = area_rates(session, code, boundaries)
+    return render_template(
+        "area.html",
+        o=overview,
+        p=area_planning(session, code, boundaries),
+        rates=rates,
+        chart=rate_chart(rates, ("poverty_rate", "near_poor_rate")),
+        max_households=MAX_HOUSEHOLDS,
+    )
 
 
 @bp.get("/api/areas/<code>")

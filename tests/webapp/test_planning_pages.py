@@ -1,0 +1,106 @@
+"""/planning, /api/planning and the area page's targets, money and scenarios, within the caller's areas."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import text
+
+from tests.conftest import client_for
+from tests.ingest.test_planning_xlsx import xlsx as _xlsx
+
+
+def test_lists_are_scoped_and_sorted_by_gap(app, accounts):
+    admin = client_for(app, accounts, "admin").get("/api/planning/disbursement?status=low").get_json()["rows"]
+    mine = client_for(app, accounts, "planner").get("/api/planning/disbursement?status=low").get_json()["rows"]
+    assert mine and {r["code"] for r in mine} == {accounts.commune_a}
+    assert len({r["code"] for r in admin}) > 1
+    left = [r["allocated_vnd"] - r["disbursed_vnd"] for r in admin]
+    assert left == sorted(left, reverse=True)
+    lagging = client_for(app, accounts, "admin").get("/api/planning/progress?status=lagging").get_json()["rows"]
+    assert lagging and all(r["status"] == "lagging" for r in lagging)
+    gaps = [r["gap"] for r in lagging]
+    assert gaps == sorted(gaps, reverse=True)
+    assert client_for(app, accounts, "planner").get("/api/planning/progress?status=late").status_code == 400
+    page = client_for(app, accounts, "planner").get("/planning?lang=en")
+    assert page.status_code == 200 and b'id="low-disbursement"' in page.data
+
+
+def test_xlsx_upload_all_or_nothing(app, accounts, db):
+    planner = client_for(app, accounts, "planner")
+    before = db.scalar(text("SELECT count(*) FROM allocations"))
+    bad = _xlsx([["project", "area", "year", "source", "allocated"], ["2", accounts.commune_a, 2026, "central", "ten"]])
+    r = planner.post("/api/planning/import/allocations", data={"file": (io.BytesIO(bad), "m.xlsx")})
+    assert r.status_code == 422
+    assert r.get_json()["error"]["errors"] == [
+        {"row": 2, "column": "E (allocated)", "reason": "'ten': money is a whole number of VND"}
+    ]
+    assert db.scalar(text("SELECT count(*) FROM allocations")) == before
+    good = _xlsx(
+        [
+            ["Dự án", "Địa bàn", "Năm", "Nguồn vốn", "Vốn giao", "Giải ngân"],
+            ["2", accounts.commune_a, 2026, "Huy động", 5, 1],
+        ]
+    )
+    r = planner.post("/api/planning/import/allocations", data={"file": (io.BytesIO(good), "m.xlsx")})
+    assert r.status_code == 200 and r.get_json()["inserted"] == 1
+    assert db.scalar(text("SELECT count(*) FROM allocations")) == before + 1
+    # the evaluator reads but does not enter money
+    r = client_for(app, accounts, "evaluator").post(
+        "/api/planning/import/allocations", data={"file": (io.BytesIO(good), "m.xlsx")}
+    )
+    assert r.status_code == 403
+
+
+def test_area_page_shows_targets_money_and_scenarios(app, accounts):
+    admin = client_for(app, accounts, "admin")
+    r = admin.post(
+        "/api/siting",
+        json={
+            "name": "Nước 2026",
+            "communes": [accounts.commune_a],
+            "radius": 2000,
+            "k": 1,
+            "candidates": {"grid": 3000},
+        },
+    )
+    assert r.status_code == 201
+    page = admin.get(f"/areas/{accounts.commune_a}?lang=en").data.decode()
+    assert 'id="area-targets"' in page and 'id="area-money"' in page
+    assert "Nước 2026" in page and f"/siting?scenario={r.get_json()['id']}" in page
+    # the planner of commune A does not see commune B's figures
+    assert client_for(app, accounts, "planner").get(f"/areas/{accounts.commune_b}").status_code == 404
+
+
+def test_cli_import_refuses_a_bad_file_whole(demo_settings, tmp_path, accounts):
+    from click.testing import CliRunner
+
+    from spatial.cluster import database_url
+    from webapp.cli import main
+
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(_xlsx([["area", "year", "indicator", "value"], [accounts.commune_a, 2025, "works_completed", -2]]))
+    r = CliRunner().invoke(
+        main, ["planning", "import", "targets", str(path)], env={"SINHKE_DATABASE_URL": database_url(demo_settings)}
+    )
+    assert r.exit_code == 1
+    assert "row 2, column D (value): -2: a count is a whole number >= 0" in r.output
+
+
+def test_area_page_charts_rates_and_flags_estimates(app, accounts, db):
+    admin = client_for(app, accounts, "admin")
+    db.execute(
+        text("""UPDATE area_indicators SET estimated = true WHERE year = 2022
+                AND unit_id = (SELECT id FROM admin_units WHERE code = :c AND boundary = 'current')"""),
+        {"c": accounts.commune_a},
+    )
+    db.flush()
+    years = db.scalar(
+        text("""SELECT count(*) FROM area_indicators a JOIN admin_units u ON u.id = a.unit_id
+                WHERE u.code = :c AND u.boundary = 'current'"""),
+        {"c": accounts.commune_a},
+    )
+    page = admin.get(f"/areas/{accounts.commune_a}?lang=en").data.decode()
+    assert 'id="area-rates"' in page and page.count("<polyline") == 2
+    assert page.count('class="rate-pt rate-poverty_rate') == years
+    assert page.count("rate-pt rate-poverty_rate estimated") == 1 and page.count('data-estimated="true"') == 1
