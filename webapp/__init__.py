@@ -72,9 +72,9 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         models,
         ogc,
         pages,
-        submissions,
         planning,
         siting,
+        submissions,
         tiles,
         vendor,
     )
