@@ -60,7 +60,21 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     from webapp import auth, db, errors, validation
-    from webapp.views import admin, api, areas, field, field_app, health, ledger, models, ogc, pages, tiles, vendor
+    from webapp.views import (
+        admin,
+        api,
+        areas,
+        field,
+        field_app,
+        health,
+        ledger,
+        models,
+        ogc,
+        pages,
+        sensors_api,
+        tiles,
+        vendor,
+    )
     from webapp.views import auth as auth_views
 
     errors.init_app(app)
@@ -80,6 +94,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         models.bp,
         tiles.bp,
         ogc.bp,
+        sensors_api.bp,
     ):
         app.register_blueprint(bp)
 

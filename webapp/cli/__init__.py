@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from spatial.settings import Settings
-from webapp.cli import db, demo, evaluate, forms, import_data, jobs, serve, users
+from webapp.cli import db, demo, evaluate, forms, import_data, jobs, sensors, serve, users
 from webapp.cli.base import SinhkeGroup
 
 
@@ -25,5 +25,6 @@ for command in (
     forms.forms,
     serve.serve,
     evaluate.evaluate,
+    sensors.sensors,
 ):
     main.add_command(command)

@@ -1,0 +1,62 @@
+"""Test devices for the sensor tests: a scheme meter and a rain gauge in one commune, a second meter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from spatial.sensors import add_datastream, add_device, issue_device_token
+
+
+@dataclass(frozen=True)
+class Devices:
+    meter: str
+    flow: int
+    pressure: int
+    gauge: str
+    rain: int
+    other: str
+    other_flow: int
+    token: str
+    other_token: str
+    scheme_code: str
+
+
+def make_devices(session: Session, commune_code: str, prefix: str = "t") -> Devices:
+    """Two scheme meters and a gauge in ``commune_code`` (its first two demo schemes); tokens for the meters."""
+    schemes = (
+        session.execute(
+            text(
+                "SELECT s.code FROM water_schemes s JOIN asset_units au ON au.asset_kind = 'water_scheme' "
+                "AND au.asset_id = s.id JOIN admin_units c ON c.id = au.commune_id WHERE c.code = :c ORDER BY s.id"
+            ),
+            {"c": commune_code},
+        )
+        .scalars()
+        .all()
+    )
+    centre = session.execute(
+        text("SELECT ST_X(centroid), ST_Y(centroid) FROM admin_units WHERE code = :c AND boundary = 'current'"),
+        {"c": commune_code},
+    ).one()
+    add_device(session, f"{prefix}-meter", "Test meter", "water_scheme", scheme=schemes[0])
+    flow = add_datastream(session, f"{prefix}-meter", "flow", interval_s=900).id
+    pressure = add_datastream(session, f"{prefix}-meter", "pressure", interval_s=900).id
+    add_device(session, f"{prefix}-gauge", "Test gauge", "station", lon=centre[0], lat=centre[1])
+    rain = add_datastream(session, f"{prefix}-gauge", "rainfall", interval_s=3600).id
+    add_device(session, f"{prefix}-other", "Other meter", "water_scheme", scheme=schemes[-1])
+    other_flow = add_datastream(session, f"{prefix}-other", "flow", interval_s=900).id
+    return Devices(
+        meter=f"{prefix}-meter",
+        flow=flow,
+        pressure=pressure,
+        gauge=f"{prefix}-gauge",
+        rain=rain,
+        other=f"{prefix}-other",
+        other_flow=other_flow,
+        token=issue_device_token(session, f"{prefix}-meter"),
+        other_token=issue_device_token(session, f"{prefix}-other"),
+        scheme_code=schemes[0],
+    )
