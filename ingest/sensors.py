@@ -146,10 +146,9 @@ def ingest_observations(
     if device_id is not None:
         foreign = sorted({ds for _, ds, _, _ in parsed if ds in streams and streams[ds][0] != device_id})
         if foreign:
-            raise DeviceForbidden(
-                f"datastream{'s' if len(foreign) > 1 else ''} {', '.join(map(str, foreign))} "
-                "belong to another device; nothing of this batch was written"
-            )
+            names = ", ".join(map(str, foreign))
+            which = f"datastreams {names} belong" if len(foreign) > 1 else f"datastream {names} belongs"
+            raise DeviceForbidden(f"{which} to another device; nothing of this batch was written")
     good: dict[tuple[int, datetime], tuple[int, float]] = {}
     for i, ds, when, value in parsed:
         if ds not in streams:

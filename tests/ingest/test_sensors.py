@@ -100,7 +100,7 @@ def test_another_devices_stream_refuses_the_batch_and_the_limit_holds(db, device
         {"datastream": devices.flow, "phenomenon_time": "2026-07-01T00:00:00Z", "value": 1},
         {"datastream": devices.other_flow, "phenomenon_time": "2026-07-01T00:00:00Z", "value": 1},
     ]
-    with pytest.raises(DeviceForbidden, match=f"datastream {devices.other_flow} belong"):
+    with pytest.raises(DeviceForbidden, match=f"datastream {devices.other_flow} belongs to another device"):
         ingest_observations(db, rows, channel="http", device_id=meter.thing_id)
     assert (
         db.scalar(text("SELECT count(*) FROM sensor_observations WHERE datastream_id = :d"), {"d": devices.flow}) == 0
