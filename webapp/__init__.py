@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         ogc,
         pages,
         sensors_api,
+        sta,
         tiles,
         vendor,
     )
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         tiles.bp,
         ogc.bp,
         sensors_api.bp,
+        sta.bp,
     ):
         app.register_blueprint(bp)
 
