@@ -107,6 +107,11 @@ ROUTES = {
     "field_api.create_visit": "scoped_write",
     "field_api.create_visits": "scoped_write",
     "field_api.photo": "scoped",
+    # a device writes with its own token (tests/webapp/test_sensors_api.py); SensorThings reads are
+    # scoped by the devices' communes (tests/webapp/test_sta.py)
+    "sensors_api.observations": "device",
+    "sta.index": "scoped",
+    "sta.resource": "scoped",
 }
 
 
