@@ -211,6 +211,20 @@ JOBS: tuple[Job, ...] = (
         ),
         writes=("sensor_rain_alerts",),
     ),
+    Job(
+        "notify",
+        "jobs.notify:notify",
+        "E-mail and webhook notifications of rain alerts and schemes that stopped working, once per event",
+        {"minute": "35"},
+        reads=(
+            "sensor_rain_alerts",
+            "sensor_scheme_status",
+            "notification_settings",
+            "user_visible_units",
+            "asset_units",
+        ),
+        writes=("notification_events", "notification_deliveries"),
+    ),
 )
 
 

@@ -82,6 +82,9 @@ from spatial.models.sensors import (
     Correction,
     Datastream,
     DeviceToken,
+    NotificationDelivery,
+    NotificationEvent,
+    NotificationSetting,
     Observation,
     ObservedProperty,
     RainfallAlert,
@@ -179,5 +182,8 @@ __all__ = [
     "SensorGap",
     "SensorModel",
     "SensorThing",
+    "NotificationDelivery",
+    "NotificationEvent",
+    "NotificationSetting",
     "TileCache",
 ]

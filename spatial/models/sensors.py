@@ -238,3 +238,51 @@ class RainfallAlert(Base):
     models: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     schemes: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     households: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+
+
+class NotificationSetting(Base, Edited):
+    """Who hears of what: a user's channels for one commune (or, with no commune, all of theirs)."""
+
+    __tablename__ = "notification_settings"
+    __table_args__ = (
+        UniqueConstraint("user_id", "commune_id", name="uq_notification_settings_user_id"),
+        CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="reachable"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("admin_units.id"))
+    #: where an e-mail goes (SMTP); the phone the webhook's SMS or Zalo gateway sends to
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    #: the kinds of event wanted: rain_alert, scheme_down
+    kinds: Mapped[list[str]] = mapped_column(
+        ARRAY(String(20)), nullable=False, server_default="{rain_alert,scheme_down}"
+    )
+
+
+class NotificationEvent(Base):
+    """One event (a commune's rain alert at a level on a day, a scheme that stopped working), once."""
+
+    __tablename__ = "notification_events"
+    __table_args__ = (CheckConstraint("kind IN ('rain_alert','scheme_down')", name="kind"),)
+    event_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), nullable=False, index=True)
+    subject: Mapped[str] = mapped_column(String(200), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    link: Mapped[str] = mapped_column(String(300), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class NotificationDelivery(Base):
+    """An event sent (or tried) to one user by one channel; a failed one is tried again next run."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (CheckConstraint("channel IN ('email','webhook')", name="channel"),)
+    event_key: Mapped[str] = mapped_column(
+        ForeignKey("notification_events.event_key", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(7), primary_key=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)

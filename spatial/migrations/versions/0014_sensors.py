@@ -52,8 +52,12 @@ SCOPES = {
     )
     * 2,
     "sensor_rain_alerts": ("sinhke_unit_visible(commune_id)",) * 2,
+    # events are seen in their commune; a user's settings and deliveries by that user (and admins)
+    "notification_events": ("sinhke_unit_visible(commune_id)",) * 2,
+    "notification_settings": ("sinhke_scope_all() OR user_id = sinhke_user_id()",) * 2,
+    "notification_deliveries": ("sinhke_scope_all() OR user_id = sinhke_user_id()",) * 2,
 }
-AUDITED = ("sensor_things", "sensor_datastreams", "sensor_sensors")
+AUDITED = ("sensor_things", "sensor_datastreams", "sensor_sensors", "notification_settings")
 #: 0012's re-placement of every asset, then with devices
 _PLACE_ALL = """
     CREATE OR REPLACE FUNCTION sinhke_place_assets() RETURNS bigint
@@ -300,11 +304,74 @@ def upgrade() -> None:
     op.create_index(
         "ix_sensor_corrections_stream_time", "sensor_corrections", ["datastream_id", "phenomenon_time"], unique=False
     )
+    op.create_table(
+        "notification_events",
+        sa.Column("event_key", sa.String(length=80), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("commune_id", sa.Integer(), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("link", sa.String(length=300), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.CheckConstraint("kind IN ('rain_alert','scheme_down')", name=op.f("ck_notification_events_kind")),
+        sa.ForeignKeyConstraint(
+            ["commune_id"], ["admin_units.id"], name=op.f("fk_notification_events_commune_id_admin_units")
+        ),
+        sa.PrimaryKeyConstraint("event_key", name=op.f("pk_notification_events")),
+    )
+    op.create_index(op.f("ix_notification_events_commune_id"), "notification_events", ["commune_id"], unique=False)
+    op.create_table(
+        "notification_settings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("commune_id", sa.Integer(), nullable=True),
+        sa.Column("email", sa.String(length=200), nullable=True),
+        sa.Column("phone", sa.String(length=30), nullable=True),
+        sa.Column("kinds", sa.ARRAY(sa.String(length=20)), server_default="{rain_alert,scheme_down}", nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("created_by", sa.String(length=80), server_default="system", nullable=False),
+        sa.Column("updated_by", sa.String(length=80), server_default="system", nullable=False),
+        sa.CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name=op.f("ck_notification_settings_reachable")),
+        sa.ForeignKeyConstraint(
+            ["commune_id"], ["admin_units.id"], name=op.f("fk_notification_settings_commune_id_admin_units")
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_notification_settings_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_settings")),
+        sa.UniqueConstraint("user_id", "commune_id", name="uq_notification_settings_user_id"),
+    )
+    op.create_index(op.f("ix_notification_settings_user_id"), "notification_settings", ["user_id"], unique=False)
+    op.create_table(
+        "notification_deliveries",
+        sa.Column("event_key", sa.String(length=80), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=7), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.CheckConstraint("channel IN ('email','webhook')", name=op.f("ck_notification_deliveries_channel")),
+        sa.ForeignKeyConstraint(
+            ["event_key"],
+            ["notification_events.event_key"],
+            name=op.f("fk_notification_deliveries_event_key_notification_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_notification_deliveries_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("event_key", "user_id", "channel", name=op.f("pk_notification_deliveries")),
+    )
     _security_upgrade()
 
 
 def downgrade() -> None:
     _security_downgrade()
+    op.drop_table("notification_deliveries")
+    op.drop_index(op.f("ix_notification_settings_user_id"), table_name="notification_settings")
+    op.drop_table("notification_settings")
+    op.drop_index(op.f("ix_notification_events_commune_id"), table_name="notification_events")
+    op.drop_table("notification_events")
     op.drop_index("ix_sensor_corrections_stream_time", table_name="sensor_corrections")
     op.drop_table("sensor_corrections")
     op.drop_index(op.f("ix_sensor_device_tokens_thing_id"), table_name="sensor_device_tokens")
