@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from spatial.sensors import BatchTooLarge, DeviceForbidden, SensorError, ensure_partitions
+from spatial.sensors import BatchTooLarge, DeviceForbidden, SensorError, ensure_partitions, parse_time
 
 #: the most rows one batch may carry (HTTP answers 413 above it)
 BATCH_LIMIT = 10_000
@@ -58,19 +58,6 @@ class IngestResult:
             "unchanged": self.unchanged,
             "rejected": [{"row": r.row, "datastream": r.datastream, "reason": r.reason} for r in self.rejected],
         }
-
-
-def parse_time(value: Any) -> datetime:
-    """An ISO 8601 instant with its zone (``Z`` or an offset); ValueError saying why not."""
-    if not isinstance(value, str):
-        raise ValueError("phenomenon_time must be an ISO 8601 string")
-    try:
-        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"phenomenon_time {value!r} is not an ISO 8601 time") from None
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise ValueError(f"phenomenon_time {value!r} has no time zone (add Z or +07:00)")
-    return when.astimezone(UTC)
 
 
 def parse_value(value: Any) -> float:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
@@ -268,3 +269,16 @@ def ensure_partitions(session: Session, months: list[date]) -> list[str]:
         session.scalar(text("SELECT sinhke_sensor_partition(:m)"), {"m": m}) or ""
         for m in sorted({d.replace(day=1) for d in months})
     ]
+
+
+def parse_time(value: Any) -> datetime:
+    """An ISO 8601 instant with its zone (``Z`` or an offset); ValueError saying why not."""
+    if not isinstance(value, str):
+        raise ValueError("phenomenon_time must be an ISO 8601 string")
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"phenomenon_time {value!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(f"phenomenon_time {value!r} has no time zone (add Z or +07:00)")
+    return when.astimezone(UTC)

@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         models,
         ogc,
         pages,
+        sensors,
         sensors_api,
         sta,
         tiles,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         models.bp,
         tiles.bp,
         ogc.bp,
+        sensors.bp,
         sensors_api.bp,
         sta.bp,
     ):

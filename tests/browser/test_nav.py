@@ -12,7 +12,7 @@ from tests.browser.test_map import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
-COMMON = ("/map", "/evaluation", "/pass-on", "/visits/due")
+COMMON = ("/map", "/evaluation", "/pass-on", "/visits/due", "/sensors", "/sensors/alerts")
 ADMIN = ("/admin/users", "/admin/duplicates", "/admin/standards", "/admin/rasters", "/admin/jobs", "/admin/audit")
 #: the pages each role has in its menu
 ENTRIES = {

@@ -112,6 +112,14 @@ ROUTES = {
     "sensors_api.observations": "device",
     "sta.index": "scoped",
     "sta.resource": "scoped",
+    "sensors.devices": "page",
+    "sensors.device": "page",
+    "sensors.scheme": "page",
+    "sensors.alerts": "page",
+    "sensors.upload": "scoped_write",
+    "sensors.stream_readings": "scoped",
+    "sensors.stream_csv": "scoped",
+    "sensors.alerts_layer": "scoped",
 }
 
 
