@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from ingest import IngestError
 from ingest.adminunits import Province, Unit, load_province
 from ingest.demo_ledger import LEDGER_AS_OF, seed_ledger
+from ingest.demo_sensors import seed_sensors
 from ingest.demo_visits import seed_visits
 from spatial.db import driver_connection
 from spatial.geometry import (
@@ -276,6 +277,8 @@ def load_demo(
     # field visits of the last 12 months, so model status is not empty (one audit entry, as above)
     session.execute(text("SELECT set_config('sinhke.audit', 'off', true)"))
     summary.counts["visits"] = seed_visits(session, options.seed)
+    # meters and rain gauges over one rainy season, a failing scheme and a storm (one COPY)
+    summary.counts.update(seed_sensors(session, options.seed))
     session.execute(text("SELECT set_config('sinhke.audit', 'on', true)"))
     # fresh tables have no planner statistics; without them the first jobs pick poor plans
     session.execute(text("ANALYZE " + ", ".join(reversed(DATA_TABLES[:-2]))))

@@ -26,6 +26,8 @@ AGGREGATE_LOOKBACK = timedelta(days=3)
 GAP_INTERVALS = 3
 GAP_WINDOW = timedelta(days=30)
 LOCAL_ZONE = "Asia/Ho_Chi_Minh"
+#: a local midnight: the origin of the hourly and daily bins (date_bin is arithmetic, date_trunc with a zone is not)
+LOCAL_MIDNIGHT = datetime(2000, 1, 1, tzinfo=ZoneInfo(LOCAL_ZONE))
 
 
 def _now(now: datetime | None) -> datetime:
@@ -69,36 +71,44 @@ def _partitions(session: Session) -> list[str]:
     )
 
 
-_AGGREGATE = """
+_HOURLY = text("""
     WITH touched AS (
-      SELECT DISTINCT o.datastream_id, p.period,
-             CASE p.period WHEN 'hour' THEN date_trunc('hour', o.phenomenon_time)
-                           ELSE date_trunc('day', o.phenomenon_time, '{zone}') END AS period_start
-      FROM sensor_observations o CROSS JOIN (VALUES ('hour'), ('day')) p(period)
-      WHERE {where})
+      SELECT DISTINCT datastream_id, date_bin('1 hour', phenomenon_time, :origin) AS h
+      FROM sensor_observations WHERE result_time >= :since)
     INSERT INTO sensor_aggregates (datastream_id, period, period_start, n, min, max, mean, sum)
-    SELECT t.datastream_id, t.period, t.period_start, count(*), min(o.value), max(o.value), avg(o.value), sum(o.value)
-    FROM touched t JOIN sensor_observations o ON o.datastream_id = t.datastream_id
-     AND o.phenomenon_time >= t.period_start
-     AND o.phenomenon_time < t.period_start + CASE t.period WHEN 'hour' THEN interval '1 hour' ELSE interval '1 day' END
-    GROUP BY t.datastream_id, t.period, t.period_start
+    SELECT o.datastream_id, 'hour', date_bin('1 hour', o.phenomenon_time, :origin), count(*),
+           min(o.value), max(o.value), avg(o.value), sum(o.value)
+    FROM sensor_observations o
+    WHERE o.phenomenon_time >= (SELECT min(h) FROM touched)
+      AND (o.datastream_id, date_bin('1 hour', o.phenomenon_time, :origin)) IN (SELECT datastream_id, h FROM touched)
+    GROUP BY 1, 3
     ON CONFLICT (datastream_id, period, period_start) DO UPDATE
-      SET n = EXCLUDED.n, min = EXCLUDED.min, max = EXCLUDED.max, mean = EXCLUDED.mean, sum = EXCLUDED.sum
-"""
-
-
-def _aggregate(session: Session, where: str, params: dict) -> int:
-    """Aggregate every hour and local day holding a reading that ``where`` (in-code SQL) selects."""
-    result = session.execute(text(_AGGREGATE.format(where=where, zone=LOCAL_ZONE)), params)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+      SET n = EXCLUDED.n, min = EXCLUDED.min, max = EXCLUDED.max, mean = EXCLUDED.mean, sum = EXCLUDED.sum""")
+#: a local day from its hours (Vietnam keeps UTC+7 all year, so local days and hours are bins from one origin)
+_DAILY = text("""
+    WITH touched AS (
+      SELECT DISTINCT datastream_id, date_bin('1 day', phenomenon_time, :origin) AS d
+      FROM sensor_observations WHERE result_time >= :since)
+    INSERT INTO sensor_aggregates (datastream_id, period, period_start, n, min, max, mean, sum)
+    SELECT a.datastream_id, 'day', date_bin('1 day', a.period_start, :origin), sum(a.n), min(a.min), max(a.max),
+           sum(a.sum) / sum(a.n), sum(a.sum)
+    FROM sensor_aggregates a
+    WHERE a.period = 'hour' AND a.period_start >= (SELECT min(d) FROM touched)
+      AND (a.datastream_id, date_bin('1 day', a.period_start, :origin)) IN (SELECT datastream_id, d FROM touched)
+    GROUP BY 1, 3
+    ON CONFLICT (datastream_id, period, period_start) DO UPDATE
+      SET n = EXCLUDED.n, min = EXCLUDED.min, max = EXCLUDED.max, mean = EXCLUDED.mean, sum = EXCLUDED.sum""")
 
 
 def sensor_aggregates(session: Session, *, now: datetime | None = None) -> int:
     """Hourly and daily (local days) count, min, max, mean and sum of every period holding a
-    reading received in the last AGGREGATE_LOOKBACK (late files and corrections included)."""
-    n = _aggregate(session, "o.result_time >= :since", {"since": _now(now) - AGGREGATE_LOOKBACK})
-    report(f"{n} hourly and daily aggregates written")
-    return n
+    reading received in the last AGGREGATE_LOOKBACK (late files and corrections included); a day
+    is made from its hours."""
+    params = {"since": _now(now) - AGGREGATE_LOOKBACK, "origin": LOCAL_MIDNIGHT}
+    hours = int(session.execute(_HOURLY, params).rowcount or 0)  # type: ignore[attr-defined]
+    days = int(session.execute(_DAILY, params).rowcount or 0)  # type: ignore[attr-defined]
+    report(f"{hours} hourly and {days} daily aggregates written")
+    return hours + days
 
 
 def sensor_gaps(session: Session, *, now: datetime | None = None) -> int:
@@ -276,10 +286,11 @@ def risk_level(band: int, susceptibility: int | None) -> int:
 
 
 def idw(values: list[tuple[float, float]], power: float = 2.0) -> float:
-    """Inverse-distance weighted mean of (value, distance in metres); a gauge at 0 m is the answer."""
-    for value, distance in values:
-        if distance < 1.0:
-            return value
+    """Inverse-distance weighted mean of (value, distance in metres); gauges at the point (under 1 m)
+    are the answer (their mean)."""
+    here = [value for value, distance in values if distance < 1.0]
+    if here:
+        return sum(here) / len(here)
     weights = [(value, 1.0 / distance**power) for value, distance in values]
     return sum(v * w for v, w in weights) / sum(w for _, w in weights)
 
@@ -303,6 +314,9 @@ def rainfall_alerts(session: Session, *, now: datetime | None = None) -> int:
          AND ST_DWithin(c.centroid::geography, t.geom::geography, :fallback)
         JOIN sensor_datastreams d ON d.thing_id = t.id AND d.quantity = 'rainfall' AND d.deleted_at IS NULL
         WHERE c.level = 'commune' AND c.boundary = 'current'
+          -- a gauge that sent nothing for three days is in a gap, not a dry gauge
+          AND EXISTS (SELECT 1 FROM sensor_observations o WHERE o.datastream_id = d.id
+                       AND o.phenomenon_time > :at - interval '72 hours' AND o.phenomenon_time <= :at)
         ORDER BY c.id, distance
         """),
         {"at": at, "fallback": FALLBACK_M},

@@ -25,12 +25,14 @@ class Devices:
 
 
 def make_devices(session: Session, commune_code: str, prefix: str = "t") -> Devices:
-    """Two scheme meters and a gauge in ``commune_code`` (its first two demo schemes); tokens for the meters."""
+    """Two scheme meters and a gauge in ``commune_code`` (on its first and last schemes without a demo
+    meter); tokens for the meters."""
     schemes = (
         session.execute(
             text(
                 "SELECT s.code FROM water_schemes s JOIN asset_units au ON au.asset_kind = 'water_scheme' "
-                "AND au.asset_id = s.id JOIN admin_units c ON c.id = au.commune_id WHERE c.code = :c ORDER BY s.id"
+                "AND au.asset_id = s.id JOIN admin_units c ON c.id = au.commune_id WHERE c.code = :c "
+                "AND NOT EXISTS (SELECT 1 FROM sensor_things t WHERE t.scheme_id = s.id) ORDER BY s.id"
             ),
             {"c": commune_code},
         )
@@ -59,4 +61,14 @@ def make_devices(session: Session, commune_code: str, prefix: str = "t") -> Devi
         token=issue_device_token(session, f"{prefix}-meter"),
         other_token=issue_device_token(session, f"{prefix}-other"),
         scheme_code=schemes[0],
+    )
+
+
+def without_demo_rain(session: Session) -> None:
+    """Remove (in the test's transaction) the demo gauges' readings, so a test's gauge is the only rain."""
+    session.execute(
+        text(
+            "DELETE FROM sensor_observations o USING sensor_datastreams d, sensor_things t "
+            "WHERE d.id = o.datastream_id AND t.id = d.thing_id AND t.code LIKE 'DEMO-RAIN-%'"
+        )
     )

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from ingest.sensors import ingest_observations
 from jobs import sensors as sensor_jobs
 from tests.conftest import client_for
-from tests.sensor_setup import make_devices
+from tests.sensor_setup import make_devices, without_demo_rain
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
@@ -20,6 +20,7 @@ NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 @pytest.fixture
 def devices(db, accounts):
     d = make_devices(db, accounts.commune_a)
+    without_demo_rain(db)
     rows = [
         {"datastream": d.flow, "phenomenon_time": (NOW - timedelta(minutes=15 * i)).isoformat(), "value": i % 7}
         for i in range(4 * 24 * 5)
