@@ -448,6 +448,10 @@ def _security_upgrade() -> None:
       name text := format('sensor_observations_%s', to_char(first, 'YYYY_MM'));
     BEGIN
       IF to_regclass(name) IS NULL THEN
+        -- two ingests creating the same month: the second waits for the first, then finds it
+        PERFORM pg_advisory_xact_lock(hashtext(name));
+      END IF;
+      IF to_regclass(name) IS NULL THEN
         EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF sensor_observations '
                        'FOR VALUES FROM (%L) TO (%L)', name,
                        (first::timestamp AT TIME ZONE 'UTC'), ((first + interval '1 month') AT TIME ZONE 'UTC'));
