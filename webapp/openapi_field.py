@@ -283,7 +283,44 @@ def sensor_paths() -> dict[str, Any]:
             },
         },
     }
+    time_param = {"type": "string", "description": "ISO 8601 with its zone"}
     return {
+        "/api/sensors/datastreams/{stream}/readings": {
+            "get": {
+                "summary": "A datastream's readings between from and to (hourly means above 3,000 readings)",
+                "parameters": [
+                    {"name": "stream", "in": "path", "required": True, "schema": {"type": "integer"}},
+                    {"name": "from", "in": "query", "required": False, "schema": time_param},
+                    {"name": "to", "in": "query", "required": False, "schema": time_param},
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "resolution": {"type": "string", "enum": ["raw", "hour"]},
+                                "count": {"type": "integer"},
+                                "points": {"type": "array", "items": {"type": "array"}},
+                            },
+                        },
+                        "the readings as [time, value] pairs",
+                    ),
+                    "400": _json(_ERR, "from/to are not times with a zone, or not in order, or too far apart"),
+                    "404": _json(_ERR, "no such datastream in the caller's communes"),
+                },
+            }
+        },
+        "/api/sensors/alerts": {
+            "get": {
+                "summary": "Each commune's latest rainfall risk (Decision 18/2021 bands) as GeoJSON",
+                "responses": {
+                    "200": {
+                        "description": "a FeatureCollection of communes",
+                        "content": {"application/geo+json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
         "/api/sensors/observations": {
             "post": {
                 "summary": "A device's batch of readings; each row not taken is answered with its reason",
@@ -315,5 +352,5 @@ def sensor_paths() -> dict[str, Any]:
                     "413": _json(_ERR, f"more than {BATCH_LIMIT} rows"),
                 },
             }
-        }
+        },
     }
