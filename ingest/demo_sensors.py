@@ -2,7 +2,9 @@
 one rainy season (the 150 days up to now), hourly, with realistic gaps, one scheme that stops
 working five days ago and a storm over the last day that raises rainfall alerts.
 
-Written with one COPY; the jobs (``sinhke jobs run all``) then make aggregates, gaps, scheme
+Written with one COPY, each reading received when it was measured (so the aggregates job, which
+looks at what arrived in its last days, has only those days to do); the jobs (``sinhke jobs run
+all``) then make aggregates, gaps, scheme
 functionality and alerts of it like of real readings.
 """
 
@@ -126,11 +128,13 @@ def seed_sensors(session: Session, seed: int, now: datetime | None = None) -> di
             keep[-FAILING_DAYS * 24 :] = True
         keep[-30:] = keep[-30:] | (s.quantity == "rainfall")  # the storm is reported in full
         for h in np.flatnonzero(keep):
-            out.write(f"{s.id}\t{times[h]}\t{values[h]}\tdemo\n")
+            out.write(f"{s.id}\t{times[h]}\t{values[h]}\t{times[h]}\tdemo\n")
         written += int(keep.sum())
     ensure_partitions(session, [(start + timedelta(days=d)).date() for d in range(SEASON.days + 1)] + [end.date()])
     with driver_connection(session).cursor() as cur:
-        with cur.copy("COPY sensor_observations (datastream_id, phenomenon_time, value, channel) FROM STDIN") as cp:
+        with cur.copy(
+            "COPY sensor_observations (datastream_id, phenomenon_time, value, result_time, channel) FROM STDIN"
+        ) as cp:
             cp.write(out.getvalue())
     session.execute(text("ANALYZE sensor_observations"))
     return {"sensor_things": len(schemes) + len(chosen), "datastreams": len(streams), "observations": written}

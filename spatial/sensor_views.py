@@ -14,7 +14,7 @@ from spatial import NotFound, ParameterError
 from spatial.sensors import parse_time
 
 #: more raw readings than this in a range: the chart shows hourly means instead
-MAX_POINTS = 3000
+MAX_POINTS = 5000
 #: the longest range one request may ask for
 MAX_RANGE = timedelta(days=400)
 

@@ -72,3 +72,16 @@ def without_demo_rain(session: Session) -> None:
             "WHERE d.id = o.datastream_id AND t.id = d.thing_id AND t.code LIKE 'DEMO-RAIN-%'"
         )
     )
+
+
+def remove_devices(session: Session, codes: list[str]) -> None:
+    """Delete committed test devices with their streams, readings, corrections and tokens."""
+    ids = "SELECT d.id FROM sensor_datastreams d JOIN sensor_things t ON t.id = d.thing_id WHERE t.code = ANY(:c)"
+    for table in ("sensor_observations", "sensor_corrections", "sensor_aggregates", "sensor_gaps"):
+        session.execute(text(f"DELETE FROM {table} WHERE datastream_id IN ({ids})"), {"c": codes})
+    session.execute(text(f"DELETE FROM sensor_datastreams WHERE id IN ({ids})"), {"c": codes})
+    session.execute(
+        text("DELETE FROM sensor_device_tokens WHERE thing_id IN (SELECT id FROM sensor_things WHERE code = ANY(:c))"),
+        {"c": codes},
+    )
+    session.execute(text("DELETE FROM sensor_things WHERE code = ANY(:c)"), {"c": codes})

@@ -287,7 +287,7 @@ def sensor_paths() -> dict[str, Any]:
     return {
         "/api/sensors/datastreams/{stream}/readings": {
             "get": {
-                "summary": "A datastream's readings between from and to (hourly means above 3,000 readings)",
+                "summary": "A datastream's readings between from and to (hourly means above 5,000 readings)",
                 "parameters": [
                     {"name": "stream", "in": "path", "required": True, "schema": {"type": "integer"}},
                     {"name": "from", "in": "query", "required": False, "schema": time_param},

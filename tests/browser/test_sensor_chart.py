@@ -13,7 +13,7 @@ from sqlalchemy import text
 from ingest.sensors import ingest_observations
 from jobs import sensors as sensor_jobs
 from spatial.db import transaction
-from tests.sensor_setup import Devices, make_devices
+from tests.sensor_setup import Devices, make_devices, remove_devices
 
 pytestmark = pytest.mark.browser
 
@@ -42,17 +42,7 @@ def chart_devices(demo_settings, accounts) -> Iterator[Devices]:
         sensor_jobs.rainfall_alerts(s, now=NOW)
     yield d
     with transaction(demo_settings) as s:  # committed above for the server's own connections
-        codes = [d.meter, d.gauge, d.other]
-        ids = "SELECT d.id FROM sensor_datastreams d JOIN sensor_things t ON t.id = d.thing_id WHERE t.code = ANY(:c)"
-        s.execute(text(f"DELETE FROM sensor_observations WHERE datastream_id IN ({ids})"), {"c": codes})
-        s.execute(text(f"DELETE FROM sensor_datastreams WHERE id IN ({ids})"), {"c": codes})
-        s.execute(
-            text(
-                "DELETE FROM sensor_device_tokens WHERE thing_id IN (SELECT id FROM sensor_things WHERE code = ANY(:c))"
-            ),
-            {"c": codes},
-        )
-        s.execute(text("DELETE FROM sensor_things WHERE code = ANY(:c)"), {"c": codes})
+        remove_devices(s, [d.meter, d.gauge, d.other])
         s.execute(text("DELETE FROM sensor_rain_alerts WHERE computed_for = :t"), {"t": NOW})
 
 

@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import text
 
 from ingest.sensors import ingest_observations
 from spatial.db import transaction
-from tests.sensor_setup import Devices, make_devices
+from tests.sensor_setup import Devices, make_devices, remove_devices
 
 JULY = datetime(2026, 7, 1, tzinfo=UTC)
 STA = "/sta/v1.1"
@@ -151,18 +150,7 @@ def committed_sensors(demo_settings, accounts) -> Iterator[Devices]:
         _load_july(s, d)
     yield d
     with transaction(demo_settings) as s:  # committed above, so removed by hand
-        codes = [d.meter, d.gauge, d.other]
-        ids = "SELECT d.id FROM sensor_datastreams d JOIN sensor_things t ON t.id = d.thing_id WHERE t.code = ANY(:c)"
-        s.execute(text(f"DELETE FROM sensor_observations WHERE datastream_id IN ({ids})"), {"c": codes})
-        s.execute(text(f"DELETE FROM sensor_corrections WHERE datastream_id IN ({ids})"), {"c": codes})
-        s.execute(text(f"DELETE FROM sensor_datastreams WHERE id IN ({ids})"), {"c": codes})
-        s.execute(
-            text(
-                "DELETE FROM sensor_device_tokens WHERE thing_id IN (SELECT id FROM sensor_things WHERE code = ANY(:c))"
-            ),
-            {"c": codes},
-        )
-        s.execute(text("DELETE FROM sensor_things WHERE code = ANY(:c)"), {"c": codes})
+        remove_devices(s, [d.meter, d.gauge, d.other])
 
 
 def _bearer(token: str):  # type: ignore[no-untyped-def]
