@@ -31,6 +31,7 @@ from ingest import IngestError
 from ingest.adminunits import Province, Unit, load_province
 from ingest.demo_ledger import LEDGER_AS_OF, seed_ledger
 from ingest.demo_planning import seed_planning
+from ingest.demo_sensors import seed_sensors
 from ingest.demo_visits import seed_visits
 from spatial.db import driver_connection
 from spatial.geometry import (
@@ -283,6 +284,8 @@ def load_demo(
     session.execute(text("SELECT set_config('sinhke.audit', 'off', true)"))
     summary.counts["visits"] = seed_visits(session, options.seed)
     summary.counts["targets_and_allocations"] = seed_planning(session, options.seed)
+    # meters and rain gauges over one rainy season, a failing scheme and a storm (one COPY)
+    summary.counts.update(seed_sensors(session, options.seed))
     session.execute(text("SELECT set_config('sinhke.audit', 'on', true)"))
     # fresh tables have no planner statistics; without them the first jobs pick poor plans
     session.execute(text("ANALYZE " + ", ".join(reversed(DATA_TABLES[:-2]))))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system packages sinhke needs, from Debian/Ubuntu's own repositories.
-#   scripts/system-deps.sh base      python venv, PostgreSQL + PostGIS, Node.js + npm
+#   scripts/system-deps.sh base      python venv, PostgreSQL + PostGIS, Mosquitto, Node.js + npm
 #   scripts/system-deps.sh browser   the above plus Chromium (browser tests) gdal-bin, python3-qgis (OGC API clients)
 # As root it installs what is missing; otherwise it prints the exact command and stops.
 set -euo pipefail
@@ -24,6 +24,9 @@ if [ -z "${SINHKE_DATABASE_URL:-}" ]; then
     fi
   fi
 fi
+
+# the MQTT ingest is tested end to end against a real broker (tests/ingest/test_sensor_mqtt.py)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm  >/dev/null 2>&1 || missing+=(npm)

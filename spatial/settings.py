@@ -80,6 +80,15 @@ class Settings:
     #: connections each process keeps open to the database (as many again in overflow): at least the
     #: threads of a web worker, so a request never waits for one
     db_pool_size: int = 8
+    #: sensor notifications: the SMTP server (None: no e-mail), the sender, the webhook of an SMS or
+    #: Zalo OA gateway (None: none) and the key its HMAC-SHA256 signature is made with, and the
+    #: address the links in a notification start with
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    mail_from: str = "sinhke@localhost"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    public_url: str = "http://127.0.0.1:5000"
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -101,6 +110,12 @@ class Settings:
             raster_max_pixels=_int("RASTER_MAX_PIXELS", 250_000_000),
             raster_max_bytes=_int("RASTER_MAX_BYTES", 1024**3),
             db_pool_size=_int("DB_POOL_SIZE", 8),
+            smtp_host=_env("SMTP_HOST"),
+            smtp_port=_int("SMTP_PORT", 25),
+            mail_from=_text("MAIL_FROM", "sinhke@localhost"),
+            webhook_url=_env("WEBHOOK_URL"),
+            webhook_secret=_env("WEBHOOK_SECRET"),
+            public_url=_text("PUBLIC_URL", "http://127.0.0.1:5000"),
         )
 
     def environment(self) -> dict[str, str]:

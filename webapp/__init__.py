@@ -73,7 +73,10 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         ogc,
         pages,
         planning,
+        sensors,
+        sensors_api,
         siting,
+        sta,
         submissions,
         tiles,
         vendor,
@@ -103,6 +106,9 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         imports.bp,
         siting.bp,
         planning.bp,
+        sensors.bp,
+        sensors_api.bp,
+        sta.bp,
     ):
         app.register_blueprint(bp)
 

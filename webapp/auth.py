@@ -32,6 +32,8 @@ PUBLIC = frozenset(
         "field.icon",
     }
 )
+#: endpoints a device calls with its own token (``spatial.sensors.device_for_token``), not a user's
+DEVICE_ENDPOINTS = frozenset({"sensors_api.observations"})
 #: unsafe methods a read-only role may still use: its own account
 SELF_SERVICE = frozenset({"auth.logout", "auth.password"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -75,7 +77,7 @@ def signed_in() -> Principal:
 
 
 def _is_api(path: str) -> bool:
-    return path.startswith(("/api", "/ogc", "/tiles"))
+    return path.startswith(("/api", "/ogc", "/tiles", "/sta"))
 
 
 def init_app(app: Flask) -> None:
@@ -89,6 +91,10 @@ def init_app(app: Flask) -> None:
         endpoint = request.endpoint
         if endpoint is None:
             return None  # 404 follows
+        if endpoint in DEVICE_ENDPOINTS:
+            apply_scope(get_session(), None)  # the view checks the device's token and scopes to it
+            g.principal = None
+            return None
         header = request.headers.get("Authorization", "")
         bearer = header.startswith("Bearer ")
         if bearer:

@@ -16,6 +16,7 @@ from ingest.visits import InvalidVisit, VisitConflict, VisitForbidden
 from spatial import NotFound, ParameterError, SinhkeError
 from spatial.accounts import AccountError, Conflict, RateLimited
 from spatial.raster import RasterError
+from spatial.sensors import BatchTooLarge, DeviceForbidden, DeviceUnauthorized, SensorError
 from spatial.submissions import ReviewForbidden
 
 #: what a 503 asks a client to wait while the database restarts
@@ -34,6 +35,10 @@ STATUS: dict[type[Exception], int] = {
     RateLimited: 429,
     AccountError: 400,
     RasterError: 400,
+    DeviceUnauthorized: 401,
+    DeviceForbidden: 403,
+    BatchTooLarge: 413,
+    SensorError: 400,
 }
 
 
@@ -57,7 +62,7 @@ def error_payload(exc: SinhkeError) -> tuple[int, str, dict]:
 
 def _wants_json() -> bool:
     """API paths, token-bearing clients and clients that prefer JSON get JSON bodies."""
-    if request.path.startswith(("/api", "/healthz", "/ogc", "/tiles")):
+    if request.path.startswith(("/api", "/healthz", "/ogc", "/tiles", "/sta")):
         return True
     if request.headers.get("Authorization", "").startswith("Bearer "):
         return True

@@ -12,7 +12,7 @@ from spatial.model_status import DEFAULT_DUE_LIMIT, MAX_DUE_LIMIT
 from spatial.models import ASSET_KINDS, EPOCHS, HAZARDS
 from spatial.params import MAX_ID
 from spatial.raster_tiles import MAX_ZOOM, MIN_ZOOM
-from webapp.openapi_field import field_paths, field_schemas
+from webapp.openapi_field import field_paths, field_schemas, sensor_paths
 from webapp.openapi_siting import planning_paths, siting_paths, siting_schemas
 
 _ERROR = {
@@ -440,6 +440,7 @@ def openapi_document() -> dict[str, Any]:
             **field_paths(),
             **siting_paths(),
             **planning_paths(),
+            **sensor_paths(),
         },
         "security": [{"bearer": []}, {"session": []}],
         "components": {

@@ -1,9 +1,10 @@
-"""The OpenAPI paths and schemas of ``/api/forms`` and ``/api/visits`` (merged by webapp.openapi)."""
+"""The OpenAPI paths and schemas of ``/api/forms``, ``/api/visits`` and ``/api/sensors`` (merged by webapp.openapi)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ingest.sensors import BATCH_LIMIT
 from ingest.visits import MAX_BATCH
 from spatial.field import MAX_VISITS
 from spatial.forms import ERROR_CODES, FIELD_TYPES
@@ -281,5 +282,105 @@ def field_schemas() -> dict[str, Any]:
                     ),
                 },
             },
+        },
+    }
+
+
+def sensor_paths() -> dict[str, Any]:
+    """``/api/sensors/observations``: what a device sends with its own token."""
+    row = {
+        "type": "object",
+        "required": ["datastream", "phenomenon_time", "value"],
+        "properties": {
+            "datastream": {"type": "integer", "description": "the datastream's SensorThings @iot.id"},
+            "phenomenon_time": {"type": "string", "description": "ISO 8601 with its zone (Z or +07:00)"},
+            "value": {"type": "number"},
+        },
+    }
+    answer = {
+        "type": "object",
+        "properties": {
+            "accepted": {"type": "integer"},
+            "inserted": {"type": "integer"},
+            "corrected": {"type": "integer"},
+            "unchanged": {"type": "integer"},
+            "rejected": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"row": {"type": "integer"}, "datastream": {}, "reason": {"type": "string"}},
+                },
+            },
+        },
+    }
+    time_param = {"type": "string", "description": "ISO 8601 with its zone"}
+    return {
+        "/api/sensors/datastreams/{stream}/readings": {
+            "get": {
+                "summary": "A datastream's readings between from and to (hourly means above 5,000 readings)",
+                "parameters": [
+                    {"name": "stream", "in": "path", "required": True, "schema": {"type": "integer"}},
+                    {"name": "from", "in": "query", "required": False, "schema": time_param},
+                    {"name": "to", "in": "query", "required": False, "schema": time_param},
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "resolution": {"type": "string", "enum": ["raw", "hour"]},
+                                "count": {"type": "integer"},
+                                "points": {"type": "array", "items": {"type": "array"}},
+                            },
+                        },
+                        "the readings as [time, value] pairs",
+                    ),
+                    "400": _json(_ERR, "from/to are not times with a zone, or not in order, or too far apart"),
+                    "404": _json(_ERR, "no such datastream in the caller's communes"),
+                },
+            }
+        },
+        "/api/sensors/alerts": {
+            "get": {
+                "summary": "Each commune's latest rainfall risk (Decision 18/2021 bands) as GeoJSON",
+                "responses": {
+                    "200": {
+                        "description": "a FeatureCollection of communes",
+                        "content": {"application/geo+json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+        "/api/sensors/observations": {
+            "post": {
+                "summary": "A device's batch of readings; each row not taken is answered with its reason",
+                "description": "Authorization: Bearer with the device's token (`sinhke sensors token DEVICE`), "
+                "not a user's. Idempotent on (datastream, phenomenon_time); a new value for a stored time is "
+                f"kept as a correction. At most {BATCH_LIMIT} rows.",
+                "security": [{"bearer": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "oneOf": [
+                                    {"type": "array", "items": row},
+                                    {
+                                        "type": "object",
+                                        "properties": {"observations": {"type": "array", "items": row}},
+                                    },
+                                ]
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(answer, "what was written, and the rows refused with their reasons"),
+                    "400": _json(_ERR, "the body is not a batch"),
+                    "401": _json(_ERR, "no device token, an unknown or a revoked one"),
+                    "403": _json(_ERR, "a row names another device's datastream: nothing written"),
+                    "413": _json(_ERR, f"more than {BATCH_LIMIT} rows"),
+                },
+            }
         },
     }

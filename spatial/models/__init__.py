@@ -89,6 +89,26 @@ from spatial.models.programme import (
 )
 from spatial.models.rasters import EPOCHS, HAZARDS, Raster
 from spatial.models.runs import DemoTruth, JobRun
+from spatial.models.sensors import (
+    CHANNELS,
+    FUNCTIONALITY,
+    QUANTITIES,
+    THING_KINDS,
+    Correction,
+    Datastream,
+    DeviceToken,
+    NotificationDelivery,
+    NotificationEvent,
+    NotificationSetting,
+    Observation,
+    ObservedProperty,
+    RainfallAlert,
+    SchemeFunctionality,
+    SensorAggregate,
+    SensorGap,
+    SensorModel,
+    SensorThing,
+)
 from spatial.models.status import ModelStatus, VisitSchedule
 from spatial.models.tiles import LayerVersion, TileCache
 
@@ -166,6 +186,24 @@ __all__ = [
     "ModelStatus",
     "VisitSchedule",
     "LayerVersion",
+    "CHANNELS",
+    "FUNCTIONALITY",
+    "QUANTITIES",
+    "THING_KINDS",
+    "Correction",
+    "Datastream",
+    "DeviceToken",
+    "Observation",
+    "ObservedProperty",
+    "RainfallAlert",
+    "SchemeFunctionality",
+    "SensorAggregate",
+    "SensorGap",
+    "SensorModel",
+    "SensorThing",
+    "NotificationDelivery",
+    "NotificationEvent",
+    "NotificationSetting",
     "TileCache",
     "DISBURSEMENT_STATUSES",
     "MONEY_SOURCES",

@@ -134,10 +134,10 @@ class AssetUnit(Base):
 
     __tablename__ = "asset_units"
     __table_args__ = (
-        CheckConstraint("asset_kind IN ('model','work','water_scheme')", name="asset_kind"),
+        CheckConstraint("asset_kind IN ('model','work','water_scheme','device')", name="asset_kind"),
         CheckConstraint("method IN ('point','length','area','recorded','crosswalk')", name="method"),
     )
-    #: model, work or water_scheme (the kinds of asset_exposure)
+    #: model, work or water_scheme (the kinds of asset_exposure), or a sensor device (0014)
     asset_kind: Mapped[str] = mapped_column(String(12), primary_key=True)
     asset_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), nullable=False, index=True)

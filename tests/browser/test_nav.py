@@ -12,7 +12,16 @@ from tests.browser.test_map import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
-COMMON = ("/map", "/indicators", "/evaluation", "/pass-on", "/visits/due", "/submissions")
+COMMON = (
+    "/map",
+    "/indicators",
+    "/evaluation",
+    "/pass-on",
+    "/visits/due",
+    "/submissions",
+    "/sensors",
+    "/sensors/alerts",
+)
 ADMIN = (
     "/admin/users",
     "/admin/duplicates",

@@ -139,6 +139,19 @@ ROUTES = {
     "planning.disbursement": "scoped",
     "planning.api_import": "scoped_write",
     "planning.form_import": "scoped_write",
+    # a device writes with its own token (tests/webapp/test_sensors_api.py); SensorThings reads are
+    # scoped by the devices' communes (tests/webapp/test_sta.py)
+    "sensors_api.observations": "device",
+    "sta.index": "scoped",
+    "sta.resource": "scoped",
+    "sensors.devices": "page",
+    "sensors.device": "page",
+    "sensors.scheme": "page",
+    "sensors.alerts": "page",
+    "sensors.upload": "scoped_write",
+    "sensors.stream_readings": "scoped",
+    "sensors.stream_csv": "scoped",
+    "sensors.alerts_layer": "scoped",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from spatial.settings import Settings
-from webapp.cli import db, demo, evaluate, forms, import_data, jobs, planning, serve, siting, users
+from webapp.cli import db, demo, evaluate, forms, import_data, jobs, planning, sensors, serve, siting, users
 from webapp.cli.base import SinhkeGroup
 
 
@@ -27,5 +27,6 @@ for command in (
     evaluate.evaluate,
     siting.siting,
     planning.planning,
+    sensors.sensors,
 ):
     main.add_command(command)

@@ -1,0 +1,294 @@
+"""Sensor ingest and reads (issue #13, Speed), each beside its fastest baseline in the same run.
+
+Set-up (timed apart): the database ``sinhke_bench_sensors`` gets the small demo (its simulated
+devices included) once; a bench device with one flow datastream and a token is added.
+
+(a) **HTTP ingest** under ``sinhke serve`` (gunicorn): ``--clients`` threads POST batches of
+    ``--batch`` new observations to ``/api/sensors/observations`` for ``--duration`` seconds;
+    observations/s. Beside it: a bare ``COPY`` of the same number of rows into the same table.
+(b) **One month of one datastream** from a table of ``--rows`` observations (default 10,000,000:
+    100 streams at 5-minute steps, written server-side by generate_series): the bare
+    ``SELECT`` of the month (psycopg, prepared), ``/sta/v1.1/Datastreams(n)/Observations`` with a
+    ``$filter`` on the month and ``$top=10000``, and ``/api/sensors/datastreams/n/readings``.
+
+Results: bench/out/sensors-<time>.json and a Markdown table on stdout.
+
+    .venv/bin/python bench/bench_sensors.py [--rows 10000000] [--duration 20] [--clients 4] [--batch 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import statistics
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as common
+from bench_serving import BIN, Server, _env  # noqa: F401 - the same server harness
+
+from spatial.settings import Settings
+
+DATABASE = "sinhke_bench_sensors"
+STREAMS = 100
+STEP = timedelta(minutes=5)
+
+
+def setup(settings: Settings) -> dict[str, object]:
+    import subprocess
+
+    from spatial import cluster
+
+    cluster.ensure_database(settings, DATABASE, fresh=False)
+    env = _env(settings)
+    subprocess.run([str(BIN / "sinhke"), "db", "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [str(BIN / "sinhke"), "demo", "--households", "2000", "--if-empty"], env=env, check=True, capture_output=True
+    )
+    with common.connect(settings, autocommit=True) as conn:
+        conn.execute(
+            "DELETE FROM sensor_device_tokens WHERE thing_id IN "
+            "(SELECT id FROM sensor_things WHERE code LIKE 'BENCH-%')"
+        )
+        streams = [
+            r[0]
+            for r in conn.execute(
+                "SELECT d.id FROM sensor_datastreams d JOIN sensor_things t "
+                "ON t.id = d.thing_id WHERE t.code LIKE 'BENCH-%'"
+            )
+        ]
+        if streams:
+            conn.execute("DELETE FROM sensor_observations WHERE datastream_id = ANY(%s)", [streams])
+            conn.execute("DELETE FROM sensor_datastreams WHERE id = ANY(%s)", [streams])
+        conn.execute("DELETE FROM sensor_things WHERE code LIKE 'BENCH-%'")
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [str(BIN / "sinhke"), "sensors", *args], env=env, check=True, capture_output=True, text=True
+        )
+        return done.stdout.strip().splitlines()[-1]
+
+    run("add-device", "BENCH-1", "--name", "Bench meter", "--kind", "station", "--lon", "106.76", "--lat", "21.85")
+    ingest = int(run("add-datastream", "BENCH-1", "--quantity", "flow", "--interval", "60", "--name", "ingest"))
+    copy = int(run("add-datastream", "BENCH-1", "--quantity", "flow", "--interval", "60", "--name", "copy"))
+    token = run("token", "BENCH-1")
+    return {"ingest": ingest, "copy": copy, "token": token}
+
+
+def http_ingest(server: Server, stream: int, token: str, clients: int, batch: int, duration: float) -> dict:
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    counter = iter(range(10**9))
+    lock = threading.Lock()
+    done: list[int] = []
+    errors: list[int] = []
+    latencies: list[float] = []
+    stop = time.monotonic() + duration
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        while time.monotonic() < stop:
+            with lock:
+                first = next(counter) * batch
+            rows = [
+                {
+                    "datastream": stream,
+                    "phenomenon_time": (start + timedelta(seconds=first + i)).isoformat(),
+                    "value": (first + i) % 97 / 3,
+                }
+                for i in range(batch)
+            ]
+            body = json.dumps(rows)
+            t0 = time.perf_counter()
+            conn.request(
+                "POST",
+                "/api/sensors/observations",
+                body=body,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
+            response = conn.getresponse()
+            payload = json.loads(response.read())
+            latencies.append(time.perf_counter() - t0)
+            if response.status != 200 or payload["inserted"] != batch:
+                errors.append(response.status)
+            else:
+                done.append(batch)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - t0
+    return {
+        "observations": sum(done),
+        "seconds": seconds,
+        "per_s": sum(done) / seconds,
+        "errors": len(errors),
+        "batch_p50_ms": statistics.median(latencies) * 1000 if latencies else None,
+    }
+
+
+def bare_copy(settings: Settings, stream: int, n: int) -> dict:
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    lines = "".join(f"{stream}\t{(start + timedelta(seconds=i)).isoformat()}\t{i % 97 / 3}\thttp\n" for i in range(n))
+    with common.connect(settings) as conn:
+        conn.execute("SELECT sinhke_sensor_partition(%s)", [start.date()])
+        t0 = time.perf_counter()
+        with (
+            conn.cursor() as cur,
+            cur.copy("COPY sensor_observations (datastream_id, phenomenon_time, value, channel) FROM STDIN") as cp,
+        ):
+            cp.write(lines)
+        conn.commit()
+        seconds = time.perf_counter() - t0
+    return {"observations": n, "seconds": seconds, "per_s": n / seconds}
+
+
+def big_table(settings: Settings, rows: int) -> tuple[int, datetime]:
+    """``rows`` observations over STREAMS streams of the bench device (kept between runs)."""
+    per = rows // STREAMS
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    with common.connect(settings, autocommit=True) as conn:
+        thing = common.scalar(conn, "SELECT id FROM sensor_things WHERE code = 'BENCH-1'")
+        have = common.scalar(conn, "SELECT count(*) FROM sensor_datastreams WHERE name LIKE 'big %'")
+        if not have:
+            conn.execute(
+                """INSERT INTO sensor_datastreams (thing_id, sensor_id, observed_property_id, name, quantity,
+                              unit_name, unit_symbol, expected_interval_s, valid_min, valid_max)
+                            SELECT %s, (SELECT min(id) FROM sensor_sensors), p.id, 'big ' || g, 'flow',
+                                   'cubic metre per hour', 'm³/h', 300, 0, 500
+                            FROM sensor_observed_properties p, generate_series(1, %s) g WHERE p.quantity = 'flow'""",
+                [thing, STREAMS],
+            )
+        ids = [r[0] for r in conn.execute("SELECT id FROM sensor_datastreams WHERE name LIKE 'big %' ORDER BY id")]
+        end = start + STEP * per
+        day = start.date()
+        while day <= end.date():
+            conn.execute("SELECT sinhke_sensor_partition(%s)", [day])
+            day += timedelta(days=28)
+        conn.execute("SELECT sinhke_sensor_partition(%s)", [end.date()])
+        stored = common.scalar(conn, "SELECT count(*) FROM sensor_observations WHERE datastream_id = ANY(%s)", [ids])
+        if stored < per * STREAMS:
+            conn.execute("DELETE FROM sensor_observations WHERE datastream_id = ANY(%s)", [ids])
+            conn.execute(
+                """INSERT INTO sensor_observations (datastream_id, phenomenon_time, value, channel)
+                            SELECT d, %s + g * %s, (g %% 500) / 7.0, 'demo'
+                            FROM unnest(%s::int[]) d, generate_series(0, %s - 1) g""",
+                [start, STEP, ids, per],
+            )
+            conn.execute("ANALYZE sensor_observations")
+    return ids[len(ids) // 2], start + timedelta(days=60)
+
+
+def month_reads(settings: Settings, server: Server, token: str, stream: int, month: datetime, n: int) -> list[list]:
+    end = month + timedelta(days=30)
+    sql = (
+        "SELECT phenomenon_time, value FROM sensor_observations WHERE datastream_id = %s "
+        "AND phenomenon_time >= %s AND phenomenon_time < %s ORDER BY phenomenon_time"
+    )
+    bare: list[float] = []
+    with common.connect(settings) as conn:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            rows = conn.execute(sql, [stream, month, end], prepare=True).fetchall()
+            bare.append(time.perf_counter() - t0)
+
+    def iso(t: datetime) -> str:
+        return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    from urllib.parse import quote
+
+    sta = f"/sta/v1.1/Datastreams({stream})/Observations?$top=10000&$orderby=phenomenonTime%20asc&$filter=" + quote(
+        f"phenomenonTime ge {iso(month)} and phenomenonTime lt {iso(end)}"
+    )
+    api = f"/api/sensors/datastreams/{stream}/readings?from={quote(month.isoformat())}&to={quote(end.isoformat())}"
+    out = [["bare SELECT (psycopg, prepared)", len(rows), common.summarise(bare)]]
+    conn2 = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    for name, path in (("SensorThings Observations", sta), ("/api/sensors/…/readings", api)):
+        times: list[float] = []
+        count = 0
+        for _ in range(n):
+            t0 = time.perf_counter()
+            conn2.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+            response = conn2.getresponse()
+            body = json.loads(response.read())
+            times.append(time.perf_counter() - t0)
+            assert response.status == 200, body
+            count = len(body.get("value", body.get("points", [])))
+        out.append([name, count, common.summarise(times)])
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--duration", type=float, default=20)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--reads", type=int, default=20)
+    args = ap.parse_args()
+    settings = common.bench_settings(DATABASE)
+    with common.stopwatch() as t_setup:
+        ids = setup(settings)
+    server = Server(settings, None, None, common.OUT_DIR / "sensors-serve.log")
+    server.start()
+    try:
+        user_token = _user_token(settings)
+        ingest = http_ingest(server, int(ids["ingest"]), str(ids["token"]), args.clients, args.batch, args.duration)
+        copy = bare_copy(settings, int(ids["copy"]), ingest["observations"] or args.batch)
+        with common.stopwatch() as t_big:
+            stream, month = big_table(settings, args.rows)
+        reads = month_reads(settings, server, user_token, stream, month, args.reads)
+    finally:
+        common.stop_server(server.proc)
+    result = {
+        "machine": common.machine(settings),
+        "git": common.git_info(),
+        "setup_s": t_setup["seconds"],
+        "big_table_s": t_big["seconds"],
+        "rows": args.rows,
+        "ingest_http": ingest,
+        "copy": copy,
+        "reads": [{"what": w, "rows": n, **s} for w, n, s in reads],
+    }
+    common.write_json("sensors", result)
+    print(
+        common.table(
+            ["ingest", "observations", "seconds", "obs/s"],
+            [
+                [
+                    f"HTTP, {args.clients} clients × {args.batch}-row batches",
+                    ingest["observations"],
+                    ingest["seconds"],
+                    ingest["per_s"],
+                ],
+                ["bare COPY of as many rows", copy["observations"], copy["seconds"], copy["per_s"]],
+            ],
+        )
+    )
+    print(f"HTTP / COPY: {ingest['per_s'] / copy['per_s']:.2f}×; errors {ingest['errors']}")
+    print(
+        common.table(
+            ["a month of one stream", "rows", "median ms", "max ms"],
+            [[w, n, s["median"] * 1000, s["max"] * 1000] for w, n, s in reads],
+        )
+    )
+
+
+def _user_token(settings: Settings) -> str:
+    from spatial.accounts import get_user, issue_token
+    from spatial.db import transaction
+
+    with transaction(settings) as s:
+        return issue_token(s, get_user(s, "admin"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Sensor pages: device page and its readings API, CSV export, logger upload, scheme history, alerts."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from ingest.sensors import ingest_observations
+from jobs import sensors as sensor_jobs
+from tests.conftest import client_for
+from tests.sensor_setup import make_devices, without_demo_rain
+
+NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def devices(db, accounts):
+    d = make_devices(db, accounts.commune_a)
+    without_demo_rain(db)
+    rows = [
+        {"datastream": d.flow, "phenomenon_time": (NOW - timedelta(minutes=15 * i)).isoformat(), "value": i % 7}
+        for i in range(4 * 24 * 5)
+    ]  # five days every 15 minutes
+    ingest_observations(db, rows, channel="demo")
+    ingest_observations(db, [dict(rows[0], value=3.5)], channel="csv")  # one correction
+    rain = [
+        {"datastream": d.rain, "phenomenon_time": (NOW - timedelta(hours=i)).isoformat(), "value": 9.0}
+        for i in range(24)
+    ]
+    ingest_observations(db, rain, channel="demo")
+    sensor_jobs.sensor_aggregates(db)
+    sensor_jobs.rainfall_alerts(db, now=NOW)
+    sensor_jobs.scheme_functionality(db, now=NOW)
+    db.flush()
+    return d
+
+
+def test_device_page_readings_and_csv(app, accounts, devices):
+    planner = client_for(app, accounts, "planner")
+    page = planner.get(f"/sensors/devices/{devices.meter}")
+    assert page.status_code == 200 and f'id="chart-{devices.flow}"'.encode() in page.data
+    assert devices.meter.encode() in planner.get("/sensors").data
+    raw = planner.get(f"/api/sensors/datastreams/{devices.flow}/readings").json
+    assert raw["resolution"] == "raw" and raw["count"] == 480 and len(raw["points"]) == 480
+    day = (NOW - timedelta(days=1)).isoformat()
+    some = planner.get(
+        f"/api/sensors/datastreams/{devices.flow}/readings", query_string={"from": day, "to": NOW.isoformat()}
+    ).json
+    assert some["count"] == 96
+    bad = planner.get(f"/api/sensors/datastreams/{devices.flow}/readings", query_string={"from": "yesterday"})
+    assert bad.status_code == 400 and bad.json["error"]["parameter"] == "from/to"
+    export = planner.get(f"/sensors/datastreams/{devices.flow}/readings.csv")
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    table = list(csv.DictReader(io.StringIO(export.data.decode("utf-8-sig"))))
+    assert len(table) == 480 and table[-1]["corrections"] == "1" and table[-1]["value"] == "3.5"
+    assert table[0]["phenomenon_time"].endswith("+07:00")
+    assert planner.get("/sensors/datastreams/987654/readings.csv").status_code == 404
+
+
+def test_a_long_range_is_drawn_from_hourly_means(db, devices):
+    from spatial.sensor_views import parse_range, readings
+
+    hourly = readings(db, devices.flow, parse_range({}), max_points=100)
+    assert hourly["resolution"] == "hour" and hourly["count"] == 480
+    assert 120 <= len(hourly["points"]) <= 121  # five days of hours (the first may be partial)
+
+
+def test_a_logger_file_uploaded_on_the_device_page(app, db, accounts, devices):
+    worker = client_for(app, accounts, "extension_worker")
+    data = f"datastream,phenomenon_time,value\n{devices.pressure},{NOW.isoformat()},2.5\n{devices.flow},{NOW.isoformat()},x\n"
+    r = worker.post(
+        f"/sensors/devices/{devices.meter}/upload",
+        data={"file": (io.BytesIO(data.encode()), "logger.csv")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 200
+    assert b"1 readings accepted" in r.data or b"1 readings accepted" in r.data or b'id="upload-summary"' in r.data
+    assert b"value 'x' is not a number" in r.data.replace(b"&#39;", b"'")
+    assert (
+        db.scalar(text("SELECT count(*) FROM sensor_observations WHERE datastream_id = :d"), {"d": devices.pressure})
+        == 1
+    )
+    wrong = worker.post(
+        f"/sensors/devices/{devices.meter}/upload",
+        data={"file": (io.BytesIO(b"a,b\n1,2\n"), "logger.csv")},
+        content_type="multipart/form-data",
+    )
+    assert wrong.status_code == 400 and b"a logger file has exactly datastream, phenomenon_time, value" in wrong.data
+    evaluator = client_for(app, accounts, "evaluator")
+    assert evaluator.post(f"/sensors/devices/{devices.meter}/upload", data={}).status_code == 403
+
+
+def test_scheme_history_and_alerts(app, db, accounts, devices):
+    planner = client_for(app, accounts, "planner")
+    scheme_id = db.scalar(text("SELECT id FROM water_schemes WHERE code = :c"), {"c": devices.scheme_code})
+    page = planner.get(f"/sensors/schemes/{scheme_id}")
+    assert page.status_code == 200 and b'id="scheme-history"' in page.data and devices.meter.encode() in page.data
+    alerts = planner.get("/sensors/alerts")
+    assert alerts.status_code == 200 and b"216.0" in alerts.data  # 24 x 9 mm
+    layer = planner.get("/api/sensors/alerts").json
+    mine = [f for f in layer["features"] if f["properties"]["code"] == accounts.commune_a]
+    assert mine and mine[0]["properties"]["band"] == 2 and mine[0]["geometry"]["type"].endswith("Polygon")
