@@ -38,6 +38,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
@@ -203,11 +204,15 @@ def register(cls: type[Importer]) -> type[Importer]:
     return cls
 
 
+#: the modules whose importers register themselves with :func:`register` when imported; named
+#: here, not imported, so the registry does not import its plug-ins back (as jobs.registry names
+#: its jobs' targets)
+IMPORTER_MODULES = ("ingest.layer_importers", "ingest.raster", "ingest.visit_import")
+
+
 def _load_importers() -> None:
-    # importing them registers them
-    import ingest.layer_importers  # noqa: F401
-    import ingest.raster  # noqa: F401
-    import ingest.visit_import  # noqa: F401
+    for module in IMPORTER_MODULES:
+        import_module(module)
 
 
 def layers() -> list[str]:

@@ -220,6 +220,15 @@ TABLE_LABELS = {
     "animal_events": _("Animal events"),
     "pass_on_obligations": _("Pass-on obligations"),
     "pass_on_rules": _("Pass-on rules"),
+    "visit_reviews": _("Visit reviews"),
+    "programmes": _("Programmes"),
+    "programme_parts": _("Programme projects and sub-projects"),
+    "targets": _("Targets"),
+    "allocations": _("Allocations and disbursements"),
+    "sensor_things": _("Sensor devices"),
+    "sensor_sensors": _("Sensor types"),
+    "sensor_datastreams": _("Sensor datastreams"),
+    "notification_settings": _("Notification settings"),
 }
 
 ACTION_LABELS = {"insert": _("added"), "update": _("changed"), "delete": _("removed"), "import": _("imported")}

@@ -20,6 +20,14 @@ _ERROR = {
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
 
+#: what format=csv|xlsx answers instead of JSON
+_TABLE_FILES = {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        "schema": {"type": "string", "format": "binary"}
+    },
+}
+
 
 def _enum(name: str, values: list[str] | tuple[str, ...], default: str, desc: str) -> dict[str, Any]:
     return {
@@ -124,7 +132,8 @@ def openapi_document() -> dict[str, Any]:
                             "description": "rows {code, name, year, value, numerator, denominator, estimated}; "
                             "with format=csv|xlsx the same rows as a file",
                             "content": {
-                                "application/json": {"schema": {"$ref": "#/components/schemas/IndicatorResponse"}}
+                                "application/json": {"schema": {"$ref": "#/components/schemas/IndicatorResponse"}},
+                                **_TABLE_FILES,
                             },
                         },
                         "400": _ERROR,
@@ -154,7 +163,7 @@ def openapi_document() -> dict[str, Any]:
                         "200": {
                             "description": "{indicators, level, boundaries, span, years, rows: [{code, name, "
                             "values: {indicator: {year: value}}}]}",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
+                            "content": {"application/json": {"schema": {"type": "object"}}, **_TABLE_FILES},
                         },
                         "400": _ERROR,
                     },
