@@ -9,6 +9,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from spatial import SinhkeError
 
@@ -41,6 +42,17 @@ def _int(name: str, default: int) -> int:
 def _path(name: str) -> Path | None:
     value = _env(name)
     return Path(value).resolve() if value is not None else None
+
+
+def _url(name: str) -> str | None:
+    """An http(s) URL with a host, or None when unset."""
+    value = _env(name)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"SINHKE_{name} must be an http(s) URL, not {value!r}")
+    return value
 
 
 def _flag(name: str) -> bool:
@@ -80,6 +92,10 @@ class Settings:
     #: connections each process keeps open to the database (as many again in overflow): at least the
     #: threads of a web worker, so a request never waits for one
     db_pool_size: int = 8
+    #: a MapLibre style (JSON URL) drawn under the map's layers, e.g. the province's tile server;
+    #: None: a basemap drawn from sinhke's own layers (works offline). Its origin is allowed by the
+    #: Content Security Policy, so its tiles, glyphs and sprites should come from that origin too
+    basemap_style_url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -101,6 +117,7 @@ class Settings:
             raster_max_pixels=_int("RASTER_MAX_PIXELS", 250_000_000),
             raster_max_bytes=_int("RASTER_MAX_BYTES", 1024**3),
             db_pool_size=_int("DB_POOL_SIZE", 8),
+            basemap_style_url=_url("BASEMAP_STYLE_URL"),
         )
 
     def signing_key(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 from flask_babel import Babel
@@ -16,12 +17,21 @@ if TYPE_CHECKING:
     from webapp.db import SessionSource
 
 LOCALES = ("vi", "en")
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "worker-src 'self' blob:; child-src blob:; manifest-src 'self'; "
-    "connect-src 'self'; object-src 'none'; "
-    "base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
-)
+
+
+def content_security_policy(basemap_style_url: str | None = None) -> str:
+    """Nothing leaves 'self' but MapLibre's blob: workers and, when one is configured, the
+    basemap's origin (its style, tiles, glyphs and sprites)."""
+    extra = ""
+    if basemap_style_url:
+        parts = urlsplit(basemap_style_url)
+        extra = f" {parts.scheme}://{parts.netloc}"
+    return (
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{extra}; "
+        "worker-src 'self' blob:; child-src blob:; manifest-src 'self'; "
+        f"connect-src 'self'{extra}; object-src 'none'; "
+        "base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+    )
 
 
 def _select_locale() -> str:
@@ -96,6 +106,8 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
 
         return {"locale": str(get_locale())}
 
+    csp = content_security_policy(settings.basemap_style_url)
+
     @app.after_request
     def headers(response: Response) -> Response:
         lang = request.args.get("lang")
@@ -104,8 +116,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        # MapLibre needs blob: workers; nothing else leaves 'self'
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", csp)
         return response
 
     db.init_app(app, session_factory)  # last: the request commits before the other hooks run
