@@ -93,6 +93,9 @@ function choose(result) {
     else map.fitBounds([[west, south], [east, north]], { padding: 40, maxZoom: POINT_ZOOM });
   }
   if (boundaries) map.once('idle', () => selectCommune(result.code));
+  // on a phone the panel is below the map: bring the map back into view
+  const box = map.getContainer().getBoundingClientRect();
+  if (box.bottom < 0 || box.top > window.innerHeight) map.getContainer().scrollIntoView({ block: 'start' });
   document.body.dataset.mapSearched = `${result.kind}:${result.code}`;
 }
 
