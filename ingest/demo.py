@@ -928,7 +928,7 @@ class _Builder:
                 values = np.column_stack([mem, inc, dep_rows.astype(np.int8)])  # booleans as 1/0
                 for start in range(0, n, COPY_CHUNK):
                     lines = [
-                        f"{rid + k}\t{start + k}{middle}{TAB.join(map(str, row))}{tail}"
+                        f"{rid + k}\t{k}{middle}{TAB.join(map(str, row))}{tail}"
                         for k, row in enumerate(values[start : start + COPY_CHUNK].tolist(), start=start + 1)
                     ]
                     cp.write("".join(lines))

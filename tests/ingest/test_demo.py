@@ -159,3 +159,10 @@ def test_deterministic_for_a_seed(empty_db):
     assert not is_loaded(empty_db)
     assert _fingerprint(empty_db, 11) == first
     assert _fingerprint(empty_db, 12) != first
+
+
+def test_survey_rounds_written_in_blocks_are_the_rows_written_in_one(empty_db, monkeypatch):
+    # COPY text is made a block of households at a time (a million households: 20 blocks a year)
+    whole = _fingerprint(empty_db, 11)
+    monkeypatch.setattr("ingest.demo.COPY_CHUNK", 7)
+    assert _fingerprint(empty_db, 11) == whole
