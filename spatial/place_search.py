@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Float, case, cast, func, literal, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from spatial import ParameterError
 from spatial.layers import LAYERS, LayerQuery
+from spatial.models import AdminUnit
 from spatial.params import check_text, whole_number
 
 MIN_QUERY = 2
@@ -90,8 +91,15 @@ def search_places(session: Session, q: PlaceQuery) -> list[dict[str, Any]]:
     for order, (kind, (layer, level, boundaries)) in enumerate(KINDS.items()):
         rel = LAYERS[layer].relation(LayerQuery(level=level, boundaries=boundaries))
         name, code = _folded(rel.c.name), func.lower(rel.c.code)
-        # a village or asset says its commune; a commune's kind says its boundary version
-        context = literal(None) if layer == "admin_units" else rel.c.commune
+        # a village or asset says its commune; a legacy commune its district (names repeat across
+        # districts); a 2025 commune nothing (its parent is the province)
+        district = aliased(AdminUnit, name="district")
+        if kind == "legacy_commune":
+            context = district.name
+        elif layer == "admin_units":
+            context = literal(None)
+        else:
+            context = rel.c.commune
         # the code itself; the name, with or without its unit type ("Xã Chi Lăng" for "chi lang");
         # a name or code starting with it, or a word of the name; anything containing it
         rank = case(
@@ -100,16 +108,19 @@ def search_places(session: Session, q: PlaceQuery) -> list[dict[str, Any]]:
             (name.like(starts, escape="\\") | code.like(starts, escape="\\") | name.like(word, escape="\\"), 2),
             else_=3,
         )
+        part = select(
+            literal(kind).label("kind"),
+            rel.c.code,
+            rel.c.name,
+            cast(context, rel.c.name.type).label("context"),
+            (rank * len(KINDS) + order).label("rank"),
+            rel.c.geom,
+        ).select_from(rel)
+        if kind == "legacy_commune":
+            is_district = (district.boundary == "legacy") & (district.level == "district")
+            part = part.outerjoin(district, (district.code == rel.c.parent_code) & is_district)
         parts.append(
-            select(
-                literal(kind).label("kind"),
-                rel.c.code,
-                rel.c.name,
-                cast(context, rel.c.name.type).label("context"),
-                (rank * len(KINDS) + order).label("rank"),
-                rel.c.geom,
-            )
-            .where(name.like(contains, escape="\\") | code.like(contains, escape="\\"))
+            part.where(name.like(contains, escape="\\") | code.like(contains, escape="\\"))
             .order_by(rank, rel.c.name)  # each kind's best: the union is cut to ``limit`` once more
             .limit(q.limit)
         )

@@ -153,6 +153,8 @@ def test_screenshots(browser: Browser, live_server: str, accounts, lang: str, wi
     page.goto(f"{live_server}/map?lang={lang}")
     page.wait_for_function("() => document.body.dataset.mapReady === '1'", timeout=READY_TIMEOUT_MS)
     assert page.locator("#year-slider").is_visible() or width < 600  # the panel scrolls on a phone
+    page.fill("#map-search-input", "chi lang")  # the search's results in the picture too
+    page.locator("#map-search-results button").first.wait_for(timeout=10_000)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"map-{lang}-{width}.png"), full_page=False)
     context.close()

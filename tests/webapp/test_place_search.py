@@ -37,6 +37,15 @@ def test_finds_a_commune_by_its_name_without_diacritics_and_a_model_by_its_code(
     assert first["bbox"][0] == first["bbox"][2], "a point's box is the point"
 
 
+def test_a_legacy_commune_names_its_district(client, db):
+    name, district = db.execute(
+        text("""SELECT c.name, d.name FROM admin_units c JOIN admin_units d ON d.id = c.parent_id
+                WHERE c.level = 'commune' AND c.boundary = 'legacy' ORDER BY c.id LIMIT 1""")
+    ).one()
+    results = client.get("/api/search", query_string={"q": name, "limit": 50}).json["results"]
+    assert any(r["kind"] == "legacy_commune" and r["name"] == name and r["context"] == district for r in results)
+
+
 def test_limit_and_wildcards_are_literal(client, db):
     results = client.get("/api/search", query_string={"q": "thôn", "limit": 3}).json["results"]
     assert len(results) == 3
