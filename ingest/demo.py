@@ -955,11 +955,15 @@ class _Builder:
         self.summary.counts["survey rounds"] = rid
 
     def write_models(self) -> None:
+        # Core inserts of the tables: the ORM's bulk insert splits the rows into a batch each time
+        # a value turns None (received_from_id alternates), i.e. nearly one INSERT per participant,
+        # each firing the statement triggers (most of the million-household demo's load time)
+        self.step(f"writing {len(self.model_rows):,} models and {len(self.participant_rows):,} participants")
         if self.model_rows:
-            self.s.execute(insert(LivelihoodModel), self.model_rows)
+            self.s.execute(insert(LivelihoodModel.__table__), self.model_rows)
         if self.participant_rows:
             rows = [dict(p, created_by=DEMO_USER, updated_by=DEMO_USER) for p in self.participant_rows]
-            self.s.execute(insert(ModelParticipant), rows)
+            self.s.execute(insert(ModelParticipant.__table__), rows)
 
     # ------------------------------------------------------------------ works and schemes
     def _piece_for(self, ci: int) -> tuple[tuple[str, str], BaseGeometry]:
