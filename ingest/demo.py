@@ -18,13 +18,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import cast
 
 import numpy as np
 import shapely
 from geoalchemy2.shape import from_shape
 from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from ingest import IngestError
@@ -960,10 +961,10 @@ class _Builder:
         # each firing the statement triggers (most of the million-household demo's load time)
         self.step(f"writing {len(self.model_rows):,} models and {len(self.participant_rows):,} participants")
         if self.model_rows:
-            self.s.execute(insert(LivelihoodModel.__table__), self.model_rows)
+            self.s.execute(insert(cast(Table, LivelihoodModel.__table__)), self.model_rows)
         if self.participant_rows:
             rows = [dict(p, created_by=DEMO_USER, updated_by=DEMO_USER) for p in self.participant_rows]
-            self.s.execute(insert(ModelParticipant.__table__), rows)
+            self.s.execute(insert(cast(Table, ModelParticipant.__table__)), rows)
 
     # ------------------------------------------------------------------ works and schemes
     def _piece_for(self, ci: int) -> tuple[tuple[str, str], BaseGeometry]:

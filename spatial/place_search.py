@@ -94,6 +94,7 @@ def search_places(session: Session, q: PlaceQuery) -> list[dict[str, Any]]:
         # a village or asset says its commune; a legacy commune its district (names repeat across
         # districts); a 2025 commune nothing (its parent is the province)
         district = aliased(AdminUnit, name="district")
+        context: Any
         if kind == "legacy_commune":
             context = district.name
         elif layer == "admin_units":
