@@ -81,6 +81,8 @@ DEMO_USER = "demo"
 #: rows of COPY text written at a time
 COPY_CHUNK = 50_000
 TAB = "\t"
+#: rows of one multi-row INSERT (under PostgreSQL's 65,535 parameters for a model's columns)
+INSERT_CHUNK = 2_000
 
 ETHNICITIES = (
     ("Nùng", 0.43),
@@ -956,15 +958,16 @@ class _Builder:
         self.summary.counts["survey rounds"] = rid
 
     def write_models(self) -> None:
-        # Core inserts of the tables: the ORM's bulk insert splits the rows into a batch each time
-        # a value turns None (received_from_id alternates), i.e. nearly one INSERT per participant,
-        # each firing the statement triggers (most of the million-household demo's load time)
+        # multi-row INSERTs of INSERT_CHUNK rows: row by row (the ORM's bulk insert starts a new
+        # batch whenever received_from_id turns None; psycopg's executemany sends a statement a
+        # row) each of the million-household demo's 67,770 participants fired the statement
+        # triggers of its own INSERT, most of the load's time
         self.step(f"writing {len(self.model_rows):,} models and {len(self.participant_rows):,} participants")
-        if self.model_rows:
-            self.s.execute(insert(cast(Table, LivelihoodModel.__table__)), self.model_rows)
-        if self.participant_rows:
-            rows = [dict(p, created_by=DEMO_USER, updated_by=DEMO_USER) for p in self.participant_rows]
-            self.s.execute(insert(cast(Table, ModelParticipant.__table__)), rows)
+        participants = [dict(p, created_by=DEMO_USER, updated_by=DEMO_USER) for p in self.participant_rows]
+        for model, rows in ((LivelihoodModel, self.model_rows), (ModelParticipant, participants)):
+            table = cast(Table, model.__table__)
+            for start in range(0, len(rows), INSERT_CHUNK):
+                self.s.execute(insert(table).values(rows[start : start + INSERT_CHUNK]))
 
     # ------------------------------------------------------------------ works and schemes
     def _piece_for(self, ci: int) -> tuple[tuple[str, str], BaseGeometry]:
