@@ -9,6 +9,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from spatial import SinhkeError
 
@@ -41,6 +42,17 @@ def _int(name: str, default: int) -> int:
 def _path(name: str) -> Path | None:
     value = _env(name)
     return Path(value).resolve() if value is not None else None
+
+
+def _url(name: str) -> str | None:
+    """An http(s) URL with a host, or None when unset."""
+    value = _env(name)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"SINHKE_{name} must be an http(s) URL, not {value!r}")
+    return value
 
 
 def _flag(name: str) -> bool:
@@ -89,6 +101,10 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     public_url: str = "http://127.0.0.1:5000"
+    #: a MapLibre style (JSON URL) drawn under the map's layers, e.g. the province's tile server;
+    #: None: a basemap drawn from sinhke's own layers (works offline). Its origin is allowed by the
+    #: Content Security Policy, so its tiles, glyphs and sprites should come from that origin too
+    basemap_style_url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -116,6 +132,7 @@ class Settings:
             webhook_url=_env("WEBHOOK_URL"),
             webhook_secret=_env("WEBHOOK_SECRET"),
             public_url=_text("PUBLIC_URL", "http://127.0.0.1:5000"),
+            basemap_style_url=_url("BASEMAP_STYLE_URL"),
         )
 
     def environment(self) -> dict[str, str]:

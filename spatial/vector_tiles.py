@@ -15,7 +15,24 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ARRAY, Boolean, Date, DateTime, Float, Integer, Numeric, Text, and_, cast, func, select
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    Numeric,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -37,6 +54,13 @@ BUFFER = 64
 HOUSEHOLD_POINTS_MIN_ZOOM = 12
 #: cells across a tile when households are aggregated (a 64 × 64 grid, 2.4 km cells at z8)
 CELLS_PER_TILE = 64
+#: below this zoom the points of the other point layers that share a cell are one feature with a
+#: ``point_count`` (about 540 symbols at z8 on the demo buried the choropleth); lines and areas stay
+POINTS_CLUSTERED_BELOW_ZOOM = 12
+#: cells across a tile when points are clustered: 64 px cells on a 512 px tile
+CLUSTER_CELLS_PER_TILE = 8
+#: the tile layer of a commune tile that holds one label point per commune (``ST_PointOnSurface``)
+LABELS_SUFFIX = "_labels"
 WEB_MERCATOR_WIDTH = 40075016.685578488
 
 
@@ -51,6 +75,8 @@ class TileLayer:
     reads: tuple[str, ...]
     level: str | None = None
     default_boundaries: str | None = None  # set: the layer takes ?boundaries= (and ?year= for indicators)
+    clustered: bool = False  # points sharing a cell below POINTS_CLUSTERED_BELOW_ZOOM become one
+    labelled: bool = False  # the tile holds a second layer, {name}_labels, of label points
 
 
 _PLACED = ("admin_units",)  # every feature names its commune
@@ -65,6 +91,7 @@ TILE_LAYERS: dict[str, TileLayer] = {
             ("admin_units", "area_indicators", "area_income_change"),
             level="commune",
             default_boundaries="current",
+            labelled=True,
         ),
         TileLayer(
             "districts",
@@ -74,31 +101,35 @@ TILE_LAYERS: dict[str, TileLayer] = {
             level="district",
             default_boundaries="legacy",
         ),
-        TileLayer("villages", "Villages", "villages", ("villages", *_PLACED)),
+        TileLayer("villages", "Villages", "villages", ("villages", *_PLACED), clustered=True),
         TileLayer("households", "Households", "households", ("households", "villages", *_PLACED)),
         TileLayer(
             "livelihood_models",
             "Livelihood models",
             "livelihood_models",
             ("livelihood_models", "model_participants", "model_status", *_PLACED, *_SCOPED),
+            clustered=True,
         ),
         TileLayer(
             "infrastructure_works",
             "Infrastructure works",
             "infrastructure_works",
             ("infrastructure_works", *_PLACED, *_SCOPED),
+            clustered=True,
         ),
         TileLayer(
             "water_schemes",
             "Water schemes",
             "water_schemes",
             ("water_schemes", "water_scheme_households", *_PLACED, *_SCOPED),
+            clustered=True,
         ),
         TileLayer(
             "fallback_risk",
             "Households at risk of falling back into poverty",
             "fallback_risk",
             ("fallback_risk", "households", "villages", *_PLACED),
+            clustered=True,
         ),
     )
 }
@@ -224,9 +255,72 @@ def render_tile(session: Session, req: TileRequest) -> bytes:
     inside = func.ST_Intersects(rel.c.geom, func.ST_Transform(envelope, 4326))
     if spec.name == "households" and req.z < HOUSEHOLD_POINTS_MIN_ZOOM:
         return _household_cells(session, rel, req, envelope, inside)
+    if spec.clustered and req.z < POINTS_CLUSTERED_BELOW_ZOOM:
+        return _clustered_points(session, spec, rel, req, envelope, inside)
     mvt_geom = func.ST_AsMVTGeom(func.ST_Transform(rel.c.geom, 3857), envelope, EXTENT, BUFFER, True)
     props = [_mvt_value(col) for col in rel.c if col.name not in ("id", "geom")]
     rows = select(rel.c.id, *props, mvt_geom.label("geom")).where(inside).subquery("tile")
+    body = session.scalar(select(func.ST_AsMVT(rows.table_valued(), spec.name, EXTENT, "geom", "id")))
+    return bytes(body or b"") + (_label_points(session, spec, rel, envelope) if spec.labelled else b"")
+
+
+def _label_points(session: Session, spec: TileLayer, rel: Any, envelope: Any) -> bytes:
+    """A second tile layer of one point inside each unit, named and coded, in the one tile that
+    holds that point (labels placed on clipped polygons would repeat at every tile edge)."""
+    point = func.ST_Transform(func.ST_PointOnSurface(rel.c.geom), 3857)
+    rows = (
+        select(rel.c.id, rel.c.code, rel.c.name, func.ST_AsMVTGeom(point, envelope, EXTENT, 0, True).label("geom"))
+        .where(func.ST_Intersects(point, envelope))
+        .subquery("labels")
+    )
+    body = session.scalar(select(func.ST_AsMVT(rows.table_valued(), spec.name + LABELS_SUFFIX, EXTENT, "geom", "id")))
+    return bytes(body or b"")
+
+
+def _clustered_points(
+    session: Session, spec: TileLayer, rel: Any, req: TileRequest, envelope: Any, inside: Any
+) -> bytes:
+    """Points alone in their cell of a CLUSTER_CELLS_PER_TILE grid as they are; the points of a
+    cell shared with others as one feature at their centroid with ``point_count`` and no id;
+    lines and areas as they are."""
+    size = WEB_MERCATOR_WIDTH / 2**req.z / CLUSTER_CELLS_PER_TILE
+    merc = func.ST_Transform(rel.c.geom, 3857)
+    is_point = func.GeometryType(rel.c.geom) == "POINT"
+    col = case((is_point, func.floor(func.ST_X(merc) / size)))
+    row = case((is_point, func.floor(func.ST_Y(merc) / size)))
+    props = [_mvt_value(c) for c in rel.c if c.name not in ("id", "geom")]
+    placed = (
+        select(
+            rel.c.id,
+            *props,
+            merc.label("merc"),
+            col.label("col"),
+            row.label("row"),
+            func.count().over(partition_by=[col, row]).label("in_cell"),
+        )
+        .where(inside)
+        .subquery("placed")
+    )
+    own = [placed.c[p.name] for p in props]
+    alone = select(
+        placed.c.id,
+        *own,
+        null().label("point_count"),
+        func.ST_AsMVTGeom(placed.c.merc, envelope, EXTENT, BUFFER, True).label("geom"),
+    ).where(or_(placed.c.col.is_(None), placed.c.in_cell == 1))
+    shared = (
+        select(
+            null().label("id"),
+            *(null().label(c.name) for c in own),
+            cast(func.count(), Integer).label("point_count"),
+            func.ST_AsMVTGeom(func.ST_Centroid(func.ST_Collect(placed.c.merc)), envelope, EXTENT, BUFFER, True).label(
+                "geom"
+            ),
+        )
+        .where(placed.c.col.is_not(None), placed.c.in_cell > 1)
+        .group_by(placed.c.col, placed.c.row)
+    )
+    rows = union_all(alone, shared).subquery("tile")
     body = session.scalar(select(func.ST_AsMVT(rows.table_valued(), spec.name, EXTENT, "geom", "id")))
     return bytes(body or b"")
 

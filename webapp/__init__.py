@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 from flask_babel import Babel
+from flask_compress import Compress
 
 from spatial.localtime import to_local
 from spatial.settings import Settings
@@ -16,12 +18,48 @@ from webapp.locales import LOCALES
 if TYPE_CHECKING:
     from webapp.db import SessionSource
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "worker-src 'self' blob:; child-src blob:; manifest-src 'self'; "
-    "connect-src 'self'; object-src 'none'; "
-    "base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
-)
+#: what is compressed (brotli, else gzip) when the client accepts it: text and vector tiles, not
+#: PNG tiles, photos or downloads (GeoPackage, XLSX and zips are compressed already)
+COMPRESSED_MIMETYPES = [
+    "application/json",
+    "application/geo+json",
+    "application/schema+json",
+    "application/vnd.oai.openapi+json",
+    "application/vnd.mapbox-vector-tile",
+    "application/javascript",
+    "text/javascript",
+    "text/css",
+    "text/html",
+    "image/svg+xml",
+    "application/manifest+json",
+]
+
+
+class ClosingCompress(Compress):
+    """Flask-Compress that closes what it streams from: when it compresses a streamed file it
+    replaces the response's iterable, so the server would never close the file behind it."""
+
+    def after_request(self, response: Response | None) -> Response:
+        original = response.response if response is not None else None
+        response = super().after_request(response)
+        if original is not None and response.response is not original and hasattr(original, "close"):
+            response.call_on_close(original.close)
+        return response
+
+
+def content_security_policy(basemap_style_url: str | None = None) -> str:
+    """Nothing leaves 'self' but MapLibre's blob: workers and, when one is configured, the
+    basemap's origin (its style, tiles, glyphs and sprites)."""
+    extra = ""
+    if basemap_style_url:
+        parts = urlsplit(basemap_style_url)
+        extra = f" {parts.scheme}://{parts.netloc}"
+    return (
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{extra}; "
+        "worker-src 'self' blob:; child-src blob:; manifest-src 'self'; "
+        f"connect-src 'self'{extra}; object-src 'none'; "
+        "base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+    )
 
 
 def _select_locale() -> str:
@@ -50,6 +88,13 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         SESSION_COOKIE_SECURE=settings.cookie_secure,
         SESSION_COOKIE_NAME="sinhke_session",
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
+        COMPRESS_MIMETYPES=COMPRESSED_MIMETYPES,
+        COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_BR_LEVEL=4,  # brotli 4 compresses better than gzip 6 in less time
+        # files (static, vendor) are streamed: compressed as they stream, brotli (gzip cannot stream
+        # here, deflate can), with their ETag and 304
+        COMPRESS_ALGORITHM_STREAMING=["br", "deflate"],
+        COMPRESS_STREAMING_ENDPOINT_CONDITIONAL=["static", "vendor.asset"],
     )
     app.json = OrjsonProvider(app)  # keys in order, Vietnamese names as they are, fast
     Babel(app, locale_selector=_select_locale)
@@ -58,6 +103,9 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
 
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    # first: its after_request hook runs last, on the finished response
+    ClosingCompress(app)
 
     from webapp import auth, db, errors, labels, numbers, validation
     from webapp.views import (
@@ -125,6 +173,8 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
 
         return {"locale": str(get_locale())}
 
+    csp = content_security_policy(settings.basemap_style_url)
+
     @app.after_request
     def headers(response: Response) -> Response:
         lang = request.args.get("lang")
@@ -133,8 +183,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        # MapLibre needs blob: workers; nothing else leaves 'self'
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", csp)
         return response
 
     db.init_app(app, session_factory)  # last: the request commits before the other hooks run

@@ -11,6 +11,11 @@ from spatial.ledger import LISTED_STATUSES
 from spatial.model_status import DEFAULT_DUE_LIMIT, MAX_DUE_LIMIT
 from spatial.models import ASSET_KINDS, EPOCHS, HAZARDS
 from spatial.params import MAX_ID
+from spatial.place_search import DEFAULT_LIMIT as SEARCH_DEFAULT_LIMIT
+from spatial.place_search import KINDS as SEARCH_KINDS
+from spatial.place_search import MAX_LIMIT as SEARCH_MAX_LIMIT
+from spatial.place_search import MAX_QUERY as SEARCH_MAX
+from spatial.place_search import MIN_QUERY as SEARCH_MIN
 from spatial.raster_tiles import MAX_ZOOM, MIN_ZOOM
 from webapp.openapi_field import field_paths, field_schemas, sensor_paths
 from webapp.openapi_siting import planning_paths, siting_paths, siting_schemas
@@ -41,6 +46,15 @@ def _enum(name: str, values: list[str] | tuple[str, ...], default: str, desc: st
 
 def _path(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"}}
+
+
+def _limit(maximum: int, default: int) -> dict[str, Any]:
+    return {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": maximum, "default": default},
+    }
 
 
 def openapi_document() -> dict[str, Any]:
@@ -290,17 +304,7 @@ def openapi_document() -> dict[str, Any]:
                     ),
                     "parameters": [
                         _enum("overdue", ["true", "false"], "false", "true: only the overdue"),
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "required": False,
-                            "schema": {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": MAX_DUE_LIMIT,
-                                "default": DEFAULT_DUE_LIMIT,
-                            },
-                        },
+                        _limit(MAX_DUE_LIMIT, DEFAULT_DUE_LIMIT),
                     ],
                     "responses": {
                         "200": {
@@ -423,6 +427,44 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         },
                         "404": {"description": "no such raster"},
+                    },
+                }
+            },
+            "/api/search": {
+                "get": {
+                    "summary": "Places by name or code, for the map's search box",
+                    "description": "Communes (both boundary versions), villages, livelihood models, "
+                    "infrastructure works and water schemes the caller may see whose name or code contains "
+                    "q, ignoring case and Vietnamese diacritics; best match first.",
+                    "parameters": [
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": True,
+                            "description": "part of a name or code",
+                            "schema": {"type": "string", "minLength": SEARCH_MIN, "maxLength": SEARCH_MAX},
+                        },
+                        _limit(SEARCH_MAX_LIMIT, SEARCH_DEFAULT_LIMIT),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "{q, results: [Place]}",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "q": {"type": "string"},
+                                            "results": {
+                                                "type": "array",
+                                                "items": {"$ref": "#/components/schemas/Place"},
+                                            },
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "400": _ERROR,
                     },
                 }
             },
@@ -574,6 +616,22 @@ def openapi_document() -> dict[str, Any]:
                             },
                         },
                         "has_chain": {"type": "boolean"},
+                    },
+                },
+                "Place": {
+                    "type": "object",
+                    "properties": {
+                        "kind": {"type": "string", "enum": list(SEARCH_KINDS)},
+                        "code": {"type": "string"},
+                        "name": {"type": "string"},
+                        "context": {"type": ["string", "null"], "description": "the commune it lies in"},
+                        "bbox": {
+                            "type": ["array", "null"],
+                            "items": {"type": "number"},
+                            "minItems": 4,
+                            "maxItems": 4,
+                            "description": "minlon,minlat,maxlon,maxlat (WGS 84)",
+                        },
                     },
                 },
                 "IndicatorResponse": {

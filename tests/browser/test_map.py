@@ -147,6 +147,22 @@ def open_map(page: Page, base_url: str, lang: str = "en") -> None:
     wait_until_ready(page)
 
 
+def survey_years(page: Page) -> list[str]:
+    return page.eval_on_selector_all("#year-ticks option", "(opts) => opts.map((o) => o.value)")
+
+
+def choose_year(page: Page, year: int | str) -> None:
+    """Moves the year slider with the keyboard, as a person would, to ``year``."""
+    slider = page.locator("#year-slider")
+    slider.focus()
+    for _ in range(40):
+        now = int(slider.input_value())
+        if now == int(year):
+            return
+        page.keyboard.press("ArrowRight" if now < int(year) else "ArrowLeft")
+    raise AssertionError(f"the slider did not reach {year}")
+
+
 def canvas_origin(page: Page) -> tuple[float, float]:
     box = page.locator("#map canvas.maplibregl-canvas").bounding_box()
     assert box is not None
@@ -199,10 +215,10 @@ def test_map_renders_poverty_choropleth_and_programme_layers(
     assert page.locator(".maplibregl-popup").count() == 0
 
     # another year re-colours the same polygons
-    years = page.eval_on_selector_all("#year-select option", "(opts) => opts.map((o) => o.value)")
-    other_years = [y for y in years if y != page.input_value("#year-select")]
+    years = survey_years(page)
+    other_years = [y for y in years if y != page.input_value("#year-slider")]
     if other_years:
-        page.select_option("#year-select", other_years[0])
+        choose_year(page, other_years[0])
         wait_until_ready(page, boundaries="legacy", year=int(other_years[0]))
         assert page.evaluate(RENDERED, LAYERS_ARG)["communes"] == legacy["communes"]
 
@@ -259,7 +275,7 @@ RENDERED_FILLS = """(layer) => {
 
 def test_indicator_select_recolours_communes(page: Page, live_server: str, console_errors: list[str]) -> None:
     open_map(page, live_server)
-    years = [int(y) for y in page.eval_on_selector_all("#year-select option", "(o) => o.map((x) => x.value)")]
+    years = [int(y) for y in survey_years(page)]
     assert 2021 in years and 2024 in years
     options = [
         o
@@ -283,7 +299,7 @@ def test_indicator_select_recolours_communes(page: Page, live_server: str, conso
     ]
     assert page.input_value("#indicator-select") == "poverty_rate"
 
-    page.select_option("#year-select", "2024")
+    choose_year(page, 2024)
     wait_until_ready(page, year=2024, indicator="poverty_rate")
     poverty_fills = page.evaluate(RENDERED_FILLS, COMMUNES_LAYER)
 
@@ -308,14 +324,14 @@ def test_indicator_select_recolours_communes(page: Page, live_server: str, conso
     assert "since 2023" in text or "No data" in text
 
     # the first survey year has no change: a message, grey communes, no console error
-    page.select_option("#year-select", "2021")
+    choose_year(page, 2021)
     wait_until_ready(page, year=2021, indicator="mean_income_change")
     assert "No data for this year" in page.locator("#map-summary").inner_text()
     assert page.evaluate(RENDERED, LAYERS_ARG)["withRate"] == 0
     assert page.evaluate(STATE_MISMATCHES_EMPTY, COMMUNES_LAYER) == []
 
     # back to a year with data, and a count indicator
-    page.select_option("#year-select", "2024")
+    choose_year(page, 2024)
     page.select_option("#indicator-select", "fell_back")
     wait_until_ready(page, year=2024, indicator="fell_back")
     assert page.evaluate(STATE_MISMATCHES, COMMUNES_LAYER) == []
@@ -407,7 +423,7 @@ def test_effect_choropleth(page: Page, live_server: str, console_errors: list[st
     result = page.evaluate(EFFECT_MISMATCHES, [COMMUNES_LAYER, "all"])
     assert result["mismatches"] == []
     assert result["estimates"] >= 1, "no commune has its own estimate"
-    assert page.is_disabled("#year-select"), "an effect is not by year"
+    assert page.is_disabled("#year-slider"), "an effect is not by year"
     assert "VND per person per month" in page.locator("#communes-label").inner_text()
     assert "interval includes 0" in page.locator("#legend-poverty").inner_text()
     summary = page.locator("#map-summary").inner_text()
@@ -438,7 +454,7 @@ def test_effect_choropleth(page: Page, live_server: str, console_errors: list[st
     page.select_option("#boundary-select", "current")
     page.select_option("#indicator-select", "poverty_rate")
     wait_until_ready(page, boundaries="current", indicator="poverty_rate")
-    assert not page.is_disabled("#year-select")
+    assert not page.is_disabled("#year-slider")
     assert console_errors == []
 
 
@@ -506,7 +522,7 @@ def test_exposure_choropleth(page: Page, live_server: str, console_errors: list[
             [COMMUNES_LAYER, raster, boundaries],
         )
         assert mismatches["bad"] == [] and mismatches["coloured"] > 0
-        assert page.is_disabled("#year-select")
+        assert page.is_disabled("#year-slider")
         assert "does not change by year" in page.locator("#map-summary").inner_text()
     assert "Flood depth, 1-in-100-year" in page.locator("#communes-label").inner_text()
     assert console_errors == []

@@ -178,3 +178,10 @@ def test_targets_and_money_with_visible_laggards(db):
     assert 0 < by_part["1"] < communes / 4  # a few communes lag on the others
     statuses = {r[0] for r in db.execute(text("SELECT DISTINCT status FROM target_progress"))}
     assert {"met", "lagging", "no_target"} <= statuses
+
+
+def test_survey_rounds_written_in_blocks_are_the_rows_written_in_one(empty_db, monkeypatch):
+    # COPY text is made a block of households at a time (a million households: 20 blocks a year)
+    whole = _fingerprint(empty_db, 11)
+    monkeypatch.setattr("ingest.demo.COPY_CHUNK", 7)
+    assert _fingerprint(empty_db, 11) == whole

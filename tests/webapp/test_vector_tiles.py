@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from spatial.db import transaction
-from spatial.vector_tiles import HOUSEHOLD_POINTS_MIN_ZOOM, TILE_LAYERS
+from spatial.vector_tiles import HOUSEHOLD_POINTS_MIN_ZOOM, POINTS_CLUSTERED_BELOW_ZOOM, TILE_LAYERS
 from tests.conftest import client_for
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -88,10 +88,33 @@ def test_tile_holds_exactly_the_intersecting_features(client, demo_settings, lay
     assert response.status_code == 200, response.data
     assert response.mimetype == "application/vnd.mapbox-vector-tile"
     tile = decode(response.data)
-    found = {f["id"] for f in tile[layer]["features"]} if layer in tile else set()
+    features = tile[layer]["features"] if layer in tile else []
+    found = {f["id"] for f in features if "point_count" not in f["properties"]}
     expected = intersecting(demo_settings, layer, z, t.x, t.y)
     assert expected, "the test tile should hold features"
-    assert found == expected
+    clusters = [f["properties"]["point_count"] for f in features if "point_count" in f["properties"]]
+    if TILE_LAYERS[layer].clustered and z < POINTS_CLUSTERED_BELOW_ZOOM:
+        # the points sharing a cell are one feature counting them: together every feature, once
+        assert found <= expected
+        assert all(n > 1 for n in clusters)
+        assert len(found) + sum(clusters) == len(expected)
+        if layer == "villages":
+            assert clusters, "the province's villages share cells at low zoom"
+    else:
+        assert not clusters
+        assert found == expected
+
+
+def test_commune_tiles_carry_one_label_point_per_commune(client, demo_settings):
+    seen: dict[int, int] = {}
+    for tile in TMS.tiles(106.0, 21.3, 107.4, 22.5, [9]):
+        labels = decode(client.get(f"/tiles/communes/9/{tile.x}/{tile.y}.pbf").data).get("communes_labels")
+        for f in labels["features"] if labels else []:
+            assert f["geometry"]["type"] == "Point"
+            assert f["properties"]["name"]
+            seen[f["id"]] = seen.get(f["id"], 0) + 1
+    assert set(seen) == intersecting(demo_settings, "communes", 0, 0, 0)
+    assert set(seen.values()) == {1}, "a label in one tile only"
 
 
 def test_communes_carry_the_indicators_of_a_year(client, demo_settings):
@@ -141,7 +164,7 @@ def test_scoped_tiles_hold_only_the_callers_communes(app, accounts, client, demo
             ),
             {"a": accounts.commune_a},
         ).one()
-    for z in (10, 12):
+    for z in (12, 14):  # points, not clusters (those carry no ids to check)
         t = TMS.tile(lon, lat, z)
         url = f"/tiles/households/{z}/{t.x}/{t.y}.pbf" if z >= HOUSEHOLD_POINTS_MIN_ZOOM else None
         for layer in ("fallback_risk", "livelihood_models") + (("households",) if url else ()):

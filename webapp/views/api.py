@@ -23,6 +23,7 @@ from spatial.indicators import (
     sorted_rows,
 )
 from spatial.layers import LAYERS, feature, feature_collection, parse_layer_query
+from spatial.place_search import parse_place_query, search_places
 from webapp.auth import signed_in
 from webapp.db import get_session
 from webapp.openapi import openapi_document
@@ -220,3 +221,10 @@ def exposure() -> ResponseReturnValue:
 @bp.get("/exposure/<kind>/<code>")
 def asset_exposure_view(kind: str, code: str) -> ResponseReturnValue:
     return jsonify(asset_exposure(get_session(), kind, code))
+
+
+@bp.get("/search")
+def search() -> ResponseReturnValue:
+    """Places by name or code (communes, villages, models, works, water schemes) for the map's search box."""
+    q = parse_place_query(request.args.to_dict())
+    return jsonify({"q": q.text, "results": search_places(get_session(), q)})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
@@ -21,7 +21,13 @@ def index() -> ResponseReturnValue:
 @bp.get("/map")
 def map_page() -> ResponseReturnValue:
     years = available_years(get_session())
-    return render_template("map.html", years=years, default_year=years[-1] if years else None, locale=str(get_locale()))
+    return render_template(
+        "map.html",
+        years=years,
+        default_year=years[-1] if years else None,
+        locale=str(get_locale()),
+        basemap_style=current_app.config["SINHKE"].basemap_style_url,
+    )
 
 
 @bp.get("/evaluation")

@@ -39,10 +39,21 @@ def raster_tile(raster_id: int, z: int, x: int, y: int) -> ResponseReturnValue:
     return _tile_response(etag, png, "image/png", TILE_MAX_AGE)
 
 
+def _held_etag(etag: str) -> str | None:
+    """The tag the client holds of this body: ``etag`` itself or, for a compressed copy, the
+    ``etag:br`` (``:gzip``) that Flask-Compress gave it; None when it holds neither."""
+    for held in request.if_none_match.as_set():
+        if held == etag or held.partition(":")[0] == etag:
+            return held
+    return None
+
+
 def _tile_response(etag: str, body: Callable[[], bytes], mimetype: str, max_age: int) -> Response:
-    """304 when the client holds ``etag``, the body otherwise; private: a tile is the caller's view."""
-    response = Response(status=304) if request.if_none_match.contains(etag) else Response(body(), mimetype=mimetype)
-    response.set_etag(etag)
+    """304 when the client holds ``etag`` (of any encoding of the body), the body otherwise;
+    private: a tile is the caller's view."""
+    held = _held_etag(etag)
+    response = Response(status=304) if held else Response(body(), mimetype=mimetype)
+    response.set_etag(held or etag)  # a 304 names what the client holds (compression leaves 304s alone)
     response.cache_control.private = True
     response.cache_control.max_age = max_age
     response.vary.add("Cookie")

@@ -10,6 +10,9 @@ export const config = {
   apiRoot: mapElement.dataset.apiRoot || '/api',
   tilesRoot: mapElement.dataset.tilesRoot || '/tiles',
   ogcRoot: mapElement.dataset.ogcRoot || '/ogc',
+  searchUrl: mapElement.dataset.searchUrl || '/api/search',
+  /** A MapLibre style URL drawn under our layers (SINHKE_BASEMAP_STYLE_URL); empty: our own. */
+  basemapStyle: mapElement.dataset.basemapStyle || '',
 };
 export const t = JSON.parse(document.getElementById('map-i18n').textContent);
 export const languageTag = config.locale === 'en' ? 'en-GB' : 'vi-VN';

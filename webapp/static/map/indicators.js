@@ -120,16 +120,17 @@ export const WATER_COLOURS = {
 
 /** Layers in each toggle group, bottom to top. */
 export const LAYER_GROUPS = {
-  communes: ['communes-fill', 'communes-outline', 'communes-selected'],
+  communes: ['communes-fill', 'communes-outline', 'communes-selected', 'communes-labels'],
   districts: ['districts-outline'],
-  models: ['models-plots', 'models-plots-outline', 'models-points'],
-  works: ['works-areas', 'works-lines', 'works-points'],
-  water: ['water-schemes'],
-  risk: ['risk-points'],
+  models: ['models-plots', 'models-plots-outline', 'models-points', 'models-clusters', 'models-cluster-counts'],
+  works: ['works-areas', 'works-lines', 'works-points', 'works-clusters', 'works-cluster-counts'],
+  water: ['water-schemes', 'water-clusters', 'water-cluster-counts'],
+  risk: ['risk-points', 'risk-clusters', 'risk-cluster-counts'],
 };
 
-/** Clickable layers, the one drawn on top first. */
+/** Clickable layers, the one drawn on top first (a cluster zooms in). */
 export const CLICKABLE_LAYERS = [
+  'risk-clusters', 'models-clusters', 'works-clusters', 'water-clusters',
   'risk-points', 'models-points', 'works-points', 'water-schemes',
   'works-lines', 'models-plots', 'works-areas', 'communes-fill',
 ];

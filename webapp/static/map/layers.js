@@ -1,14 +1,26 @@
 import { config, mapElement, maplibregl, t } from './config.js';
 import { DEFAULT_INDICATOR, FILL_OPACITY, INDICATORS, MODEL_COLOURS, NO_DATA_COLOUR, RISK_COLOURS, SOURCE_IDS, WATER_COLOURS, WEAK_OPACITY, WORK_COLOURS } from './indicators.js';
 import { addSymbolImages, colourBy, iconBy } from './symbols.js';
+import { initialState } from './url-state.js';
 
 // ---------------------------------------------------------------------------
 // The map
+
+/** The URL template of a tile layer, absolute (MapLibre's worker resolves it outside the page). */
+export function tileUrl(layer, params) {
+  const query = params ? `?${new URLSearchParams(params)}` : '';
+  return `${window.location.origin}${config.tilesRoot}/${layer}/{z}/{x}/{y}.pbf${query}`;
+}
 
 export const emptyCollection = () => ({ type: 'FeatureCollection', features: [] });
 export const isPolygon = ['in', ['geometry-type'], ['literal', ['Polygon', 'MultiPolygon']]];
 export const isLine = ['in', ['geometry-type'], ['literal', ['LineString', 'MultiLineString']]];
 export const isPoint = ['in', ['geometry-type'], ['literal', ['Point', 'MultiPoint']]];
+/** Below zoom 12 the tiles hold the points sharing a cell as one feature with `point_count`. */
+export const isCluster = ['has', 'point_count'];
+const isSinglePoint = ['all', isPoint, ['!', isCluster]];
+/** Labels are drawn by the browser's own sans-serif (no glyph server: the app runs offline). */
+export const LABEL_FONT = ['sans-serif'];
 export const indicatorValue = ['feature-state', 'value'];
 
 /** The communes' fill colour for an indicator: its classes, grey without a value. */
@@ -22,16 +34,68 @@ export function fillColour(name) {
   ];
 }
 
+/**
+ * The default basemap, drawn from our own layers since a province's tile server may be offline:
+ * a plain background and the villages, dots with their names close up (moved above the
+ * choropleth once it is added).
+ */
+export function ownBasemap() {
+  return {
+    version: 8,
+    sources: {
+      basemap_villages: {
+        type: 'vector',
+        tiles: [tileUrl('villages')],
+        minzoom: 0,
+        maxzoom: 15,
+        promoteId: { villages: 'code' },
+      },
+    },
+    layers: [
+      { id: 'background', type: 'background', paint: { 'background-color': '#e4e9ee' } },
+      {
+        id: 'basemap-villages',
+        type: 'circle',
+        source: 'basemap_villages',
+        'source-layer': 'villages',
+        minzoom: 12,
+        filter: ['!', isCluster],
+        paint: {
+          'circle-radius': 2.5,
+          'circle-color': '#4b5563',
+          'circle-stroke-color': '#ffffff',
+          'circle-stroke-width': 1,
+        },
+      },
+      {
+        id: 'basemap-village-names',
+        type: 'symbol',
+        source: 'basemap_villages',
+        'source-layer': 'villages',
+        minzoom: 13,
+        filter: ['!', isCluster],
+        layout: {
+          'text-field': ['get', 'name'],
+          'text-font': LABEL_FONT,
+          'text-size': 11,
+          'text-offset': [0, 0.8],
+          'text-anchor': 'top',
+          'text-optional': true,
+        },
+        paint: { 'text-color': '#374151', 'text-halo-color': '#ffffff', 'text-halo-width': 1.2 },
+      },
+    ],
+  };
+}
+const BASEMAP_OVERLAYS = ['basemap-villages', 'basemap-village-names'];
+
+const initialView = initialState.view || { center: [106.6, 21.85], zoom: 8 };
+
 export const map = new maplibregl.Map({
   container: mapElement,
-  style: {
-    version: 8,
-    // no basemap: the app runs without internet, so only our own tiles are drawn
-    sources: {},
-    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#e4e9ee' } }],
-  },
-  center: [106.6, 21.85],
-  zoom: 8,
+  style: config.basemapStyle || ownBasemap(),
+  center: initialView.center,
+  zoom: initialView.zoom,
   attributionControl: false,
   locale: t.control,
   dragRotate: false,
@@ -58,11 +122,6 @@ const TILE_MAX_ZOOM = 15;
 export const THIN_BELOW_ZOOM = 11;
 const overlapAtZoom = ['step', ['zoom'], false, THIN_BELOW_ZOOM, true];
 
-/** The URL template of a tile layer, absolute (MapLibre's worker resolves it outside the page). */
-export function tileUrl(layer, params) {
-  const query = params ? `?${new URLSearchParams(params)}` : '';
-  return `${window.location.origin}${config.tilesRoot}/${layer}/{z}/{x}/{y}.pbf${query}`;
-}
 
 /** Shows the communes of a boundary version: the tiles are asked for again with ?boundaries=. */
 export function showCommuneTiles(boundaries) {
@@ -177,7 +236,7 @@ export function addSourcesAndLayers(boundaries) {
     type: 'symbol',
     source: 'water',
     'source-layer': TILE_LAYERS.water,
-    filter: isPoint,
+    filter: isSinglePoint,
     layout: {
       'icon-image': iconBy('status', 'water', WATER_COLOURS),
       'icon-allow-overlap': overlapAtZoom,
@@ -190,7 +249,7 @@ export function addSourcesAndLayers(boundaries) {
     type: 'symbol',
     source: 'works',
     'source-layer': TILE_LAYERS.works,
-    filter: isPoint,
+    filter: isSinglePoint,
     layout: {
       'icon-image': iconBy('work_type', 'work', WORK_COLOURS),
       'icon-allow-overlap': overlapAtZoom,
@@ -203,7 +262,7 @@ export function addSourcesAndLayers(boundaries) {
     type: 'symbol',
     source: 'models',
     'source-layer': TILE_LAYERS.models,
-    filter: isPoint,
+    filter: isSinglePoint,
     layout: {
       'icon-image': iconBy('model_type', 'model', MODEL_COLOURS),
       'icon-allow-overlap': overlapAtZoom,
@@ -216,7 +275,7 @@ export function addSourcesAndLayers(boundaries) {
     type: 'symbol',
     source: 'risk',
     'source-layer': TILE_LAYERS.risk,
-    filter: isPoint,
+    filter: isSinglePoint,
     layout: {
       visibility: 'none',
       'icon-image': iconBy('reason', 'risk', RISK_COLOURS),
@@ -224,6 +283,59 @@ export function addSourcesAndLayers(boundaries) {
       'icon-ignore-placement': overlapAtZoom,
       'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.4, 13, 0.8],
     },
+  });
+  for (const [group, colour] of Object.entries(CLUSTER_COLOURS)) addClusterLayers(group, colour);
+  map.addLayer({
+    id: 'communes-labels',
+    type: 'symbol',
+    source: 'communes',
+    'source-layer': COMMUNE_LABELS,
+    minzoom: 8.5,
+    layout: {
+      'text-field': ['get', 'name'],
+      'text-font': LABEL_FONT,
+      'text-size': ['interpolate', ['linear'], ['zoom'], 8.5, 10, 12, 13],
+      'text-max-width': 8,
+      'text-padding': 4,
+    },
+    paint: { 'text-color': '#1f2937', 'text-halo-color': 'rgba(255,255,255,0.9)', 'text-halo-width': 1.4 },
+  }, 'models-plots');
+  // the own basemap's villages go above the choropleth, under the programme's layers
+  for (const id of BASEMAP_OVERLAYS) if (map.getLayer(id)) map.moveLayer(id, 'models-plots');
+}
+
+/** The tile layer of the communes' label points (one per commune, in one tile). */
+export const COMMUNE_LABELS = 'communes_labels';
+/** Colour of the clusters of each point layer (a count in a disc). */
+const CLUSTER_COLOURS = { models: '#5b21b6', works: '#374151', water: '#0e7490', risk: '#b45309' };
+
+function addClusterLayers(group, colour) {
+  const source = { source: group, 'source-layer': TILE_LAYERS[group], filter: ['all', isPoint, isCluster] };
+  map.addLayer({
+    id: `${group}-clusters`,
+    type: 'circle',
+    ...source,
+    layout: group === 'risk' ? { visibility: 'none' } : {},
+    paint: {
+      'circle-color': colour,
+      'circle-opacity': 0.85,
+      'circle-radius': ['step', ['get', 'point_count'], 9, 10, 12, 50, 16],
+      'circle-stroke-color': '#ffffff',
+      'circle-stroke-width': 1.5,
+    },
+  });
+  map.addLayer({
+    id: `${group}-cluster-counts`,
+    type: 'symbol',
+    ...source,
+    layout: {
+      ...(group === 'risk' ? { visibility: 'none' } : {}),
+      'text-field': ['to-string', ['get', 'point_count']],
+      'text-font': LABEL_FONT,
+      'text-size': 11,
+      'text-allow-overlap': true,
+    },
+    paint: { 'text-color': '#ffffff' },
   });
 }
 

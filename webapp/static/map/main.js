@@ -12,7 +12,7 @@
  * what is shown. The shown indicator's value of a commune is its feature state `value`.
  */
 
-import { element, fill, setReady, setStatus, summaryElement, t } from './config.js';
+import { config, element, fill, setReady, setStatus, summaryElement, t } from './config.js';
 import { boundaryLayers, collectionCount, indicatorRows, knownYears } from './data.js';
 import { formatInteger, formatInterval, includesZero, integerFormat, isNumber, percentFormat } from './format.js';
 import { initHazardLayer, setHazardState } from './hazard.js';
@@ -20,14 +20,16 @@ import { addExposureIndicators, DEFAULT_INDICATOR, formatIndicator, INDICATORS, 
 import { addSourcesAndLayers, boundsOf, fillColour, map, setSourceData, showCommuneTiles, TILE_LAYERS, whenRendered } from './layers.js';
 import { buildIndicatorLegend, buildLegends } from './legend.js';
 import { popup } from './popups.js';
-import { boundarySelect, currentSelection, indicatorSelect, toggles, yearSelect } from './state.js';
+import './search.js';
+import { boundarySelect, checkedGroups, currentSelection, indicatorSelect, setYear, toggles, yearSlider } from './state.js';
+import { initialState, writeHash } from './url-state.js';
 
 function applyLayerVisibility() {
   const selection = currentSelection();
   const legacy = selection.boundaries === 'legacy';
   // a programme effect is one estimate over the whole period: the year does not apply
   const spec = INDICATORS[selection.indicator];
-  yearSelect.disabled = spec.kind === 'effect' || spec.exposure !== undefined;
+  yearSlider.disabled = spec.kind === 'effect' || spec.exposure !== undefined || config.years.length < 2;
   for (const toggle of toggles) {
     const group = toggle.dataset.layerGroup;
     if (group === 'districts') toggle.disabled = !legacy;
@@ -38,6 +40,7 @@ function applyLayerVisibility() {
     }
   }
   if (popup.isOpen()) popup.remove();
+  saveView();
   const risk = toggles.find((toggle) => toggle.dataset.layerGroup === 'risk');
   if (risk && risk.checked) countRiskLayer();
 }
@@ -54,7 +57,23 @@ let programmeLayers = null;
 let shownBoundaries = null;
 let shownProvince = null;
 let generation = 0;
-let fitted = false;
+/** A view from the URL is kept; otherwise the first view fits the province. */
+let fitted = Boolean(initialState.view);
+
+/** The view and the selection in the URL's hash (once the map has its style). */
+function saveView() {
+  if (programmeLayers) writeHash(map, currentSelection(), checkedGroups());
+}
+
+/** The panel as the URL's hash asks (an exposure indicator once the rasters are listed). */
+function applyInitialState() {
+  if (initialState.year) setYear(initialState.year);
+  if (initialState.boundaries) boundarySelect.value = initialState.boundaries;
+  if (initialState.indicator && INDICATORS[initialState.indicator]) indicatorSelect.value = initialState.indicator;
+  if (initialState.layers) {
+    for (const toggle of toggles) toggle.checked = initialState.layers.has(toggle.dataset.layerGroup);
+  }
+}
 
 /** The programme layers come as tiles; the panel shows how many features each has (OGC numberMatched). */
 async function countProgrammeLayers() {
@@ -264,8 +283,9 @@ async function refresh() {
 
 buildLegends();
 setReady(false);
-addExposureIndicators();
-yearSelect.addEventListener('change', refresh);
+const exposureIndicators = addExposureIndicators();
+applyInitialState();
+yearSlider.addEventListener('change', refresh);
 boundarySelect.addEventListener('change', refresh);
 indicatorSelect.addEventListener('change', refresh);
 for (const toggle of toggles) toggle.addEventListener('change', applyLayerVisibility);
@@ -275,12 +295,18 @@ map.on('error', (event) => {
   console.error('sinhke map:', event.error);
 });
 
-map.on('load', () => {
+map.on('load', async () => {
+  if (initialState.indicator && !INDICATORS[initialState.indicator]) {
+    await exposureIndicators; // an exposure indicator: its option exists once the rasters are listed
+    applyInitialState();
+  }
   shownBoundaries = currentSelection().boundaries;
   addSourcesAndLayers(shownBoundaries);
   programmeLayers = countProgrammeLayers();
   refresh();
 });
+
+map.on('moveend', saveView);
 
 map.on('sourcedata', (event) => {
   if (event.sourceId === 'communes' && event.tile) stateForNewTiles();

@@ -225,6 +225,12 @@ map.on('click', (event) => {
     popup.remove();
     return;
   }
+  if (isNumber(feature.properties.point_count)) {
+    // a cluster: closer, its points come apart
+    popup.remove();
+    map.easeTo({ center: feature.geometry.coordinates, zoom: Math.min(map.getZoom() + 2, 14) });
+    return;
+  }
   const content = POPUP_BUILDERS[feature.source](feature);
   popup.remove();
   popup.setLngLat(event.lngLat).setDOMContent(content).addTo(map);
@@ -264,6 +270,9 @@ export function keepPopupInside() {
 }
 
 map.on('mousemove', (event) => {
-  const hit = map.queryRenderedFeatures(event.point, { layers: visibleClickableLayers() }).length > 0;
-  map.getCanvas().style.cursor = hit ? 'pointer' : '';
+  const [hit] = map.queryRenderedFeatures(event.point, { layers: visibleClickableLayers() });
+  const canvas = map.getCanvas();
+  canvas.style.cursor = hit ? 'pointer' : '';
+  const count = hit && hit.properties.point_count;
+  canvas.title = isNumber(count) ? fill(t.cluster, { n: formatInteger(count) }) : '';
 });

@@ -4,15 +4,41 @@ import { DEFAULT_INDICATOR, INDICATORS } from './indicators.js';
 // ---------------------------------------------------------------------------
 // Controls
 
-export const yearSelect = document.getElementById('year-select');
+/** The year slider: its value is a year; it snaps to the nearest year with a survey. */
+export const yearSlider = document.getElementById('year-slider');
+export const yearOutput = document.getElementById('year-value');
 export const boundarySelect = document.getElementById('boundary-select');
 export const indicatorSelect = document.getElementById('indicator-select');
 export const toggles = Array.from(document.querySelectorAll('input[data-layer-group]'));
 
+const surveyYears = config.years.map(Number).sort((a, b) => a - b);
+
+/** The survey year nearest `value` (the slider's range may span years without a survey). */
+export function nearestYear(value) {
+  if (!surveyYears.length) return null;
+  return surveyYears.reduce((best, year) => (Math.abs(year - value) < Math.abs(best - value) ? year : best));
+}
+
+/** Sets the slider (and the year shown beside it) to a survey year. */
+export function setYear(year) {
+  const snapped = nearestYear(Number(year));
+  if (snapped === null) return;
+  yearSlider.value = String(snapped);
+  yearSlider.setAttribute('aria-valuetext', String(snapped));
+  yearOutput.textContent = String(snapped);
+}
+
+yearSlider.addEventListener('input', () => setYear(yearSlider.value));
+
 export function currentSelection() {
   return {
-    year: Number(yearSelect.value) || config.defaultYear || null,
+    year: nearestYear(Number(yearSlider.value)) || config.defaultYear || null,
     boundaries: boundarySelect.value === 'legacy' ? 'legacy' : 'current',
     indicator: INDICATORS[indicatorSelect.value] ? indicatorSelect.value : DEFAULT_INDICATOR,
   };
+}
+
+/** The layer groups whose toggle is on. */
+export function checkedGroups() {
+  return toggles.filter((toggle) => toggle.checked).map((toggle) => toggle.dataset.layerGroup);
 }

@@ -1,0 +1,160 @@
+"""The /map page's view in headless Chromium: the view in the URL survives a reload, the year
+slider, search flying the map to a place, clusters and commune labels at low zoom, and how the
+page looks at 1366 px and on a 390 px phone in both languages."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, Page
+from sqlalchemy import text
+
+from spatial.db import transaction
+from tests.browser.test_map import (  # noqa: F401 - fixtures
+    READY_TIMEOUT_MS,
+    SCREENSHOTS,
+    choose_year,
+    console_errors,
+    open_map,
+    page,
+    survey_years,
+    wait_until_ready,
+)
+
+pytestmark = pytest.mark.browser
+
+VIEW = "() => { const m = window.sinhkeMap; const c = m.getCenter(); return [m.getZoom(), c.lng, c.lat]; }"
+
+
+def test_the_view_in_the_url_survives_a_reload(page: Page, live_server: str, console_errors: list[str]) -> None:  # noqa: F811
+    open_map(page, live_server)
+    years = survey_years(page)
+    assert len(years) > 1
+    page.select_option("#boundary-select", "legacy")
+    page.select_option("#indicator-select", "near_poor_rate")
+    choose_year(page, years[0])
+    wait_until_ready(page, boundaries="legacy", year=int(years[0]), indicator="near_poor_rate")
+    page.uncheck("input[data-layer-group='water']")
+    page.evaluate("() => window.sinhkeMap.jumpTo({center: [106.7612, 21.8537], zoom: 10.5})")
+    page.wait_for_function("() => window.location.hash.includes('map=10.50/')")
+    shared = page.url
+    assert f"year={years[0]}" in shared and "boundaries=legacy" in shared and "indicator=near_poor_rate" in shared
+
+    page.reload()
+    wait_until_ready(page, boundaries="legacy", year=int(years[0]), indicator="near_poor_rate")
+    zoom, lng, lat = page.evaluate(VIEW)
+    assert zoom == pytest.approx(10.5, abs=0.01)
+    assert (lng, lat) == (pytest.approx(106.7612, abs=1e-3), pytest.approx(21.8537, abs=1e-3))
+    assert page.input_value("#year-slider") == years[0]
+    assert page.text_content("#year-value") == years[0]
+    assert not page.is_checked("input[data-layer-group='water']")
+    assert page.evaluate("() => window.sinhkeMap.getLayoutProperty('water-schemes', 'visibility')") == "none"
+    assert page.url == shared
+
+    # a link with nonsense in it opens the default view, not an error (another query: a new page)
+    page.goto(f"{live_server}/map?lang=vi#map=99/x/1&year=1200&boundaries=<b>&indicator=drop;&layers=%3Cscript%3E")
+    wait_until_ready(page, boundaries="current", year=int(years[-1]), indicator="poverty_rate")
+    assert console_errors == []
+
+
+@pytest.fixture(scope="module")
+def places(demo_settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    with transaction(demo_settings) as s:
+        model = s.execute(
+            text("""SELECT code, ST_X(geom), ST_Y(geom) FROM livelihood_models
+                    WHERE deleted_at IS NULL AND GeometryType(geom) = 'POINT' ORDER BY id LIMIT 1""")
+        ).one()
+        # a legacy commune whose name no 2025 commune has
+        legacy = s.execute(
+            text("""SELECT l.name FROM admin_units l WHERE l.level = 'commune' AND l.boundary = 'legacy'
+                    AND NOT EXISTS (SELECT 1 FROM admin_units c WHERE c.boundary = 'current' AND c.name = l.name)
+                    ORDER BY l.id LIMIT 1""")
+        ).scalar_one()
+    return {"model": model[0], "lng": model[1], "lat": model[2], "legacy": legacy}
+
+
+def test_search_flies_to_a_model_and_to_a_legacy_commune(
+    page: Page,  # noqa: F811
+    live_server: str,
+    console_errors: list[str],  # noqa: F811
+    places: dict,
+) -> None:
+    open_map(page, live_server)
+    page.fill("#map-search-input", places["model"].lower())
+    first = page.locator("#map-search-results button").first
+    first.wait_for(timeout=10_000)
+    assert places["model"] in first.inner_text()
+    first.click()
+    page.wait_for_function(
+        """([lng, lat]) => { const m = window.sinhkeMap; const c = m.getCenter();
+             return !m.isMoving() && m.getZoom() >= 14 && Math.abs(c.lng - lng) < 1e-4 && Math.abs(c.lat - lat) < 1e-4; }""",
+        arg=[places["lng"], places["lat"]],
+        timeout=20_000,
+    )
+
+    # a commune of the legacy boundaries switches the map to them
+    page.fill("#map-search-input", places["legacy"])
+    result = page.locator("#map-search-results button", has_text="legacy boundaries").first
+    result.wait_for(timeout=10_000)
+    result.click()
+    wait_until_ready(page, boundaries="legacy")
+    assert page.input_value("#boundary-select") == "legacy"
+
+    page.fill("#map-search-input", "zzzz-no-such-place")
+    page.wait_for_function("() => document.getElementById('map-search-status').textContent.includes('zzzz')")
+    assert page.locator("#map-search-results li").count() == 0
+    assert console_errors == []
+
+
+CLUSTERS = """() => {
+  const map = window.sinhkeMap;
+  const clusters = map.queryRenderedFeatures({layers: ['models-clusters', 'works-clusters', 'water-clusters']});
+  return {
+    clusters: clusters.length,
+    counts: clusters.map((f) => f.properties.point_count),
+    labels: map.queryRenderedFeatures({layers: ['communes-labels']}).map((f) => f.properties.name),
+    zoom: map.getZoom(),
+  };
+}"""
+
+
+def test_points_are_clustered_and_communes_labelled_at_low_zoom(
+    page: Page,  # noqa: F811
+    live_server: str,
+    console_errors: list[str],  # noqa: F811
+) -> None:
+    page.goto(f"{live_server}/map?lang=en#map=9.00/21.85/106.75")
+    wait_until_ready(page)
+    page.wait_for_function("() => window.sinhkeMap.areTilesLoaded() && !window.sinhkeMap.isMoving()")
+    seen = page.evaluate(CLUSTERS)
+    assert seen["clusters"] > 0 and all(n > 1 for n in seen["counts"])
+    assert len(seen["labels"]) > 3 and all(seen["labels"])
+    # a click on a cluster zooms in
+    target = page.evaluate(
+        """() => { const f = window.sinhkeMap.queryRenderedFeatures({layers: ['works-clusters', 'water-clusters']})[0];
+                   const p = window.sinhkeMap.project(f.geometry.coordinates); return [p.x, p.y]; }"""
+    )
+    box = page.locator("#map canvas.maplibregl-canvas").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + target[0], box["y"] + target[1])
+    page.wait_for_function("(z) => window.sinhkeMap.getZoom() > z + 1.5", arg=seen["zoom"], timeout=10_000)
+    assert console_errors == []
+
+
+@pytest.mark.parametrize(("width", "height"), [(1366, 768), (390, 844)])
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_screenshots(browser: Browser, live_server: str, accounts, lang: str, width: int, height: int) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
+    page = context.new_page()  # noqa: F811
+    page.goto(f"{live_server}/login")
+    page.fill("#username", accounts.name("admin"))
+    page.fill("#password", accounts.password)
+    page.click("form.stack-form button[type=submit]")
+    page.wait_for_url(f"{live_server}/map")
+    page.goto(f"{live_server}/map?lang={lang}")
+    page.wait_for_function("() => document.body.dataset.mapReady === '1'", timeout=READY_TIMEOUT_MS)
+    assert page.locator("#year-slider").is_visible() or width < 600  # the panel scrolls on a phone
+    page.fill("#map-search-input", "chi lang")  # the search's results in the picture too
+    page.locator("#map-search-results button").first.wait_for(timeout=10_000)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"map-{lang}-{width}.png"), full_page=False)
+    context.close()
