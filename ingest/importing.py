@@ -45,21 +45,14 @@ from typing import Any, ClassVar, TextIO
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from spatial import ParameterError, SinhkeError
+from ingest.readers import ImportFileError, sniff
+from spatial import ParameterError
 from spatial.accounts import Principal
 
 #: the formats ingest.readers turns into tables
 TABLE_FORMATS = ("csv", "xlsx", "geojson", "gpkg", "shapefile")
 #: problems kept in the ``imports`` row (the report printed and downloaded right away has them all)
 MAX_STORED_PROBLEMS = 10_000
-
-
-class ImportFileError(SinhkeError):
-    """The file as a whole cannot be read: names the file and the reason."""
-
-    def __init__(self, filename: str, reason: str):
-        self.filename, self.reason = filename, reason
-        super().__init__(f"{filename}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -262,8 +255,6 @@ def run_import(
     so the caller commits either way (a refusal is recorded too). ``filename`` is what the
     person called the file; the format comes from its content (:func:`ingest.readers.sniff`).
     """
-    from ingest.readers import sniff
-
     options = options or ImportOptions()
     started = time.monotonic()
     if layer not in layers():

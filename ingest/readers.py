@@ -26,7 +26,16 @@ from datetime import date, datetime, time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ingest.importing import ImportFileError
+from spatial import SinhkeError
+
+
+class ImportFileError(SinhkeError):
+    """The file as a whole cannot be read: names the file and the reason."""
+
+    def __init__(self, filename: str, reason: str):
+        self.filename, self.reason = filename, reason
+        super().__init__(f"{filename}: {reason}")
+
 
 #: zip archives: more entries, more bytes or a higher compression ratio than this are refused
 ZIP_MAX_ENTRIES = 1000

@@ -49,6 +49,8 @@ ROUTES = {
     "api.me": "scoped",
     "api.layer": "scoped",
     "api.layer_feature": "scoped",
+    # place search on the map: communes, villages, models, works and schemes in the caller's areas
+    "api.search": "scoped",
     "api.indicators": "scoped",
     "ledger.chain_page": "page",
     "ledger.pass_on_page": "page",
