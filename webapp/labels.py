@@ -177,6 +177,7 @@ def init_app(app: Flask) -> None:
         error_detail=error_detail,
         schedule_label=schedule_label,
         table_label=table_label,
+        import_layer_label=lambda v: label(IMPORT_LAYER_LABELS, v),
         audit_value=audit_value,
         TABLE_LABELS=TABLE_LABELS,
         INDICATOR_LABELS=INDICATOR_LABELS,
@@ -229,6 +230,15 @@ TABLE_LABELS = {
     "sensor_sensors": _("Sensor types"),
     "sensor_datastreams": _("Sensor datastreams"),
     "notification_settings": _("Notification settings"),
+}
+
+#: what `sinhke import LAYER` imports into, as the upload page names it (a table's own label otherwise)
+IMPORT_LAYER_LABELS = {
+    **TABLE_LABELS,
+    "participants": TABLE_LABELS["model_participants"],
+    "admin_units": _("Administrative units"),
+    "admin_crosswalk": _("Administrative units, old to new"),
+    "raster": TABLE_LABELS["rasters"],
 }
 
 ACTION_LABELS = {"insert": _("added"), "update": _("changed"), "delete": _("removed"), "import": _("imported")}

@@ -99,7 +99,7 @@ def test_scheme_history_and_alerts(app, db, accounts, devices):
     scheme_id = db.scalar(text("SELECT id FROM water_schemes WHERE code = :c"), {"c": devices.scheme_code})
     page = planner.get(f"/sensors/schemes/{scheme_id}")
     assert page.status_code == 200 and b'id="scheme-history"' in page.data and devices.meter.encode() in page.data
-    alerts = planner.get("/sensors/alerts")
+    alerts = planner.get("/sensors/alerts?lang=en")  # English decimals; Vietnamese writes 216,0
     assert alerts.status_code == 200 and b"216.0" in alerts.data  # 24 x 9 mm
     layer = planner.get("/api/sensors/alerts").json
     mine = [f for f in layer["features"] if f["properties"]["code"] == accounts.commune_a]
