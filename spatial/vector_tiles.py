@@ -61,6 +61,9 @@ POINTS_CLUSTERED_BELOW_ZOOM = 12
 CLUSTER_CELLS_PER_TILE = 8
 #: the tile layer of a commune tile that holds one label point per commune (``ST_PointOnSurface``)
 LABELS_SUFFIX = "_labels"
+# Moved whenever what a tile holds changes in code (a layer, a property): the cache is keyed by it.
+# 2: districts carry label points (districts_labels).
+TILE_FORMAT = 2
 WEB_MERCATOR_WIDTH = 40075016.685578488
 
 
@@ -100,6 +103,7 @@ TILE_LAYERS: dict[str, TileLayer] = {
             ("admin_units", "area_indicators", "area_income_change"),
             level="district",
             default_boundaries="legacy",
+            labelled=True,
         ),
         TileLayer("villages", "Villages", "villages", ("villages", *_PLACED), clustered=True),
         TileLayer("households", "Households", "households", ("households", "villages", *_PLACED)),
@@ -143,6 +147,12 @@ class TileRequest:
     y: int
     boundaries: str | None = None
     year: int | None = None
+
+    @property
+    def cache_params(self) -> str:
+        """The tile cache's key of the parameters, with the tiles' format version: tiles cached
+        by an older release are never served by a newer one."""
+        return f"v{TILE_FORMAT};{self.params_key}"
 
     @property
     def params_key(self) -> str:
@@ -362,7 +372,7 @@ def tile(session: Session, req: TileRequest) -> Tile:
             and_(
                 c.layer == LayerVersion.layer,
                 c.scope_key == scope,
-                c.params == req.params_key,
+                c.params == req.cache_params,
                 c.z == req.z,
                 c.x == req.x,
                 c.y == req.y,
@@ -379,7 +389,7 @@ def tile(session: Session, req: TileRequest) -> Tile:
     row = dict(
         layer=req.layer,
         scope_key=hit.scope,
-        params=req.params_key,
+        params=req.cache_params,
         z=req.z,
         x=req.x,
         y=req.y,

@@ -12,10 +12,12 @@ from spatial.db import transaction
 from tests.browser.test_map import (  # noqa: F401 - fixtures
     READY_TIMEOUT_MS,
     SCREENSHOTS,
+    canvas_origin,
     choose_year,
     console_errors,
     open_map,
     page,
+    popup_text,
     survey_years,
     wait_until_ready,
 )
@@ -158,3 +160,119 @@ def test_screenshots(browser: Browser, live_server: str, accounts, lang: str, wi
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"map-{lang}-{width}.png"), full_page=False)
     context.close()
+
+
+# Areas of a level whose rendered indicator value differs from the API's row at that level.
+LEVEL_MISMATCHES = """async ([layer, level]) => {
+  const map = window.sinhkeMap;
+  const params = new URLSearchParams({
+    indicator: document.body.dataset.mapIndicator, level,
+    boundaries: document.body.dataset.mapBoundaries, year: document.body.dataset.mapYear,
+  });
+  const response = await fetch(`/api/indicators?${params}`);
+  const rows = (await response.json()).rows;
+  const expected = new Map(rows.map((row) => [String(row.code), row.value]));
+  const features = map.queryRenderedFeatures({layers: [layer]});
+  const mismatches = features.filter((f) => (expected.get(String(f.id)) ?? null) !== (f.state.value ?? null))
+    .map((f) => [f.id, expected.get(String(f.id)), f.state.value]);
+  return {rendered: features.length, withValue: features.filter((f) => typeof f.state.value === 'number').length,
+          rows: rows.length, mismatches};
+}"""
+
+FILL_VISIBILITY = """() => Object.fromEntries(['communes-fill', 'districts-fill', 'province-fill']
+  .map((id) => [id, window.sinhkeMap.getLayoutProperty(id, 'visibility') || 'visible']))"""
+
+
+def wait_for_level(page: Page, level: str) -> None:  # noqa: F811
+    page.wait_for_function(
+        "(level) => document.body.dataset.mapReady === '1' && document.body.dataset.mapLevel === level",
+        arg=level,
+        timeout=READY_TIMEOUT_MS,
+    )
+
+
+def test_districts_and_the_province_as_choropleths(
+    page: Page,  # noqa: F811
+    live_server: str,
+    console_errors: list[str],  # noqa: F811
+) -> None:
+    open_map(page, live_server)
+    # districts were abolished on 1 July 2025: offered with the legacy boundaries only
+    assert page.locator("#level-select option[value='district']").is_disabled()
+    page.select_option("#boundary-select", "legacy")
+    wait_until_ready(page, boundaries="legacy")
+    assert page.locator("#level-select option[value='district']").is_enabled()
+    page.select_option("#level-select", "district")
+    wait_for_level(page, "district")
+    assert page.evaluate(FILL_VISIBILITY) == {
+        "communes-fill": "none",
+        "districts-fill": "visible",
+        "province-fill": "none",
+    }
+    page.wait_for_function("() => window.sinhkeMap.areTilesLoaded()")
+    seen = page.evaluate(LEVEL_MISMATCHES, ["districts-fill", "district"])
+    assert seen["rendered"] > 0 and seen["rows"] > 1, seen
+    assert seen["withValue"] > 0 and seen["mismatches"] == [], seen
+    assert "district" in page.locator("#communes-label").inner_text()
+    assert "districts shown" in page.locator("#map-summary").inner_text()
+    assert "level=district" in page.url
+
+    # a district's popup says what it is and shows its rate
+    point = page.evaluate(
+        """() => { const m = window.sinhkeMap; const c = m.getCanvas();
+                   const f = m.queryRenderedFeatures([c.clientWidth / 2, c.clientHeight / 2], {layers: ['districts-fill']});
+                   return f.length ? [c.clientWidth / 2, c.clientHeight / 2, f[0].properties.name] : null; }"""
+    )
+    assert point is not None
+    # whatever is drawn over the district there (a model, a work) would open its own popup
+    page.uncheck("input[data-layer-group='models']")
+    page.uncheck("input[data-layer-group='works']")
+    page.uncheck("input[data-layer-group='water']")
+    x0, y0 = canvas_origin(page)
+    page.mouse.click(x0 + point[0], y0 + point[1])
+    popup = popup_text(page)
+    assert "District (before 1 July 2025)" in popup and point[2] in popup and "%" in popup
+
+    # back on the 2025 boundaries there is no district level: the communes are coloured again
+    page.keyboard.press("Escape")
+    page.select_option("#boundary-select", "current")
+    wait_until_ready(page, boundaries="current")
+    wait_for_level(page, "commune")
+    assert page.input_value("#level-select") == "commune"
+
+    # the whole province: one area, its rate in the summary, and it survives a reload
+    page.select_option("#level-select", "province")
+    wait_for_level(page, "province")
+    seen = page.evaluate(LEVEL_MISMATCHES, ["province-fill", "province"])
+    assert seen["rendered"] >= 1 and seen["rows"] == 1 and seen["mismatches"] == [], seen
+    assert "The whole province in" in page.locator("#map-summary").inner_text()
+    page.reload()
+    wait_for_level(page, "province")
+    assert page.input_value("#level-select") == "province"
+    assert page.evaluate(FILL_VISIBILITY)["province-fill"] == "visible"
+    assert console_errors == []
+
+
+def test_the_hazard_layer_is_in_the_shared_link(
+    page: Page,  # noqa: F811
+    live_server: str,
+    console_errors: list[str],  # noqa: F811
+) -> None:
+    open_map(page, live_server, lang="vi")
+    page.wait_for_function("() => document.querySelectorAll('#hazard-select option').length > 1")
+    raster = page.eval_on_selector_all("#hazard-select option", "(o) => o.map((x) => x.value).filter(Boolean)")[0]
+    page.select_option("#hazard-select", raster)
+    page.wait_for_function("(id) => document.body.dataset.hazardRaster === id", arg=raster, timeout=READY_TIMEOUT_MS)
+    page.locator("#hazard-opacity").fill("40")
+    page.locator("#hazard-opacity").dispatch_event("change")
+    page.wait_for_function("(id) => window.location.hash.includes(`hazard=${id}&opacity=40`)", arg=raster)
+    page.reload()
+    page.wait_for_function("(id) => document.body.dataset.hazardRaster === id", arg=raster, timeout=READY_TIMEOUT_MS)
+    assert page.input_value("#hazard-select") == raster
+    assert page.evaluate("() => window.sinhkeMap.getPaintProperty('hazard-raster', 'raster-opacity')") == 0.4
+    # a raster id nobody has is ignored
+    page.goto(f"{live_server}/map?lang=en#hazard=999999&opacity=500")  # another query: a new page
+    wait_until_ready(page)
+    assert page.input_value("#hazard-select") == ""
+    assert page.input_value("#hazard-opacity") == "75"
+    assert console_errors == []

@@ -105,15 +105,16 @@ def test_tile_holds_exactly_the_intersecting_features(client, demo_settings, lay
         assert found == expected
 
 
-def test_commune_tiles_carry_one_label_point_per_commune(client, demo_settings):
+@pytest.mark.parametrize("layer", ["communes", "districts"])
+def test_unit_tiles_carry_one_label_point_per_unit(client, demo_settings, layer):
     seen: dict[int, int] = {}
     for tile in TMS.tiles(106.0, 21.3, 107.4, 22.5, [9]):
-        labels = decode(client.get(f"/tiles/communes/9/{tile.x}/{tile.y}.pbf").data).get("communes_labels")
+        labels = decode(client.get(f"/tiles/{layer}/9/{tile.x}/{tile.y}.pbf").data).get(f"{layer}_labels")
         for f in labels["features"] if labels else []:
             assert f["geometry"]["type"] == "Point"
             assert f["properties"]["name"]
             seen[f["id"]] = seen.get(f["id"], 0) + 1
-    assert set(seen) == intersecting(demo_settings, "communes", 0, 0, 0)
+    assert set(seen) == intersecting(demo_settings, layer, 0, 0, 0)
     assert set(seen.values()) == {1}, "a label in one tile only"
 
 

@@ -52,5 +52,6 @@ export function setReady(ready, selection) {
     document.body.dataset.mapBoundaries = selection.boundaries;
     document.body.dataset.mapYear = String(selection.year);
     document.body.dataset.mapIndicator = selection.indicator;
+    document.body.dataset.mapLevel = selection.level;
   }
 }

@@ -79,20 +79,21 @@ export function knownMissing(indicator, year) {
 }
 
 /**
- * The indicator's rows for the boundaries and year: {rows, missing}. `missing` is
- * true when the indicator has no data for that year (the API answers 400 naming
- * the year and the allowed years): an expected case, shown as "no data", not an error.
+ * The indicator's rows for the boundaries, year and level (commune, district, province):
+ * {rows, missing}. `missing` is true when the indicator has no data for that year (the API
+ * answers 400 naming the year and the allowed years): an expected case, shown as "no data",
+ * not an error.
  */
-export function indicatorRows(indicator, boundaries, year) {
-  if (INDICATORS[indicator].kind === 'effect') return effectRows(indicator, boundaries);
-  if (INDICATORS[indicator].exposure !== undefined) return exposureRows(indicator, boundaries);
+export function indicatorRows(indicator, boundaries, year, level = 'commune') {
+  if (INDICATORS[indicator].kind === 'effect') return effectRows(indicator, boundaries, level);
+  if (INDICATORS[indicator].exposure !== undefined) return exposureRows(indicator, boundaries, level);
   if (!year) return Promise.resolve({ rows: [], missing: false }); // no survey year loaded yet
   if (knownMissing(indicator, year)) return Promise.resolve({ rows: [], missing: true });
-  const key = `${indicator}:${boundaries}:${year}`;
+  const key = `${indicator}:${boundaries}:${year}:${level}`;
   if (!indicatorCache.has(key)) {
     const url = new URL(`${config.apiRoot}/indicators`, window.location.href);
     url.search = new URLSearchParams({
-      indicator, level: 'commune', boundaries, year: String(year),
+      indicator, level, boundaries, year: String(year),
     }).toString();
     const request = getJSON(url.href).then(
       (body) => ({ rows: body.rows || [], missing: false }),
@@ -136,24 +137,26 @@ export function evaluationRows(modelType, level) {
 
 /**
  * A programme-effect indicator's rows: {rows, missing, reason, province}. Effects are
- * estimated on the 2025 communes only, so the legacy boundaries have none.
+ * estimated on the 2025 communes and the province only, so the legacy boundaries (and
+ * their districts) have none.
  */
-export async function effectRows(indicator, boundaries) {
+export async function effectRows(indicator, boundaries, level = 'commune') {
   if (boundaries === 'legacy') return { rows: [], missing: true, reason: 'legacy' };
   const modelType = INDICATORS[indicator].evaluation;
   const [rows, province] = await Promise.all([
-    evaluationRows(modelType, 'commune'), evaluationRows(modelType, 'province'),
+    level === 'commune' ? evaluationRows(modelType, 'commune') : Promise.resolve(null),
+    evaluationRows(modelType, 'province'),
   ]);
-  return { rows, missing: false, province: province[0] || null };
+  return { rows: rows || province, missing: false, province: province[0] || null };
 }
 
-/** Share of households exposed to the indicator's raster, per commune of the boundaries (not by year). */
-export function exposureRows(indicator, boundaries) {
-  const key = `${indicator}:${boundaries}`;
+/** Share of households exposed to the indicator's raster, per unit of a level and boundaries (not by year). */
+export function exposureRows(indicator, boundaries, level = 'commune') {
+  const key = `${indicator}:${boundaries}:${level}`;
   if (!indicatorCache.has(key)) {
     const url = new URL(`${config.apiRoot}/exposure`, window.location.href);
     url.search = new URLSearchParams({
-      raster: String(INDICATORS[indicator].exposure), level: 'commune', boundaries,
+      raster: String(INDICATORS[indicator].exposure), level, boundaries,
     }).toString();
     const request = getJSON(url.href).then((body) => ({
       missing: false,

@@ -3,6 +3,7 @@ import { getJSON } from './data.js';
 import { decimalFormat, integerFormat, isNumber } from './format.js';
 import { boundsOf, map } from './layers.js';
 import { colourBox, legendItem } from './legend.js';
+import { initialState } from './url-state.js';
 
 // ---------------------------------------------------------------------------
 // Hazard raster overlay: a catalogued climate-risk raster as server-rendered PNG tiles
@@ -28,6 +29,11 @@ export function setHazardState(rasterId) {
 /** A unit in the page's language (m, mm stay as they are). */
 export function hazardUnit(unit) {
   return (t.hazard.unit && t.hazard.unit[unit]) || unit;
+}
+
+/** The shown raster and its opacity for the URL: {id, opacity}, or null for none. */
+export function hazardView() {
+  return hazardSelect.value ? { id: hazardSelect.value, opacity: Number(hazardOpacity.value) } : null;
 }
 
 export function hazardOpacityFraction() {
@@ -180,6 +186,9 @@ export async function initHazardLayer() {
     setStatus(`${t.hazard.error} ${error.message}`, true);
     console.error('sinhke map:', error);
   }
+  // a shared link's raster and opacity (a raster no longer listed is ignored)
+  if (initialState.hazard && hazardCatalogue.has(initialState.hazard)) hazardSelect.value = initialState.hazard;
+  if (initialState.opacity !== undefined) hazardOpacity.value = String(initialState.opacity);
   hazardSelect.addEventListener('change', showHazard);
   hazardOpacity.addEventListener('input', applyHazardOpacity);
   applyHazardOpacity();

@@ -132,7 +132,7 @@ export const LAYER_GROUPS = {
 export const CLICKABLE_LAYERS = [
   'risk-clusters', 'models-clusters', 'works-clusters', 'water-clusters',
   'risk-points', 'models-points', 'works-points', 'water-schemes',
-  'works-lines', 'models-plots', 'works-areas', 'communes-fill',
+  'works-lines', 'models-plots', 'works-areas', 'communes-fill', 'districts-fill', 'province-fill',
 ];
 
 export const SOURCE_IDS = ['communes', 'districts', 'province', 'models', 'works', 'water', 'risk'];

@@ -128,6 +128,28 @@ export function showCommuneTiles(boundaries) {
   map.getSource('communes').setTiles([tileUrl('communes', { boundaries })]);
 }
 
+/**
+ * The areas of each level the indicator can colour: their source (and tile layer) and fill
+ * layer. The province is the GeoJSON outline also used for the first view.
+ */
+export const LEVEL_AREAS = {
+  commune: { source: 'communes', sourceLayer: TILE_LAYERS.communes, fill: 'communes-fill', labels: 'communes-labels' },
+  district: { source: 'districts', sourceLayer: TILE_LAYERS.districts, fill: 'districts-fill', labels: 'districts-labels' },
+  province: { source: 'province', sourceLayer: undefined, fill: 'province-fill', labels: null },
+};
+
+/** The feature-state target of an area of a level. */
+export function areaTarget(level, code) {
+  const { source, sourceLayer } = LEVEL_AREAS[level];
+  return sourceLayer ? { source, sourceLayer, id: code } : { source, id: code };
+}
+
+const choroplethPaint = (indicator) => ({
+  'fill-color': fillColour(indicator),
+  // an effect whose interval includes 0 is drawn paler
+  'fill-opacity': ['case', ['boolean', ['feature-state', 'weak'], false], WEAK_OPACITY, FILL_OPACITY],
+});
+
 export function addSourcesAndLayers(boundaries) {
   addSymbolImages(map, 'work', 'square', WORK_COLOURS);
   addSymbolImages(map, 'water', 'drop', WATER_COLOURS);
@@ -152,11 +174,23 @@ export function addSourcesAndLayers(boundaries) {
     type: 'fill',
     source: 'communes',
     'source-layer': TILE_LAYERS.communes,
-    paint: {
-      'fill-color': fillColour(DEFAULT_INDICATOR),
-      // an effect whose interval includes 0 is drawn paler
-      'fill-opacity': ['case', ['boolean', ['feature-state', 'weak'], false], WEAK_OPACITY, FILL_OPACITY],
-    },
+    paint: choroplethPaint(DEFAULT_INDICATOR),
+  });
+  // districts and the province coloured instead of the communes when that level is chosen
+  map.addLayer({
+    id: 'districts-fill',
+    type: 'fill',
+    source: 'districts',
+    'source-layer': TILE_LAYERS.districts,
+    layout: { visibility: 'none' },
+    paint: choroplethPaint(DEFAULT_INDICATOR),
+  });
+  map.addLayer({
+    id: 'province-fill',
+    type: 'fill',
+    source: 'province',
+    layout: { visibility: 'none' },
+    paint: choroplethPaint(DEFAULT_INDICATOR),
   });
   map.addLayer({
     id: 'communes-outline',
@@ -299,6 +333,22 @@ export function addSourcesAndLayers(boundaries) {
       'text-padding': 4,
     },
     paint: { 'text-color': '#1f2937', 'text-halo-color': 'rgba(255,255,255,0.9)', 'text-halo-width': 1.4 },
+  }, 'models-plots');
+  // the districts' names when they are coloured (in place of the communes' names)
+  map.addLayer({
+    id: 'districts-labels',
+    type: 'symbol',
+    source: 'districts',
+    'source-layer': `${TILE_LAYERS.districts}_labels`,
+    layout: {
+      visibility: 'none',
+      'text-field': ['get', 'name'],
+      'text-font': LABEL_FONT,
+      'text-size': 12,
+      'text-max-width': 8,
+      'text-padding': 8,
+    },
+    paint: { 'text-color': '#111827', 'text-halo-color': 'rgba(255,255,255,0.9)', 'text-halo-width': 1.6 },
   }, 'models-plots');
   // the own basemap's villages go above the choropleth, under the programme's layers
   for (const id of BASEMAP_OVERLAYS) if (map.getLayer(id)) map.moveLayer(id, 'models-plots');

@@ -1,4 +1,4 @@
-import { element, t, term } from './config.js';
+import { element, fill, t, term } from './config.js';
 import { compactFormat, decimalFormat, integerFormat } from './format.js';
 import { DEFAULT_INDICATOR, FILL_OPACITY, INDICATORS, MODEL_COLOURS, NO_DATA_COLOUR, RISK_COLOURS, UNIT_OF_KIND, WATER_COLOURS, WEAK_OPACITY, WORK_COLOURS } from './indicators.js';
 import { symbolCanvas } from './symbols.js';
@@ -42,11 +42,13 @@ export function classLabels(name) {
   });
 }
 
-export function indicatorLabel(name) {
-  return `${t.layer_label[name]} (${UNIT_OF_KIND[INDICATORS[name].kind]()})`;
+/** The choropleth's label: "Poverty rate by commune (%)", or by district, or the whole province. */
+export function indicatorLabel(name, level = 'commune') {
+  const label = level === 'commune' ? t.layer_label[name] : fill(t.level_label[level], { indicator: t.indicator[name] });
+  return `${label} (${UNIT_OF_KIND[INDICATORS[name].kind]()})`;
 }
 
-export function buildIndicatorLegend(name) {
+export function buildIndicatorLegend(name, level = 'commune') {
   const legend = document.getElementById('legend-poverty');
   const { colours } = INDICATORS[name];
   legend.replaceChildren();
@@ -61,7 +63,7 @@ export function buildIndicatorLegend(name) {
     weak.style.opacity = String(WEAK_OPACITY / FILL_OPACITY);
     legend.append(legendItem(weak, t.effect.weak_legend));
   }
-  document.getElementById('communes-label').textContent = indicatorLabel(name);
+  document.getElementById('communes-label').textContent = indicatorLabel(name, level);
 }
 
 export function buildLegends() {

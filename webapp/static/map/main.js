@@ -15,16 +15,17 @@
 import { config, element, fill, setReady, setStatus, summaryElement, t } from './config.js';
 import { boundaryLayers, collectionCount, indicatorRows, knownYears } from './data.js';
 import { formatInteger, formatInterval, includesZero, integerFormat, isNumber, percentFormat } from './format.js';
-import { initHazardLayer, setHazardState } from './hazard.js';
+import { hazardOpacity, hazardSelect, hazardView, initHazardLayer, setHazardState } from './hazard.js';
 import { addExposureIndicators, DEFAULT_INDICATOR, formatIndicator, INDICATORS, LAYER_GROUPS } from './indicators.js';
-import { addSourcesAndLayers, boundsOf, fillColour, map, setSourceData, showCommuneTiles, TILE_LAYERS, whenRendered } from './layers.js';
+import { addSourcesAndLayers, areaTarget, boundsOf, fillColour, LEVEL_AREAS, map, setSourceData, showCommuneTiles, whenRendered } from './layers.js';
 import { buildIndicatorLegend, buildLegends } from './legend.js';
 import { popup } from './popups.js';
 import './search.js';
-import { boundarySelect, checkedGroups, currentSelection, indicatorSelect, setYear, toggles, yearSlider } from './state.js';
+import { boundarySelect, checkedGroups, currentSelection, indicatorSelect, levelSelect, setYear, syncLevelOptions, toggles, yearSlider } from './state.js';
 import { initialState, writeHash } from './url-state.js';
 
 function applyLayerVisibility() {
+  syncLevelOptions();
   const selection = currentSelection();
   const legacy = selection.boundaries === 'legacy';
   // a programme effect is one estimate over the whole period: the year does not apply
@@ -37,6 +38,14 @@ function applyLayerVisibility() {
     toggle.closest('.layer').classList.toggle('is-hidden', !visible);
     for (const id of LAYER_GROUPS[group] || []) {
       if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
+    }
+  }
+  // the indicator colours the areas of one level: communes, districts or the province
+  const choropleth = toggles.find((toggle) => toggle.dataset.layerGroup === 'communes');
+  for (const [level, { fill: layer, labels }] of Object.entries(LEVEL_AREAS)) {
+    const visible = (!choropleth || choropleth.checked) && level === selection.level;
+    for (const id of [layer, labels]) {
+      if (id && map.getLayer(id)) map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
     }
   }
   if (popup.isOpen()) popup.remove();
@@ -62,13 +71,15 @@ let fitted = Boolean(initialState.view);
 
 /** The view and the selection in the URL's hash (once the map has its style). */
 function saveView() {
-  if (programmeLayers) writeHash(map, currentSelection(), checkedGroups());
+  if (programmeLayers) writeHash(map, currentSelection(), checkedGroups(), hazardView());
 }
 
 /** The panel as the URL's hash asks (an exposure indicator once the rasters are listed). */
 function applyInitialState() {
   if (initialState.year) setYear(initialState.year);
   if (initialState.boundaries) boundarySelect.value = initialState.boundaries;
+  if (initialState.level) levelSelect.value = initialState.level;
+  syncLevelOptions();
   if (initialState.indicator && INDICATORS[initialState.indicator]) indicatorSelect.value = initialState.indicator;
   if (initialState.layers) {
     for (const toggle of toggles) toggle.checked = initialState.layers.has(toggle.dataset.layerGroup);
@@ -85,18 +96,20 @@ async function countProgrammeLayers() {
 }
 
 // ---------------------------------------------------------------------------
-// Indicator values joined to the commune tiles by code, as feature state.
+// Indicator values joined to the area tiles by code, as feature state.
 //
 // The tiles carry the indicators of a year as properties too, but not the counts behind a
 // rate for every indicator, the estimate flag, effects or exposure: the rows of the API are
-// joined instead, one set of keys for every commune, so one expression colours them all.
+// joined instead, one set of keys for every area, so one expression colours them all.
+// The areas are those of the chosen level: communes, legacy districts or the province.
 
 let shownRows = new Map();
 let shownIndicator = DEFAULT_INDICATOR;
-/** Codes of the communes given state so far (of either boundary version). */
-const statedCodes = new Set();
+let shownLevel = 'commune';
+/** Codes of the areas given state so far, by level (communes of either boundary version). */
+const statedCodes = { commune: new Set(), district: new Set(), province: new Set() };
 
-function communeState(code) {
+function areaState(code) {
   const row = shownRows.get(code);
   const number = (value) => (row && isNumber(value) ? value : null);
   return {
@@ -117,32 +130,36 @@ function communeState(code) {
   };
 }
 
-function setCommuneState(code) {
-  map.setFeatureState({ source: 'communes', sourceLayer: TILE_LAYERS.communes, id: code }, communeState(code));
-  statedCodes.add(code);
+function setAreaState(level, code) {
+  map.setFeatureState(areaTarget(level, code), areaState(code));
+  statedCodes[level].add(code);
 }
 
-function loadedCommuneCodes() {
-  return map.querySourceFeatures('communes', { sourceLayer: TILE_LAYERS.communes })
+function loadedCodes(level) {
+  const { source, sourceLayer } = LEVEL_AREAS[level];
+  return map.querySourceFeatures(source, sourceLayer ? { sourceLayer } : {})
     .map((feature) => String(feature.id));
 }
 
-/** Communes of newly loaded tiles get the shown indicator's state. */
+/** Areas of newly loaded tiles get the shown indicator's state. */
 function stateForNewTiles() {
-  for (const code of loadedCommuneCodes()) if (!statedCodes.has(code)) setCommuneState(code);
+  for (const code of loadedCodes(shownLevel)) if (!statedCodes[shownLevel].has(code)) setAreaState(shownLevel, code);
 }
 
 /**
- * Joins the indicator rows to the communes. Every commune already drawn gets every key
+ * Joins the indicator rows to the areas of a level. Every area already drawn gets every key
  * (null when there is no row): removing all state and setting it again in the same frame
  * would drop falsy values such as a 0 % rate, because MapLibre queues the removal of any
  * key whose new value is falsy.
  */
-function applyIndicators(rows, indicator) {
+function applyIndicators(rows, indicator, level) {
   shownRows = new Map(rows.map((row) => [String(row.code), row]));
   shownIndicator = indicator;
-  for (const code of new Set([...statedCodes, ...shownRows.keys(), ...loadedCommuneCodes()])) setCommuneState(code);
-  map.setPaintProperty('communes-fill', 'fill-color', fillColour(indicator));
+  shownLevel = level;
+  for (const code of new Set([...statedCodes[level], ...shownRows.keys(), ...loadedCodes(level)])) {
+    setAreaState(level, code);
+  }
+  map.setPaintProperty(LEVEL_AREAS[level].fill, 'fill-color', fillColour(indicator));
 }
 
 /** The summary of a programme-effect indicator: how many communes have an estimate, and the province's. */
@@ -175,10 +192,39 @@ function summariseEffect(shown, result, indicator) {
   }
 }
 
-/** The summary under the selects; `shown` is how many communes the caller may see. */
+/** The summary of the province as a whole (level province): its value, or why there is none. */
+function summariseProvince(result, selection) {
+  const { indicator, year } = selection;
+  const spec = INDICATORS[indicator];
+  const row = result.rows[0];
+  const value = formatIndicator(indicator, row && row.value) ?? t.no_data;
+  let template = t.level_summary.province;
+  if (spec.kind === 'effect' || spec.exposure !== undefined) template = t.level_summary.province_any_year;
+  summaryElement.replaceChildren(element('span', null, fill(template, {
+    indicator: t.indicator[indicator], value, year,
+  })));
+  if (spec.kind === 'effect' && row && isNumber(row.value)) {
+    summaryElement.append(element('span', null, fill(t.effect.province, {
+      effect: value,
+      interval: formatInterval(row.ci_low, row.ci_high),
+      n_treated: formatInteger(row.n_treated),
+      n_control: formatInteger(row.n_control),
+    })));
+  }
+}
+
+/** The summary under the selects; `shown` is how many areas of the level the caller may see. */
 function summarise(shown, result, selection) {
   const { rows, missing } = result;
-  const { year, indicator } = selection;
+  const { year, indicator, level } = selection;
+  if (INDICATORS[indicator].kind === 'effect' && result.missing) {
+    summaryElement.replaceChildren(element('span', 'map-no-data', t.effect.legacy));
+    return;
+  }
+  if (level === 'province' && !missing) {
+    summariseProvince(result, selection);
+    return;
+  }
   if (INDICATORS[indicator].kind === 'effect') {
     summariseEffect(shown, result, indicator);
     return;
@@ -192,8 +238,10 @@ function summarise(shown, result, selection) {
     return;
   }
   const withData = rows.filter((row) => isNumber(row.value));
+  const exposure = INDICATORS[indicator].exposure !== undefined;
   let template = indicator === 'poverty_rate' ? t.summary : t.summary_indicator;
-  if (INDICATORS[indicator].exposure !== undefined) template = t.exposure.summary;
+  if (exposure) template = t.exposure.summary;
+  if (level === 'district') template = exposure ? t.level_summary.district_exposure : t.level_summary.district;
   summaryElement.replaceChildren(element('span', null, fill(template, {
     shown: formatInteger(shown) ?? '–',
     with_data: integerFormat.format(withData.length),
@@ -203,8 +251,10 @@ function summarise(shown, result, selection) {
   const total = (key) => withData.reduce((sum, row) => sum + (isNumber(row[key]) ? row[key] : 0), 0);
   const numerator = total('numerator');
   const denominator = total('denominator');
+  const districts = level === 'district';
   if (spec.kind === 'rate' && denominator > 0) {
-    const template2 = indicator === 'poverty_rate' ? t.overall : t.overall_rate;
+    let template2 = indicator === 'poverty_rate' ? t.overall : t.overall_rate;
+    if (districts) template2 = t.level_summary.overall_rate;
     summaryElement.append(element('span', null, fill(template2, {
       rate: percentFormat.format(numerator / denominator),
       poor: integerFormat.format(numerator),
@@ -213,7 +263,8 @@ function summarise(shown, result, selection) {
       denominator: integerFormat.format(denominator),
     })));
   } else if (spec.kind === 'count' && withData.length) {
-    summaryElement.append(element('span', null, fill(t.overall_count, { total: integerFormat.format(numerator) })));
+    const template3 = districts ? t.level_summary.overall_count : t.overall_count;
+    summaryElement.append(element('span', null, fill(template3, { total: integerFormat.format(numerator) })));
   }
 }
 
@@ -248,7 +299,7 @@ async function refresh() {
   try {
     const [layers, result] = await Promise.all([
       boundaryLayers(selection.boundaries),
-      indicatorRows(selection.indicator, selection.boundaries, selection.year),
+      indicatorRows(selection.indicator, selection.boundaries, selection.year, selection.level),
     ]);
     if (run !== generation) return;
     if (shownBoundaries !== selection.boundaries) {
@@ -260,9 +311,9 @@ async function refresh() {
       await setSourceData('province', layers.province);
       if (run !== generation) return;
     }
-    applyIndicators(result.rows, selection.indicator);
-    buildIndicatorLegend(selection.indicator);
-    summarise(layers.communes, result, selection);
+    applyIndicators(result.rows, selection.indicator, selection.level);
+    buildIndicatorLegend(selection.indicator, selection.level);
+    summarise(selection.level === 'commune' ? layers.communes : result.rows.length, result, selection);
     if (!fitted) {
       const bounds = boundsOf(layers.province);
       if (bounds) map.fitBounds(bounds, { padding: 24, animate: false });
@@ -287,6 +338,9 @@ const exposureIndicators = addExposureIndicators();
 applyInitialState();
 yearSlider.addEventListener('change', refresh);
 boundarySelect.addEventListener('change', refresh);
+levelSelect.addEventListener('change', refresh);
+hazardSelect.addEventListener('change', saveView);
+hazardOpacity.addEventListener('change', saveView);
 indicatorSelect.addEventListener('change', refresh);
 for (const toggle of toggles) toggle.addEventListener('change', applyLayerVisibility);
 
@@ -309,7 +363,7 @@ map.on('load', async () => {
 map.on('moveend', saveView);
 
 map.on('sourcedata', (event) => {
-  if (event.sourceId === 'communes' && event.tile) stateForNewTiles();
+  if (event.sourceId === LEVEL_AREAS[shownLevel].source && event.tile) stateForNewTiles();
 });
 
 setHazardState(null);

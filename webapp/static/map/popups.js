@@ -43,6 +43,13 @@ export function share(part, whole, format = formatMoney) {
   return `${format(part)} (${percentFormat.format(part / whole)})`;
 }
 
+/** What an area of a choropleth is, by its source: commune, (legacy) district or province. */
+export function areaKind(feature) {
+  if (feature.source === 'districts') return t.kind.district;
+  if (feature.source === 'province') return t.kind.province;
+  return t.kind.commune;
+}
+
 export function communeTitle(p) {
   return p.unit_type && !String(p.name).startsWith(p.unit_type) ? `${p.unit_type} ${p.name}` : p.name;
 }
@@ -55,7 +62,7 @@ export function effectPopup(feature, name) {
   if (s.status === 'insufficient_sample') note = t.effect.insufficient;
   else if (s.status === null || s.status === undefined) note = t.effect.none;
   else if (s.weak) note = t.effect.weak_note;
-  return areaLink(popupContent(t.kind.commune, communeTitle(p), [
+  return areaLink(popupContent(areaKind(feature), communeTitle(p), [
     [t.field.code, p.code],
     [t.indicator[name], formatIndicator(name, s.value) ?? t.no_data],
     [t.effect.interval, formatInterval(s.ci_low, s.ci_high)],
@@ -80,7 +87,7 @@ export function communePopup(feature) {
   }
   const year = INDICATORS[name].exposure !== undefined ? null : s.year ?? currentSelection().year;
   const since = INDICATORS[name].change && s.prev_year ? ` (${fill(t.since, { year: s.prev_year })})` : '';
-  return areaLink(popupContent(t.kind.commune, communeTitle(p), [
+  return areaLink(popupContent(areaKind(feature), communeTitle(p), [
     [t.field.code, p.code],
     [t.indicator[name], formatIndicator(name, s.value) ?? t.no_data],
     counts || [null, null],
@@ -209,6 +216,8 @@ export function waterPopup(feature) {
 
 export const POPUP_BUILDERS = {
   communes: communePopup,
+  districts: communePopup,
+  province: communePopup,
   models: modelPopup,
   works: workPopup,
   water: waterPopup,
