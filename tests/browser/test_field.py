@@ -13,12 +13,14 @@ import zlib
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page
 from sqlalchemy import text
 
 from spatial.db import transaction
+from spatial.model_status import programme_today, refresh_model_status
 from tests.conftest import model_in_commune
 
 pytestmark = pytest.mark.browser
@@ -58,6 +60,9 @@ def worker_page(browser: Browser, live_server: str, accounts, demo_settings) -> 
             budget_vnd=10_000_000,
             households=3,
         )
+        # its status as the nightly model_status job left it: never visited, overdue
+        model_id = s.execute(text("SELECT id FROM livelihood_models WHERE code = :c"), {"c": model}).scalar_one()
+        refresh_model_status(s, programme_today(), [model_id])
     context = browser.new_context(
         viewport={"width": 412, "height": 860},
         locale="en-GB",
@@ -87,6 +92,10 @@ def worker_page(browser: Browser, live_server: str, accounts, demo_settings) -> 
                 text("DELETE FROM visits WHERE model_id = (SELECT id FROM livelihood_models WHERE code = :c)"),
                 {"c": model},
             )
+            s.execute(
+                text("DELETE FROM model_status WHERE model_id = (SELECT id FROM livelihood_models WHERE code = :c)"),
+                {"c": model},
+            )
             s.execute(text("DELETE FROM livelihood_models WHERE code = :c"), {"c": model})
 
 
@@ -107,6 +116,10 @@ def _fill_required(page: Page) -> None:
 
 def test_visit_logged_offline_is_kept_and_synced(worker_page, live_server: str, demo_settings) -> None:  # type: ignore[no-untyped-def]
     page, errors, model = worker_page
+    # before the visit: a model started in 2024 and never visited is overdue on its page
+    page.goto(f"{live_server}/models/{model}?lang=en")
+    before = page.locator("#model-status").inner_text()
+    assert "never visited" in before and "days overdue" in before
     page.goto(f"{live_server}/field?lang=en")
     _ready(page)
     # the service worker takes control, so the app opens without a network later
@@ -176,10 +189,20 @@ def test_visit_logged_offline_is_kept_and_synced(worker_page, live_server: str, 
     )
     assert photo == {"status": 200, "type": "image/jpeg"}
 
-    # and the model page lists it, with its answers and photo
+    # and the model page lists it, with its answers and photo; the synced visit counts at once
+    # (no nightly job in between): the model is up to date
     page.goto(f"{live_server}/models/{model}?lang=en")
+    status = page.locator("#model-status").inner_text()
+    assert "up to date" in status and "overdue" not in status
     row = page.locator(f"#model-visits tr[data-visit-id='{visit_id}']")
     assert row.count() == 1
+    # its time in the programme's zone (Asia/Ho_Chi_Minh, UTC+7), not in UTC
+    with transaction(demo_settings) as s:
+        visited_at = s.execute(text("SELECT visited_at FROM visits WHERE id = :id"), {"id": visit_id}).scalar_one()
+    local = visited_at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m-%d %H:%M")
+    utc = visited_at.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M")
+    assert local in row.inner_text() and utc not in row.inner_text()
+    assert local in status
     assert "40" in row.inner_text() and "12.0 m" in row.inner_text()
     assert row.locator("a", has_text="Photo").get_attribute("href") == f"/api/visits/{visit_id}/photo"
     page.screenshot(path=str(SCREENSHOTS / "field-model-page.png"), full_page=True)
@@ -197,6 +220,10 @@ def _open_menu(page: Page) -> None:
 
 def test_language_switch_in_field_works_at_once_offline(worker_page, live_server: str) -> None:  # type: ignore[no-untyped-def]
     page, errors, model = worker_page
+    # before the visit: a model started in 2024 and never visited is overdue on its page
+    page.goto(f"{live_server}/models/{model}?lang=en")
+    before = page.locator("#model-status").inner_text()
+    assert "never visited" in before and "days overdue" in before
     page.goto(f"{live_server}/field?lang=en")
     _ready(page)
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=TIMEOUT_MS)
@@ -230,6 +257,10 @@ def test_language_switch_in_field_works_at_once_offline(worker_page, live_server
 
 def test_sign_out_clears_the_field_data_after_warning(worker_page, live_server: str, accounts) -> None:  # type: ignore[no-untyped-def]
     page, errors, model = worker_page
+    # before the visit: a model started in 2024 and never visited is overdue on its page
+    page.goto(f"{live_server}/models/{model}?lang=en")
+    before = page.locator("#model-status").inner_text()
+    assert "never visited" in before and "days overdue" in before
     page.goto(f"{live_server}/field?lang=en")
     _ready(page)
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=TIMEOUT_MS)
