@@ -348,14 +348,52 @@ FIELD_LABELS = {
 }
 
 
+#: the values of the ``status`` columns of the audited tables (each value means the same in every
+#: table that has it): works, models, schemes, households, pass-ons, animals, reviews, runs
+STATUS_LABELS = {
+    "planned": _("Planned"),
+    "active": _("Active"),
+    "under_construction": _("Under construction"),
+    "completed": _("Completed"),
+    "suspended": _("Suspended"),
+    "functional": _("functional"),
+    "partially_functional": _("partially functional"),
+    "not_functional": _("not functional"),
+    "poor": _("Poor"),
+    "near_poor": _("Near-poor"),
+    "not_poor": _("Not poor"),
+    "owed": _("owed"),
+    "due": _("due"),
+    "overdue": _("overdue"),
+    "delivered": _("delivered"),
+    "defaulted": _("defaulted"),
+    "animal_died": _("animal died"),
+    "alive": _("alive"),
+    "dead": _("dead"),
+    "sold": _("sold"),
+    "received": _("Received"),
+    "approved": _("Approved"),
+    "on_hold": _("On hold"),
+    "rejected": _("Rejected"),
+    "running": _("running"),
+    "succeeded": _("succeeded"),
+    "failed": _("failed"),
+}
+
+
 def audit_value(name: str, value: Any) -> str:
-    """A value of an audited field for people: labels for roles, yes/no, lists joined, '–' for none."""
+    """A value of an audited field for people: labels for roles, statuses, types and hazards,
+    yes/no, lists joined, '–' for none."""
     if value is None or value == "":
         return "–"
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
     if name == "role":
         return label(ROLE_LABELS, value)
+    if name == "status" and isinstance(value, str):
+        return label(STATUS_LABELS, value)
+    if name in ("model_type", "work_type") and isinstance(value, str):
+        return label(TYPE_LABELS, value)
     if name == "hazard":
         return label(HAZARD_LABELS, value)
     if name == "technology":

@@ -109,6 +109,35 @@ def test_audit_trail_reads_field_by_field(app, accounts, client, db):  # type: i
     assert "<td>thay đổi</td>" in first
 
 
+def test_audited_statuses_and_types_read_as_words(app, accounts, client, db):  # type: ignore[no-untyped-def]
+    model = db.execute(
+        text("SELECT id, code FROM livelihood_models WHERE status = 'active' AND model_type = 'cow_bank' LIMIT 1")
+    ).one()
+    db.execute(
+        text("UPDATE livelihood_models SET status = 'suspended', model_type = 'buffalo_loan' WHERE id = :id"),
+        {"id": model.id},
+    )
+    admin = client_for(app, accounts, "admin")
+    page = admin.get(f"/admin/audit?table=livelihood_models&record={model.id}&lang=vi").get_data(as_text=True)
+    first = page.split('class="audit-entry"', 1)[1].split("</tr>", 1)[0]
+    assert "<del>Đang hoạt động</del> → <ins>Tạm dừng</ins>" in first, first
+    assert "<del>Ngân hàng bò</del> → <ins>" in first and "cow_bank" not in first and "suspended" not in first
+
+
+def test_every_status_of_an_audited_table_has_a_label(db) -> None:  # type: ignore[no-untyped-def]
+    """Read from the CHECK constraints, so a status added by a migration without a label fails here."""
+    from webapp.labels import STATUS_LABELS
+
+    checks = db.scalars(
+        text("""SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c
+                JOIN pg_trigger t ON t.tgrelid = c.conrelid AND t.tgname LIKE '%\\_audit'
+                WHERE c.contype = 'c' AND pg_get_constraintdef(c.oid) LIKE '%(status)::text = %'""")
+    ).all()
+    values = {v for check in checks for v in re.findall(r"'([a-z_]+)'::(?:text|character varying)", check)}
+    assert len(values) > 10
+    assert values - set(STATUS_LABELS) == set()
+
+
 def test_users_page_names_roles(app, accounts):  # type: ignore[no-untyped-def]
     page = client_for(app, accounts, "admin").get("/admin/users?lang=en").get_data(as_text=True)
     assert "<td>Extension worker</td>" in page and "<td>extension_worker</td>" not in page
