@@ -18,6 +18,8 @@ MAX_AUDIT_PAGES = 1_000_000
 ACTIONS = ("insert", "update", "delete", "import")
 #: columns every edited table carries, stamped by triggers: not a change anyone made
 STAMPS = frozenset({"created_at", "updated_at", "created_by", "updated_by"})
+#: columns the database derives from others (a household's coordinates from its point): not a change either
+DERIVED = frozenset({"geom_lon", "geom_lat"})
 #: columns whose values say nothing to a reader (hashes, geometries, whole definitions): "changed" only
 OPAQUE = frozenset(
     {
@@ -56,7 +58,7 @@ def audit_changes(entry: AuditEntry) -> list[FieldChange]:
         names = list(new or old)
     out = []
     for name in names:
-        if name in STAMPS:
+        if name in STAMPS or name in DERIVED:
             continue
         before = old.get(name) if entry.action != "insert" else None
         after = new.get(name) if entry.action != "delete" else None

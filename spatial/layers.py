@@ -190,8 +190,18 @@ def _households(q: LayerQuery) -> LayerSource:
     columns = dict(
         code=h.code, commune=_commune_name(h.commune_id), village=village, members=h.members, ethnicity=h.ethnicity
     )
-    stmt = select(h.id).where(h.deleted_at.is_(None), h.geom.is_not(None))
+    stmt = _within_box(select(h.id).where(h.deleted_at.is_(None), h.geom.is_not(None)), q)
     return LayerSource(stmt, h.id, h.geom, columns)
+
+
+def _within_box(stmt: Select[Any], q: LayerQuery) -> Select[Any]:
+    """Households inside ``q.bbox`` by their generated coordinates: leakproof comparisons, so an
+    index range scan under row-level security (the caller still tests the geometry exactly)."""
+    if q.bbox is None:
+        return stmt
+    west, south, east, north = q.bbox
+    h = Household
+    return stmt.where(h.geom_lon.between(west, east), h.geom_lat.between(south, north))
 
 
 def _fallback_risk(q: LayerQuery) -> LayerSource:
@@ -211,7 +221,7 @@ def _fallback_risk(q: LayerQuery) -> LayerSource:
         exposed_to=r.exposed_to,
     )
     stmt = select(h.id).join(r, r.household_id == h.id).where(h.deleted_at.is_(None), h.geom.is_not(None))
-    return LayerSource(stmt, h.id, h.geom, columns)
+    return LayerSource(_within_box(stmt, q), h.id, h.geom, columns)
 
 
 def _props(columns: dict[str, Any]) -> ColumnElement[Any]:

@@ -9,8 +9,10 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -49,10 +51,15 @@ class Household(Base, Edited):
     __table_args__ = (
         UniqueConstraint("code", name="uq_households_code"),
         Index("ix_households_geom", "geom", postgresql_using="gist"),
+        Index("ix_households_lon_lat", "geom_lon", "geom_lat"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(30), nullable=False)
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    #: the point's coordinates, generated from geom: a box filter on them can use an index under
+    #: row-level security (migration 0025), which PostGIS's operators cannot
+    geom_lon: Mapped[float | None] = mapped_column(Double, Computed("ST_X(geom)", persisted=True))
+    geom_lat: Mapped[float | None] = mapped_column(Double, Computed("ST_Y(geom)", persisted=True))
     #: the commune valid at the household's registration date
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), nullable=False, index=True)
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)

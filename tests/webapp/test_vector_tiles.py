@@ -6,10 +6,17 @@ from __future__ import annotations
 import mapbox_vector_tile
 import morecantile
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
+from spatial.accounts import apply_scope, get_user, principal
 from spatial.db import transaction
-from spatial.vector_tiles import HOUSEHOLD_POINTS_MIN_ZOOM, POINTS_CLUSTERED_BELOW_ZOOM, TILE_LAYERS
+from spatial.vector_tiles import (
+    HOUSEHOLD_POINTS_MIN_ZOOM,
+    POINTS_CLUSTERED_BELOW_ZOOM,
+    TILE_LAYERS,
+    layer_relation,
+    tile_bbox,
+)
 from tests.conftest import client_for
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -246,3 +253,32 @@ def test_tilejson(client):
 
 def test_tiles_need_a_signed_in_caller(anonymous):
     assert anonymous.get("/tiles/communes/8/203/113.pbf").status_code == 401
+
+
+@pytest.mark.parametrize(("z", "x", "y"), [(0, 0, 0), (8, 203, 111), (14, 13042, 7165), (18, 208672, 114638)])
+def test_tile_box_is_the_tiles_extent_in_degrees(z, x, y):
+    west, south, east, north = tile_bbox(z, x, y)
+    b = TMS.bounds(morecantile.Tile(x, y, z))
+    assert (west, south, east, north) == (
+        pytest.approx(b.left, abs=1e-8),
+        pytest.approx(b.bottom, abs=1e-8),
+        pytest.approx(b.right, abs=1e-8),
+        pytest.approx(b.top, abs=1e-8),
+    )
+    assert west < b.left and east > b.right and south < b.bottom and north > b.top  # never narrower
+
+
+def test_household_tiles_use_an_index_under_row_level_security(accounts, db, demo_settings):
+    """PostGIS's operators are not leakproof, so under the scope policy they cannot be index
+    conditions; the tile's box on the generated coordinates can (migration 0025)."""
+    lon, lat = first_feature(demo_settings, "households")
+    t = TMS.tile(lon, lat, 14)
+    apply_scope(db, principal(get_user(db, accounts.name("planner"))))
+    rel = layer_relation(TILE_LAYERS["households"], None, None, tile_bbox(14, t.x, t.y))
+    envelope = func.ST_Transform(func.ST_TileEnvelope(14, t.x, t.y), 4326)
+    stmt = select(rel.c.id).where(func.ST_Intersects(rel.c.geom, envelope))
+    compiled = stmt.compile(dialect=db.get_bind().dialect)
+    conn = db.connection()
+    plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
+    assert "ix_households_lon_lat" in plan, plan
+    assert db.scalar(text("SELECT current_user")) == "sinhke_app"  # under the policy, as a request is
