@@ -129,6 +129,10 @@ def test_points_are_clustered_and_communes_labelled_at_low_zoom(
     page.wait_for_function("() => window.sinhkeMap.areTilesLoaded() && !window.sinhkeMap.isMoving()")
     seen = page.evaluate(CLUSTERS)
     assert seen["clusters"] > 0 and all(n > 1 for n in seen["counts"])
+    # the legend says what a disc with a number is, in each point layer's colour
+    for group in ("models", "works", "water"):
+        assert "click to zoom in" in page.locator(f"#legend-{group}").inner_text()
+        assert page.locator(f"#legend-{group} .legend-cluster").count() == 1
     assert len(seen["labels"]) > 3 and all(seen["labels"])
     # a click on a cluster zooms in
     target = page.evaluate(

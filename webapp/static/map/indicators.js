@@ -118,6 +118,9 @@ export const WATER_COLOURS = {
   not_functional: '#d7191c',
 };
 
+/** Colour of the clusters of each point layer (a count in a disc). */
+export const CLUSTER_COLOURS = { models: '#5b21b6', works: '#374151', water: '#0e7490', risk: '#b45309' };
+
 /** Layers in each toggle group, bottom to top. */
 export const LAYER_GROUPS = {
   communes: ['communes-fill', 'communes-outline', 'communes-selected', 'communes-labels'],

@@ -1,5 +1,5 @@
 import { config, mapElement, maplibregl, t } from './config.js';
-import { DEFAULT_INDICATOR, FILL_OPACITY, INDICATORS, MODEL_COLOURS, NO_DATA_COLOUR, RISK_COLOURS, SOURCE_IDS, WATER_COLOURS, WEAK_OPACITY, WORK_COLOURS } from './indicators.js';
+import { CLUSTER_COLOURS, DEFAULT_INDICATOR, FILL_OPACITY, INDICATORS, MODEL_COLOURS, NO_DATA_COLOUR, RISK_COLOURS, SOURCE_IDS, WATER_COLOURS, WEAK_OPACITY, WORK_COLOURS } from './indicators.js';
 import { addSymbolImages, colourBy, iconBy } from './symbols.js';
 import { initialState } from './url-state.js';
 
@@ -356,8 +356,6 @@ export function addSourcesAndLayers(boundaries) {
 
 /** The tile layer of the communes' label points (one per commune, in one tile). */
 export const COMMUNE_LABELS = 'communes_labels';
-/** Colour of the clusters of each point layer (a count in a disc). */
-const CLUSTER_COLOURS = { models: '#5b21b6', works: '#374151', water: '#0e7490', risk: '#b45309' };
 
 function addClusterLayers(group, colour) {
   const source = { source: group, 'source-layer': TILE_LAYERS[group], filter: ['all', isPoint, isCluster] };

@@ -1,6 +1,6 @@
 import { element, fill, t, term } from './config.js';
 import { compactFormat, decimalFormat, integerFormat } from './format.js';
-import { DEFAULT_INDICATOR, FILL_OPACITY, INDICATORS, MODEL_COLOURS, NO_DATA_COLOUR, RISK_COLOURS, UNIT_OF_KIND, WATER_COLOURS, WEAK_OPACITY, WORK_COLOURS } from './indicators.js';
+import { CLUSTER_COLOURS, DEFAULT_INDICATOR, FILL_OPACITY, INDICATORS, MODEL_COLOURS, NO_DATA_COLOUR, RISK_COLOURS, UNIT_OF_KIND, WATER_COLOURS, WEAK_OPACITY, WORK_COLOURS } from './indicators.js';
 import { symbolCanvas } from './symbols.js';
 
 // ---------------------------------------------------------------------------
@@ -66,6 +66,14 @@ export function buildIndicatorLegend(name, level = 'commune') {
   document.getElementById('communes-label').textContent = indicatorLabel(name, level);
 }
 
+/** A cluster's swatch as the map draws it: a disc in the layer's colour with a count. */
+export function clusterSwatch(colour) {
+  const disc = element('span', 'legend-cluster', '5');
+  disc.style.backgroundColor = colour;
+  disc.setAttribute('aria-hidden', 'true');
+  return disc;
+}
+
 export function buildLegends() {
   buildIndicatorLegend(DEFAULT_INDICATOR);
 
@@ -74,20 +82,24 @@ export function buildLegends() {
     models.append(legendItem(symbolCanvas('circle', colour).canvas, term('model_type', key)));
   }
   models.append(legendItem(symbolCanvas('area', MODEL_COLOURS.medicinal_plant).canvas, t.legend.plot));
+  models.append(legendItem(clusterSwatch(CLUSTER_COLOURS.models), t.legend.cluster));
 
   const works = document.getElementById('legend-works');
   for (const [key, colour] of Object.entries(WORK_COLOURS)) {
     works.append(legendItem(symbolCanvas('square', colour).canvas, term('work_type', key)));
   }
   works.append(legendItem(symbolCanvas('line', WORK_COLOURS.road).canvas, t.legend.line));
+  works.append(legendItem(clusterSwatch(CLUSTER_COLOURS.works), t.legend.cluster));
 
   const water = document.getElementById('legend-water');
   for (const [key, colour] of Object.entries(WATER_COLOURS)) {
     water.append(legendItem(symbolCanvas('drop', colour).canvas, term('water_status', key)));
   }
+  water.append(legendItem(clusterSwatch(CLUSTER_COLOURS.water), t.legend.cluster));
 
   const risk = document.getElementById('legend-risk');
   for (const [key, colour] of Object.entries(RISK_COLOURS)) {
     risk.append(legendItem(symbolCanvas('circle', colour).canvas, term('reason', key)));
   }
+  risk.append(legendItem(clusterSwatch(CLUSTER_COLOURS.risk), t.legend.cluster));
 }
