@@ -128,6 +128,8 @@ def main() -> None:
     ap.add_argument("--database", default="sinhke_bench_ogc")
     ap.add_argument("--quiet-wait", type=float, default=20)
     ap.add_argument("--skip-gdal", action="store_true", help="leave out GDAL reading the collection (minutes)")
+    ap.add_argument("--skip-browser", action="store_true", help="leave out /map's first view in Chromium")
+    ap.add_argument("--repeat-browser", type=int, default=5, help="cold first views of /map")
     args = ap.parse_args()
     settings = bench_settings(args.database)
     ensure_demo(settings, args.households)
@@ -228,6 +230,20 @@ def main() -> None:
     rows.append(["tile cache hit: domain function / HTTP 200 (p50 / p95 ms)", *_pair(hit_domain, hit_http)])
     rows.append(["tile revalidation, HTTP 304 (p50 / p95 ms)", _p(not_modified), ""])
 
+    # -- /map's first view in headless Chromium: time to the first rendered data, bytes moved
+    if not args.skip_browser:
+        wait_quiet(args.quiet_wait)
+        results["map_first_view"] = map_first_view(app, args.repeat_browser)
+        first = results["map_first_view"]
+        rows.append(
+            [
+                f"/map first view, cold cache: time to data rendered (p50 / max ms, {first['runs']} runs)",
+                f"{first['ms']['p50']:.0f} / {first['ms']['max']:.0f}",
+                "",
+            ]
+        )
+        rows.append(["/map first view: bytes transferred (max, MB)", f"{first['max_bytes'] / 1e6:.2f}", ""])
+
     # -- GDAL reading the collection
     if shutil.which("ogr2ogr") and not args.skip_gdal:
         server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -253,6 +269,45 @@ def main() -> None:
             rows.append([f"GDAL ogr2ogr of households, {label} (ms)", f"{ms:.0f}", f"{_stats(whole)['p50']:.0f}"])
     print(table(["measure", "app", "bare SQL"], rows))
     write_json("bench_ogc", results)
+
+
+def map_first_view(app: Any, runs: int) -> dict[str, Any]:
+    """Open /map signed in, each time in a fresh browser context (nothing cached), and time the
+    navigation to the page saying its data is rendered (body[data-map-ready] = 1); count the bytes
+    of every response as received (compressed)."""
+    from playwright.sync_api import sync_playwright
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    times: list[float] = []
+    sizes: list[int] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        for _ in range(runs):
+            context = browser.new_context(viewport={"width": 1366, "height": 768})
+            page = context.new_page()
+            page.goto(f"{base}/login")
+            page.fill("#username", "bench_ogc")
+            page.fill("#password", "bench password 1")
+            page.click("form.stack-form button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            received: list[int] = []
+            page.on("requestfinished", lambda request, into=received: into.append(_received(request)))
+            t0 = time.perf_counter()
+            page.goto(f"{base}/map?lang=vi")
+            page.wait_for_function("() => document.body.dataset.mapReady === '1'", timeout=120_000)
+            times.append((time.perf_counter() - t0) * 1000)
+            sizes.append(sum(received))
+            context.close()
+        browser.close()
+    server.shutdown()
+    return {"runs": runs, "ms": _stats(times), "bytes": sizes, "max_bytes": max(sizes)}
+
+
+def _received(request: Any) -> int:
+    sizes = request.sizes()
+    return int(sizes["responseBodySize"]) + int(sizes["responseHeadersSize"])
 
 
 def _stats(times: list[float]) -> dict[str, float]:
