@@ -60,6 +60,10 @@ SELECT ST_AsMVT(t, 'households', 4096, 'geom') FROM (SELECT households, members,
   ST_AsMVTGeom(ST_SetSRID(ST_MakePoint((col + 0.5) * %(s)s, (row + 0.5) * %(s)s), 3857),
                ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4096, 64, true) AS geom FROM c) t
 """
+DENSE_SQL = """
+SELECT count(*) FROM (SELECT 1 FROM households WHERE deleted_at IS NULL AND geom IS NOT NULL
+  AND ST_Intersects(geom, ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)) LIMIT %s) q
+"""
 WHOLE_SQL = """
 SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object('type', 'Feature',
   'id', h.code, 'geometry', ST_AsGeoJSON(h.geom, 7, 0)::json, 'properties', json_build_object('code', h.code,
@@ -140,6 +144,7 @@ def main() -> None:
     from spatial.vector_tiles import (
         CELLS_PER_TILE,
         HOUSEHOLD_POINTS_MIN_ZOOM,
+        MAX_HOUSEHOLD_POINTS,
         WEB_MERCATOR_WIDTH,
         TileRequest,
         render_tile,
@@ -183,6 +188,7 @@ def main() -> None:
         sweep = sweep[: args.tiles]
         wait_quiet(args.quiet_wait)
         app_times, bare_times, sizes = [], [], []
+        dense_tiles = 0
         for t in sweep:
             req = TileRequest("households", z, t.x, t.y)
             t0 = time.perf_counter()
@@ -190,7 +196,12 @@ def main() -> None:
             app_times.append((time.perf_counter() - t0) * 1000)
             sizes.append(len(body))
             t0 = time.perf_counter()
-            if z < HOUSEHOLD_POINTS_MIN_ZOOM:
+            # the bare side makes the same kind of tile: cells below the zoom or where dense
+            dense = z >= HOUSEHOLD_POINTS_MIN_ZOOM and scalar(
+                conn, DENSE_SQL, (z, t.x, t.y, MAX_HOUSEHOLD_POINTS + 1)
+            ) > (MAX_HOUSEHOLD_POINTS)
+            dense_tiles += int(dense)
+            if z < HOUSEHOLD_POINTS_MIN_ZOOM or dense:
                 size = WEB_MERCATOR_WIDTH / 2**z / CELLS_PER_TILE
                 conn.execute(CELLS_SQL, {"s": size, "z": z, "x": t.x, "y": t.y}).fetchone()
             else:
@@ -201,8 +212,9 @@ def main() -> None:
             "bare": _stats(bare_times),
             "max_bytes": max(sizes),
             "tiles": len(sweep),
+            "dense_tiles": dense_tiles,
         }
-        label = "cells" if z < HOUSEHOLD_POINTS_MIN_ZOOM else "points"
+        label = "cells" if z < HOUSEHOLD_POINTS_MIN_ZOOM else f"points; {dense_tiles} dense, in cells"
         rows.append(
             [
                 f"household tile z{z} ({label}, {len(sweep)} tiles, max {max(sizes) // 1024} kB)",

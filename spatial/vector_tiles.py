@@ -53,6 +53,10 @@ BUFFER = 64
 #: at z10, 56 kB at z11; Lạng Sơn's real 200,000 households (10×) pass 500 kB up to z11, so points
 #: start at z12
 HOUSEHOLD_POINTS_MIN_ZOOM = 12
+#: a tile from that zoom on holding more households than this is counted in cells too: at the
+#: 1,000,000-household demo a z12 tile of points reached 609 kB (about 75 bytes a household);
+#: 5,000 keeps a points tile near 375 kB, under the 500 kB a tile may weigh
+MAX_HOUSEHOLD_POINTS = 5000
 #: cells across a tile when households are aggregated (a 64 × 64 grid, 2.4 km cells at z8)
 CELLS_PER_TILE = 64
 #: below this zoom the points of the other point layers that share a cell are one feature with a
@@ -63,8 +67,8 @@ CLUSTER_CELLS_PER_TILE = 8
 #: the tile layer of a commune tile that holds one label point per commune (``ST_PointOnSurface``)
 LABELS_SUFFIX = "_labels"
 # Moved whenever what a tile holds changes in code (a layer, a property): the cache is keyed by it.
-# 2: districts carry label points (districts_labels).
-TILE_FORMAT = 2
+# 2: districts carry label points (districts_labels). 3: dense household tiles counted in cells.
+TILE_FORMAT = 3
 WEB_MERCATOR_WIDTH = 40075016.685578488
 
 
@@ -278,7 +282,7 @@ def render_tile(session: Session, req: TileRequest) -> bytes:
     rel = layer_relation(spec, req.boundaries, req.year, tile_bbox(req.z, req.x, req.y))
     envelope = func.ST_TileEnvelope(req.z, req.x, req.y)
     inside = func.ST_Intersects(rel.c.geom, func.ST_Transform(envelope, 4326))
-    if spec.name == "households" and req.z < HOUSEHOLD_POINTS_MIN_ZOOM:
+    if spec.name == "households" and (req.z < HOUSEHOLD_POINTS_MIN_ZOOM or _too_many_points(session, rel, inside)):
         return _household_cells(session, rel, req, envelope, inside)
     if spec.clustered and req.z < POINTS_CLUSTERED_BELOW_ZOOM:
         return _clustered_points(session, spec, rel, req, envelope, inside)
@@ -348,6 +352,13 @@ def _clustered_points(
     rows = union_all(alone, shared).subquery("tile")
     body = session.scalar(select(func.ST_AsMVT(rows.table_valued(), spec.name, EXTENT, "geom", "id")))
     return bytes(body or b"")
+
+
+def _too_many_points(session: Session, rel: Any, inside: Any) -> bool:
+    """Whether the tile would hold more than MAX_HOUSEHOLD_POINTS households (counted up to one
+    more, through the box index: a dense tile costs a bounded read, a sparse one a small count)."""
+    capped = select(rel.c.id).where(inside).limit(MAX_HOUSEHOLD_POINTS + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(capped)) or 0) > MAX_HOUSEHOLD_POINTS
 
 
 def _household_cells(session: Session, rel: Any, req: TileRequest, envelope: Any, inside: Any) -> bytes:
@@ -459,7 +470,8 @@ def tilejson(session: Session, name: str, tiles_url: str, args: dict[str, str]) 
         ]
     if spec.name == "households":
         body["description"] += (
-            f"; below zoom {HOUSEHOLD_POINTS_MIN_ZOOM} counted in a {CELLS_PER_TILE}×{CELLS_PER_TILE} grid per tile"
+            f"; below zoom {HOUSEHOLD_POINTS_MIN_ZOOM}, and in any tile that would hold more than "
+            f"{MAX_HOUSEHOLD_POINTS} of them, counted in a {CELLS_PER_TILE}×{CELLS_PER_TILE} grid per tile"
             " (fields households, members)"
         )
     return body

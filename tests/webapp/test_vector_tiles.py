@@ -155,6 +155,24 @@ def test_household_cells_count_every_household_and_name_none(client, demo_settin
     assert all(set(c["properties"]) == {"households", "members"} for c in cells)
 
 
+def test_a_dense_points_tile_is_counted_in_cells(client, db, demo_settings, monkeypatch):
+    """From zoom 12 households are points, unless a tile would hold more than MAX_HOUSEHOLD_POINTS
+    (a million-household province): then it is counted in cells like the zooms below."""
+    from spatial import vector_tiles
+
+    z = 13
+    t = TMS.tile(*first_feature(demo_settings, "households"), z)
+    expected = intersecting(demo_settings, "households", z, t.x, t.y)
+    assert len(expected) > 2
+    points = decode(client.get(f"/tiles/households/{z}/{t.x}/{t.y}.pbf").data)["households"]["features"]
+    assert {f["id"] for f in points} == expected  # under the limit: every household as a point
+    monkeypatch.setattr(vector_tiles, "MAX_HOUSEHOLD_POINTS", len(expected) - 1)
+    db.execute(text("DELETE FROM tile_cache"))  # the limit is a constant of a release: its tiles are cached
+    cells = decode(client.get(f"/tiles/households/{z}/{t.x}/{t.y}.pbf").data)["households"]["features"]
+    assert all(set(c["properties"]) == {"households", "members"} for c in cells)
+    assert sum(c["properties"]["households"] for c in cells) == len(expected)
+
+
 def test_scoped_tiles_hold_only_the_callers_communes(app, accounts, client, demo_settings):
     planner = client_for(app, accounts, "planner")  # scoped to commune A
     with transaction(demo_settings) as s:
