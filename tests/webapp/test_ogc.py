@@ -136,6 +136,19 @@ def test_sortby_and_datetime(client, demo_settings):
     assert client.get("/ogc/collections/livelihood_models/items?datetime=2023-06-01/..").json["numberMatched"] == since
 
 
+def test_sorted_pages_follow_one_another(client):
+    """Pages of a sorted collection, read one after the other, are the sorted whole (ties by code)."""
+    url = "/ogc/collections/livelihood_models/items?sortby=-budget_allocated_vnd,code"
+    whole = [f["id"] for f in client.get(f"{url}&limit=10000").json["features"]]
+    paged: list[str] = []
+    for offset in range(0, len(whole), 3):
+        paged += [f["id"] for f in client.get(f"{url}&limit=3&offset={offset}").json["features"]]
+    assert len(whole) > 6 and paged == whole
+    rows = client.get(f"{url}&limit=10000").json["features"]
+    keys = [(-f["properties"]["budget_allocated_vnd"], f["properties"]["code"]) for f in rows]
+    assert keys == sorted(keys)
+
+
 def test_scoped_caller_sees_only_its_commune(app, accounts, demo_settings):
     planner = client_for(app, accounts, "planner")
     with transaction(demo_settings) as s:
