@@ -42,7 +42,7 @@ from spatial.db import without_jit
 from spatial.geometry import check_tile_grid
 from spatial.indicators import INDICATORS, available_years
 from spatial.layers import BOUNDARIES, LAYERS, LayerQuery, check_level_boundaries
-from spatial.models import AreaIncomeChange, AreaIndicator, LayerVersion, TileCache
+from spatial.models import AreaIncomeChange, AreaIndicator, Household, LayerVersion, TileCache
 
 MIN_ZOOM = 0
 MAX_ZOOM = 22
@@ -282,7 +282,7 @@ def render_tile(session: Session, req: TileRequest) -> bytes:
     rel = layer_relation(spec, req.boundaries, req.year, tile_bbox(req.z, req.x, req.y))
     envelope = func.ST_TileEnvelope(req.z, req.x, req.y)
     inside = func.ST_Intersects(rel.c.geom, func.ST_Transform(envelope, 4326))
-    if spec.name == "households" and (req.z < HOUSEHOLD_POINTS_MIN_ZOOM or _too_many_points(session, rel, inside)):
+    if spec.name == "households" and (req.z < HOUSEHOLD_POINTS_MIN_ZOOM or _too_many_points(session, req)):
         return _household_cells(session, rel, req, envelope, inside)
     if spec.clustered and req.z < POINTS_CLUSTERED_BELOW_ZOOM:
         return _clustered_points(session, spec, rel, req, envelope, inside)
@@ -354,10 +354,18 @@ def _clustered_points(
     return bytes(body or b"")
 
 
-def _too_many_points(session: Session, rel: Any, inside: Any) -> bool:
-    """Whether the tile would hold more than MAX_HOUSEHOLD_POINTS households (counted up to one
-    more, through the box index: a dense tile costs a bounded read, a sparse one a small count)."""
-    capped = select(rel.c.id).where(inside).limit(MAX_HOUSEHOLD_POINTS + 1).subquery()
+def _too_many_points(session: Session, req: TileRequest) -> bool:
+    """Whether the tile would hold more than MAX_HOUSEHOLD_POINTS households: the ones the caller
+    may see in the tile's box, counted up to one more from the coordinates' index (the box is the
+    tile's extent, so no geometry is read)."""
+    west, south, east, north = tile_bbox(req.z, req.x, req.y)
+    h = Household
+    capped = (
+        select(h.id)
+        .where(h.deleted_at.is_(None), h.geom_lon.between(west, east), h.geom_lat.between(south, north))
+        .limit(MAX_HOUSEHOLD_POINTS + 1)
+        .subquery()
+    )
     return int(session.scalar(select(func.count()).select_from(capped)) or 0) > MAX_HOUSEHOLD_POINTS
 
 
