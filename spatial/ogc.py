@@ -10,6 +10,8 @@ row-level security scopes collections, counts, extents and features alike.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,6 +25,7 @@ from spatial import N_, NotFound, ParameterError
 from spatial.cql2 import compile_filter, kind_of
 from spatial.db import without_jit
 from spatial.layers import DEFAULT_LIMIT, LAYERS, MAX_LIMIT, LayerQuery, int_parameter
+from spatial.models import LayerVersion
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 #: CRS URI -> (SRID, axis order swapped, decimals in output)
@@ -288,6 +291,61 @@ class ItemsPage:
     features_json: str  # the GeoJSON features array as PostgreSQL wrote it
 
 
+#: the tile layer whose version moves with every write to the tables a collection's rows and
+#: filters read (layer_versions, migration 0013): a count is valid while that version stands
+COUNT_VERSION_LAYER = {
+    "admin_units": "communes",
+    "villages": "villages",
+    "households": "households",
+    "livelihood_models": "livelihood_models",
+    "infrastructure_works": "infrastructure_works",
+    "water_schemes": "water_schemes",
+    "fallback_risk": "fallback_risk",
+}
+#: numberMatched of recent queries, by (collection, filters, scope, layer version); bounded
+COUNT_CACHE_SIZE = 2048
+_counts: OrderedDict[tuple[Any, ...], int] = OrderedDict()
+_counts_lock = threading.Lock()
+
+
+def _count_key(session: Session, c: Collection, q: ItemsQuery) -> tuple[Any, ...] | None:
+    """The key a page's numberMatched is cached under, or None when it must be counted: the
+    collection and every parameter that filters (not the page, the order or the output CRS), the
+    caller's scope and the layer's version, read in the request's transaction. A transaction that
+    has written anything counts afresh: its version may be one that a rollback takes back."""
+    layer = COUNT_VERSION_LAYER.get(c.layer)
+    if layer is None:
+        return None
+    row = session.execute(
+        select(func.sinhke_scope_key(), LayerVersion.version, func.txid_current_if_assigned()).where(
+            LayerVersion.layer == layer
+        )
+    ).one_or_none()
+    if row is None or row[2] is not None:
+        return None
+    filters = (q.bbox, q.bbox_crs, q.datetime, q.filter, q.filter_crs, q.args.get("filter-lang"))
+    return (c.id, filters, row[0], layer, row[1])
+
+
+def _cached_count(key: tuple[Any, ...] | None) -> int | None:
+    if key is None:
+        return None
+    with _counts_lock:
+        hit = _counts.get(key)
+        if hit is not None:
+            _counts.move_to_end(key)
+        return hit
+
+
+def _remember_count(key: tuple[Any, ...] | None, matched: int) -> None:
+    if key is None:
+        return
+    with _counts_lock:
+        _counts[key] = matched
+        while len(_counts) > COUNT_CACHE_SIZE:
+            _counts.popitem(last=False)
+
+
 def _ordered(cols: list[Any], sortby: Any) -> list[Any]:
     """The columns ascending or descending as ``sortby`` (name, descending) says."""
     return [col.desc() if desc else col.asc() for col, (_name, desc) in zip(cols, sortby, strict=True)]
@@ -299,7 +357,13 @@ def items(session: Session, c: Collection, q: ItemsQuery) -> ItemsPage:
     rel = _relation(c)
     conds = _conditions(c, q, rel)
     columns = _columns(c, rel)
-    matched = select(func.count()).select_from(rel).where(*conds).scalar_subquery()
+    # numberMatched counts every row that matches (a million households: most of a page's time),
+    # so it is counted once per scope and filter and kept until the layer's data changes
+    count_key = _count_key(session, c, q)
+    known = _cached_count(count_key)
+    matched = (
+        literal(known) if known is not None else select(func.count()).select_from(rel).where(*conds).scalar_subquery()
+    )
     # the page's ids first, features only for them: building a feature for every row up to the
     # offset made reading a collection page by page quadratic. The page carries its sort keys so
     # its features are aggregated in the same order (a row_number() over every row up to the
@@ -328,6 +392,8 @@ def items(session: Session, c: Collection, q: ItemsQuery) -> ItemsPage:
         .subquery("features")
     )
     row = session.execute(select(matched, *features.c)).one()
+    if known is None:
+        _remember_count(count_key, int(row[0]))
     return ItemsPage(matched=row[0], returned=row[1], features_json=row[2])
 
 

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import text
 
-from spatial.db import transaction
+from spatial.db import session_factory, transaction
 from spatial.ogc import COLLECTIONS
 from tests.conftest import client_for
 
@@ -163,6 +163,48 @@ def test_scoped_caller_sees_only_its_commune(app, accounts, demo_settings):
     assert [f["id"] for f in communes["features"]] == [accounts.commune_a]
     listed = {c["id"] for c in planner.get("/ogc/collections").json["collections"]}
     assert "provinces" not in listed and "households" in listed
+
+
+def test_number_matched_is_counted_once_and_never_stale(accounts, demo_settings):
+    """numberMatched is cached per collection, filter, scope and layer version: a second page
+    reuses it, another scope counts its own, and a transaction that has written counts afresh
+    and keeps nothing (its version could be taken back by a rollback). Each step in a fresh
+    transaction of its own, as requests are."""
+    from spatial import ogc
+    from spatial.accounts import SYSTEM, apply_scope, get_user, principal
+
+    def matched(who: str | None, offset: int = 0, write: bool = False) -> int:
+        session = session_factory(demo_settings)()
+        try:
+            if write:  # one household more with 3 members or more, uncommitted
+                session.execute(
+                    text(
+                        "UPDATE households SET members = 3 WHERE id = (SELECT min(id) FROM households WHERE members < 3)"
+                    )
+                )
+            apply_scope(session, SYSTEM if who is None else principal(get_user(session, accounts.name(who))))
+            c = ogc.COLLECTIONS["households"]
+            q = ogc.parse_items_query(c, {"limit": "1", "offset": str(offset), "filter": "members >= 3"})
+            return ogc.items(session, c, q).matched
+        finally:
+            session.rollback()
+            session.close()
+
+    with transaction(demo_settings) as s:
+        want = s.scalar(
+            text("SELECT count(*) FROM households WHERE deleted_at IS NULL AND geom IS NOT NULL AND members >= 3")
+        )
+    ogc._counts.clear()
+    first = matched("planner")
+    assert 0 < first < want  # the planner's communes only
+    assert len(ogc._counts) == 1
+    assert matched("planner", offset=1) == first  # the page is not in the key
+    assert len(ogc._counts) == 1
+    assert matched(None) == want  # the whole province's own count, not the planner's
+    assert len(ogc._counts) == 2
+    assert matched(None, write=True) == want + 1  # counted afresh, not served from the cache
+    assert len(ogc._counts) == 2  # and not kept
+    assert matched(None) == want  # rolled back: the cached count stands again
 
 
 @pytest.mark.parametrize(
