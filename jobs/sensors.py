@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from jobs.progress import report
+from spatial.db import rowcount
 
 #: months of partitions kept ahead of the current one, and months of raw readings kept
 #: (older partitions are dropped once their aggregates are written; the aggregates stay)
@@ -159,8 +160,10 @@ def scheme_functionality(session: Session, *, now: datetime | None = None, rules
     """Each metered scheme's functionality today, from its readings and its latest visit report,
     with the reasons: no flow for ``no_flow_days`` (not functional), pressure out of range for
     most of the last day or the tank empty for ``tank_empty_hours`` (partially functional); a
-    visit report within ``visit_days`` that is worse counts too. The worse of the two is the status;
-    ``households_served`` says whose domestic water it is."""
+    visit report within ``visit_days`` that is worse counts too. The worse of the two is the status,
+    kept per day in ``sensor_scheme_status`` and written to ``water_schemes.status`` with its reason,
+    which ``classify_households`` reads: households served only by schemes that are not functional
+    are deprived of domestic water at its next run. ``households_served`` says whose water it is."""
     at = _now(now)
     rows = session.execute(
         text("""
@@ -208,7 +211,7 @@ def scheme_functionality(session: Session, *, now: datetime | None = None, rules
         },
     ).all()
     today = at.astimezone(ZoneInfo(LOCAL_ZONE)).date()
-    written = 0
+    written = changed = 0
     for r in rows:
         status, reasons, detail = assess(r, rules)
         session.execute(
@@ -220,8 +223,19 @@ def scheme_functionality(session: Session, *, now: datetime | None = None, rules
             """),
             {"s": r.id, "d": today, "status": status, "reasons": reasons, "detail": detail, "hh": r.households},
         )
+        # the scheme's own status (what classify_households reads for its households' domestic
+        # water), changed only when the status or its reason changes: the audit trail keeps the history
+        changed += rowcount(
+            session.execute(
+                text("""
+                UPDATE water_schemes SET status = :status, status_reason = :reason, status_reported_on = :d
+                WHERE id = :s AND (status, status_reason) IS DISTINCT FROM (:status, :reason)
+                """),
+                {"s": r.id, "d": today, "status": status, "reason": detail or None},
+            )
+        )
         written += 1
-    report(f"{written} metered schemes assessed")
+    report(f"{written} metered schemes assessed, {changed} changed status")
     return written
 
 

@@ -99,6 +99,11 @@ def test_scheme_history_and_alerts(app, db, accounts, devices):
     scheme_id = db.scalar(text("SELECT id FROM water_schemes WHERE code = :c"), {"c": devices.scheme_code})
     page = planner.get(f"/sensors/schemes/{scheme_id}")
     assert page.status_code == 200 and b'id="scheme-history"' in page.data and devices.meter.encode() in page.data
+    # the meters' status is the scheme's, with the day it was set (the flow runs: functional, no reason)
+    reported = db.scalar(text("SELECT status_reported_on FROM water_schemes WHERE id = :s"), {"s": scheme_id})
+    en = planner.get(f"/sensors/schemes/{scheme_id}?lang=en").get_data(as_text=True)
+    assert f"<strong>functional</strong> ({reported})</p>" in en
+    assert "because of this scheme (at the last classification): 0" in en
     alerts = planner.get("/sensors/alerts?lang=en")  # English decimals; Vietnamese writes 216,0
     assert alerts.status_code == 200 and b"216.0" in alerts.data  # 24 x 9 mm
     layer = planner.get("/api/sensors/alerts").json
