@@ -109,3 +109,24 @@ def test_scheme_history_and_alerts(app, db, accounts, devices):
     layer = planner.get("/api/sensors/alerts").json
     mine = [f for f in layer["features"] if f["properties"]["code"] == accounts.commune_a]
     assert mine and mine[0]["properties"]["band"] == 2 and mine[0]["geometry"]["type"].endswith("Polygon")
+
+
+def test_the_demo_pages_show_what_the_sensor_jobs_made_of_the_demo(app, db, accounts):
+    """The test demo runs the sensor jobs once (tests/conftest.py): its failing scheme is not functional
+    on its page, with the reason, and its storm is on the alerts page, without a test running a job."""
+    admin = client_for(app, accounts, "admin")
+    failing = db.execute(
+        text(
+            "SELECT w.id, w.status, w.status_reason FROM water_schemes w JOIN sensor_things t ON t.scheme_id = w.id "
+            "WHERE t.code LIKE 'DEMO-%' ORDER BY w.id LIMIT 1"  # ingest/demo_sensors.py: the first scheme fails
+        )
+    ).one()
+    assert failing.status == "not_functional" and "no flow" in failing.status_reason
+    page = admin.get(f"/sensors/schemes/{failing.id}?lang=en").get_data(as_text=True)
+    assert "<strong>not functional</strong>" in page and failing.status_reason in page
+    history = db.scalar(text("SELECT count(*) FROM sensor_scheme_status WHERE scheme_id = :s"), {"s": failing.id})
+    assert history >= 1 and 'class="status-not_functional"' in page
+    top = db.execute(text("SELECT max(risk_level), count(*) FROM sensor_rain_alerts")).one()
+    assert top[0] >= 1 and top[1] > 0
+    alerts = admin.get("/sensors/alerts").get_data(as_text=True)
+    assert alerts.count("<tr") > 1
