@@ -280,3 +280,15 @@ def test_a_scheme_that_stops_working_deprives_its_households_of_domestic_water(d
     assert db.scalar(text("SELECT status_reason FROM water_schemes WHERE id = :s"), {"s": scheme_id}) is None
     classify_households(db)
     assert tuple(classification(latest)) == ("near_poor", 2, None)
+
+
+def test_the_risk_matrix_is_whole_and_grows_with_rain_and_susceptibility():
+    zones = ("low", "medium", "high", "very_high")
+    assert set(jobs.RISK_MATRIX) == {band for band, *_ in jobs.RAIN_BANDS} == {1, 2, 3}
+    for band, row in jobs.RISK_MATRIX.items():
+        assert list(row) == list(zones)
+        assert [row[z] for z in zones] == sorted(row[z] for z in zones), band  # never lower on worse slopes
+        if band > 1:
+            assert all(row[z] >= jobs.RISK_MATRIX[band - 1][z] for z in zones), band  # nor with more rain
+    # classes 0-2 of the raster are the low zone, 3-5 medium, high, very high
+    assert [jobs.risk_level(2, c) for c in range(6)] == [1, 1, 1, 2, 2, 3]
