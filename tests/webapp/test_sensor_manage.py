@@ -33,6 +33,17 @@ def _things(db, code: str) -> int:
     return db.scalar(text("SELECT count(*) FROM sensor_things WHERE code = :c"), {"c": code})
 
 
+def _placed(db, kind: str, table: str, commune: str, *, inside: bool = True):
+    """The first row of ``table`` placed (asset_units) in ``commune``, or outside it: its id and code."""
+    return db.execute(
+        text(
+            f"SELECT x.id, x.code FROM {table} x JOIN asset_units au ON au.asset_kind = :k AND au.asset_id = x.id "
+            f"JOIN admin_units c ON c.id = au.commune_id WHERE (c.code = :c) = :inside ORDER BY x.code LIMIT 1"
+        ),
+        {"k": kind, "c": commune, "inside": inside},
+    ).one()
+
+
 def test_a_planner_adds_edits_and_retires_a_device_and_its_datastream(app, db, accounts):
     planner = client_for(app, accounts, "planner")
     assert planner.get("/sensors/devices/new").status_code == 200
@@ -122,13 +133,7 @@ def test_bad_forms_name_the_field_and_the_reason_and_write_nothing(app, db, acco
     lon_b, lat_b = _centre(db, accounts.commune_b)
     r = planner.post("/sensors/devices", data=_station(lon_b, lat_b))
     assert r.status_code == 422 and "lon" in _errors(r.get_data(as_text=True))
-    scheme_b = db.scalar(
-        text(
-            "SELECT s.code FROM water_schemes s JOIN asset_units au ON au.asset_kind = 'water_scheme' "
-            "AND au.asset_id = s.id JOIN admin_units c ON c.id = au.commune_id WHERE c.code = :c LIMIT 1"
-        ),
-        {"c": accounts.commune_b},
-    )
+    scheme_b = _placed(db, "water_scheme", "water_schemes", accounts.commune_b).code
     r = planner.post(
         "/sensors/devices", data={"code": "pg-meter", "name": "M", "kind": "water_scheme", "attached": scheme_b}
     )
@@ -162,13 +167,7 @@ def test_bad_forms_name_the_field_and_the_reason_and_write_nothing(app, db, acco
 
 
 def test_other_communes_devices_and_the_read_only_role(app, db, accounts):
-    outside = db.scalar(
-        text(
-            "SELECT t.code FROM sensor_things t JOIN asset_units au ON au.asset_kind = 'device' AND au.asset_id = t.id "
-            "JOIN admin_units c ON c.id = au.commune_id WHERE c.code <> :a ORDER BY t.code LIMIT 1"
-        ),
-        {"a": accounts.commune_a},
-    )
+    outside = _placed(db, "device", "sensor_things", accounts.commune_a, inside=False).code
     planner = client_for(app, accounts, "planner")
     for url in (f"/sensors/devices/{outside}/edit", f"/sensors/devices/{outside}/token"):
         assert (planner.get(url) if url.endswith("edit") else planner.post(url)).status_code == 404
@@ -192,3 +191,19 @@ def test_the_browser_forms_need_their_csrf_token(app, db, accounts):
     form = browser.get("/sensors/devices/new").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
     assert browser.post("/sensors/devices", data=_station(lon, lat, csrf_token=csrf)).status_code == 303
+
+
+def test_a_meter_at_a_scheme_of_the_commune_stands_at_the_scheme(app, db, accounts):
+    scheme = _placed(db, "water_scheme", "water_schemes", accounts.commune_a)
+    planner = client_for(app, accounts, "planner")
+    data = {"code": "pg-meter", "name": "Meter", "kind": "water_scheme", "attached": scheme.code}
+    assert planner.post("/sensors/devices", data=data).status_code == 303
+    row = db.execute(
+        text(
+            "SELECT t.scheme_id, ST_Equals(t.geom, ST_PointOnSurface(s.geom)) AS at_scheme FROM sensor_things t "
+            "JOIN water_schemes s ON s.id = t.scheme_id WHERE t.code = 'pg-meter'"
+        )
+    ).one()
+    assert row.scheme_id == scheme.id and row.at_scheme
+    page = planner.get(f"/sensors/schemes/{scheme.id}").get_data(as_text=True)
+    assert "pg-meter" in page
