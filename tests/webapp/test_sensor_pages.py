@@ -126,6 +126,8 @@ def test_the_demo_pages_show_what_the_sensor_jobs_made_of_the_demo(app, db, acco
     assert "<strong>not functional</strong>" in page and failing.status_reason in page
     history = db.scalar(text("SELECT count(*) FROM sensor_scheme_status WHERE scheme_id = :s"), {"s": failing.id})
     assert history >= 1 and 'class="status-not_functional"' in page
+    vi = admin.get(f"/sensors/schemes/{failing.id}?lang=vi").get_data(as_text=True)
+    assert '<span class="reason">không có dòng chảy</span>' in vi  # the reason in the reader's language
     top = db.execute(text("SELECT max(risk_level), count(*) FROM sensor_rain_alerts")).one()
     assert top[0] >= 1 and top[1] > 0
     alerts = admin.get("/sensors/alerts").get_data(as_text=True)
