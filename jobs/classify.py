@@ -11,22 +11,38 @@ from spatial.models import DEPRIVATION_COLUMNS, PovertyStandard
 
 # Computed statuses are anti-joined against the stored ones, so only new or changed
 # rows reach ON CONFLICT (a nightly run with nothing changed writes and locks nothing).
+#
+# A household whose every water scheme is not functional (``water_schemes.status``, which the
+# ``scheme_functionality`` job keeps from the meters and visit reports) lacks domestic water now,
+# whatever its last survey said: its latest round counts ``d_water`` as deprived, with the reason.
 _CLASSIFY = """
+WITH water_lost AS (
+    SELECT wh.household_id,
+           string_agg(s.code || ' (' || coalesce(s.status_reported_on::text, '?') || '): '
+                      || coalesce(s.status_reason, 'not functional'), '; ' ORDER BY s.code) AS reason
+    FROM water_scheme_households wh
+    JOIN water_schemes s ON s.id = wh.scheme_id AND s.deleted_at IS NULL
+    WHERE wh.connected_on IS NULL OR wh.connected_on <= current_date
+    GROUP BY wh.household_id
+    HAVING bool_and(s.status = 'not_functional'))
 INSERT INTO poverty_classifications
-       (survey_round_id, standard_id, area_type, deprivations, status, classified_at)
-SELECT n.survey_round_id, n.standard_id, n.area_type, n.deprivations, n.status, now()
+       (survey_round_id, standard_id, area_type, deprivations, status, water_reason, classified_at)
+SELECT n.survey_round_id, n.standard_id, n.area_type, n.deprivations, n.status, n.water_reason, now()
 FROM (
     SELECT r.id AS survey_round_id, CAST(:standard_id AS integer) AS standard_id, c.area_type,
-           r.deprivations,
+           r.deprivations, r.water_reason,
            CASE WHEN l.absolute_line IS NOT NULL AND r.income_per_person_month <= l.absolute_line
                      THEN 'poor'
                 WHEN r.income_per_person_month <= l.income_line AND r.deprivations >= :min_deprivations
                      THEN 'poor'
                 WHEN r.income_per_person_month <= l.income_line THEN 'near_poor'
                 ELSE 'not_poor' END AS status
-    FROM (SELECT id, household_id, surveyed_on, income_per_person_month,
-                 ({deprivation_sum})::smallint AS deprivations
-          FROM survey_rounds WHERE year BETWEEN :first_year AND :last_year) r
+    FROM (SELECT sr.id, sr.household_id, sr.surveyed_on, sr.income_per_person_month,
+                 ({deprivation_sum})::smallint AS deprivations, w.reason AS water_reason
+          FROM survey_rounds sr
+          LEFT JOIN water_lost w ON {water_counts} AND w.household_id = sr.household_id AND NOT sr.d_water
+               AND sr.year = (SELECT max(x.year) FROM survey_rounds x WHERE x.household_id = sr.household_id)
+          WHERE sr.year BETWEEN :first_year AND :last_year) r
     JOIN household_units hu ON hu.household_id = r.household_id
     JOIN admin_units c ON c.id = hu.commune_id
                       AND c.valid_from <= r.surveyed_on
@@ -34,11 +50,11 @@ FROM (
     JOIN poverty_lines l ON l.standard_id = :standard_id AND l.area_type = c.area_type
 ) n
 LEFT JOIN poverty_classifications o ON o.survey_round_id = n.survey_round_id
-WHERE (o.standard_id, o.area_type, o.deprivations, o.status)
-      IS DISTINCT FROM (n.standard_id, n.area_type, n.deprivations, n.status)
+WHERE (o.standard_id, o.area_type, o.deprivations, o.status, o.water_reason)
+      IS DISTINCT FROM (n.standard_id, n.area_type, n.deprivations, n.status, n.water_reason)
 ON CONFLICT (survey_round_id) DO UPDATE
    SET standard_id = EXCLUDED.standard_id, area_type = EXCLUDED.area_type,
-       deprivations = EXCLUDED.deprivations, status = EXCLUDED.status,
+       deprivations = EXCLUDED.deprivations, status = EXCLUDED.status, water_reason = EXCLUDED.water_reason,
        classified_at = EXCLUDED.classified_at
 """
 
@@ -60,7 +76,10 @@ def deprivation_sum(indicators: list[str]) -> str:
         )
     if not indicators:
         return "0"
-    return " + ".join(f"{name}::int" for name in indicators)
+    # d_water is also deprived when the household's schemes stopped working (water_lost above)
+    return " + ".join(
+        "(sr.d_water OR w.reason IS NOT NULL)::int" if name == "d_water" else f"sr.{name}::int" for name in indicators
+    )
 
 
 def classify_households(session: Session) -> int:
@@ -68,7 +87,9 @@ def classify_households(session: Session) -> int:
     rows = rowcount(session.execute(_FORGET_UNCOVERED))
     standards = session.scalars(select(PovertyStandard).order_by(PovertyStandard.first_year)).all()
     for std in standards:
-        stmt = text(_CLASSIFY.format(deprivation_sum=deprivation_sum(list(std.indicators))))
+        indicators = list(std.indicators)
+        water_counts = "true" if "d_water" in indicators else "false"
+        stmt = text(_CLASSIFY.format(deprivation_sum=deprivation_sum(indicators), water_counts=water_counts))
         params = {
             "standard_id": std.id,
             "min_deprivations": std.min_deprivations,

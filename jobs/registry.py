@@ -53,6 +53,28 @@ class Job:
 #: every job, in the order a full refresh (``sinhke jobs run all``) runs them
 JOBS: tuple[Job, ...] = (
     Job(
+        "sensor_partitions",
+        "jobs.sensors:sensor_partitions",
+        "Observation partitions for the coming months; raw readings past retention dropped",
+        {"hour": "0", "minute": "10"},
+        writes=("sensor_observations",),
+    ),
+    Job(
+        "scheme_functionality",
+        "jobs.sensors:scheme_functionality",
+        "Water-scheme functionality from meters and visit reports",
+        {"minute": "25"},
+        reads=(
+            "sensor_observations",
+            "sensor_things",
+            "sensor_datastreams",
+            "visits",
+            "water_schemes",
+            "water_scheme_households",
+        ),
+        writes=("sensor_scheme_status", "water_schemes"),
+    ),
+    Job(
         "place_households",
         "jobs.placement:place_households",
         N_("Place households in communes on both boundary versions"),
@@ -65,7 +87,15 @@ JOBS: tuple[Job, ...] = (
         "jobs.classify:classify_households",
         N_("Poverty status of each household in each survey round"),
         {"hour": "1", "minute": "0"},
-        reads=("survey_rounds", "household_units", "admin_units", "poverty_standards", "poverty_lines"),
+        reads=(
+            "survey_rounds",
+            "household_units",
+            "admin_units",
+            "poverty_standards",
+            "poverty_lines",
+            "water_schemes",
+            "water_scheme_households",
+        ),
         writes=("poverty_classifications",),
     ),
     Job(
@@ -179,13 +209,6 @@ JOBS: tuple[Job, ...] = (
         writes=("target_progress", "disbursement_progress"),
     ),
     Job(
-        "sensor_partitions",
-        "jobs.sensors:sensor_partitions",
-        "Observation partitions for the coming months; raw readings past retention dropped",
-        {"hour": "0", "minute": "10"},
-        writes=("sensor_observations",),
-    ),
-    Job(
         "sensor_aggregates",
         "jobs.sensors:sensor_aggregates",
         "Hourly and daily aggregates of sensor readings",
@@ -200,21 +223,6 @@ JOBS: tuple[Job, ...] = (
         {"minute": "20"},
         reads=("sensor_observations", "sensor_datastreams"),
         writes=("sensor_gaps",),
-    ),
-    Job(
-        "scheme_functionality",
-        "jobs.sensors:scheme_functionality",
-        "Water-scheme functionality from meters and visit reports",
-        {"minute": "25"},
-        reads=(
-            "sensor_observations",
-            "sensor_things",
-            "sensor_datastreams",
-            "visits",
-            "water_schemes",
-            "water_scheme_households",
-        ),
-        writes=("sensor_scheme_status",),
     ),
     Job(
         "rainfall_alerts",

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from jobs.progress import report
+from spatial.db import rowcount
 
 #: months of partitions kept ahead of the current one, and months of raw readings kept
 #: (older partitions are dropped once their aggregates are written; the aggregates stay)
@@ -159,8 +160,10 @@ def scheme_functionality(session: Session, *, now: datetime | None = None, rules
     """Each metered scheme's functionality today, from its readings and its latest visit report,
     with the reasons: no flow for ``no_flow_days`` (not functional), pressure out of range for
     most of the last day or the tank empty for ``tank_empty_hours`` (partially functional); a
-    visit report within ``visit_days`` that is worse counts too. The worse of the two is the status;
-    ``households_served`` says whose domestic water it is."""
+    visit report within ``visit_days`` that is worse counts too. The worse of the two is the status,
+    kept per day in ``sensor_scheme_status`` and written to ``water_schemes.status`` with its reason,
+    which ``classify_households`` reads: households served only by schemes that are not functional
+    are deprived of domestic water at its next run. ``households_served`` says whose water it is."""
     at = _now(now)
     rows = session.execute(
         text("""
@@ -208,7 +211,7 @@ def scheme_functionality(session: Session, *, now: datetime | None = None, rules
         },
     ).all()
     today = at.astimezone(ZoneInfo(LOCAL_ZONE)).date()
-    written = 0
+    written = changed = 0
     for r in rows:
         status, reasons, detail = assess(r, rules)
         session.execute(
@@ -220,8 +223,19 @@ def scheme_functionality(session: Session, *, now: datetime | None = None, rules
             """),
             {"s": r.id, "d": today, "status": status, "reasons": reasons, "detail": detail, "hh": r.households},
         )
+        # the scheme's own status (what classify_households reads for its households' domestic
+        # water), changed only when the status or its reason changes: the audit trail keeps the history
+        changed += rowcount(
+            session.execute(
+                text("""
+                UPDATE water_schemes SET status = :status, status_reason = :reason, status_reported_on = :d
+                WHERE id = :s AND (status, status_reason) IS DISTINCT FROM (:status, :reason)
+                """),
+                {"s": r.id, "d": today, "status": status, "reason": detail or None},
+            )
+        )
         written += 1
-    report(f"{written} metered schemes assessed")
+    report(f"{written} metered schemes assessed, {changed} changed status")
     return written
 
 
@@ -255,34 +269,47 @@ def assess(r: object, rules: FunctionalityRules = RULES) -> tuple[str, list[str]
 
 
 # ----------------------------------------------------------------------------- rainfall
-#: Decision 18/2021/QĐ-TTg's 24-hour rainfall bands (mm): "from 100 to 200", "above 200 to 400",
-#: "above 400"; below 100 no band
-BANDS = ((400.0, 3), (200.0, 2), (100.0, 1))
-#: risk level by band and landslide susceptibility class (0–5 of the catalogue's raster: 0–2 low,
-#: 3 medium, 4 high, 5 very high). G: the decision's table of landslide and flash-flood levels is
-#: to be checked by the province before these levels are published; kept here as data.
-RISK = {1: (1, 1, 2, 2), 2: (1, 2, 2, 3), 3: (2, 3, 3, 3)}
+#: Decision 18/2021/QĐ-TTg's 24-hour rainfall bands (Art. 46): (band, lowest mm, lowest included,
+#: highest mm or None); "from 100 to 200", "above 200 to 400", "above 400"; below 100 no band
+RAIN_BANDS: tuple[tuple[int, float, bool, float | None], ...] = (
+    (1, 100.0, True, 200.0),
+    (2, 200.0, False, 400.0),
+    (3, 400.0, False, None),
+)
+#: the landslide raster's classes 0–5 (NASA global susceptibility) as the decision's zone susceptibility
+SUSCEPTIBILITY_ZONES = ("low", "low", "low", "medium", "high", "very_high")
+#: the risk matrix: rain band x zone susceptibility -> risk level (1 low, 2 medium, 3 large: the
+#: decision's colours). Art. 46 also weighs the days of rain before and the province's region
+#: (Appendix XII puts Lạng Sơn in region 2); this table is for region 2 with rain the days before.
+#: Its level-1 cells follow Art. 46 for region 2 (100–200 mm in a medium zone, 200–400 mm in a low
+#: zone); the others are G: to be checked by the province before the levels are published.
+#: README "Rainfall risk matrix" prints it.
+RISK_MATRIX: dict[int, dict[str, int]] = {
+    1: {"low": 1, "medium": 1, "high": 2, "very_high": 2},
+    2: {"low": 1, "medium": 2, "high": 2, "very_high": 3},
+    3: {"low": 2, "medium": 3, "high": 3, "very_high": 3},
+}
 #: gauges within this distance of a commune count for it; one: nearest, several: inverse distance
 NEAR_M = 10_000.0
 FALLBACK_M = 30_000.0
 
 
 def rain_band(mm: float) -> int:
-    """0 below 100 mm; 1 for 100–200 (100 and 200 included); 2 above 200 up to 400; 3 above 400."""
-    if mm >= 100.0 and mm <= 200.0:
-        return 1
-    if mm > 200.0 and mm <= 400.0:
-        return 2
-    return 3 if mm > 400.0 else 0
+    """The RAIN_BANDS band of a 24-hour total: 0 below 100 mm; 1 for 100–200 (both included); 2 above
+    200 up to 400; 3 above 400."""
+    for band, low, low_included, high in RAIN_BANDS:
+        if (mm >= low if low_included else mm > low) and (high is None or mm <= high):
+            return band
+    return 0
 
 
 def risk_level(band: int, susceptibility: int | None) -> int:
+    """RISK_MATRIX's level; 0 without a band; a commune of unknown susceptibility gets its band."""
     if band == 0:
         return 0
     if susceptibility is None:
         return band
-    column = 0 if susceptibility <= 2 else min(susceptibility, 5) - 2
-    return RISK[band][column]
+    return RISK_MATRIX[band][SUSCEPTIBILITY_ZONES[max(0, min(susceptibility, 5))]]
 
 
 def idw(values: list[tuple[float, float]], power: float = 2.0) -> float:

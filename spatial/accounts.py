@@ -114,7 +114,8 @@ def apply_scope(session: Session, who: Principal | None) -> None:
 #: their own (local) scope ends, so a request needs no statement of its own to start anonymous
 ANONYMOUS_CONNECTION = (
     f"SELECT set_config('role', '{APP_ROLE}', false), set_config('sinhke.user_id', '', false), "
-    "set_config('sinhke.scope_all', 'off', false), set_config('sinhke.actor', 'anonymous', false)"
+    "set_config('sinhke.scope_all', 'off', false), set_config('sinhke.actor', 'anonymous', false), "
+    "set_config('jit', 'off', false)"
 )
 
 
@@ -432,7 +433,7 @@ _TOKEN_SCOPE = text("""
     SELECT t.id, t.last_used_at, u.id, u.name, u.role, u.display_name,
            set_config('sinhke.user_id', u.id::text, true),
            set_config('sinhke.scope_all', CASE WHEN u.role = ANY(:everything) THEN 'on' ELSE 'off' END, true),
-           set_config('sinhke.actor', u.name, true)
+           set_config('sinhke.actor', u.name, true), set_config('jit', 'off', true)
     FROM api_tokens t JOIN users u ON u.id = t.user_id
     WHERE t.token_hash = :digest AND t.revoked_at IS NULL AND u.disabled_at IS NULL""")
 #: roles whose scope is everything (``Principal.sees_everything``), for the statement above
@@ -441,7 +442,7 @@ _SEES_EVERYTHING = [r for r in ROLES if Principal(0, "", r).sees_everything]
 
 def token_principal(session: Session, token: str) -> Principal | None:
     """Who a live API token belongs to, with the transaction already scoped to them (as
-    ``apply_scope(session, who)`` would: call it after the anonymous scope). None, and the
+    ``apply_scope(session, who)`` would, JIT off included: call it after the anonymous scope). None, and the
     scope left anonymous, for an unknown, revoked or disabled token. Its ``last_used_at``
     is written at most every 5 minutes."""
     if not token.startswith(TOKEN_PREFIX):

@@ -157,7 +157,11 @@ READING_COLUMNS = ("datastream", "phenomenon_time", "value", "channel", "result_
 def scheme_history(session: Session, scheme_id: int) -> dict[str, Any]:
     rows = _rows(
         session,
-        "SELECT w.id, w.code, w.name, w.status AS recorded_status, c.name AS commune FROM water_schemes w "
+        "SELECT w.id, w.code, w.name, w.status AS recorded_status, w.status_reason, w.status_reported_on, "
+        "c.name AS commune, (SELECT count(DISTINCT sr.household_id) FROM water_scheme_households wh "
+        "JOIN survey_rounds sr ON sr.household_id = wh.household_id "
+        "JOIN poverty_classifications pc ON pc.survey_round_id = sr.id AND pc.water_reason IS NOT NULL "
+        "WHERE wh.scheme_id = w.id) AS households_without_water FROM water_schemes w "
         "JOIN admin_units c ON c.id = w.commune_id WHERE w.id = :s AND w.deleted_at IS NULL",
         {"s": scheme_id},
     )

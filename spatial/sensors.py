@@ -21,7 +21,6 @@ from spatial.models import (
     THING_KINDS,
     AdminUnit,
     Datastream,
-    DeviceToken,
     LivelihoodModel,
     ObservedProperty,
     SensorModel,
@@ -200,6 +199,101 @@ def add_datastream(
     return stream
 
 
+def update_device(
+    session: Session,
+    code: str,
+    *,
+    name: str,
+    description: str = "",
+    lon: float | None = None,
+    lat: float | None = None,
+) -> SensorThing:
+    """A device's name, description and (when both given) its point; the point must stay in the
+    caller's communes (the placement trigger re-places the device, the policy checks it)."""
+    thing = get_device(session, code)
+    if thing.deleted_at is not None:
+        raise SensorError(f"device {code!r} is retired")
+    if not name.strip():
+        raise ParameterError("name", "a device needs a name")
+    thing.name, thing.description = name.strip(), description
+    if lon is not None and lat is not None:
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ParameterError("lon/lat", f"({lon}, {lat}) is not a longitude and latitude")
+        point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+        commune_id = session.scalar(
+            select(AdminUnit.id).where(
+                AdminUnit.level == "commune", AdminUnit.boundary == "current", func.ST_Intersects(AdminUnit.geom, point)
+            )
+        )
+        if commune_id is None:
+            raise ParameterError("lon/lat", f"({lon}, {lat}) lies in none of your 2025 communes")
+        thing.geom, thing.commune_id = point, commune_id
+    session.flush()
+    return thing
+
+
+def retire_device(session: Session, code: str) -> int:
+    """Retire a device: it and its datastreams are hidden (their readings stay), its tokens revoked.
+    How many tokens were live."""
+    thing = get_device(session, code)
+    if thing.deleted_at is not None:
+        raise SensorError(f"device {code!r} is retired already")
+    revoked = revoke_device_tokens(session, code)
+    session.execute(
+        update(Datastream)
+        .where(Datastream.thing_id == thing.id, Datastream.deleted_at.is_(None))
+        .values(deleted_at=func.now())
+    )
+    thing.deleted_at = func.now()
+    session.flush()
+    return revoked
+
+
+def get_datastream(session: Session, stream_id: int) -> Datastream:
+    stream = session.get(Datastream, stream_id)
+    if stream is None or stream.deleted_at is not None:
+        raise NotFound(f"no datastream {stream_id} (or not in your communes)")
+    return stream
+
+
+def update_datastream(
+    session: Session,
+    stream_id: int,
+    *,
+    name: str,
+    interval_s: int,
+    valid_min: float,
+    valid_max: float,
+) -> Datastream:
+    """A datastream's name, expected interval and valid range (readings already stored stay)."""
+    stream = get_datastream(session, stream_id)
+    if not name.strip():
+        raise ParameterError("name", "a datastream needs a name")
+    if interval_s <= 0:
+        raise ParameterError("interval", "the expected interval must be a positive number of seconds")
+    if valid_min >= valid_max:
+        raise ParameterError("valid range", f"minimum {valid_min} is not below maximum {valid_max}")
+    clash = session.scalar(
+        select(Datastream.id).where(
+            Datastream.thing_id == stream.thing_id, Datastream.name == name.strip(), Datastream.id != stream.id
+        )
+    )
+    if clash:
+        raise ParameterError("name", f"the device has a datastream {name.strip()!r} already")
+    stream.name, stream.expected_interval_s = name.strip(), interval_s
+    stream.valid_min, stream.valid_max = valid_min, valid_max
+    session.flush()
+    return stream
+
+
+def retire_datastream(session: Session, stream_id: int) -> Datastream:
+    """Retire a datastream: no more readings are accepted for it; those stored stay."""
+    stream = get_datastream(session, stream_id)
+    stream.deleted_at = func.now()
+    session.flush()
+    return stream
+
+
 def devices(session: Session) -> list[DeviceRow]:
     """Every device the caller may see, with its datastreams (id, quantity, unit, interval, range)."""
     rows = session.execute(
@@ -224,21 +318,20 @@ def devices(session: Session) -> list[DeviceRow]:
 def issue_device_token(session: Session, device: str) -> str:
     """A new ingest token for the device; shown once, stored as its SHA-256."""
     thing = get_device(session, device)
+    if thing.deleted_at is not None:
+        raise SensorError(f"device {device!r} is retired")
     token = DEVICE_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(DeviceToken(thing_id=thing.id, token_hash=_digest(token), prefix=token[:12]))
-    session.flush()
+    # a definer function: the application role never reads the tokens table (migration 0023)
+    session.execute(
+        text("SELECT sinhke_issue_device_token(:t, :d, :p)"), {"t": thing.id, "d": _digest(token), "p": token[:12]}
+    )
     return token
 
 
 def revoke_device_tokens(session: Session, device: str) -> int:
     """Revoke every live token of the device; how many were live."""
     thing = get_device(session, device)
-    result = session.execute(
-        update(DeviceToken)
-        .where(DeviceToken.thing_id == thing.id, DeviceToken.revoked_at.is_(None))
-        .values(revoked_at=func.now())
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(session.scalar(text("SELECT sinhke_revoke_device_tokens(:t)"), {"t": thing.id}) or 0)
 
 
 @dataclass(frozen=True)

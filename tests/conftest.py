@@ -75,7 +75,12 @@ def demo_settings(base_settings: Settings) -> Settings:
     settings = _fresh(base_settings, "sinhke_test")
     with transaction(settings) as session:
         load_demo(session, DemoOptions(households=DEMO_HOUSEHOLDS, seed=DEMO_SEED), settings=settings)
+    # the jobs whose results tests read, in the registry's order; the sensor jobs too, so the sensor
+    # pages show the demo's real statuses, gaps and alerts (not notify: it would make the demo's
+    # events before a test's own notification settings can see them)
     for job in (
+        "sensor_partitions",
+        "scheme_functionality",
         "place_households",
         "classify_households",
         "area_indicators",
@@ -85,6 +90,9 @@ def demo_settings(base_settings: Settings) -> Settings:
         "evaluate_models",
         "model_status",
         "targets_progress",
+        "sensor_aggregates",
+        "sensor_gaps",
+        "rainfall_alerts",
     ):
         outcome = run_job(settings, job)
         assert outcome.status == "succeeded", outcome

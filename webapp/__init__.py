@@ -121,6 +121,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         ogc,
         pages,
         planning,
+        sensor_manage,
         sensors,
         sensors_api,
         siting,
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionSource 
         siting.bp,
         planning.bp,
         sensors.bp,
+        sensor_manage.bp,
         sensors_api.bp,
         sta.bp,
     ):

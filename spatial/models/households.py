@@ -169,6 +169,9 @@ class PovertyClassification(Base):
     area_type: Mapped[str] = mapped_column(String(5), nullable=False)
     deprivations: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     status: Mapped[str] = mapped_column(String(9), nullable=False)
+    #: the domestic-water indicator counted as deprived because every scheme serving the
+    #: household is not functional (the survey said it had water): which scheme and why
+    water_reason: Mapped[str | None] = mapped_column(Text)
     classified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -119,6 +120,8 @@ class WaterScheme(Base, Edited):
     install_year: Mapped[int | None] = mapped_column(SmallInteger)
     status: Mapped[str] = mapped_column(String(20), nullable=False)
     status_reported_on: Mapped[date | None] = mapped_column(Date)
+    #: why: the meters' and visit reports' reasons when ``scheme_functionality`` set the status
+    status_reason: Mapped[str | None] = mapped_column(Text)
     budget_vnd: Mapped[int | None] = mapped_column(BigInteger)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

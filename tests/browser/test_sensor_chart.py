@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, BrowserContext, Page
 from sqlalchemy import text
 
 from ingest.sensors import ingest_observations
@@ -46,17 +46,23 @@ def chart_devices(demo_settings, accounts) -> Iterator[Devices]:
         s.execute(text("DELETE FROM sensor_rain_alerts WHERE computed_for = :t"), {"t": NOW})
 
 
-def test_the_chart_draws_and_zooms(browser: Browser, live_server: str, accounts, chart_devices):
+def _planner_page(browser: Browser, live_server: str, accounts) -> tuple[BrowserContext, Page, list[str]]:
+    """A planner signed in, and the console errors the page logs."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server}/login")
+    page.fill("#username", accounts.name("planner"))
+    page.fill("#password", accounts.password)
+    page.click("form.stack-form button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+    return context, page, errors
+
+
+def test_the_chart_draws_and_zooms(browser: Browser, live_server: str, accounts, chart_devices):
+    context, page, errors = _planner_page(browser, live_server, accounts)
     try:
-        page.goto(f"{live_server}/login")
-        page.fill("#username", accounts.name("planner"))
-        page.fill("#password", accounts.password)
-        page.click("form.stack-form button[type=submit]")
-        page.wait_for_url(lambda url: "/login" not in url)
         page.goto(f"{live_server}/sensors/devices/{chart_devices.meter}")
         chart = f"#chart-{chart_devices.flow}"
         page.wait_for_selector(f"{chart}[data-points]")
@@ -80,3 +86,41 @@ def test_the_chart_draws_and_zooms(browser: Browser, live_server: str, accounts,
         assert errors == []
     finally:
         context.close()
+
+
+def test_a_device_and_its_datastream_added_on_the_pages(browser: Browser, live_server: str, demo_settings, accounts):
+    """A planner adds a rain gauge in their commune from the sensors page, then its datastream on the
+    device page (real forms with their CSRF tokens); the new stream's chart is drawn, empty."""
+    with transaction(demo_settings) as s:
+        lon, lat = s.execute(
+            text("SELECT ST_X(centroid), ST_Y(centroid) FROM admin_units WHERE code = :c AND boundary = 'current'"),
+            {"c": accounts.commune_a},
+        ).one()
+    context, page, errors = _planner_page(browser, live_server, accounts)
+    try:
+        page.goto(f"{live_server}/sensors")
+        page.click("#add-device")
+        page.fill("#code", "browser-gauge")
+        page.select_option("#kind", "station")
+        page.fill("#name", "Gauge added in the browser")
+        page.fill("#lon", "east")  # refused with the field named, the rest kept
+        page.fill("#lat", f"{lat:.6f}")
+        page.click("#device-form button[type=submit]")
+        page.wait_for_selector("#form-errors li[data-field=lon]")
+        assert page.input_value("#name") == "Gauge added in the browser"
+        page.fill("#lon", f"{lon:.6f}")
+        page.click("#device-form button[type=submit]")
+        page.wait_for_url(f"{live_server}/sensors/devices/browser-gauge")
+        page.select_option("#quantity", "rainfall")
+        page.fill("#interval_s", "3600")
+        page.click("#datastream-form button[type=submit]")
+        page.wait_for_selector("figure.reading-chart[data-points]")
+        assert page.get_attribute("figure.reading-chart", "data-points") == "0"
+        assert page.input_value("#stream-settings input[name=name]") == "browser-gauge rainfall"
+        page.click("#issue-token")
+        assert page.inner_text("#new-token").startswith("shd_")
+        assert [e for e in errors if "status of 422" not in e] == []  # the refused form answered 422, as meant
+    finally:
+        context.close()
+        with transaction(demo_settings) as s:  # committed through the live server's own connections
+            remove_devices(s, ["browser-gauge"])

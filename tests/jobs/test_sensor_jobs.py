@@ -187,3 +187,108 @@ def test_several_gauges_near_a_commune_are_weighted_by_inverse_distance():
     assert jobs.idw([(100.0, 0.0), (300.0, 0.5), (400.0, 2000.0)]) == 200.0
     assert [jobs.risk_level(1, s) for s in (None, 1, 3, 4, 5)] == [1, 1, 1, 2, 2]
     assert jobs.risk_level(0, 5) == 0 and jobs.risk_level(3, 5) == 3
+
+
+def test_a_scheme_that_stops_working_deprives_its_households_of_domestic_water(db, devices):
+    """End to end on the database: the meters stop the scheme, scheme_functionality writes its status
+    with the reason, classify_households counts the household's latest round deprived of domestic
+    water (which tips it from near-poor into poor), and the scheme flowing again undoes it."""
+    from jobs.classify import classify_households
+
+    scheme_id = db.scalar(text("SELECT id FROM water_schemes WHERE code = :c"), {"c": devices.scheme_code})
+    # one household served by this scheme only, whose latest survey said it had water, with two other
+    # deprivations and an income on the line: near-poor, one deprivation short of poor
+    household = db.scalar(text("SELECT min(household_id) FROM survey_rounds"))
+    db.execute(text("DELETE FROM water_scheme_households WHERE household_id = :h"), {"h": household})
+    db.execute(
+        text("INSERT INTO water_scheme_households (scheme_id, household_id) VALUES (:s, :h)"),
+        {"s": scheme_id, "h": household},
+    )
+    rounds = db.execute(
+        text("SELECT id, year FROM survey_rounds WHERE household_id = :h ORDER BY year"), {"h": household}
+    ).all()
+    assert len(rounds) >= 2
+    latest, earlier = rounds[-1].id, rounds[0].id
+    for rid in (latest, earlier):
+        db.execute(
+            text("""
+            UPDATE survey_rounds r SET d_water = false, d_employment = true, d_nutrition = true,
+              d_dependants = false, d_health_insurance = false, d_adult_education = false, d_child_school = false,
+              d_housing_quality = false, d_floor_area = false, d_latrine = false, d_telecom = false,
+              d_info_assets = false,
+              income_per_person_month = (
+                SELECT l.income_line FROM poverty_standards s
+                JOIN poverty_lines l ON l.standard_id = s.id AND l.area_type = 'rural'
+                WHERE r.year BETWEEN s.first_year AND s.last_year)
+            WHERE id = :r"""),
+            {"r": rid},
+        )
+    db.execute(
+        text(
+            "UPDATE admin_units SET area_type = 'rural' WHERE id IN (SELECT commune_id FROM household_units WHERE household_id = :h)"
+        ),
+        {"h": household},
+    )
+
+    def classification(rid: int):
+        return db.execute(
+            text("SELECT status, deprivations, water_reason FROM poverty_classifications WHERE survey_round_id = :r"),
+            {"r": rid},
+        ).one()
+
+    _load(db, devices.flow, [5.0] * 24)
+    jobs.scheme_functionality(db, now=NOW)
+    classify_households(db)
+    assert tuple(classification(latest)) == ("near_poor", 2, None)
+    before = tuple(classification(earlier))
+    assert db.scalar(text("SELECT status FROM water_schemes WHERE id = :s"), {"s": scheme_id}) == "functional"
+
+    # no flow for three days: not functional, and the household has no domestic water at the next run
+    _load(db, devices.flow, [0.0] * (3 * 24 - 1), end=NOW + timedelta(days=3))
+    jobs.scheme_functionality(db, now=NOW + timedelta(days=3))
+    scheme = db.execute(
+        text("SELECT status, status_reason, status_reported_on FROM water_schemes WHERE id = :s"), {"s": scheme_id}
+    ).one()
+    assert scheme.status == "not_functional" and "no flow for 3 days" in scheme.status_reason
+    classify_households(db)
+    status, deprivations, reason = classification(latest)
+    assert (status, deprivations) == ("poor", 3)
+    assert reason.startswith(f"{devices.scheme_code} ({scheme.status_reported_on}): ") and "no flow" in reason
+    assert tuple(classification(earlier)) == before  # an earlier survey keeps its answer
+    # a second scheme that works serves the household: it has water
+    other = db.scalar(
+        text("SELECT id FROM water_schemes WHERE status = 'functional' AND id <> :s ORDER BY id LIMIT 1"),
+        {"s": scheme_id},
+    )
+    db.execute(
+        text("INSERT INTO water_scheme_households (scheme_id, household_id) VALUES (:s, :h)"),
+        {"s": other, "h": household},
+    )
+    classify_households(db)
+    assert tuple(classification(latest)) == ("near_poor", 2, None)
+    db.execute(
+        text("DELETE FROM water_scheme_households WHERE scheme_id = :s AND household_id = :h"),
+        {"s": other, "h": household},
+    )
+    classify_households(db)
+    assert classification(latest).status == "poor"
+
+    # it flows again: functional, and the household's water comes back with the next run
+    later = NOW + timedelta(days=4)
+    _load(db, devices.flow, [4.0] * 24, end=later)
+    jobs.scheme_functionality(db, now=later)
+    assert db.scalar(text("SELECT status_reason FROM water_schemes WHERE id = :s"), {"s": scheme_id}) is None
+    classify_households(db)
+    assert tuple(classification(latest)) == ("near_poor", 2, None)
+
+
+def test_the_risk_matrix_is_whole_and_grows_with_rain_and_susceptibility():
+    zones = ("low", "medium", "high", "very_high")
+    assert set(jobs.RISK_MATRIX) == {band for band, *_ in jobs.RAIN_BANDS} == {1, 2, 3}
+    for band, row in jobs.RISK_MATRIX.items():
+        assert list(row) == list(zones)
+        assert [row[z] for z in zones] == sorted(row[z] for z in zones), band  # never lower on worse slopes
+        if band > 1:
+            assert all(row[z] >= jobs.RISK_MATRIX[band - 1][z] for z in zones), band  # nor with more rain
+    # classes 0-2 of the raster are the low zone, 3-5 medium, high, very high
+    assert [jobs.risk_level(2, c) for c in range(6)] == [1, 1, 1, 2, 2, 3]

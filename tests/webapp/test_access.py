@@ -154,6 +154,18 @@ ROUTES = {
     "sensors.stream_readings": "scoped",
     "sensors.stream_csv": "scoped",
     "sensors.alerts_layer": "scoped",
+    # devices and datastreams managed on pages by every role that writes, within its communes
+    # (tests/webapp/test_sensor_manage.py); the evaluator gets 403 on the forms too
+    "sensor_manage.new_device": "scoped_write",
+    "sensor_manage.create_device": "scoped_write",
+    "sensor_manage.edit_device": "scoped_write",
+    "sensor_manage.save_device": "scoped_write",
+    "sensor_manage.retire": "scoped_write",
+    "sensor_manage.create_datastream": "scoped_write",
+    "sensor_manage.save_datastream": "scoped_write",
+    "sensor_manage.retire_stream": "scoped_write",
+    "sensor_manage.token": "scoped_write",
+    "sensor_manage.revoke": "scoped_write",
 }
 
 

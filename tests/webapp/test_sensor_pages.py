@@ -99,8 +99,36 @@ def test_scheme_history_and_alerts(app, db, accounts, devices):
     scheme_id = db.scalar(text("SELECT id FROM water_schemes WHERE code = :c"), {"c": devices.scheme_code})
     page = planner.get(f"/sensors/schemes/{scheme_id}")
     assert page.status_code == 200 and b'id="scheme-history"' in page.data and devices.meter.encode() in page.data
+    # the meters' status is the scheme's, with the day it was set (the flow runs: functional, no reason)
+    reported = db.scalar(text("SELECT status_reported_on FROM water_schemes WHERE id = :s"), {"s": scheme_id})
+    en = planner.get(f"/sensors/schemes/{scheme_id}?lang=en").get_data(as_text=True)
+    assert f"<strong>functional</strong> ({reported})</p>" in en
+    assert "because of this scheme (at the last classification): 0" in en
     alerts = planner.get("/sensors/alerts?lang=en")  # English decimals; Vietnamese writes 216,0
     assert alerts.status_code == 200 and b"216.0" in alerts.data  # 24 x 9 mm
     layer = planner.get("/api/sensors/alerts").json
     mine = [f for f in layer["features"] if f["properties"]["code"] == accounts.commune_a]
     assert mine and mine[0]["properties"]["band"] == 2 and mine[0]["geometry"]["type"].endswith("Polygon")
+
+
+def test_the_demo_pages_show_what_the_sensor_jobs_made_of_the_demo(app, db, accounts):
+    """The test demo runs the sensor jobs once (tests/conftest.py): its failing scheme is not functional
+    on its page, with the reason, and its storm is on the alerts page, without a test running a job."""
+    admin = client_for(app, accounts, "admin")
+    failing = db.execute(
+        text(
+            "SELECT w.id, w.status, w.status_reason FROM water_schemes w JOIN sensor_things t ON t.scheme_id = w.id "
+            "WHERE t.code LIKE 'DEMO-%' ORDER BY w.id LIMIT 1"  # ingest/demo_sensors.py: the first scheme fails
+        )
+    ).one()
+    assert failing.status == "not_functional" and "no flow" in failing.status_reason
+    page = admin.get(f"/sensors/schemes/{failing.id}?lang=en").get_data(as_text=True)
+    assert "<strong>not functional</strong>" in page and failing.status_reason in page
+    history = db.scalar(text("SELECT count(*) FROM sensor_scheme_status WHERE scheme_id = :s"), {"s": failing.id})
+    assert history >= 1 and 'class="status-not_functional"' in page
+    vi = admin.get(f"/sensors/schemes/{failing.id}?lang=vi").get_data(as_text=True)
+    assert '<span class="reason">không có dòng chảy</span>' in vi  # the reason in the reader's language
+    top = db.execute(text("SELECT max(risk_level), count(*) FROM sensor_rain_alerts")).one()
+    assert top[0] >= 1 and top[1] > 0
+    alerts = admin.get("/sensors/alerts").get_data(as_text=True)
+    assert alerts.count("<tr") > 1

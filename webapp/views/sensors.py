@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 
 from ingest.sensors import ingest_logger_csv
 from spatial.exports import MIME, table_file
+from spatial.models import QUANTITIES
 from spatial.sensor_views import (
     READING_COLUMNS,
     alerts_geojson,
@@ -32,7 +33,7 @@ def devices() -> ResponseReturnValue:
 
 @bp.get("/sensors/devices/<code>")
 def device(code: str) -> ResponseReturnValue:
-    return render_template("sensor_device.html", d=device_overview(get_session(), code))
+    return render_template("sensor_device.html", d=device_overview(get_session(), code), quantities=QUANTITIES)
 
 
 @bp.post("/sensors/devices/<code>/upload")

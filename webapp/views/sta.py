@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from spatial.sta import read, root
+from spatial.sta import read_json, root
 from webapp.db import get_session
 
 bp = Blueprint("sta", __name__, url_prefix="/sta/v1.1")
@@ -23,4 +23,5 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/<path:resource>")
 def resource(resource: str) -> ResponseReturnValue:
-    return jsonify(read(get_session(), resource, request.args.to_dict(), _base()))
+    body = read_json(get_session(), resource, request.args.to_dict(), _base())
+    return Response(body, mimetype="application/json")
