@@ -94,6 +94,22 @@ class SitingParams:
             "candidates": [asdict(c) for c in self.candidates],
         }
 
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> SitingParams:
+        """The parameters back from ``record()`` (what a run out of process reads from its scenario)."""
+        return cls(
+            communes=tuple(record["communes"]),
+            radius_m=float(record["radius_m"]),
+            k=int(record["k"]),
+            candidates=tuple(Candidate(**c) for c in record["candidates"]),
+            facility=record.get("facility") or "water_scheme",
+            weights=dict(record.get("weights") or DEFAULT_WEIGHTS),
+            budget_vnd=record.get("budget_vnd"),
+            time_limit_s=float(record.get("time_limit_s") or DEFAULT_TIME_LIMIT_S),
+            candidate_source=record.get("candidate_source") or "file",
+            grid_spacing_m=record.get("grid_spacing_m"),
+        )
+
 
 @dataclass
 class Solution:

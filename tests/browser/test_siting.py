@@ -26,6 +26,14 @@ def test_planner_runs_a_siting_and_sees_it_drawn(browser: Browser, live_server: 
     assert page.locator("#siting-communes option:checked").evaluate_all("os => os.map(o => o.value)") == [
         accounts.commune_a
     ]
+    # at 1366 px every field stays inside the panel (the weights ran past its edge)
+    overflow = page.evaluate(
+        """() => { const p = document.querySelector('.siting-panel').getBoundingClientRect();
+        return [...document.querySelectorAll('.siting-panel input, .siting-panel select')]
+          .filter(e => e.type !== 'radio' && e.type !== 'checkbox' && e.getBoundingClientRect().width > 0)
+          .filter(e => e.getBoundingClientRect().right > p.right + 0.5).map(e => e.id || e.name); }"""
+    )
+    assert overflow == []
     page.fill("#siting-name", "browser test")
     page.fill("#siting-spacing", "1000")
     page.fill("#siting-radius", "3000")

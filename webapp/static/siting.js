@@ -1,5 +1,5 @@
 /*
- * /siting: run a siting (POST /api/siting, as a background job whose progress is polled), and draw
+ * /siting: run a siting (POST /api/siting, computed by a process of its own whose progress is polled), and draw
  * the chosen sites and the households each newly covers on a MapLibre map.
  *
  * For tests: body[data-siting-ready] is "1" once a result is drawn; body[data-siting-sites] and
