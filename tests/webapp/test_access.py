@@ -139,6 +139,7 @@ ROUTES = {
     "planning.page": "page",
     "planning.progress": "scoped",
     "planning.disbursement": "scoped",
+    "planning.map_layer": "scoped",
     "planning.api_import": "scoped_write",
     "planning.form_import": "scoped_write",
     "planning.targets_entry": "scoped_write",

@@ -143,3 +143,32 @@ def test_a_signed_in_form_without_its_csrf_token_is_refused(app, accounts, db):
     token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/planning/targets").get_data(as_text=True)).group(1)
     assert c.post("/planning/targets", data={**_target(accounts.commune_a), "csrf_token": token}).status_code == 302
     assert _count(db, "targets") == before + 1
+
+
+def test_the_map_layer_holds_the_callers_communes_with_their_worst_status(app, accounts, db):
+    admin, planner = client_for(app, accounts, "admin"), client_for(app, accounts, "planner")
+    body = admin.get("/api/planning/map").get_json()
+    communes = db.scalar(text("SELECT count(*) FROM admin_units WHERE boundary = 'current' AND level = 'commune'"))
+    assert len(body["features"]) == communes and body["year"] == 2025
+    worst = dict(
+        db.execute(
+            text("""SELECT u.code, CASE WHEN bool_or(p.status = 'lagging') THEN 'lagging'
+                                        WHEN bool_or(p.status = 'no_data') THEN 'no_data'
+                                        WHEN bool_or(p.status = 'on_track') THEN 'on_track' ELSE 'met' END
+                    FROM target_progress p JOIN admin_units u ON u.id = p.unit_id
+                    WHERE p.year = 2025 AND p.status <> 'no_target' AND u.level = 'commune' GROUP BY u.code""")
+        ).all()
+    )
+    got = {f["id"]: f["properties"]["status"] for f in body["features"]}
+    assert {c: s for c, s in got.items() if s != "no_target"} == worst
+    low = {f["id"] for f in body["features"] if f["properties"]["low_parts"] > 0}
+    assert low and all(0 <= (f["properties"]["rate"] or 0) <= 1 for f in body["features"])
+    mine = planner.get("/api/planning/map").get_json()["features"]
+    assert [f["id"] for f in mine] == [accounts.commune_a]
+    works = admin.get("/api/planning/map?indicator=works_completed").get_json()["features"]
+    assert {f["properties"]["status"] for f in works} >= {"met", "lagging", "no_target"}
+    assert admin.get("/api/planning/map?indicator=happiness").get_json()["error"]["parameter"] == "indicator"
+    page = admin.get("/planning?lang=vi").get_data(as_text=True)
+    assert "Bản đồ các xã" in page and "Nhập hoặc sửa mục tiêu" in page
+    r = admin.get("/api/planning/map?year=20x5")
+    assert r.status_code == 400 and r.get_json()["error"]["parameter"] == "year"

@@ -14,7 +14,7 @@ from spatial import ParameterError
 from spatial.accounts import Conflict
 from spatial.models import MONEY_SOURCES, TARGET_INDICATORS
 from spatial.params import whole_number
-from spatial.planning import disbursement_rows, progress_rows
+from spatial.planning import disbursement_rows, planning_map, progress_rows
 from spatial.planning_entry import (
     allocation_form,
     entry_areas,
@@ -60,6 +60,21 @@ def disbursement() -> ResponseReturnValue:
     signed_in()
     limit = whole_number(request.args.get("limit"), "limit", 500, 1, 10_000)
     return jsonify({"rows": disbursement_rows(get_session(), status=request.args.get("status"), limit=limit)})
+
+
+@bp.get("/api/planning/map")
+def map_layer() -> ResponseReturnValue:
+    """The caller's communes with their targets' status and disbursement (GeoJSON, for the /planning map)."""
+    signed_in()
+    year = request.args.get("year")
+    body = planning_map(
+        get_session(),
+        whole_number(year, "year", 0, 2000, 2100) if year else None,
+        request.args.get("indicator") or None,
+    )
+    response = jsonify(body)
+    response.mimetype = "application/geo+json"
+    return response
 
 
 def _upload(kind: str) -> tuple[bytes, str]:
