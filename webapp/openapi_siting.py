@@ -113,7 +113,7 @@ def siting_paths() -> dict[str, Any]:
 
 
 def planning_paths() -> dict[str, Any]:
-    from spatial.models import DISBURSEMENT_STATUSES, TARGET_STATUSES
+    from spatial.models import DISBURSEMENT_STATUSES, TARGET_INDICATORS, TARGET_STATUSES
 
     def listing(summary: str, statuses: tuple[str, ...]) -> dict[str, Any]:
         return {
@@ -176,6 +176,33 @@ def planning_paths() -> dict[str, Any]:
                     "400": _json(_ERR, "no file, or an unknown kind"),
                     "403": _json(_ERR, "a role that does not enter money or targets"),
                     "422": _json(_ERR, "refused: `errors` lists every `{row, column, reason}`; nothing written"),
+                },
+            }
+        },
+        "/api/planning/map": {
+            "get": {
+                "summary": "The caller's 2025 communes with their targets' status and disbursement in a year (GeoJSON)",
+                "parameters": [
+                    {
+                        "name": "year",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 2000, "maximum": 2100},
+                    },
+                    {
+                        "name": "indicator",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": list(TARGET_INDICATORS)},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "a FeatureCollection: code, name, status, lagging, gap, allocated_vnd, "
+                        "disbursed_vnd, rate, low_parts, low_undisbursed_vnd per commune; and the year",
+                        "content": {"application/geo+json": {"schema": {"type": "object"}}},
+                    },
+                    "400": _json(_ERR, "a bad year or an unknown indicator"),
                 },
             }
         },
