@@ -32,6 +32,7 @@ from ingest import IngestError
 from ingest.adminunits import Province, Unit, load_province
 from ingest.demo_ledger import LEDGER_AS_OF, seed_ledger
 from ingest.demo_planning import seed_planning
+from ingest.demo_roads import seed_roads
 from ingest.demo_sensors import seed_sensors
 from ingest.demo_visits import seed_visits
 from spatial.db import driver_connection
@@ -216,6 +217,8 @@ Progress = Callable[[str], None]
 
 DATA_TABLES = (
     "siting_scenarios",
+    "roads",
+    "road_nodes",
     "disbursement_progress",
     "target_progress",
     "allocations",
@@ -295,6 +298,7 @@ def load_demo(
     session.execute(text("SELECT set_config('sinhke.audit', 'off', true)"))
     summary.counts["visits"] = seed_visits(session, options.seed)
     summary.counts["targets_and_allocations"] = seed_planning(session, options.seed)
+    summary.counts["roads"] = seed_roads(session, options.seed)
     # meters and rain gauges over one rainy season, a failing scheme and a storm (one COPY)
     summary.counts.update(seed_sensors(session, options.seed))
     session.execute(text("SELECT set_config('sinhke.audit', 'on', true)"))

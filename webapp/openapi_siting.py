@@ -225,6 +225,7 @@ def siting_schemas() -> dict[str, Any]:
                 "radius": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_M},
                 "k": {"type": "integer", "minimum": 1},
                 "facility": {"type": "string", "enum": list(FACILITIES), "default": "water_scheme"},
+                "distance": {"type": "string", "enum": ["straight", "road"], "default": "straight"},
                 "weights": {
                     "type": "object",
                     "properties": {

@@ -125,6 +125,7 @@ form.addEventListener('submit', async (e) => {
       communes: selectedCommunes(),
       facility: form.elements.facility.value,
       radius: Number(form.elements.radius.value),
+      distance: form.elements.distance.value,
       k: Number(form.elements.k.value),
       weights: { poor: Number(form.elements.w_poor.value), near_poor: Number(form.elements.w_near_poor.value) },
       candidates: await candidates(),
