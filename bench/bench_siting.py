@@ -50,8 +50,8 @@ def instance(households: int, candidates: int, seed: int) -> tuple[np.ndarray, n
     return demand, weights, cands
 
 
-def pulp_mclp(cover, weights: np.ndarray, k: int) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
-    """spopt's MCLP in PuLP + CBC over the same coverage: (objective, model build s, solve s)."""
+def pulp_mclp(cover, weights: np.ndarray, k: int, time_limit: float) -> tuple[float, float, float, str]:  # type: ignore[no-untyped-def]
+    """spopt's MCLP in PuLP + CBC over the same coverage: (objective, model build s, solve s, status)."""
     import pulp
 
     t0 = time.perf_counter()
@@ -66,8 +66,10 @@ def pulp_mclp(cover, weights: np.ndarray, k: int) -> tuple[float, float, float]:
         prob += v <= pulp.lpSum(y[j] for j in rows.indices[rows.indptr[i] : rows.indptr[i + 1]])
     built = time.perf_counter() - t0
     t1 = time.perf_counter()
-    prob.solve(pulp.PULP_CBC_CMD(msg=False))
-    return float(pulp.value(prob.objective) or 0.0), built, time.perf_counter() - t1
+    prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit))
+    solved = time.perf_counter() - t1
+    status = "optimal" if solved < time_limit * 0.98 else f"stopped at {time_limit:.0f} s"
+    return float(pulp.value(prob.objective) or 0.0), built, solved, status
 
 
 def instances(households: int, names: list[str], seed: int):  # type: ignore[no-untyped-def]
@@ -96,19 +98,22 @@ def main() -> None:
     ap.add_argument("--radius", type=float, default=2_000)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--pulp-max", type=int, default=100_000, help="skip PuLP + CBC above this many households")
+    ap.add_argument("--pulp-time-limit", type=float, default=300, help="CBC's time limit, s")
+    ap.add_argument("--time-limit", type=float, default=60, help="our solve's time limit (HiGHS), s")
+    ap.add_argument("--ks", default="10,40")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     say(f"{args.households:,} households, radius {args.radius:,.0f} m, load {loadavg()}")
     out, lines = [], []
     for name, demand, w, cands in instances(args.households, args.instances.split(","), args.seed):
         say(f"{name}: {len(demand):,} households x {len(cands):,} candidates, load {loadavg()}")
-        for k in (10, 40):
+        for k in [int(x) for x in args.ks.split(",")]:
             rows = []
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
                 cover = coverage(cands, demand, args.radius)
                 t_cov = time.perf_counter() - t0
-                sol = solve_mclp(cover, w, k)
+                sol = solve_mclp(cover, w, k, time_limit_s=args.time_limit)
                 t1 = time.perf_counter()
                 picks = greedy(cover, w, k)
                 t_greedy = time.perf_counter() - t1
@@ -117,7 +122,7 @@ def main() -> None:
             sol, greedy_obj = rows[-1][4], rows[-1][5]
             end_to_end, floor = cov + total, cov + bare
             short = (sol.objective - greedy_obj) / sol.objective if sol.objective else 0.0
-            ref = pulp_mclp(cover, w, k) if len(demand) <= args.pulp_max else None
+            ref = pulp_mclp(cover, w, k, args.pulp_time_limit) if len(demand) <= args.pulp_max else None
             out.append(
                 {
                     "instance": name,
@@ -138,6 +143,7 @@ def main() -> None:
                     "pulp_objective": ref[0] if ref else None,
                     "pulp_build_s": ref[1] if ref else None,
                     "pulp_solve_s": ref[2] if ref else None,
+                    "pulp_status": ref[3] if ref else None,
                     "load": loadavg(),
                 }
             )
@@ -155,7 +161,7 @@ def main() -> None:
                     "yes" if sol.optimal else f"gap {sol.gap:.2%}",
                     f"{greedy_obj:,.1f} ({short:.2%})",
                     f"{ref[1]:.1f} + {ref[2]:.1f}" if ref else "not run",
-                    f"{ref[0]:,.1f}" if ref else "–",
+                    f"{ref[0]:,.1f} ({ref[3]})" if ref else "–",
                 ]
             )
             say(f"  k={k}: {lines[-1]}")
