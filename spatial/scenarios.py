@@ -158,6 +158,8 @@ def scenario_json(session: Session, row: SitingScenario) -> dict[str, Any]:
         "status": row.status,
         "progress": row.progress,
         "error": row.error,
+        #: what the page translates (the error itself is the English text stored with the row)
+        "error_code": "abandoned" if row.error == ABANDONED else None,
         "params": {k: v for k, v in row.params.items() if k != "candidates"},
         "result": row.result,
         "created_by": row.created_by,

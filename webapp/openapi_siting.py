@@ -263,6 +263,7 @@ def siting_schemas() -> dict[str, Any]:
                 "status": {"type": "string", "enum": ["running", "succeeded", "failed"]},
                 "progress": {"type": ["string", "null"]},
                 "error": {"type": ["string", "null"]},
+                "error_code": {"type": ["string", "null"], "enum": ["abandoned", None]},
                 "params": {"type": "object"},
                 "created_by": {"type": "string"},
                 "created_at": {"type": "string"},

@@ -89,7 +89,7 @@ def test_a_killed_run_is_marked_failed(committed_app, accounts, demo_settings, m
         os.kill(pid, signal.SIGKILL)
         blocker.rollback()  # the killed client's server process finds its client gone, and its lock goes
     failed = _wait(planner, scenario_id, lambda s: s["status"] != "running", seconds=30)
-    assert failed["status"] == "failed" and failed["error"] == ABANDONED
+    assert failed["status"] == "failed" and failed["error"] == ABANDONED and failed["error_code"] == "abandoned"
     listed = {s["id"]: s["status"] for s in planner.get("/api/siting").get_json()["scenarios"]}
     assert listed[scenario_id] == "failed"
 

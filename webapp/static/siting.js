@@ -163,7 +163,7 @@ async function follow(scenario) {
     s = next;
   }
   if (s.status === 'failed') {
-    setStatus(`${t.failed} ${s.error}`, true);
+    setStatus(`${t.failed} ${s.error_code === 'abandoned' ? t.abandoned : s.error}`, true);
     return;
   }
   history.replaceState(null, '', `?scenario=${s.id}`);
