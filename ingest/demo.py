@@ -332,7 +332,7 @@ class _Builder:
         self.households()
         self.step("livelihood models and their participants (staggered adoption)")
         self.models()
-        self.step("survey rounds 2021–2025, calibrated to the provincial poverty path")
+        self.step("survey rounds 2021–2025, calibrated to the provincial poverty and near-poor paths")
         self.rounds()
         self.step("planted duplicates and double enrolments")
         self.plant_duplicates()
