@@ -32,6 +32,7 @@ from ingest import IngestError
 from ingest.adminunits import Province, Unit, load_province
 from ingest.demo_ledger import LEDGER_AS_OF, seed_ledger
 from ingest.demo_planning import seed_planning
+from ingest.demo_roads import seed_roads
 from ingest.demo_sensors import seed_sensors
 from ingest.demo_visits import seed_visits
 from spatial.db import driver_connection
@@ -70,6 +71,10 @@ LEGACY_VALID_FROM = date(2008, 8, 1)  # (G) the legacy units' start is not model
 #: Provincial poverty rate (% of households) the rounds are calibrated to: 2021 and 2024
 #: are published (12.2 % → 3.36 %); the years between and 2025 are interpolated (G).
 TARGET_POVERTY_RATE = {2021: 12.2, 2022: 9.6, 2023: 6.6, 2024: 3.36, 2025: 2.4}
+#: Provincial near-poor rate (% of households) likewise: 12.06 % (2021) and 8 % (2024) are published;
+#: it falls far more slowly than the poverty rate, households moving out of poverty into near-poverty
+#: (the risk of falling back the province reports); the years between and 2025 are interpolated (G).
+TARGET_NEAR_POOR_RATE = {2021: 12.06, 2022: 10.7, 2023: 9.3, 2024: 8.0, 2025: 7.4}
 #: Planted effect of participation on income, VND per person per month, from the first
 #: survey round after joining. Evaluation must recover these.
 PLANTED_EFFECTS = {
@@ -203,6 +208,7 @@ class DemoSummary:
     counts: dict[str, int] = field(default_factory=dict)
     planted_effects: dict[str, int] = field(default_factory=dict)
     poverty_rate: dict[int, float] = field(default_factory=dict)
+    near_poor_rate: dict[int, float] = field(default_factory=dict)
     seconds: float = 0.0
     logins: str = ""
 
@@ -211,6 +217,8 @@ Progress = Callable[[str], None]
 
 DATA_TABLES = (
     "siting_scenarios",
+    "roads",
+    "road_nodes",
     "disbursement_progress",
     "target_progress",
     "allocations",
@@ -290,6 +298,7 @@ def load_demo(
     session.execute(text("SELECT set_config('sinhke.audit', 'off', true)"))
     summary.counts["visits"] = seed_visits(session, options.seed)
     summary.counts["targets_and_allocations"] = seed_planning(session, options.seed)
+    summary.counts["roads"] = seed_roads(session, options.seed)
     # meters and rain gauges over one rainy season, a failing scheme and a storm (one COPY)
     summary.counts.update(seed_sensors(session, options.seed))
     session.execute(text("SELECT set_config('sinhke.audit', 'on', true)"))
@@ -323,7 +332,7 @@ class _Builder:
         self.households()
         self.step("livelihood models and their participants (staggered adoption)")
         self.models()
-        self.step("survey rounds 2021–2025, calibrated to the provincial poverty path")
+        self.step("survey rounds 2021–2025, calibrated to the provincial poverty and near-poor paths")
         self.rounds()
         self.step("planted duplicates and double enrolments")
         self.plant_duplicates()
@@ -761,43 +770,31 @@ class _Builder:
                         effect[hh, t] += PLANTED_EFFECTS[mtype]
         noise = rng.normal(0, 1, (n, len(YEARS))) * (0.11 * self.h_base)[:, None]
         raw = self.h_base[:, None] + effect + noise  # + the year's common shift, calibrated below
-        # deprivations: more likely at low base income, fewer each year
+        # deprivations: more likely at low base income; each year's level is calibrated below. The
+        # draws are made first (the random stream stays as it was), the thresholds applied after.
         z = -np.log(self.h_base / np.median(self.h_base))
-        dep = {}
+        draws = {}
         for t, _y in enumerate(YEARS):
             cols = {}
             for name, base in DEPRIVATION_BASE.items():
-                p = 1 / (1 + np.exp(-(base + 1.6 * z - 0.12 * t + rng.normal(0, 0.6, n))))
-                cols[name] = rng.random(n) < p
-            dep[t] = cols
+                logit = base + 1.6 * z - 0.12 * t + rng.normal(0, 0.6, n)
+                u = rng.random(n)
+                # deprived when u < logistic(logit + level), that is when level > logit(u) - logit
+                cols[name] = (np.log(u / (1 - u)) - logit).astype(np.float32)
+            draws[t] = cols
         standards = self._standards()
         shifts = {}
+        dep = {}
         income = np.empty((n, len(YEARS)), dtype=np.int64)
         for t, y in enumerate(YEARS):
             std = next(s for s in standards if s["first_year"] <= y <= s["last_year"])
-            count = sum(dep[t][c].astype(int) for c in std["indicators"])
             urban = self.h_urban_legacy if _surveyed_on(y) <= LEGACY_VALID_TO else self.h_urban_current
-            target = TARGET_POVERTY_RATE[y] / 100
-
-            def poor_share(shift: float, t: int = t, std: dict = std, count=count, urban=urban) -> float:
-                inc = np.maximum(150_000, raw[:, t] + shift)
-                line = np.where(urban, std["lines"]["urban"][1], std["lines"]["rural"][1])
-                ab = std["lines"]["rural"][0]
-                poor = (inc <= line) & (count >= std["min_deprivations"])
-                if ab is not None:
-                    poor |= inc <= np.where(urban, std["lines"]["urban"][0], ab)
-                return float(poor.mean())
-
-            lo, hi = -3_000_000.0, 6_000_000.0
-            for _ in range(50):
-                mid = (lo + hi) / 2
-                if poor_share(mid) > target:
-                    lo = mid
-                else:
-                    hi = mid
-            shifts[y] = (lo + hi) / 2
+            shifts[y], dep[t], rates = calibrate_year(
+                raw[:, t], draws[t], std, urban, TARGET_POVERTY_RATE[y] / 100, TARGET_NEAR_POOR_RATE[y] / 100
+            )
             income[:, t] = (np.maximum(150_000, raw[:, t] + shifts[y]) // 1000 * 1000).astype(np.int64)
-            self.summary.poverty_rate[y] = round(poor_share(shifts[y]) * 100, 2)
+            self.summary.poverty_rate[y] = round(rates[0] * 100, 2)
+            self.summary.near_poor_rate[y] = round(rates[1] * 100, 2)
         self.r_income = income
         self.r_dep = dep
         step = rng.integers(-1, 2, (n, len(YEARS)))
@@ -1159,6 +1156,15 @@ class _Builder:
             for y, v in TARGET_POVERTY_RATE.items()
         ]
         rows += [
+            dict(
+                kind="near_poor_rate_target",
+                key=str(y),
+                value=v,
+                detail={"achieved": self.summary.near_poor_rate.get(y)},
+            )
+            for y, v in TARGET_NEAR_POOR_RATE.items()
+        ]
+        rows += [
             dict(kind="year_income_shift", key=str(y), value=float(v), detail=None) for y, v in self.year_shift.items()
         ]
         rows += [
@@ -1176,6 +1182,59 @@ class _Builder:
             )
         )
         self.s.execute(insert(DemoTruth), rows)
+
+
+def calibrate_year(
+    raw: np.ndarray,
+    thresholds: dict[str, np.ndarray],
+    std: dict,
+    urban: np.ndarray,
+    poor_target: float,
+    near_poor_target: float,
+) -> tuple[float, dict[str, np.ndarray], tuple[float, float]]:
+    """One survey year on both published paths: the income shift that puts the poor and near-poor
+    (income at or under the line, whatever the deprivations) at their summed share, then the level of
+    deprivation that makes the poor (at or under the line with enough deprivations, or under the
+    absolute line) their share; both by bisection, as ``classify_households`` will classify them.
+    ``thresholds``: per indicator, the level above which each household is deprived.
+    Returns the shift, the deprivation columns and the (poor, near-poor) shares reached."""
+    line = np.where(urban, std["lines"]["urban"][1], std["lines"]["rural"][1])
+    ab = std["lines"]["rural"][0]
+    absolute = np.where(urban, std["lines"]["urban"][0], ab) if ab is not None else None
+    lo, hi = -3_000_000.0, 6_000_000.0
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        if (np.maximum(150_000, raw + mid) <= line).mean() > poor_target + near_poor_target:
+            lo = mid
+        else:
+            hi = mid
+    shift = (lo + hi) / 2
+    inc = np.maximum(150_000, raw + shift)
+    under = inc <= line
+    very_poor = inc <= absolute if absolute is not None else np.zeros(len(inc), dtype=bool)
+    names = list(std["indicators"])
+    # only the households under the line decide the poor share: count their deprivations alone
+    sub = [thresholds[name][under] for name in names]
+    sub_very_poor = very_poor[under]
+
+    def poor_share(level: float) -> float:
+        count = np.zeros(len(sub_very_poor), dtype=np.int16)
+        for thr in sub:
+            count += thr < level
+        return float(((count >= std["min_deprivations"]) | sub_very_poor).sum()) / len(inc)
+
+    lo, hi = -10.0, 10.0
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if poor_share(mid) > poor_target:
+            hi = mid
+        else:
+            lo = mid
+    level = np.float32((lo + hi) / 2)
+    cols = {name: thr < level for name, thr in thresholds.items()}
+    count = sum(cols[c].astype(np.int16) for c in names)
+    poor = (under & (count >= std["min_deprivations"])) | very_poor
+    return shift, cols, (float(poor.mean()), float((under & ~poor).mean()))
 
 
 def _surveyed_on(year: int) -> date:
@@ -1292,6 +1351,9 @@ def describe(summary: DemoSummary) -> str:
     out.write("Provincial poverty rate of the rounds (% of households, calibrated):\n")
     for y, r in summary.poverty_rate.items():
         out.write(f"  {y}: {r:5.2f} %  (target {TARGET_POVERTY_RATE[y]} %)\n")
+    out.write("Provincial near-poor rate of the rounds (% of households, calibrated):\n")
+    for y, r in summary.near_poor_rate.items():
+        out.write(f"  {y}: {r:5.2f} %  (target {TARGET_NEAR_POOR_RATE[y]} %)\n")
     out.write("Planted effect of participation on income (VND per person per month):\n")
     for k, v in summary.planted_effects.items():
         out.write(f"  {k:<20} +{v:,}\n")

@@ -13,8 +13,6 @@ kind becomes one of its layers.
 from __future__ import annotations
 
 import io
-import math
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from spatial import SinhkeError
 from spatial.models import MONEY_SOURCES, TARGET_INDICATORS
+from spatial.params import number_value, whole_value
 
 KINDS = ("targets", "allocations")
 MAX_ROWS = 100_000
@@ -114,37 +113,6 @@ class ImportResult:
     columns: dict[str, str] = field(default_factory=dict)
 
 
-def _whole(value: Any) -> int | None:
-    """A whole number: 1500000, 1500000.0, '1500000', '1.500.000' or '1,500,000'; else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if math.isfinite(value) and value == int(value) else None
-    if isinstance(value, str):
-        s = value.strip().replace(" ", "")
-        if re.fullmatch(r"-?\d+", s):
-            return int(s)
-        if re.fullmatch(r"-?\d{1,3}(\.\d{3})+", s) or re.fullmatch(r"-?\d{1,3}(,\d{3})+", s):
-            return int(s.replace(".", "").replace(",", ""))
-    return None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, str) and value.strip():
-        try:
-            v = float(value.strip().replace(",", "."))
-        except ValueError:
-            return None
-        return v if math.isfinite(v) else None
-    return None
-
-
 def import_xlsx(session: Session, kind: str, data: bytes, filename: str) -> ImportResult:
     """Check every row of the first sheet, then write them all or none (see the module)."""
     if kind not in KINDS:
@@ -217,7 +185,7 @@ def import_xlsx(session: Session, kind: str, data: bytes, filename: str) -> Impo
         if code not in units:
             fail("area", f"{code or 'empty'}: not a 2025 commune or province code, or outside your areas")
         rec["unit_id"] = units.get(code)
-        year = _whole(cell.get("year"))
+        year = whole_value(cell.get("year"))
         if year is None or not 2000 <= year <= 2100:
             fail("year", f"{cell.get('year')!r}: a year such as 2025")
         rec["year"] = year
@@ -237,7 +205,7 @@ def import_xlsx(session: Session, kind: str, data: bytes, filename: str) -> Impo
                     f"{cell.get('indicator')!r}: unknown indicator (allowed: {', '.join(TARGET_INDICATORS)})",
                 )
             rec["indicator"] = ind
-            value = _number(cell.get("value"))
+            value = number_value(cell.get("value"))
             if value is None:
                 fail("value", f"{cell.get('value')!r} is not a number")
             elif ind in ("households_supported", "works_completed", "households_with_water") and (
@@ -248,7 +216,7 @@ def import_xlsx(session: Session, kind: str, data: bytes, filename: str) -> Impo
             base = cell.get("baseline_year")
             rec["baseline_year"] = None
             if base not in (None, ""):
-                b = _whole(base)
+                b = whole_value(base)
                 if b is None or year is None or not 2000 <= b < year:
                     fail("baseline_year", f"{base!r}: a year before the target's year")
                 rec["baseline_year"] = b
@@ -262,7 +230,7 @@ def import_xlsx(session: Session, kind: str, data: bytes, filename: str) -> Impo
                 if col == "disbursed" and raw in (None, ""):
                     rec["disbursed"] = 0
                     continue
-                v = _whole(raw)
+                v = whole_value(raw)
                 if v is None:
                     fail(col, f"{raw!r}: money is a whole number of VND")
                 elif v < 0:

@@ -112,9 +112,14 @@ def launch(settings: Settings, name: str, trigger: str = "web") -> int:
     (its row, lock and progress), so /admin/jobs follows it as it follows a scheduled one, and it
     outlives the web worker that started it."""
     get_job(name)  # an unknown job fails here, in the request
+    return spawn(settings, "jobs.run_once", name, trigger)
+
+
+def spawn(settings: Settings, module: str, *args: str) -> int:
+    """``python -m MODULE ARGS…`` in a process of its own, on these settings; its pid, without waiting."""
     env = {**os.environ, **settings.environment()}
     process = subprocess.Popen(
-        [sys.executable, "-m", "jobs.run_once", name, trigger],
+        [sys.executable, "-m", module, *args],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

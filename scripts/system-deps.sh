@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system packages sinhke needs, from Debian/Ubuntu's own repositories.
-#   scripts/system-deps.sh base      python venv, PostgreSQL + PostGIS, Mosquitto, Node.js + npm
+#   scripts/system-deps.sh base      python venv, PostgreSQL + PostGIS + pgRouting, Mosquitto, Node.js + npm
 #   scripts/system-deps.sh browser   the above plus Chromium (browser tests) gdal-bin, python3-qgis (OGC API clients)
 # As root it installs what is missing; otherwise it prints the exact command and stops.
 set -euo pipefail
@@ -12,7 +12,7 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ -z "${SINHKE_DATABASE_URL:-}" ]; then
   majors=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sed -E 's#/usr/lib/postgresql/([0-9]+)/.*#\1#' | sort -n || true)
   if [ -z "$majors" ]; then
-    missing+=(postgresql postgresql-postgis)
+    missing+=(postgresql postgresql-postgis postgresql-pgrouting)
   else
     ok=""
     for m in $majors; do
@@ -23,6 +23,14 @@ if [ -z "${SINHKE_DATABASE_URL:-}" ]; then
       missing+=("postgresql-$newest-postgis-3")
     fi
   fi
+fi
+
+# siting along roads: pgRouting for the private cluster's PostgreSQL (migration 0022 creates the
+# extension when the server offers it; tests/spatial/test_roads.py needs it)
+if [ -z "${SINHKE_DATABASE_URL:-}" ] && [ -n "${majors:-}" ]; then
+  for m in $majors; do
+    [ -f "/usr/share/postgresql/$m/extension/pgrouting.control" ] || missing+=("postgresql-$m-pgrouting")
+  done
 fi
 
 # the MQTT ingest is tested end to end against a real broker (tests/ingest/test_sensor_mqtt.py)

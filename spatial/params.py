@@ -7,6 +7,7 @@ parameter and says why.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -79,4 +80,35 @@ def first_control_character(value: Any) -> tuple[str, str] | None:
         bad = control_character(text)
         if bad is not None:
             return path, bad
+    return None
+
+
+def whole_value(value: Any) -> int | None:
+    """A whole number: 1500000, 1500000.0, '1500000', '1.500.000' or '1,500,000'; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) and value == int(value) else None
+    if isinstance(value, str):
+        s = value.strip().replace(" ", "")
+        if re.fullmatch(r"-?\d+", s):
+            return int(s)
+        if re.fullmatch(r"-?\d{1,3}(\.\d{3})+", s) or re.fullmatch(r"-?\d{1,3}(,\d{3})+", s):
+            return int(s.replace(".", "").replace(",", ""))
+    return None
+
+
+def number_value(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str) and value.strip():
+        try:
+            v = float(value.strip().replace(",", "."))
+        except ValueError:
+            return None
+        return v if math.isfinite(v) else None
     return None

@@ -110,3 +110,51 @@ ORDER BY a.year
 def area_rates(session: Session, code: str, boundaries: str) -> list[dict[str, Any]]:
     """The area's poverty and near-poverty rates by year (estimated: re-aggregated by crosswalk)."""
     return [dict(r._mapping) for r in session.execute(_RATES, {"code": code, "b": boundaries})]
+
+
+#: a commune's status on the map: the worst of its targets' statuses that year (no targets: no_target)
+MAP_STATUS_ORDER = ("lagging", "no_data", "on_track", "met", "no_target")
+
+_MAP = text("""
+WITH yr AS (SELECT coalesce(CAST(:year AS int),
+                            (SELECT max(year) FROM target_progress WHERE status <> 'no_target'),
+                            extract(year FROM now())::int) AS y),
+t AS (SELECT p.unit_id,
+             (array_agg(p.status ORDER BY array_position(CAST(:order AS text[]), p.status::text)))[1] AS status,
+             count(*) FILTER (WHERE p.status = 'lagging') AS lagging,
+             max(p.gap) FILTER (WHERE p.status = 'lagging') AS gap
+      FROM target_progress p, yr WHERE p.year = yr.y AND p.status <> 'no_target'
+        AND (CAST(:indicator AS text) IS NULL OR p.indicator = :indicator) GROUP BY p.unit_id),
+d AS (SELECT unit_id, sum(allocated_vnd) AS allocated, sum(disbursed_vnd) AS disbursed,
+             count(*) FILTER (WHERE status = 'low') AS low_parts,
+             sum(allocated_vnd - disbursed_vnd) FILTER (WHERE status = 'low') AS low_undisbursed
+      FROM disbursement_progress, yr WHERE year = yr.y GROUP BY unit_id)
+SELECT (SELECT y FROM yr) AS year, json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+  json_build_object('type', 'Feature', 'id', u.code,
+    'geometry', ST_AsGeoJSON(u.geom, 6)::json,
+    'properties', json_build_object(
+      'code', u.code, 'name', u.name, 'status', coalesce(t.status, 'no_target'),
+      'lagging', coalesce(t.lagging, 0), 'gap', t.gap,
+      'allocated_vnd', d.allocated, 'disbursed_vnd', d.disbursed,
+      'rate', d.disbursed::float8 / nullif(d.allocated, 0),
+      'low_parts', coalesce(d.low_parts, 0), 'low_undisbursed_vnd', coalesce(d.low_undisbursed, 0)))
+  ORDER BY u.code), '[]'::json)) AS body
+FROM admin_units u LEFT JOIN t ON t.unit_id = u.id LEFT JOIN d ON d.unit_id = u.id
+WHERE u.boundary = 'current' AND u.level = 'commune' AND u.geom IS NOT NULL
+""")
+
+
+def planning_map(session: Session, year: int | None = None, indicator: str | None = None) -> dict[str, Any]:
+    """The caller's 2025 communes as GeoJSON (built by PostGIS) with their targets' status in ``year``
+    (the worst of them, or of the ``indicator``'s target; default the latest year with targets), the
+    largest lagging gap, and the disbursement rate and low-disbursement sub-projects of that year: the
+    /planning map's layer."""
+    from spatial.models import TARGET_INDICATORS
+
+    if indicator is not None and indicator not in TARGET_INDICATORS:
+        raise ParameterError("indicator", f"unknown indicator {indicator[:40]!r}", list(TARGET_INDICATORS))
+    params = {"year": year, "indicator": indicator, "order": list(MAP_STATUS_ORDER)}
+    row = session.execute(_MAP, params).one()
+    body: dict[str, Any] = row.body
+    body["year"] = row.year
+    return body

@@ -2,8 +2,13 @@
 
 The row-level policy does the scoping (migration 0016): a scenario is visible to a user who may see
 every one of its communes, so a planner can neither open, list, export nor overwrite a scenario
-reaching outside their communes. A run the web app hands to a background thread is a row in status
-``running`` whose ``progress`` the page polls.
+reaching outside their communes.
+
+A run the web app hands off is a row in status ``running`` (progress ``queued``) that a process of
+its own computes (``jobs.siting_run``) while it holds the advisory lock ``(SITING_LOCK, id)``; the
+page polls the row's ``progress``. The lock goes when the process goes, however it ends, so a row
+still ``running`` without its lock is a run that died (killed, out of memory, machine restarted):
+``mark_abandoned`` turns it ``failed`` instead of leaving it running for ever.
 """
 
 from __future__ import annotations
@@ -35,10 +40,17 @@ def scenario_name(raw: Any) -> str:
     return name
 
 
-def start_scenario(session: Session, name: str, params: SitingParams, ids: list[int]) -> SitingScenario:
-    """A scenario row in status ``running`` (its result comes later)."""
+def start_scenario(
+    session: Session, name: str, params: SitingParams, ids: list[int], *, queued: bool = False
+) -> SitingScenario:
+    """A scenario row in status ``running`` (its result comes later; ``queued``: from a process of its own)."""
     row = SitingScenario(
-        name=scenario_name(name), facility=params.facility, commune_ids=ids, params=params.record(), status="running"
+        name=scenario_name(name),
+        facility=params.facility,
+        commune_ids=ids,
+        params=params.record(),
+        status="running",
+        progress=QUEUED if queued else None,
     )
     session.add(row)
     session.flush()
@@ -66,6 +78,33 @@ def fail_scenario(session: Session, scenario_id: int, error: str) -> None:
     session.execute(
         update(SitingScenario).where(SitingScenario.id == scenario_id).values(status="failed", error=error[:4000])
     )
+
+
+#: first key of the two-int advisory lock a siting process holds on its scenario (the second is its id)
+SITING_LOCK = 0x51E5
+#: the progress of a run handed off but not yet started by its process
+QUEUED = "queued"
+#: how long a queued run may wait for its process to start before it counts as lost
+START_GRACE = "2 minutes"
+ABANDONED = "the run's process ended before it finished (stopped or killed); run it again"
+
+_ABANDON = text("""
+UPDATE siting_scenarios s SET status = 'failed', error = :error
+WHERE s.status = 'running' AND s.deleted_at IS NULL
+  AND (s.progress IS DISTINCT FROM :queued OR s.created_at < now() - CAST(:grace AS interval))
+  AND NOT EXISTS (SELECT 1 FROM pg_locks l
+                  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    AND l.classid::bigint = :ns AND l.objid::bigint = s.id)
+  AND (CAST(:id AS int) IS NULL OR s.id = :id)
+""")
+
+
+def mark_abandoned(session: Session, scenario_id: int | None = None) -> int:
+    """Mark failed the runs (of those the caller sees; or just ``scenario_id``) whose process is gone."""
+    values = {"error": ABANDONED, "queued": QUEUED, "grace": START_GRACE, "ns": SITING_LOCK, "id": scenario_id}
+    result = session.execute(_ABANDON, values)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def set_progress(session: Session, scenario_id: int, message: str) -> None:
@@ -119,6 +158,8 @@ def scenario_json(session: Session, row: SitingScenario) -> dict[str, Any]:
         "status": row.status,
         "progress": row.progress,
         "error": row.error,
+        #: what the page translates (the error itself is the English text stored with the row)
+        "error_code": "abandoned" if row.error == ABANDONED else None,
         "params": {k: v for k, v in row.params.items() if k != "candidates"},
         "result": row.result,
         "created_by": row.created_by,

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from spatial import ParameterError
 from spatial.geometry import VN2000_UTM48N, WGS84, transform_xy
 from spatial.models.programme import WORK_TYPES
+from spatial.roads import check_distance, check_road_network, road_coverage
 
 FACILITIES = ("water_scheme", *WORK_TYPES)
 #: household classes that are demand, and their default weights
@@ -78,6 +79,8 @@ class SitingParams:
     #: how the candidates were made, for the record: grid (with spacing), file, map
     candidate_source: str = "file"
     grid_spacing_m: float | None = None
+    #: straight (a straight line in VN-2000 / UTM 48N metres) or road (along the road layer, pgRouting)
+    distance: str = "straight"
 
     def record(self) -> dict[str, Any]:
         """The parameters as stored with a scenario (JSON)."""
@@ -91,8 +94,26 @@ class SitingParams:
             "time_limit_s": self.time_limit_s,
             "candidate_source": self.candidate_source,
             "grid_spacing_m": self.grid_spacing_m,
+            "distance": self.distance,
             "candidates": [asdict(c) for c in self.candidates],
         }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> SitingParams:
+        """The parameters back from ``record()`` (what a run out of process reads from its scenario)."""
+        return cls(
+            communes=tuple(record["communes"]),
+            radius_m=float(record["radius_m"]),
+            k=int(record["k"]),
+            candidates=tuple(Candidate(**c) for c in record["candidates"]),
+            facility=record.get("facility") or "water_scheme",
+            weights=dict(record.get("weights") or DEFAULT_WEIGHTS),
+            budget_vnd=record.get("budget_vnd"),
+            time_limit_s=float(record.get("time_limit_s") or DEFAULT_TIME_LIMIT_S),
+            candidate_source=record.get("candidate_source") or "file",
+            grid_spacing_m=record.get("grid_spacing_m"),
+            distance=record.get("distance") or "straight",
+        )
 
 
 @dataclass
@@ -723,10 +744,14 @@ def run_siting(
     excluded, unchecked = hazard_exclusions(session, raster_store, cands)
     allowed = np.ones(len(cands), dtype=bool)
     allowed[list(excluded)] = False
-    say(f"coverage: {len(d.codes):,} households x {len(cands):,} candidates within {radius:,.0f} m")
+    distance = check_distance(params.distance)
+    say(f"coverage: {len(d.codes):,} households x {len(cands):,} candidates within {radius:,.0f} m ({distance})")
     t0 = time.perf_counter()
     lonlat = np.array([(c.lon, c.lat) for c in cands], dtype=np.float64)
-    cover = coverage(lonlat, d.lonlat, radius)
+    if distance == "road":
+        cover = road_coverage(session, lonlat, d.lonlat, radius)
+    else:
+        cover = coverage(lonlat, d.lonlat, radius)
     coverage_seconds = time.perf_counter() - t0
     costs = np.array([c.cost or 0 for c in cands], dtype=np.float64) if params.budget_vnd is not None else None
     say("solving")
@@ -813,6 +838,8 @@ def params_from_json(session: Session, body: Any, *, filename: str | None = None
     if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 0):
         raise ParameterError("budget", "a whole number of VND >= 0")
     time_limit = _number(body, "time_limit", required=False) or DEFAULT_TIME_LIMIT_S
+    raw_distance = body.get("distance")
+    distance = check_distance(raw_distance if isinstance(raw_distance, str) else None if raw_distance is None else "?")
     ids = commune_ids(session, communes)
     spec = body.get("candidates")
     if not isinstance(spec, dict) or len(spec) != 1:
@@ -850,5 +877,8 @@ def params_from_json(session: Session, body: Any, *, filename: str | None = None
         time_limit_s=time_limit,
         candidate_source=source,
         grid_spacing_m=spacing,
+        distance=distance,
     )
+    if distance == "road":
+        check_road_network(session)
     return params, ids

@@ -113,7 +113,7 @@ def siting_paths() -> dict[str, Any]:
 
 
 def planning_paths() -> dict[str, Any]:
-    from spatial.models import DISBURSEMENT_STATUSES, TARGET_STATUSES
+    from spatial.models import DISBURSEMENT_STATUSES, TARGET_INDICATORS, TARGET_STATUSES
 
     def listing(summary: str, statuses: tuple[str, ...]) -> dict[str, Any]:
         return {
@@ -179,6 +179,33 @@ def planning_paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/planning/map": {
+            "get": {
+                "summary": "The caller's 2025 communes with their targets' status and disbursement in a year (GeoJSON)",
+                "parameters": [
+                    {
+                        "name": "year",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 2000, "maximum": 2100},
+                    },
+                    {
+                        "name": "indicator",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": list(TARGET_INDICATORS)},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "a FeatureCollection: code, name, status, lagging, gap, allocated_vnd, "
+                        "disbursed_vnd, rate, low_parts, low_undisbursed_vnd per commune; and the year",
+                        "content": {"application/geo+json": {"schema": {"type": "object"}}},
+                    },
+                    "400": _json(_ERR, "a bad year or an unknown indicator"),
+                },
+            }
+        },
         "/api/planning/disbursement": listing(
             "Allocated and disbursed capital by programme part, area and year, the most left undisbursed first",
             DISBURSEMENT_STATUSES,
@@ -198,6 +225,7 @@ def siting_schemas() -> dict[str, Any]:
                 "radius": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_M},
                 "k": {"type": "integer", "minimum": 1},
                 "facility": {"type": "string", "enum": list(FACILITIES), "default": "water_scheme"},
+                "distance": {"type": "string", "enum": ["straight", "road"], "default": "straight"},
                 "weights": {
                     "type": "object",
                     "properties": {
@@ -235,6 +263,7 @@ def siting_schemas() -> dict[str, Any]:
                 "status": {"type": "string", "enum": ["running", "succeeded", "failed"]},
                 "progress": {"type": ["string", "null"]},
                 "error": {"type": ["string", "null"]},
+                "error_code": {"type": ["string", "null"], "enum": ["abandoned", None]},
                 "params": {"type": "object"},
                 "created_by": {"type": "string"},
                 "created_at": {"type": "string"},

@@ -88,6 +88,7 @@ from spatial.models.programme import (
     WaterSchemeHousehold,
 )
 from spatial.models.rasters import EPOCHS, HAZARDS, Raster
+from spatial.models.roads import ROAD_CLASSES, Road, RoadNode
 from spatial.models.runs import DemoTruth, JobRun
 from spatial.models.sensors import (
     CHANNELS,
@@ -113,6 +114,9 @@ from spatial.models.status import ModelStatus, VisitSchedule
 from spatial.models.tiles import LayerVersion, TileCache
 
 __all__ = [
+    "ROAD_CLASSES",
+    "Road",
+    "RoadNode",
     "IMPORT_STATUSES",
     "Import",
     "READ_ONLY_ROLES",

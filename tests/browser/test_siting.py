@@ -21,11 +21,19 @@ def test_planner_runs_a_siting_and_sees_it_drawn(browser: Browser, live_server: 
     page.fill("#password", accounts.password)
     page.click("form.stack-form button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
+    # at 1366 px every field stays inside the panel, in Vietnamese (longer labels) and English
+    overflow_js = """() => { const p = document.querySelector('.siting-panel').getBoundingClientRect();
+        return [...document.querySelectorAll('.siting-panel input, .siting-panel select')]
+          .filter(e => e.type !== 'radio' && e.type !== 'checkbox' && e.getBoundingClientRect().width > 0)
+          .filter(e => e.getBoundingClientRect().right > p.right + 0.5).map(e => e.id || e.name); }"""
+    page.goto(f"{live_server}/siting?lang=vi")
+    assert page.evaluate(overflow_js) == []
     page.goto(f"{live_server}/siting?lang=en")
     # the planner's own commune is chosen already; a 1 km grid, 3 km radius, 2 sites
     assert page.locator("#siting-communes option:checked").evaluate_all("os => os.map(o => o.value)") == [
         accounts.commune_a
     ]
+    assert page.evaluate(overflow_js) == []  # the weights ran past the panel's edge
     page.fill("#siting-name", "browser test")
     page.fill("#siting-spacing", "1000")
     page.fill("#siting-radius", "3000")

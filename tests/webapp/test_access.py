@@ -139,8 +139,13 @@ ROUTES = {
     "planning.page": "page",
     "planning.progress": "scoped",
     "planning.disbursement": "scoped",
+    "planning.map_layer": "scoped",
     "planning.api_import": "scoped_write",
     "planning.form_import": "scoped_write",
+    "planning.targets_entry": "scoped_write",
+    "planning.target_edit": "scoped_write",
+    "planning.allocations_entry": "scoped_write",
+    "planning.allocation_edit": "scoped_write",
     # a device writes with its own token (tests/webapp/test_sensors_api.py); SensorThings reads are
     # scoped by the devices' communes (tests/webapp/test_sta.py)
     "sensors_api.observations": "device",

@@ -29,7 +29,14 @@ def siting() -> None:
 @click.option("--communes", required=True, metavar="CODE[,CODE…]", help="2025 commune codes.")
 @click.option("--candidates", "candidates_path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--grid", "grid_spacing", type=float, metavar="METRES", help="Candidates on a grid of this spacing.")
-@click.option("--radius", required=True, type=float, metavar="METRES", help="Service radius (straight line).")
+@click.option("--radius", required=True, type=float, metavar="METRES", help="Service radius.")
+@click.option(
+    "--distance",
+    type=click.Choice(["straight", "road"]),
+    default="straight",
+    show_default=True,
+    help="Straight line, or along the road layer (pgRouting).",
+)
 @click.option("--k", "k", required=True, type=int, metavar="K", help="Number of sites.")
 @click.option(
     "--facility",
@@ -50,6 +57,7 @@ def run(
     candidates_path: Path | None,
     grid_spacing: float | None,
     radius: float,
+    distance: str,
     k: int,
     facility: str,
     weights: tuple[str, ...],
@@ -91,6 +99,7 @@ def run(
     request = {
         "communes": communes.split(","),
         "radius": radius,
+        "distance": distance,
         "k": k,
         "facility": facility,
         "weights": parse_weights(list(weights)),

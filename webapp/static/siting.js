@@ -1,5 +1,5 @@
 /*
- * /siting: run a siting (POST /api/siting, as a background job whose progress is polled), and draw
+ * /siting: run a siting (POST /api/siting, computed by a process of its own whose progress is polled), and draw
  * the chosen sites and the households each newly covers on a MapLibre map.
  *
  * For tests: body[data-siting-ready] is "1" once a result is drawn; body[data-siting-sites] and
@@ -125,6 +125,7 @@ form.addEventListener('submit', async (e) => {
       communes: selectedCommunes(),
       facility: form.elements.facility.value,
       radius: Number(form.elements.radius.value),
+      distance: form.elements.distance.value,
       k: Number(form.elements.k.value),
       weights: { poor: Number(form.elements.w_poor.value), near_poor: Number(form.elements.w_near_poor.value) },
       candidates: await candidates(),
@@ -162,7 +163,7 @@ async function follow(scenario) {
     s = next;
   }
   if (s.status === 'failed') {
-    setStatus(`${t.failed} ${s.error}`, true);
+    setStatus(`${t.failed} ${s.error_code === 'abandoned' ? t.abandoned : s.error}`, true);
     return;
   }
   history.replaceState(null, '', `?scenario=${s.id}`);

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from ingest.planning_xlsx import KINDS, ImportRefused, import_xlsx
 from spatial import ParameterError
+from spatial.accounts import Conflict
+from spatial.models import MONEY_SOURCES, TARGET_INDICATORS
 from spatial.params import whole_number
-from spatial.planning import disbursement_rows, progress_rows
+from spatial.planning import disbursement_rows, planning_map, progress_rows
+from spatial.planning_entry import (
+    allocation_form,
+    entry_areas,
+    entry_parts,
+    get_allocation,
+    get_target,
+    list_allocations,
+    list_targets,
+    save_allocation,
+    save_target,
+    target_form,
+)
 from webapp.auth import signed_in
 from webapp.db import get_session
 
@@ -43,6 +60,21 @@ def disbursement() -> ResponseReturnValue:
     signed_in()
     limit = whole_number(request.args.get("limit"), "limit", 500, 1, 10_000)
     return jsonify({"rows": disbursement_rows(get_session(), status=request.args.get("status"), limit=limit)})
+
+
+@bp.get("/api/planning/map")
+def map_layer() -> ResponseReturnValue:
+    """The caller's communes with their targets' status and disbursement (GeoJSON, for the /planning map)."""
+    signed_in()
+    year = request.args.get("year")
+    body = planning_map(
+        get_session(),
+        whole_number(year, "year", 0, 2000, 2100) if year else None,
+        request.args.get("indicator") or None,
+    )
+    response = jsonify(body)
+    response.mimetype = "application/geo+json"
+    return response
 
 
 def _upload(kind: str) -> tuple[bytes, str]:
@@ -86,3 +118,68 @@ def form_import() -> ResponseReturnValue:
         )
     )
     return redirect(url_for("planning.page"))
+
+
+# ----------------------------------------------------------------------------- entry and editing
+ENTRY: dict[str, tuple[Callable[..., Any], Callable[..., Any], Callable[..., dict[str, str]], Callable[..., Any]]] = {
+    "targets": (save_target, get_target, target_form, list_targets),
+    "allocations": (save_allocation, get_allocation, allocation_form, list_allocations),
+}
+
+
+def _editor() -> None:
+    if signed_in().role not in EDITING_ROLES:
+        abort(403, "targets and money are entered by planners and administrators")
+
+
+def _entry_page(kind: str, row_id: int | None, form: dict[str, str], error: Exception | None = None) -> str:
+    session = get_session()
+    return render_template(
+        "planning_entry.html",
+        kind=kind,
+        row_id=row_id,
+        form=form,
+        error=error,
+        rows=ENTRY[kind][3](session),
+        areas=entry_areas(session),
+        parts=entry_parts(session),
+        indicators=TARGET_INDICATORS,
+        sources=MONEY_SOURCES,
+    )
+
+
+def _entry(kind: str, row_id: int | None) -> ResponseReturnValue:
+    _editor()
+    save, get, as_form, _rows = ENTRY[kind]
+    session = get_session()
+    if request.method == "GET":
+        return _entry_page(kind, row_id, as_form(get(session, row_id), session) if row_id is not None else {})
+    if row_id is not None:
+        get(session, row_id)  # outside the caller's areas: 404, before any field is read
+    form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    try:
+        row = save(session, form, row_id)
+    except (ParameterError, Conflict) as exc:  # the form again, the bad field named; nothing written
+        return _entry_page(kind, row_id, form, exc), 422 if isinstance(exc, ParameterError) else 409
+    flash(_("Saved: row %(id)s.", id=row.id))
+    return redirect(url_for(f"planning.{kind}_entry"))
+
+
+@bp.route("/planning/targets", methods=["GET", "POST"])
+def targets_entry() -> ResponseReturnValue:
+    return _entry("targets", None)
+
+
+@bp.route("/planning/targets/<int:row_id>", methods=["GET", "POST"])
+def target_edit(row_id: int) -> ResponseReturnValue:
+    return _entry("targets", row_id)
+
+
+@bp.route("/planning/allocations", methods=["GET", "POST"])
+def allocations_entry() -> ResponseReturnValue:
+    return _entry("allocations", None)
+
+
+@bp.route("/planning/allocations/<int:row_id>", methods=["GET", "POST"])
+def allocation_edit(row_id: int) -> ResponseReturnValue:
+    return _entry("allocations", row_id)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
+from jobs.siting_run import start
 from spatial import ParameterError
-from spatial.accounts import Principal, apply_scope, request_sessions, user_areas
+from spatial.accounts import Principal, apply_scope, user_areas
 from spatial.exports import MIME, table_file
 from spatial.params import whole_number
 from spatial.scenarios import (
@@ -19,17 +17,16 @@ from spatial.scenarios import (
     finish_scenario,
     get_scenario,
     list_scenarios,
+    mark_abandoned,
     scenario_geojson,
     scenario_json,
     scenario_name,
-    set_progress,
     start_scenario,
 )
 from spatial.siting import (
     DEFAULT_WEIGHTS,
     FACILITIES,
     MAX_RADIUS_M,
-    SitingParams,
     params_from_json,
     plannable_communes,
     run_siting,
@@ -55,6 +52,7 @@ def page() -> ResponseReturnValue:
     session = get_session()
     areas = [a for a in user_areas(session, who.user_id) if a.level == "commune"]
     communes = plannable_communes(session)
+    mark_abandoned(session)
     return render_template(
         "siting.html",
         communes=communes,
@@ -77,6 +75,7 @@ def scenarios() -> ResponseReturnValue:
 
         unit_id = commune_ids(session, [code])[0]
     limit = whole_number(request.args.get("limit"), "limit", 200, 1, 1000)
+    mark_abandoned(session)
     return jsonify({"scenarios": list_scenarios(session, unit_id=unit_id, limit=limit)})
 
 
@@ -90,49 +89,33 @@ def run() -> ResponseReturnValue:
     name = scenario_name(body.get("name"))
     params, ids = params_from_json(session, body)
     settings = current_app.config["SINHKE"]
-    row = start_scenario(session, name, params, ids)
     if body.get("background") is True and current_app.extensions.get(ANONYMOUS_CONNECTIONS):
-        # a job of its own: the row is committed now (status running), a thread computes the result
-        # on its own connection, scoped to the same user, and the page polls the row's progress
-        # (the answer is read first: the commit ends the transaction, and the caller's scope with it)
-        scenario_id = row.id
+        # a process of its own (jobs.siting_run, as "run now" on /admin/jobs): the row is committed now
+        # (running, queued), the process computes it scoped to the same user, and the page polls the
+        # row's progress (the answer is read first: the commit ends the transaction and the caller's scope)
+        row = start_scenario(session, name, params, ids, queued=True)
         answer = scenario_json(session, row)
         session.commit()
-        thread = threading.Thread(
-            target=_run_in_background, args=(settings, who, scenario_id, params), name=f"siting-{scenario_id}"
-        )
-        thread.daemon = True
-        thread.start()
+        try:
+            start(settings, row.id, who.user_id)
+        except OSError as exc:  # the row must not wait for a process that never came: failed, committed
+            apply_scope(session, who)
+            fail_scenario(session, row.id, f"the run could not be started: {exc}")
+            session.commit()
+            raise
         return jsonify(answer), 202
+    row = start_scenario(session, name, params, ids)
     result = run_siting(session, params, settings.raster_store)
     finish_scenario(session, row.id, result)
     session.refresh(row)
     return jsonify(scenario_json(session, row)), 201
 
 
-def _run_in_background(settings: Any, who: Principal, scenario_id: int, params: SitingParams) -> None:
-    factory = request_sessions(settings)
-
-    def progress(message: str) -> None:
-        with factory.begin() as s:
-            apply_scope(s, who)
-            set_progress(s, scenario_id, message)
-
-    try:
-        with factory.begin() as s:
-            apply_scope(s, who)
-            result = run_siting(s, params, settings.raster_store, progress=progress)
-            finish_scenario(s, scenario_id, result)
-    except Exception as exc:  # noqa: BLE001 - recorded on the scenario, which the page shows
-        with factory.begin() as s:
-            apply_scope(s, who)
-            fail_scenario(s, scenario_id, str(exc))
-
-
 @bp.get("/api/siting/<int:scenario_id>")
 def scenario(scenario_id: int) -> ResponseReturnValue:
     signed_in()
     session = get_session()
+    mark_abandoned(session, scenario_id)
     return jsonify(scenario_json(session, get_scenario(session, scenario_id)))
 
 

@@ -1,7 +1,7 @@
 """A water scheme's status feeds the domestic-water indicator of the households it serves
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-02 02:55:00.000000
 
 - ``water_schemes.status_reason``: why the scheme has its status (the ``scheme_functionality``
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
