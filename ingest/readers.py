@@ -59,6 +59,9 @@ class SourceTable:
     legacy_bytes: bool = False
     #: releases what the rows read from (an open file), whether or not they were all read
     closer: Callable[[], None] | None = None
+    #: a CSV file as it is on disk, for the COPY fast path (:mod:`ingest.tabular`): the path, its
+    #: text encoding and the dialect the rows were read with
+    csv_source: tuple[Path, str, Any] | None = None
 
     def close(self) -> None:
         close_rows = getattr(self.rows, "close", None)
@@ -266,7 +269,12 @@ def read_csv(path: Path, filename: str, encoding: str | None = None) -> SourceTa
     if legacy:
         header = [_utf8_if_valid(h) for h in header]
     return SourceTable(
-        columns=[h.strip() for h in header], rows=rows(), notes=notes, legacy_bytes=legacy, closer=fh_text.close
+        columns=[h.strip() for h in header],
+        rows=rows(),
+        notes=notes,
+        legacy_bytes=legacy,
+        closer=fh_text.close,
+        csv_source=(path, enc, dialect),
     )
 
 

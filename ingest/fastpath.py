@@ -1,0 +1,133 @@
+"""The COPY fast path of :class:`ingest.tabular.TableImporter`: cells parsed by PostgreSQL, not per row in Python.
+
+The rows of a CSV or XLSX file are streamed, as text, straight into ``COPY … FROM STDIN`` of a raw
+staging table (one text column per matched field, and the row's number as the reader counts
+it). One ``INSERT … SELECT`` then turns every row whose cells are all in their *canonical*
+form into the typed staging table the slow path fills: a whole number as digits, a date as
+``YYYY-MM-DD`` or ``DD/MM/YYYY``, text already trimmed, single-spaced and NFC, a yes/no as one
+of the plain words, a choice as its stored value, a point inside lon/lat bounds and not swapped.
+
+Every other row (a "1.500.000 đ", a swapped point, a value out of range, an empty required
+cell) is read back in batches and parsed by :meth:`ingest.tabular.Field.parse` exactly as the
+slow path does, so its problems (row, field, value, reason) and its repairs are the same. The
+canonical forms are a strict subset of what the Python parsers accept, each giving the same
+value (``tests/ingest/test_fastpath.py`` checks both agree), so no row is read differently.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from ingest.headers import fold
+
+#: Python's ``\\s`` in text (``str.isspace``), as a PostgreSQL regex bracket: any of these, a
+#: leading or trailing space or two spaces in a row make a text cell non-canonical
+PY_SPACE = "\\t\\n\\v\\f\\r\\u001c-\\u001f\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+NOT_CANONICAL_TEXT = f"^ | $|  |[{PY_SPACE}]"
+TRUE_WORDS = ("1", "x", "true", "yes", "y", "co", "dung", "t", "v")
+FALSE_WORDS = ("0", "false", "no", "n", "khong", "sai", "f")
+#: field kinds the fast path parses in SQL (a file with a ``codes`` column takes the slow path)
+KINDS = ("text", "int", "money", "float", "date", "bool", "choice", "year")
+SQL_TYPE = {
+    "text": "text",
+    "int": "integer",
+    "money": "bigint",
+    "float": "double precision",
+    "date": "date",
+    "bool": "boolean",
+    "choice": "text",
+    "year": "smallint",
+}
+
+
+class Params:
+    """Bind parameters of the generated SQL (values from the importer's declarations, never typed in)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def add(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f":{name}"
+
+
+def _range(value: str, lo: float | None, hi: float | None) -> str:
+    parts = []
+    if lo is not None:
+        parts.append(f"{value} >= {lo!r}")
+    if hi is not None:
+        parts.append(f"{value} <= {hi!r}")
+    return " AND ".join(parts) or "true"
+
+
+def parsed(
+    kind: str,
+    r: str,
+    params: Params,
+    *,
+    choices: dict[str, str] | None = None,
+    lo: float | None = None,
+    hi: float | None = None,
+) -> tuple[str, str]:
+    """(canonical, value): SQL over the non-empty text column ``r``; ``canonical`` is a boolean never
+    NULL, ``value`` the stored value wherever ``canonical`` holds."""
+    if kind == "text":
+        return f"({r} !~ {params.add(NOT_CANONICAL_TEXT)} AND {r} IS NFC NORMALIZED)", r
+    if kind in ("int", "money", "year"):
+        digits = 4 if kind == "year" else 9 if kind == "int" else 18
+        if kind == "year":
+            lo = max(1900, lo) if lo is not None else 1900
+            hi = min(2100, hi) if hi is not None else 2100
+        if kind == "money" and lo is None:
+            lo = 0
+        pattern = params.add(f"^-?[0-9]{{1,{digits}}}$" if kind != "year" else "^[0-9]{4}$")
+        cast = f"{r}::{SQL_TYPE[kind] if kind != 'year' else 'integer'}"
+        return f"(CASE WHEN {r} ~ {pattern} THEN {_range(cast, lo, hi)} ELSE false END)", cast
+    if kind == "float":
+        pattern = params.add("^-?[0-9]{1,15}([.][0-9]{1,15})?$")
+        return f"(CASE WHEN {r} ~ {pattern} THEN {_range(f'{r}::float8', lo, hi)} ELSE false END)", f"{r}::float8"
+    if kind == "date":
+        iso = f"({r} ~ {params.add('^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$')})"
+        vn = f"({r} ~ {params.add('^[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{4}$')})"
+        t = f"translate({r}, '/.', '--')"
+        y = f"(CASE WHEN {iso} THEN split_part({t}, '-', 1) ELSE split_part({t}, '-', 3) END)::int"
+        m = f"split_part({t}, '-', 2)::int"
+        d = f"(CASE WHEN {iso} THEN split_part({t}, '-', 3) ELSE split_part({t}, '-', 1) END)::int"
+        ok = (
+            f"(CASE WHEN {iso} OR {vn} THEN (CASE WHEN {y} >= 1 AND {m} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND 31 "
+            f"THEN {d} <= extract(day FROM make_date({y}, {m}, 1) + interval '1 month' - interval '1 day') "
+            "ELSE false END) ELSE false END)"
+        )
+        return ok, f"make_date({y}, {m}, {d})"
+    if kind == "bool":
+        true, false = params.add(list(TRUE_WORDS)), params.add(list(FALSE_WORDS))
+        word = f"lower({r})"
+        ok = f"(CASE WHEN {r} ~ '^[A-Za-z0-9]+$' THEN {word} = ANY({true}) OR {word} = ANY({false}) ELSE false END)"
+        return ok, f"({word} = ANY({true}))"
+    if kind == "choice":
+        stored = sorted(set((choices or {}).values()))
+        folded = [fold(s) for s in stored]
+        unique = [s for s, f in zip(stored, folded, strict=True) if folded.count(f) == 1]
+        return f"({r} = ANY({params.add(unique)}))", r
+    raise ValueError(f"no fast path for {kind}")
+
+
+def cell_text(value: Any, kind: str) -> str | None:
+    """A cell (an XLSX reader's number, date or text) as the text the fast path stages; parsing this
+    text gives what parsing the cell gives (see :func:`ingest.tabular.Field.parse`)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return ("1" if value else "0") if kind == "bool" else str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if kind == "date" else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+__all__ = ["KINDS", "Params", "cell_text", "parsed"]
