@@ -43,6 +43,10 @@ CELLS = {
         "2024-03-15T10:00",
         "15/03/24",
         "1/1/2024",
+        "05/3/2024",
+        "1899-12-31",
+        "2100-12-31",
+        "15-03-2024",
     ],
     "bool": ["1", "0", "x", "X", "yes", "No", "có", "không", "-", "TRUE", "f", "2", "dung", "Sai"],
     "text": ["Nguyễn Văn A", " a", "a ", "a  b", "a\tb", "a\u00a0b", "a\u3000b", "Ngu\u0303", "ok", "x" * 30],
@@ -66,7 +70,7 @@ def test_sql_canonical_values_are_what_python_parses(db: Session, kind: str) -> 
         choices=CHOICES if kind == "choice" else None,
     )
     params = fastpath.Params()
-    canonical, value = fastpath.parsed(kind, "r", params, choices=f.choices, lo=f.minimum, hi=f.maximum)
+    canonical, value = fastpath.parsed(kind, "r", params, choices=f.choices, lo=f.minimum, hi=f.maximum, dates="dd")
     sql_type = fastpath.SQL_TYPE[kind]
     seen_canonical = 0
     for cell in CELLS[kind]:
@@ -74,7 +78,7 @@ def test_sql_canonical_values_are_what_python_parses(db: Session, kind: str) -> 
         ok, got = db.execute(
             text(
                 f"SELECT {canonical}, CASE WHEN {canonical} THEN CAST({value} AS {sql_type}) END "
-                "FROM (SELECT CAST(:cell AS text) AS r) t"
+                "FROM (SELECT CAST(:cell AS text) AS r) t LEFT JOIN import_date_forms dd ON dd.s = t.r"
             ),
             params.values,
         ).one()
@@ -249,3 +253,45 @@ def test_households_swapped_points_and_spaces_same_either_way(db: Session, tmp_p
     assert [g[0] for g in results[0][2]] == ["F-HH-1", "F-HH-2", "F-HH-4"]
     assert results[0][2][1][1] == "Lò Thị B"
     assert any(p["repaired"] and p["row"] == 2 for p in results[0][1])
+
+
+def test_a_long_sheet_streams_and_reads_as_calamine_reads_it(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A workbook with a title row, a header over merged rows, gaps, dates, numbers, booleans and a
+    hidden sheet: streamed (ingest.xlsx_stream, as a sheet over the size limit is) it reads as
+    calamine reads it, cell for cell, with the same notes."""
+    from openpyxl import Workbook
+
+    from ingest import readers
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Danh sách"
+    ws.append(["DANH SÁCH HỘ NGHÈO 2024"])
+    ws.append(["Thông tin hộ", None, "Khác"])
+    ws.append(["Mã hộ", "Ngày", "Số"])
+    ws.merge_cells("A2:B2")
+    ws.merge_cells("C2:C3")
+    ws.append(["H-1", datetime(2024, 3, 15), 3])
+    ws.append([])
+    ws.append(["H-2", "15/03/2024", 2.5, True])
+    ws.append(["H-&<3>", None, -1, False, "=1+1"])
+    hidden = wb.create_sheet("Ẩn")
+    hidden.append(["x"])
+    hidden.sheet_state = "hidden"
+    path = tmp_path / "book.xlsx"
+    wb.save(path)
+
+    def read() -> tuple[list[str], list[tuple[int, list[object], object]], list[str]]:
+        table = readers.read_xlsx(path, "book.xlsx")
+        try:
+            return table.columns, list(table.rows), table.notes
+        finally:
+            table.close()
+
+    whole = read()
+    monkeypatch.setattr(readers, "XLSX_IN_MEMORY_BYTES", 0)
+    streamed = read()
+    assert streamed == whole
+    assert whole[0] == ["Mã hộ", "Ngày", "Khác"]  # C3 lies under the merged C2:C3: its label is C2's
+    assert [r[0] for r in whole[1]] == [1, 2, 3] and whole[1][0][1][1] == date(2024, 3, 15)
+    assert whole[1][2][1][0] == "H-&<3>" and any("hidden sheets" in n for n in whole[2])
