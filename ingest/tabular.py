@@ -21,6 +21,8 @@ in a savepoint, rolled back when the file is refused or it is a dry run).
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import operator
 import re
@@ -492,14 +494,15 @@ class TableImporter(Importer):
         encs = [conversions.get(i) for i in idx]
         count = 0
         conn = driver_connection(session)
-        with conn.cursor() as cur, cur.copy(f"COPY {raw} (row_no, {', '.join(cols)}) FROM STDIN") as copy:
-            write = copy.write_row
+        # as CSV text written by the csv module a batch at a time (C speed): an empty cell and a
+        # missing one both arrive as NULL, which the SQL below reads as empty, as Field.parse does
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        pick = operator.itemgetter(*idx)
+        with conn.cursor() as cur, cur.copy(f"COPY {raw} (row_no, {', '.join(cols)}) FROM STDIN (FORMAT csv)") as copy:
             for batch in _batches(rows, BATCH):
-                if all_text and not any(encs):
-                    pick = operator.itemgetter(*idx)
-                    for n, cells, _w in batch:  # CSV: every cell is text already
-                        picked = pick(cells)
-                        write((n, *picked) if len(idx) > 1 else (n, picked))
+                if all_text and not any(encs) and len(idx) > 1:  # CSV: every cell is text already
+                    writer.writerows([(n, *pick(cells)) for n, cells, _w in batch])
                 else:
                     for n, cells, _w in batch:
                         out: list[Any] = [n]
@@ -510,13 +513,16 @@ class TableImporter(Importer):
                             elif enc and v:
                                 v = vntext.convert(v, enc)
                             out.append(v)
-                        write(out)
+                        writer.writerow(out)
+                copy.write(buf.getvalue())
+                buf.seek(0)
+                buf.truncate()
                 count += len(batch)
                 if progress:
                     progress(f"{count:,} rows read")
         if count == 0:
             return 0
-        session.execute(text(f"ANALYZE {raw}"))
+        session.execute(text(f"ANALYZE {raw}"))  # the joins below are planned for its real size
         params = fastpath.Params()
         oks: list[str] = []
         values: dict[str, str] = {}
