@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from ingest import fastpath, vntext
 from ingest.headers import fold, match_columns
-from ingest.importing import Importer, ImportFileError, ImportOptions, ImportReport, Problem
+from ingest.importing import Importer, ImportFileError, ImportOptions, ImportReport, Problem, Progress
 from ingest.readers import SourceTable, read_table
 from spatial import ParameterError
 from spatial.accounts import Principal
@@ -302,7 +302,7 @@ class TableImporter(Importer):
         report: ImportReport,
         options: ImportOptions,
         who: Principal,
-        progress: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         tables = read_table(path, report.filename, report.format, sheet=options.sheet, encoding=options.encoding)
         try:
@@ -350,7 +350,7 @@ class TableImporter(Importer):
         report: ImportReport,
         options: ImportOptions,
         who: Principal,
-        progress: Callable[[str], None] | None,
+        progress: Progress | None,
     ) -> None:
         report.notes.extend(table.notes)
         found = self._match(table, report, options)
@@ -396,6 +396,8 @@ class TableImporter(Importer):
                 session, stg, rows, found, conversions, defaults, report, geometry_from, transformer, progress
             )
         report.rows = count
+        if progress:
+            progress("checking", count)
         if count == 0:
             report.problems.append(
                 Problem(None, None, None, "no data rows: the file has a header and nothing under it")
@@ -413,7 +415,7 @@ class TableImporter(Importer):
         elif report.errors:
             return  # refused: nothing to write (run_import rolls back)
         if progress:
-            progress("writing")
+            progress("writing", count)
         self._upsert(session, stg, report)
         self.after_write(session, stg, report)
         session.execute(text(f"DROP TABLE {stg}"))
@@ -430,7 +432,7 @@ class TableImporter(Importer):
         report: ImportReport,
         geometry_from: str | None,
         transformer: Any,
-        progress: Callable[[str], None] | None,
+        progress: Progress | None,
     ) -> int:
         """The slow path: every row parsed in Python, the good ones COPYed into staging."""
         count = 0
@@ -442,7 +444,7 @@ class TableImporter(Importer):
                         copy.write_row(self._stage_row(item))
                     count += len(batch)
                     if progress:
-                        progress(f"{count:,} rows read")
+                        progress("reading", count)
         return count
 
     def _fast_fields(
@@ -478,7 +480,7 @@ class TableImporter(Importer):
         conversions: dict[int, str],
         defaults: dict[str, Any],
         report: ImportReport,
-        progress: Callable[[str], None] | None,
+        progress: Progress | None,
         all_text: bool = False,
     ) -> int:
         """The fast path (:mod:`ingest.fastpath`): cells as text into a raw staging table by COPY,
@@ -519,7 +521,7 @@ class TableImporter(Importer):
                 buf.truncate()
                 count += len(batch)
                 if progress:
-                    progress(f"{count:,} rows read")
+                    progress("reading", count)
         if count == 0:
             return 0
         session.execute(text(f"ANALYZE {raw}"))  # the joins below are planned for its real size

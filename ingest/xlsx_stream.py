@@ -65,6 +65,30 @@ def sheet_xml_size(path: Any, name: str) -> int:
         return 0
 
 
+def first_sheet_rows(path: Any) -> int | None:
+    """About how many data rows the workbook's first sheet holds: its ``<dimension ref="A1:H1001">``
+    when it has one (written before the data), else its XML's size over the length of its first
+    rows. The header row not counted."""
+    with zipfile.ZipFile(path) as zf:
+        paths = _workbook(zf)[1]
+        if not paths:
+            return None
+        entry = next(iter(paths.values()))
+        size = zf.getinfo(entry).file_size
+        with zf.open(entry) as fh:
+            head = fh.read(1 << 16)
+    text = head.decode("utf-8", "replace")
+    m = re.search(r'<dimension ref="[A-Z]+(\d+)(?::[A-Z]+(\d+))?"', text[:4096])
+    if m:
+        return max(int(m[2] or m[1]) - int(m[1]), 0)
+    rows = text.count("<row")
+    if rows < 2:
+        return None
+    if len(head) >= size:
+        return rows - 1
+    return max(int(size / (len(head) / rows)) - 1, 0)
+
+
 class XlsxSheets:
     """An open workbook: its sheets' paths, shared strings and date styles."""
 
