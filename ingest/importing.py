@@ -368,7 +368,7 @@ def record_import(
                    updated = :updated, unchanged = :unchanged, rejected = :rejected,
                    problems = CAST(:problems AS jsonb), problem_count = :problem_count,
                    notes = CAST(:notes AS jsonb), options = CAST(:options AS jsonb), duration_ms = :duration,
-                   phase = NULL, rows_read = :rows, progress_at = now()
+                   phase = NULL, rows_read = :rows, progress_at = clock_timestamp()
             WHERE id = :id"""),
             {**_record_values(report, who, options), "id": import_id},
         )
