@@ -203,7 +203,7 @@ def register(cls: type[Importer]) -> type[Importer]:
 #: the modules whose importers register themselves with :func:`register` when imported; named
 #: here, not imported, so the registry does not import its plug-ins back (as jobs.registry names
 #: its jobs' targets)
-IMPORTER_MODULES = ("ingest.layer_importers", "ingest.raster", "ingest.visit_import")
+IMPORTER_MODULES = ("ingest.layer_importers", "ingest.raster", "ingest.visit_import", "ingest.planning_xlsx")
 
 
 def _load_importers() -> None:
