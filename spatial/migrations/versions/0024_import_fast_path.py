@@ -56,5 +56,7 @@ def downgrade() -> None:
         "DROP COLUMN progress_at, DROP COLUMN error"
     )
     op.execute("ALTER TABLE imports DROP CONSTRAINT ck_imports_status")
-    op.execute("ALTER TABLE imports ADD CONSTRAINT ck_imports_status CHECK (status IN ('imported','refused','dry_run'))")
+    op.execute(
+        "ALTER TABLE imports ADD CONSTRAINT ck_imports_status CHECK (status IN ('imported','refused','dry_run'))"
+    )
     op.execute("DROP TABLE import_date_forms")
