@@ -155,7 +155,7 @@ def main() -> None:
     say(f"set-up: {args.households:,} households in {DATABASE}")
     setup(settings, args.households)
     results = []
-    for rows in args.rows:
+    for rows in [n for n in args.rows if n]:  # --rows 0: XLSX only
         people, bare = files(rows, args.households)
         empty(settings)
         busy2 = wait_quiet(args.quiet_wait)

@@ -22,8 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ingest.importing import ImportOptions, fail_import, run_import, set_progress
+from sqlalchemy import text
+
+from ingest.importing import ALIVE_NAMESPACE, ImportOptions, fail_import, run_import, set_progress
 from spatial.accounts import Principal, apply_scope, request_sessions
+from spatial.db import engine_for
 from spatial.settings import Settings
 
 #: seconds between two progress writes
@@ -62,6 +65,11 @@ def run(settings: Settings, spec: dict[str, Any]) -> str:
             set_progress(s, import_id, phase, rows)
 
     options = ImportOptions(**spec["options"])
+    # held while this process lives (a session lock on a connection of its own): a page that can
+    # take it knows the process died (kill -9, a crash) and says so (ingest.importing.check_alive)
+    alive = engine_for(settings).connect()
+    alive.execute(text("SELECT pg_advisory_lock(:ns, :id)"), {"ns": ALIVE_NAMESPACE, "id": import_id})
+    alive.commit()
     try:
         progress("reading", 0)
         with factory.begin() as s:
@@ -83,6 +91,7 @@ def run(settings: Settings, spec: dict[str, Any]) -> str:
             fail_import(s, import_id, str(exc) or type(exc).__name__)
         return "failed"
     finally:
+        alive.close()
         shutil.rmtree(Path(spec["path"]).parent, ignore_errors=True)
 
 

@@ -348,6 +348,35 @@ def set_progress(session: Session, import_id: int, phase: str, rows: int) -> Non
     )
 
 
+#: advisory-lock namespace of running imports' processes (with the import id as the key)
+ALIVE_NAMESPACE = 1_912_000_012
+#: a queued import whose process has not taken its lock after this long has not started
+START_GRACE_SECONDS = 60
+
+
+def check_alive(session: Session, row: Any) -> bool:
+    """For a ``running`` row: whether its process still runs. It holds a session advisory lock
+    while it lives; if the lock can be taken, the process died (killed, crashed) and, the import
+    being one transaction, wrote nothing: the row is marked ``failed`` with that reason. A row
+    still queued gets :data:`START_GRACE_SECONDS` to start."""
+    if row.status != "running":
+        return True
+    if row.phase == "queued":
+        young = session.execute(
+            text("SELECT :at > now() - make_interval(secs => :grace)"),
+            {"at": row.progress_at, "grace": START_GRACE_SECONDS},
+        ).scalar_one()
+        if young:
+            return True
+    free = session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:ns, :id)"), {"ns": ALIVE_NAMESPACE, "id": row.id}
+    ).scalar_one()
+    if not free:
+        return True
+    fail_import(session, row.id, "the import's process stopped before it finished; nothing was written")
+    return False
+
+
 def fail_import(session: Session, import_id: int, error: str) -> None:
     session.execute(
         text(

@@ -126,18 +126,23 @@ class XlsxSheets:
         return out
 
     def merged_ranges(self, name: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-        """((row, col), (row, col)) 0-based, first and last cell of each merged range, as calamine gives them."""
+        """((row, col), (row, col)) 0-based, first and last cell of each merged range, as calamine gives
+        them. The ``<mergeCell ref="A1:C2"/>`` elements follow the data: found by scanning the
+        decompressed bytes (a regex over 1 MB chunks), far faster than parsing the XML twice."""
         out = []
+        pattern = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+\d+(?::[A-Z]+\d+)?)"')
+        tail = b""
         with self.zf.open(self.paths[name]) as fh:
-            for _ev, m in etree.iterparse(fh, events=("end",), tag=(f"{NS}mergeCell", f"{NS}row"), **_PARSER):
-                if m.tag == f"{NS}row":
-                    m.clear()
-                    continue
-                a, _, b = (m.get("ref") or "").partition(":")
-                ma, mb = _CELL.fullmatch(a), _CELL.fullmatch(b or a)
-                if ma and mb:
-                    out.append(((int(ma[2]) - 1, _col(ma[1])), (int(mb[2]) - 1, _col(mb[1]))))
-        return out
+            while chunk := fh.read(1 << 20):
+                data = tail + chunk
+                for m in pattern.finditer(data):
+                    a, _, b = m[1].decode().partition(":")
+                    ma, mb = _CELL.fullmatch(a), _CELL.fullmatch(b or a)
+                    if ma and mb:
+                        out.append(((int(ma[2]) - 1, _col(ma[1])), (int(mb[2]) - 1, _col(mb[1]))))
+                cut = data.rfind(b"<")
+                tail = data[cut:] if cut >= 0 and len(data) - cut < 256 else b""
+        return list(dict.fromkeys(out))
 
     def rows(self, name: str) -> Iterator[list[Any]]:
         """Every row from the first, gaps as empty rows; cells from column A."""
