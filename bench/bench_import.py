@@ -9,13 +9,13 @@ in (set-up, not timed). Then, for each size:
   give (household *codes*, Vietnamese headers), committed — in a child process, so its peak RSS
   is its own (``getrusage(RUSAGE_CHILDREN)``);
 * **import XLSX**: the same rows in a workbook (``--xlsx-rows``, written by openpyxl's
-  write-only mode, not timed), imported the same way.
+  write-only mode, not timed), imported the same way, beside the bare COPY of as many rows.
 
 ``survey_rounds`` is emptied (and analysed) before each timed step; the import runs before the
 floor of its size. Results: bench/out/import-<time>.json and
 a Markdown table.
 
-    .venv/bin/python bench/bench_import.py [--rows 1000000 5000000] [--xlsx-rows 1000000] [--quiet-wait 20]
+    .venv/bin/python bench/bench_import.py [--rows 1000000 5000000] [--xlsx-rows 1000000 5000000] [--quiet-wait 20]
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def imported(path: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
-    ap.add_argument("--xlsx-rows", type=int, default=1_000_000, help="0: no XLSX run")
+    ap.add_argument("--xlsx-rows", type=int, nargs="+", default=[1_000_000, 5_000_000], help="0: no XLSX run")
     ap.add_argument("--households", type=int, default=200_000)
     ap.add_argument("--quiet-wait", type=float, default=20)
     args = ap.parse_args()
@@ -155,7 +155,7 @@ def main() -> None:
     say(f"set-up: {args.households:,} households in {DATABASE}")
     setup(settings, args.households)
     results = []
-    for rows in args.rows:
+    for rows in [n for n in args.rows if n]:  # --rows 0: XLSX only
         people, bare = files(rows, args.households)
         empty(settings)
         busy2 = wait_quiet(args.quiet_wait)
@@ -178,27 +178,30 @@ def main() -> None:
             f"{rows:,} CSV rows: bare COPY {floor:.1f} s, import {run['seconds']:.1f} s, "
             f"peak RSS {run['rss_mib']:.0f} MiB"
         )
-    if args.xlsx_rows:
-        path = xlsx(args.xlsx_rows, args.households)
-        _people, bare = files(args.xlsx_rows, args.households)
+    for xrows in [n for n in args.xlsx_rows if n]:
+        path = xlsx(xrows, args.households)
+        _people, bare = files(xrows, args.households)
         empty(settings)
         busy = wait_quiet(args.quiet_wait)
         run = imported(path)
-        assert run["status"] == "imported" and run["inserted"] == args.xlsx_rows, run
+        assert run["status"] == "imported" and run["inserted"] == xrows, run
         empty(settings)
-        wait_quiet(args.quiet_wait)
+        busy2 = wait_quiet(args.quiet_wait)
         floor = bare_copy(settings, bare)
         results.append(
             {
-                "rows": args.xlsx_rows,
+                "rows": xrows,
                 "format": "xlsx",
                 "bare_copy_s": floor,
                 "import_s": run["seconds"],
                 "import_rss_mib": run["rss_mib"],
-                "busy_before": [busy],
+                "busy_before": [busy, busy2],
             }
         )
-        say(f"{args.xlsx_rows:,} XLSX rows: import {run['seconds']:.1f} s, peak RSS {run['rss_mib']:.0f} MiB")
+        say(
+            f"{xrows:,} XLSX rows: bare COPY {floor:.1f} s, import {run['seconds']:.1f} s, "
+            f"peak RSS {run['rss_mib']:.0f} MiB"
+        )
     rows_out = [
         [
             r["format"],

@@ -53,6 +53,9 @@ from spatial.accounts import Principal
 TABLE_FORMATS = ("csv", "xlsx", "geojson", "gpkg", "shapefile")
 #: problems kept in the ``imports`` row (the report printed and downloaded right away has them all)
 MAX_STORED_PROBLEMS = 10_000
+#: what an importer says as it goes: (phase, rows read so far); phases: reading, checking, writing
+Progress = Callable[[str, int], None]
+PHASES = ("queued", "reading", "checking", "writing")
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,7 @@ class Importer:
         report: ImportReport,
         options: ImportOptions,
         who: Principal,
-        progress: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         """Read ``path`` (its format is ``report.format``), write it in ``session``, fill ``report``:
         its counts, problems and notes. Raise :class:`ImportFileError` for a file unreadable as a whole."""
@@ -200,7 +203,7 @@ def register(cls: type[Importer]) -> type[Importer]:
 #: the modules whose importers register themselves with :func:`register` when imported; named
 #: here, not imported, so the registry does not import its plug-ins back (as jobs.registry names
 #: its jobs' targets)
-IMPORTER_MODULES = ("ingest.layer_importers", "ingest.raster", "ingest.visit_import")
+IMPORTER_MODULES = ("ingest.layer_importers", "ingest.raster", "ingest.visit_import", "ingest.planning_xlsx")
 
 
 def _load_importers() -> None:
@@ -246,7 +249,8 @@ def run_import(
     who: Principal,
     options: ImportOptions | None = None,
     *,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
+    import_id: int | None = None,
 ) -> ImportReport:
     """Import ``path`` into ``layer`` in ``session``'s transaction and record it in ``imports``.
 
@@ -254,6 +258,8 @@ def run_import(
     run, what was written is rolled back to a savepoint and only the ``imports`` row remains,
     so the caller commits either way (a refusal is recorded too). ``filename`` is what the
     person called the file; the format comes from its content (:func:`ingest.readers.sniff`).
+    ``import_id``: the ``running`` row :func:`start_import` made (an import out of the request,
+    whose progress the page follows) is the one that gets the report.
     """
     options = options or ImportOptions()
     started = time.monotonic()
@@ -293,11 +299,109 @@ def run_import(
         report.status = "imported"
         savepoint.commit()
     report.duration_ms = int((time.monotonic() - started) * 1000)
-    report.import_id = record_import(session, report, who, options)
+    report.import_id = record_import(session, report, who, options, import_id)
     return report
 
 
-def record_import(session: Session, report: ImportReport, who: Principal, options: ImportOptions) -> int:
+def start_import(session: Session, layer: str, path: Path, filename: str, who: Principal) -> int:
+    """An ``imports`` row for an import about to run in a process of its own (status ``running``,
+    phase ``queued``, rows estimated from the file's size): the page polls it, the import's
+    :func:`run_import` fills it. The layer and the file are checked here, so a wrong one is a 400
+    in the request, not a failed run."""
+    from ingest.readers import estimate_rows
+
+    if layer not in layers():
+        raise ParameterError("layer", f"nothing imports into {layer!r}", layers())
+    own = formats_of(layer)
+    fmt = own[0] if len(own) == 1 and own[0] not in TABLE_FORMATS else sniff(path, filename)[0]
+    importer = importer_for(layer, fmt)
+    if who.role not in importer.roles:
+        raise ParameterError("layer", f"the {who.role} role cannot import {layer}", list(importer.roles))
+    sha, size = sha256_of(path)
+    row = session.execute(
+        text("""INSERT INTO imports (layer, format, filename, sha256, size_bytes, user_name, user_id, status,
+                                     phase, rows_estimated, progress_at)
+                VALUES (:layer, :format, :filename, :sha, :size, :user_name, :user_id, 'running', 'queued',
+                        :estimated, now()) RETURNING id"""),
+        {
+            "layer": layer,
+            "format": fmt,
+            "filename": filename[:255],
+            "sha": sha,
+            "size": size,
+            "user_name": who.name,
+            "user_id": who.user_id or None,
+            "estimated": estimate_rows(path, fmt),
+        },
+    ).one()
+    return int(row[0])
+
+
+def set_progress(session: Session, import_id: int, phase: str, rows: int) -> None:
+    """Write a running import's progress (on a connection of its own, committed at once)."""
+    session.execute(
+        text(
+            "UPDATE imports SET phase = :phase, rows_read = :rows, progress_at = now() "
+            "WHERE id = :id AND status = 'running'"
+        ),
+        {"id": import_id, "phase": phase, "rows": rows},
+    )
+
+
+#: advisory-lock namespace of running imports' processes (with the import id as the key)
+ALIVE_NAMESPACE = 1_912_000_012
+#: a queued import whose process has not taken its lock after this long has not started
+START_GRACE_SECONDS = 60
+
+
+def check_alive(session: Session, row: Any) -> bool:
+    """For a ``running`` row: whether its process still runs. It holds a session advisory lock
+    while it lives; if the lock can be taken, the process died (killed, crashed) and, the import
+    being one transaction, wrote nothing: the row is marked ``failed`` with that reason. A row
+    still queued gets :data:`START_GRACE_SECONDS` to start."""
+    if row.status != "running":
+        return True
+    if row.phase == "queued":
+        young = session.execute(
+            text("SELECT :at > now() - make_interval(secs => :grace)"),
+            {"at": row.progress_at, "grace": START_GRACE_SECONDS},
+        ).scalar_one()
+        if young:
+            return True
+    free = session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:ns, :id)"), {"ns": ALIVE_NAMESPACE, "id": row.id}
+    ).scalar_one()
+    if not free:
+        return True
+    fail_import(session, row.id, "the import's process stopped before it finished; nothing was written")
+    return False
+
+
+def fail_import(session: Session, import_id: int, error: str) -> None:
+    session.execute(
+        text(
+            "UPDATE imports SET status = 'failed', error = :error, progress_at = now() "
+            "WHERE id = :id AND status = 'running'"
+        ),
+        {"id": import_id, "error": error[:4000]},
+    )
+
+
+def record_import(
+    session: Session, report: ImportReport, who: Principal, options: ImportOptions, import_id: int | None = None
+) -> int:
+    if import_id is not None:
+        session.execute(
+            text("""
+            UPDATE imports SET format = :format, status = :status, rows = :rows, inserted = :inserted,
+                   updated = :updated, unchanged = :unchanged, rejected = :rejected,
+                   problems = CAST(:problems AS jsonb), problem_count = :problem_count,
+                   notes = CAST(:notes AS jsonb), options = CAST(:options AS jsonb), duration_ms = :duration,
+                   phase = NULL, rows_read = :rows, progress_at = clock_timestamp()
+            WHERE id = :id"""),
+            {**_record_values(report, who, options), "id": import_id},
+        )
+        return import_id
     row = session.execute(
         text("""
         INSERT INTO imports (layer, format, filename, sha256, size_bytes, user_name, user_id, status, rows,
@@ -307,28 +411,32 @@ def record_import(session: Session, report: ImportReport, who: Principal, option
                 :updated, :unchanged, :rejected, CAST(:problems AS jsonb), :problem_count, CAST(:notes AS jsonb),
                 CAST(:options AS jsonb), :duration)
         RETURNING id"""),
-        {
-            "layer": report.layer,
-            "format": report.format,
-            "filename": report.filename,
-            "sha256": report.sha256,
-            "size": report.size_bytes,
-            "user_name": who.name,
-            "user_id": who.user_id or None,
-            "status": report.status,
-            "rows": report.rows,
-            "inserted": report.inserted,
-            "updated": report.updated,
-            "unchanged": report.unchanged,
-            "rejected": report.rejected,
-            "problems": _json([p.as_dict() for p in report.problems[:MAX_STORED_PROBLEMS]]),
-            "problem_count": len(report.problems),
-            "notes": _json(report.notes),
-            "options": _json(options.as_dict()),
-            "duration": report.duration_ms,
-        },
+        _record_values(report, who, options),
     ).one()
     return int(row[0])
+
+
+def _record_values(report: ImportReport, who: Principal, options: ImportOptions) -> dict[str, Any]:
+    return {
+        "layer": report.layer,
+        "format": report.format,
+        "filename": report.filename,
+        "sha256": report.sha256,
+        "size": report.size_bytes,
+        "user_name": who.name,
+        "user_id": who.user_id or None,
+        "status": report.status,
+        "rows": report.rows,
+        "inserted": report.inserted,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "rejected": report.rejected,
+        "problems": _json([p.as_dict() for p in report.problems[:MAX_STORED_PROBLEMS]]),
+        "problem_count": len(report.problems),
+        "notes": _json(report.notes),
+        "options": _json(options.as_dict()),
+        "duration": report.duration_ms,
+    }
 
 
 def _json(value: Any) -> str:
@@ -390,6 +498,10 @@ def report_from_row(row: Any) -> dict[str, Any]:
         "notes": row.notes,
         "started_at": row.started_at,
         "duration_ms": row.duration_ms,
+        "phase": row.phase,
+        "rows_read": row.rows_read,
+        "rows_estimated": row.rows_estimated,
+        "error": row.error,
     }
 
 
@@ -406,4 +518,5 @@ __all__ = [
     "problems_csv",
     "register",
     "run_import",
+    "start_import",
 ]

@@ -411,8 +411,16 @@ class SurveyRoundImporter(TableImporter):
     def conflict_target(self) -> tuple[str, ...]:
         return ("household_id", "year")
 
+    def fast_joins(self, raw: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        return [f"LEFT JOIN households fh ON fh.code = {raw['household']}"], {"household_id": "fh.id"}
+
     def resolve(self, session: Session, stg: str, report: ImportReport) -> None:
-        session.execute(text(f"UPDATE {stg} s SET household_id = h.id FROM households h WHERE h.code = s.household"))
+        session.execute(
+            text(
+                f"UPDATE {stg} s SET household_id = h.id FROM households h "
+                "WHERE s.household_id IS NULL AND h.code = s.household"
+            )
+        )
         self.reject_where(
             session,
             f"SELECT row_no, household FROM {stg} WHERE household_id IS NULL ORDER BY row_no",

@@ -6,8 +6,11 @@ bad row and nothing is written; re-sending the same file changes nothing (rows a
 year, indicator / part and source, and updated in place). The rows are written in the caller's
 transaction and scope, so an area outside the user's communes is refused like an unknown one.
 
-Self-contained until the common import framework (``sinhke import LAYER FILE``) lands; then each
-kind becomes one of its layers.
+Each kind is a layer of the import registry (:class:`TargetImporter`, :class:`AllocationImporter`):
+``sinhke import targets|allocations FILE`` and the upload page ``/imports`` run them through
+:func:`ingest.importing.run_import` (the same report, the ``imports`` row, all or nothing);
+``sinhke planning import`` is an alias of it, and :func:`import_xlsx` (the planning page's
+direct upload) checks and writes the same way, raising :class:`ImportRefused`.
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ from __future__ import annotations
 import io
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import openpyxl
 from openpyxl.utils import get_column_letter
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ingest.importing import Importer, ImportOptions, ImportReport, Problem, Progress, register
 from spatial import SinhkeError
+from spatial.accounts import Principal
 from spatial.models import MONEY_SOURCES, TARGET_INDICATORS
 from spatial.params import number_value, whole_value
 
@@ -115,6 +121,17 @@ class ImportResult:
 
 def import_xlsx(session: Session, kind: str, data: bytes, filename: str) -> ImportResult:
     """Check every row of the first sheet, then write them all or none (see the module)."""
+    records, errors, columns = check_rows(session, kind, data, filename)
+    if errors:
+        raise ImportRefused(filename, errors)
+    return write_rows(session, kind, records, columns)
+
+
+def check_rows(
+    session: Session, kind: str, data: bytes, filename: str
+) -> tuple[list[dict[str, Any]], list[CellError], dict[str, str]]:
+    """(the rows as they will be written, every problem, column -> its header). Raises
+    :class:`ImportRefused` for a file unreadable as a whole or whose headers are wrong."""
     if kind not in KINDS:
         raise SinhkeError(f"unknown import kind {kind!r} (allowed: {', '.join(KINDS)})")
     try:
@@ -253,9 +270,12 @@ def import_xlsx(session: Session, kind: str, data: bytes, filename: str) -> Impo
                 fail("area", f"the same row as row {seen[key]}")
             seen[key] = n
             records.append(rec)
-    if errors:
-        raise ImportRefused(filename, errors)
-    result = ImportResult(kind, rows=len(records), columns={c: str(header[i]) for c, i in where.items()})
+    return records, errors, {c: str(header[i]) for c, i in where.items()}
+
+
+def write_rows(session: Session, kind: str, records: list[dict[str, Any]], columns: dict[str, str]) -> ImportResult:
+    """Upsert checked rows (an unchanged one is not touched) and count what happened."""
+    result = ImportResult(kind, rows=len(records), columns=columns)
     for rec in records:
         status = session.execute(_UPSERT[kind], rec).scalar_one_or_none()
         if status == "inserted":
@@ -292,3 +312,52 @@ _UPSERT = {
     SELECT CASE WHEN EXISTS (SELECT 1 FROM ins) THEN 'inserted' WHEN EXISTS (SELECT 1 FROM upd) THEN 'updated' END
     """),
 }
+
+
+class _PlanningImporter(Importer):
+    """Targets or allocations from XLSX through the registry: every :class:`CellError` becomes a
+    :class:`~ingest.importing.Problem` (its data row: the sheet's row less the header; its field:
+    the column as written), so the report, the refusal and the ``imports`` row are the common ones."""
+
+    formats = ("xlsx",)
+    roles = ("admin", "planner")
+    kind: ClassVar[str]
+
+    def load(
+        self,
+        session: Session,
+        path: Path,
+        report: ImportReport,
+        options: ImportOptions,
+        who: Principal,
+        progress: Progress | None = None,
+    ) -> None:
+        try:
+            records, errors, columns = check_rows(session, self.kind, path.read_bytes(), report.filename)
+        except ImportRefused as exc:
+            records, errors, columns = [], exc.errors, {}
+        for e in errors:
+            report.problems.append(Problem(e.row - 1 if e.row > 1 else None, e.column, None, e.reason))
+        report.rows = len(records) + len({e.row for e in errors if e.row > 1})
+        if columns:
+            report.notes.append("columns read: " + ", ".join(f"{h} → {c}" for c, h in columns.items()))
+        if progress:
+            progress("writing", report.rows)
+        if errors:
+            return  # refused: run_import rolls back and records it
+        result = write_rows(session, self.kind, records, columns)
+        report.inserted, report.updated, report.unchanged = result.inserted, result.updated, result.unchanged
+
+
+@register
+class TargetImporter(_PlanningImporter):
+    layer = "targets"
+    title = "Targets"
+    kind = "targets"
+
+
+@register
+class AllocationImporter(_PlanningImporter):
+    layer = "allocations"
+    title = "Allocations"
+    kind = "allocations"

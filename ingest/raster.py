@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TextIO
@@ -23,7 +22,7 @@ from shapely.geometry import box
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from ingest.importing import Importer, ImportOptions, ImportReport, register
+from ingest.importing import Importer, ImportOptions, ImportReport, Progress, register
 from spatial import ParameterError
 from spatial.accounts import Principal
 from spatial.models import EPOCHS, HAZARDS, Raster
@@ -169,7 +168,7 @@ class RasterImporter(Importer):
         report: ImportReport,
         options: ImportOptions,
         who: Principal,
-        progress: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         if options.dry_run:
             raise ParameterError("dry_run", "a raster is checked while it is converted: import it, or leave it")

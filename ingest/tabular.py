@@ -21,7 +21,10 @@ in a savepoint, rolled back when the file is refused or it is a dry run).
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
+import operator
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -35,9 +38,9 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ingest import vntext
+from ingest import fastpath, vntext
 from ingest.headers import fold, match_columns
-from ingest.importing import Importer, ImportFileError, ImportOptions, ImportReport, Problem
+from ingest.importing import Importer, ImportFileError, ImportOptions, ImportReport, Problem, Progress
 from ingest.readers import SourceTable, read_table
 from spatial import ParameterError
 from spatial.accounts import Principal
@@ -49,17 +52,7 @@ VN_LON = (101.0, 110.5)
 VN_LAT = (7.5, 24.0)
 
 KINDS = ("text", "int", "money", "float", "date", "bool", "choice", "year", "codes")
-SQL_TYPES = {
-    "text": "text",
-    "int": "integer",
-    "money": "bigint",
-    "float": "double precision",
-    "date": "date",
-    "bool": "boolean",
-    "choice": "text",
-    "year": "smallint",
-    "codes": "text[]",
-}
+SQL_TYPES = {**fastpath.SQL_TYPE, "codes": "text[]"}
 
 
 @dataclass(frozen=True)
@@ -276,6 +269,8 @@ class TableImporter(Importer):
     scope_layer: ClassVar[str | None] = None
     #: geometries must lie in a province the installation knows (not for the provinces themselves)
     check_in_province: ClassVar[bool] = True
+    #: CSV and XLSX rows go through the COPY fast path (:mod:`ingest.fastpath`) where they can
+    fast_path: ClassVar[bool] = True
 
     # ------------------------------------------------------------------ the steps a subclass may extend
     def defaults(self, report: ImportReport) -> dict[str, Any]:
@@ -291,6 +286,11 @@ class TableImporter(Importer):
         """SQL on the staging table before the checks (resolve codes into ids); add problems via
         :meth:`reject_where`."""
 
+    def fast_joins(self, raw: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        """For the fast path: joins on the raw staging table (``raw``: field -> its text column) and
+        the staging columns they fill (column -> expression), so :meth:`resolve` has less to do."""
+        return [], {}
+
     def after_write(self, session: Session, stg: str, report: ImportReport) -> None:
         """SQL after the upsert (link tables, placements)."""
 
@@ -302,7 +302,7 @@ class TableImporter(Importer):
         report: ImportReport,
         options: ImportOptions,
         who: Principal,
-        progress: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         tables = read_table(path, report.filename, report.format, sheet=options.sheet, encoding=options.encoding)
         try:
@@ -350,7 +350,7 @@ class TableImporter(Importer):
         report: ImportReport,
         options: ImportOptions,
         who: Principal,
-        progress: Callable[[str], None] | None,
+        progress: Progress | None,
     ) -> None:
         report.notes.extend(table.notes)
         found = self._match(table, report, options)
@@ -387,18 +387,17 @@ class TableImporter(Importer):
         defaults = self.defaults(report)
         stg = f"import_stage_{self.table}"
         self._create_stage(session, stg)
-        count = 0
-        conn = driver_connection(session)
-        with conn.cursor() as cur:
-            with cur.copy(f"COPY {stg} ({', '.join(self._stage_columns())}) FROM STDIN") as copy:
-                for batch in _batches(rows, BATCH):
-                    staged = self._parse_batch(batch, found, conversions, defaults, report, geometry_from, transformer)
-                    for item in staged:
-                        copy.write_row(self._stage_row(item))
-                    count += len(batch)
-                    if progress:
-                        progress(f"{count:,} rows read")
+        used = self._fast_fields(found, geometry_from, transformer, defaults)
+        if used is not None:
+            all_text = table.csv_source is not None  # a CSV reader yields text only; XLSX cells are typed
+            count = self._copy_fast(session, stg, rows, used, found, conversions, defaults, report, progress, all_text)
+        else:
+            count = self._copy_parsed(
+                session, stg, rows, found, conversions, defaults, report, geometry_from, transformer, progress
+            )
         report.rows = count
+        if progress:
+            progress("checking", count)
         if count == 0:
             report.problems.append(
                 Problem(None, None, None, "no data rows: the file has a header and nothing under it")
@@ -416,15 +415,201 @@ class TableImporter(Importer):
         elif report.errors:
             return  # refused: nothing to write (run_import rolls back)
         if progress:
-            progress("writing")
+            progress("writing", count)
         self._upsert(session, stg, report)
         self.after_write(session, stg, report)
         session.execute(text(f"DROP TABLE {stg}"))
+
+    # ---- into staging
+    def _copy_parsed(
+        self,
+        session: Session,
+        stg: str,
+        rows: Iterator[tuple[int, list[Any], bytes | None]],
+        found: dict[str, int],
+        conversions: dict[int, str],
+        defaults: dict[str, Any],
+        report: ImportReport,
+        geometry_from: str | None,
+        transformer: Any,
+        progress: Progress | None,
+    ) -> int:
+        """The slow path: every row parsed in Python, the good ones COPYed into staging."""
+        count = 0
+        with driver_connection(session).cursor() as cur:
+            with cur.copy(f"COPY {stg} ({', '.join(self._stage_columns())}) FROM STDIN") as copy:
+                for batch in _batches(rows, BATCH):
+                    staged = self._parse_batch(batch, found, conversions, defaults, report, geometry_from, transformer)
+                    for item in staged:
+                        copy.write_row(self._stage_row(item))
+                    count += len(batch)
+                    if progress:
+                        progress("reading", count)
+        return count
+
+    def _fast_fields(
+        self, found: dict[str, int], geometry_from: str | None, transformer: Any, defaults: dict[str, Any]
+    ) -> list[Field] | None:
+        """The fields the COPY fast path stages (:mod:`ingest.fastpath`), or None when this file
+        takes the slow path: the importer checks rows in Python, a field is of a kind SQL does not
+        parse here, or geometries need more than lon/lat in WGS 84."""
+        if not self.fast_path:
+            return None
+        if type(self).check_row is not TableImporter.check_row or type(self)._parse_batch is not (
+            TableImporter._parse_batch
+        ):
+            return None
+        if geometry_from not in (None, "lonlat") or transformer is not None:
+            return None
+        if geometry_from == "lonlat" and self.geometry not in ("point", "any"):
+            return None
+        used = [f for f in self.fields if f.name in found]
+        if any(f.kind not in fastpath.KINDS for f in used):
+            return None
+        if any(callable(defaults.get(f.name, f.default)) for f in self.fields):
+            return None
+        return used + ([LON, LAT] if geometry_from == "lonlat" else [])
+
+    def _copy_fast(
+        self,
+        session: Session,
+        stg: str,
+        rows: Iterator[tuple[int, list[Any], bytes | None]],
+        used: list[Field],
+        found: dict[str, int],
+        conversions: dict[int, str],
+        defaults: dict[str, Any],
+        report: ImportReport,
+        progress: Progress | None,
+        all_text: bool = False,
+    ) -> int:
+        """The fast path (:mod:`ingest.fastpath`): cells as text into a raw staging table by COPY,
+        canonical rows typed in one ``INSERT … SELECT``, the others parsed in Python as ever."""
+        raw = f"{stg}_raw"
+        cols = [f"r{j}" for j in range(len(used))]
+        session.execute(text(f"DROP TABLE IF EXISTS {raw}"))
+        session.execute(
+            text(f"CREATE TEMP TABLE {raw} (row_no integer, {', '.join(f'{c} text' for c in cols)}) ON COMMIT DROP")
+        )
+        idx = [found[f.name] for f in used]
+        kinds = [f.kind for f in used]
+        encs = [conversions.get(i) for i in idx]
+        count = 0
+        conn = driver_connection(session)
+        # as CSV text written by the csv module a batch at a time (C speed): an empty cell and a
+        # missing one both arrive as NULL, which the SQL below reads as empty, as Field.parse does
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        pick = operator.itemgetter(*idx)
+        with conn.cursor() as cur, cur.copy(f"COPY {raw} (row_no, {', '.join(cols)}) FROM STDIN (FORMAT csv)") as copy:
+            for batch in _batches(rows, BATCH):
+                if all_text and not any(encs) and len(idx) > 1:  # CSV: every cell is text already
+                    writer.writerows([(n, *pick(cells)) for n, cells, _w in batch])
+                else:
+                    for n, cells, _w in batch:
+                        out: list[Any] = [n]
+                        for i, kind, enc in zip(idx, kinds, encs, strict=True):
+                            v = cells[i] if i < len(cells) else None
+                            if v is not None and not isinstance(v, str):
+                                v = fastpath.cell_text(v, kind)
+                            elif enc and v:
+                                v = vntext.convert(v, enc)
+                            out.append(v)
+                        writer.writerow(out)
+                copy.write(buf.getvalue())
+                buf.seek(0)
+                buf.truncate()
+                count += len(batch)
+                if progress:
+                    progress("reading", count)
+        if count == 0:
+            return 0
+        session.execute(text(f"ANALYZE {raw}"))  # the joins below are planned for its real size
+        params = fastpath.Params()
+        oks: list[str] = []
+        values: dict[str, str] = {}
+        joins: list[str] = []
+        by_name = dict(zip((f.name for f in used), cols, strict=True))
+        for f in [*self.fields, *([LON, LAT] if LON in used else [])]:
+            default = defaults.get(f.name, f.default)
+            sql_type = SQL_TYPES[f.kind]
+            dflt = f"NULL::{sql_type}" if default is None else f"CAST({params.add(default)} AS {sql_type})"
+            c = by_name.get(f.name)
+            if c is None:
+                values[f.name] = dflt
+                continue
+            dates = None
+            if f.kind == "date":
+                dates = f"d{len(joins)}"
+                joins.append(f"LEFT JOIN {fastpath.DATES} {dates} ON {dates}.s = {c}")
+            canonical, value = fastpath.parsed(
+                f.kind, c, params, choices=f.choices, lo=f.minimum, hi=f.maximum, dates=dates
+            )
+            if f.kind == "text" and f.max_length:
+                canonical = f"({canonical} AND char_length({c}) <= {int(f.max_length)})"
+            empty = f"({c} IS NULL OR {c} = '')"
+            oks.append(
+                f"(CASE WHEN {empty} THEN {'false' if f.required and default is None else 'true'} ELSE {canonical} END)"
+            )
+            values[f.name] = f"(CASE WHEN {empty} THEN {dflt} ELSE {value} END)"
+        if LON in used:
+            x, y = by_name["lon"], by_name["lat"]
+            xe, ye = f"({x} IS NULL OR {x} = '')", f"({y} IS NULL OR {y} = '')"
+            oks.append(
+                f"(CASE WHEN {xe} AND {ye} THEN {'false' if self.geometry_required else 'true'} "
+                f"WHEN {xe} OR {ye} THEN false "
+                f"WHEN NOT ({x} ~ {params.add('^-?[0-9]{1,15}([.][0-9]{1,15})?$')} "
+                f"AND {y} ~ {params.add('^-?[0-9]{1,15}([.][0-9]{1,15})?$')}) THEN false "
+                f"ELSE {x}::float8 BETWEEN -180 AND 180 AND {y}::float8 BETWEEN -90 AND 90 "
+                f"AND NOT ({x}::float8 BETWEEN {VN_LAT[0]} AND {VN_LAT[1]} "
+                f"AND {y}::float8 BETWEEN {VN_LON[0]} AND {VN_LON[1]}) END)"
+            )
+        ok = " AND ".join(oks) or "true"
+        names = [f.name for f in self.fields] + (["lon", "lat"] if LON in used else [])
+        more_joins, more = self.fast_joins(by_name)
+        joins += more_joins
+        values.update(more)
+        names += list(more)
+        typed_rows = session.execute(
+            text(
+                f"INSERT INTO {stg} (row_no, {', '.join(names)}) "
+                f"SELECT row_no, {', '.join(values[n] for n in names)} FROM {raw} {' '.join(joins)} WHERE {ok}"
+            ),
+            params.values,
+        )
+        typed = rowcount(typed_rows)
+        if typed == count:
+            session.execute(text(f"DROP TABLE {raw}"))
+            return count
+        # the rest: parsed in Python as the slow path parses them, for the same problems and repairs
+        session.execute(
+            text(
+                f"DECLARE import_rest NO SCROLL CURSOR FOR SELECT row_no, {', '.join(cols)} FROM {raw} r "
+                f"WHERE NOT EXISTS (SELECT FROM {stg} s WHERE s.row_no = r.row_no) ORDER BY row_no"
+            )
+        )
+        local = {f.name: j for j, f in enumerate(used)}
+        geometry_from = "lonlat" if LON in used else None
+        while fetched := session.execute(text(f"FETCH {BATCH} FROM import_rest")).all():
+            staged = self._parse_batch(
+                [(r[0], list(r[1:]), None) for r in fetched], local, {}, defaults, report, geometry_from, None
+            )
+            with conn.cursor() as cur, cur.copy(f"COPY {stg} ({', '.join(self._stage_columns())}) FROM STDIN") as copy:
+                for item in staged:
+                    copy.write_row(self._stage_row(item))
+        session.execute(text("CLOSE import_rest"))
+        session.execute(text(f"DROP TABLE {raw}"))
+        return count
 
     def _duplicates(self, session: Session, stg: str, report: ImportReport) -> None:
         """Rows whose key an earlier row of the file has: reported and dropped from staging (found in
         SQL, so memory stays flat however many rows the file has)."""
         keys = ", ".join(self.key)
+        # most files have none: a hash aggregate finds that faster than numbering every row
+        if not session.execute(
+            text(f"SELECT EXISTS (SELECT FROM {stg} GROUP BY {keys} HAVING count(*) > 1)")
+        ).scalar_one():
+            return
         dups = session.execute(
             text(f"""DELETE FROM {stg} s USING (
                        SELECT row_no, min(row_no) OVER (PARTITION BY {keys}) AS first FROM {stg}) d
@@ -850,6 +1035,8 @@ def _signed_area(geom: Any) -> float:
 def _show(value: Any) -> str | None:
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a spreadsheet's 0 is read as 0.0: shown as typed
     s = str(value)
     return s if len(s) <= 200 else s[:197] + "…"
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -32,7 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ingest.headers import fold
-from ingest.importing import Importer, ImportOptions, ImportReport, Problem, register
+from ingest.importing import Importer, ImportOptions, ImportReport, Problem, Progress, register
 from ingest.readers import read_table
 from ingest.tabular import Field
 from spatial.accounts import Principal
@@ -87,7 +86,7 @@ class VisitImporter(Importer):
         report: ImportReport,
         options: ImportOptions,
         who: Principal,
-        progress: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         from ingest.visits import InvalidVisit, VisitConflict, VisitForbidden, sync_batch
 
@@ -166,7 +165,7 @@ class VisitImporter(Importer):
                         )
                         bodies = []
                         if progress:
-                            progress(f"{count:,} rows read")
+                            progress("reading", count)
                 if bodies:
                     self._send(session, who, bodies, report, sync_batch, (InvalidVisit, VisitConflict, VisitForbidden))
                 report.rows = count

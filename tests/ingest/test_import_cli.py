@@ -129,3 +129,65 @@ def test_killed_at_random_moments_leaves_none_or_all(import_settings, tmp_path: 
                 s.execute(text("DELETE FROM household_units"))
                 s.execute(text("DELETE FROM households WHERE code LIKE 'K-%'"))
     assert seen  # (which outcomes happened depends on timing; each was none or all)
+
+
+def test_cli_progress_lines_only_when_asked_off_a_terminal(import_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from webapp.cli import main
+
+    runner = CliRunner(env={"SINHKE_DATABASE_URL": database_url(import_settings)})
+    path = _file(tmp_path / "g.csv", 20, "G")
+    quiet = runner.invoke(main, ["import", "households", str(path), "--dry-run"])
+    assert quiet.exit_code == 0 and "reading:" not in quiet.stderr
+    shown = runner.invoke(main, ["import", "households", str(path), "--dry-run", "--progress"])
+    assert shown.exit_code == 0, shown.output
+    lines = [line.strip() for line in shown.stderr.splitlines() if line.strip()]
+    phases = [line.split(":")[0] for line in lines]
+    assert phases == ["reading", "checking", "writing"], lines
+    assert lines[0] == "reading: 20 of about 20 rows (100 %)"
+
+
+def test_an_import_out_of_process_writes_its_progress_then_its_report(import_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """What the upload page does with a large file: the row made (running), the import started in a
+    process of its own (ingest.import_once), its progress polled on the row until the report."""
+    import time
+    from dataclasses import asdict
+
+    from ingest.import_once import launch
+    from ingest.importing import start_import
+    from spatial.accounts import SYSTEM
+
+    work = tmp_path / "upload"
+    work.mkdir()
+    path = _file(work / "upload", 20_000, "W")
+    with transaction(import_settings) as s:
+        import_id = start_import(s, "households", path, "danh_sach.csv", SYSTEM)
+        estimated = s.execute(text("SELECT rows_estimated FROM imports WHERE id = :i"), {"i": import_id}).scalar_one()
+    assert 18_000 <= estimated <= 22_000
+    spec = {
+        "import_id": import_id,
+        "path": str(path),
+        "filename": "danh_sach.csv",
+        "layer": "households",
+        "who": asdict(SYSTEM),
+        "options": {"skip_invalid": False},
+    }
+    launch(import_settings, spec)
+    seen: list[tuple[str, int]] = []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        with transaction(import_settings) as s:
+            status, phase, rows = s.execute(
+                text("SELECT status, phase, rows_read FROM imports WHERE id = :i"), {"i": import_id}
+            ).one()
+        if status != "running":
+            break
+        if phase and (not seen or seen[-1] != (phase, rows)):
+            seen.append((phase, rows))
+        time.sleep(0.05)
+    with transaction(import_settings) as s:
+        done = s.execute(text("SELECT * FROM imports WHERE id = :i"), {"i": import_id}).one()
+    assert (done.status, done.rows, done.inserted, done.phase) == ("imported", 20_000, 20_000, None), done.error
+    assert _count(import_settings, "W") == 20_000
+    assert seen and {p for p, _ in seen} <= {"queued", "reading", "checking", "writing"}
+    assert [r for _p, r in seen] == sorted(r for _p, r in seen)  # rows only go up
+    assert not work.exists()  # the process removed the upload's folder

@@ -88,3 +88,58 @@ def test_targets_unknown_indicator_and_scope(db, accounts):
     mine = xlsx([["Địa bàn", "Năm", "Chỉ tiêu", "Giá trị"], [accounts.commune_a, 2025, "Giảm tỷ lệ hộ nghèo", 2.5]])
     assert import_xlsx(db, "targets", mine, "t.xlsx").inserted == 1
     assert _count(db, "targets") == before + 1
+
+
+def test_targets_and_allocations_are_layers_of_the_import_registry(db, accounts, tmp_path):
+    """Through run_import (``sinhke import targets|allocations``, the upload page): the common
+    report (data rows, as a spreadsheet user counts them below the header), all or nothing, the
+    imports row, and re-sending changes nothing."""
+    from ingest.importing import importer_for, layers, run_import
+    from spatial.accounts import SYSTEM
+
+    assert {"targets", "allocations"} <= set(layers())
+    assert importer_for("targets", "xlsx").layer == "targets"
+    _clear(db)
+    bad = tmp_path / "von.xlsx"
+    bad.write_bytes(
+        xlsx(
+            [
+                ["Dự án / Tiểu dự án", "Mã địa bàn", "Năm", "Nguồn vốn", "Vốn giao"],
+                ["3.1", accounts.commune_a, 2024, "trung ương", 1_000_000],
+                ["3.1", accounts.commune_a, 2024, "địa phương", -5],
+            ]
+        )
+    )
+    refused = run_import(db, "allocations", bad, "von.xlsx", SYSTEM)
+    assert (refused.status, refused.rows, refused.inserted, refused.rejected) == ("refused", 2, 0, 1)
+    assert [(p.row, p.field.split(" ")[0], p.reason) for p in refused.problems] == [
+        (2, "E", "-5: money cannot be negative")
+    ]
+    assert _count(db, "allocations") == 0
+    good = tmp_path / "muc_tieu.xlsx"
+    good.write_bytes(
+        xlsx(
+            [
+                ["Mã địa bàn", "Năm", "Chỉ tiêu", "Giá trị"],
+                [accounts.commune_a, 2025, "số hộ được hỗ trợ", 120],
+                [accounts.commune_a, 2025, "hộ có nước sinh hoạt", 80],
+            ]
+        )
+    )
+    first = run_import(db, "targets", good, "muc_tieu.xlsx", SYSTEM)
+    again = run_import(db, "targets", good, "muc_tieu.xlsx", SYSTEM)
+    assert (first.status, first.inserted, again.inserted, again.unchanged) == ("imported", 2, 0, 2)
+    stored = db.execute(
+        text(
+            "SELECT layer, status, inserted, unchanged FROM imports WHERE filename IN ('von.xlsx', 'muc_tieu.xlsx') ORDER BY id"
+        )
+    ).all()
+    assert [tuple(r) for r in stored] == [
+        ("allocations", "refused", 0, 0),
+        ("targets", "imported", 2, 0),
+        ("targets", "imported", 0, 2),
+    ]
+    csv_file = tmp_path / "t.csv"
+    csv_file.write_text("Mã địa bàn,Năm\n1,2\n", encoding="utf-8")
+    with pytest.raises(Exception, match="targets cannot be imported from a csv file"):
+        run_import(db, "targets", csv_file, "t.csv", SYSTEM)

@@ -195,7 +195,7 @@ def _upload(client, path: Path, **fields):
     return client.post("/admin/rasters", data=data, content_type="multipart/form-data")
 
 
-def test_admin_uploads_and_everyone_reads(app, accounts, tmp_path):
+def test_admin_uploads_and_everyone_reads(app, accounts, db, tmp_path):
     admin = client_for(app, accounts, "admin")
     src = _tif(tmp_path, "upload_rp10.tif", seed=21)
     r = _upload(admin, src, scenario="historical", licence="CC-BY-4.0")

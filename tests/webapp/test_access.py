@@ -128,6 +128,7 @@ ROUTES = {
     "imports.imports_page": "planner",
     "imports.upload": "planner_write",
     "imports.report": "planner",
+    "imports.progress": "planner",
     "imports.problems": "planner",
     # siting: planners and admins run; a scenario is seen by users who see all of its communes
     "siting.page": "page",

@@ -85,3 +85,49 @@ def test_bad_uploads_are_400s_and_too_large_is_413(app, accounts, monkeypatch) -
         content_type="multipart/form-data",
     )
     assert r.status_code == 413
+
+
+def test_a_running_import_shows_its_progress_and_polls_it(app, db, accounts, demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """The report page of an import still running (as the upload of a large file leaves it): its
+    phase and rows of about how many, the poll address; the JSON the page polls; the list."""
+    from ingest.importing import set_progress, start_import
+    from spatial.accounts import get_user, principal
+
+    planner = client_for(app, accounts, "planner")
+    who = principal(get_user(db, accounts.name("planner")))
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "f.csv"
+        path.write_text(HEADER + "".join(f"R-{i},Lò Văn Tư,{accounts.commune_a},4,2025-09-01,,\n" for i in range(500)))
+        import_id = start_import(db, "households", path, "lon.csv", who)
+    set_progress(db, import_id, "reading", 120)
+    # the import's process holds its lock while it lives (ingest.import_once): here, another connection
+    from ingest.importing import ALIVE_NAMESPACE
+    from spatial.db import engine_for
+
+    alive = engine_for(demo_settings).connect()
+    alive.execute(text("SELECT pg_advisory_lock(:ns, :id)"), {"ns": ALIVE_NAMESPACE, "id": import_id})
+    page = planner.get(f"/imports/{import_id}?lang=vi").get_data(as_text=True)
+    assert 'id="import-progress"' in page and "import_progress.js" in page
+    assert "đọc tệp" in page and "120 / khoảng 500 dòng" in page
+    polled = planner.get(f"/imports/{import_id}/progress").get_json()
+    assert polled == {
+        "id": import_id,
+        "status": "running",
+        "phase": "reading",
+        "rows_read": 120,
+        "rows_estimated": 500,
+        "error": None,
+    }
+    assert "đang chạy" in planner.get("/imports?lang=vi").get_data(as_text=True)
+    # the process dies (kill -9): its lock goes with it, and the page says the import failed
+    alive.invalidate()  # its database session ends, as a killed process's does
+    alive.close()
+    assert planner.get(f"/imports/{import_id}/progress").get_json()["status"] == "failed"
+    page = planner.get(f"/imports/{import_id}?lang=en").get_data(as_text=True)
+    assert "stopped before it finished; nothing was written" in page
+    worker = client_for(app, accounts, "extension_worker")
+    assert worker.get(f"/imports/{import_id}/progress").status_code == 403
+    assert client_for(app, accounts, "admin").get("/imports/999999999/progress").status_code == 404

@@ -118,6 +118,9 @@ def _layer_command(layer: str, title: str) -> click.Command:
         help="write the problems as CSV here",
     )
     @click.option("--json", "as_json", is_flag=True, help="print the report as one JSON object")
+    @click.option(
+        "--progress", "show_progress", is_flag=True, help="progress lines on stderr even when it is not a terminal"
+    )
     @click.pass_obj
     def command(
         settings: Settings,
@@ -130,6 +133,7 @@ def _layer_command(layer: str, title: str) -> click.Command:
         sheet: str | None,
         report_file: Path | None,
         as_json: bool,
+        show_progress: bool,
     ) -> None:
         import json
 
@@ -146,10 +150,10 @@ def _layer_command(layer: str, title: str) -> click.Command:
             encoding=encoding,
             sheet=sheet,
         )
-        progress = _progress_printer()
+        progress = _progress_printer(file, show_progress)
         with as_cli_user(settings) as s:
             report = run_import(s, layer, file, file.name, _operator(), options, progress=progress)
-        if sys.stderr.isatty():
+        if progress is not None and sys.stderr.isatty():
             click.echo("", err=True)  # end the progress line
         if report_file is not None:
             report_file.write_bytes(problems_csv(report.problems))
@@ -163,19 +167,30 @@ def _layer_command(layer: str, title: str) -> click.Command:
     return command
 
 
-def _progress_printer() -> Any:
-    """Progress on stderr: one line rewritten in place on a terminal, else a line every 100,000 rows."""
-    tty = sys.stderr.isatty()
-    state = {"last": 0}
+def _progress_printer(file: Path, forced: bool) -> Any:
+    """Progress on stderr, on a terminal (one line rewritten in place) or with ``--progress`` (a line
+    at each phase and every 100,000 rows): the phase, rows read, of about how many (from the
+    file's size) and the share done. None: no progress shown."""
+    from ingest.readers import ImportFileError, estimate_rows, sniff
 
-    def show(message: str) -> None:
+    tty = sys.stderr.isatty()
+    if not (tty or forced):
+        return None
+    try:
+        estimated = estimate_rows(file, sniff(file, file.name)[0])
+    except (ImportFileError, OSError):
+        estimated = None  # run_import says what is wrong with the file
+    state: dict[str, Any] = {"last": 0, "phase": None}
+
+    def show(phase: str, rows: int) -> None:
+        line = f"{phase}: {rows:,} rows"
+        if estimated:
+            line = f"{phase}: {rows:,} of about {estimated:,} rows ({min(100, rows * 100 // max(estimated, 1))} %)"
         if tty:
-            click.echo(f"\r  {message}   ", err=True, nl=False)
-            return
-        rows = int(message.split()[0].replace(",", "")) if message[:1].isdigit() else None
-        if rows is None or rows - state["last"] >= 100_000:
-            state["last"] = rows or state["last"]
-            click.echo(f"  {message}", err=True)
+            click.echo(f"\r  {line}   ", err=True, nl=False)
+        elif phase != state["phase"] or rows - state["last"] >= 100_000:
+            state["phase"], state["last"] = phase, rows
+            click.echo(f"  {line}", err=True)
 
     return show
 

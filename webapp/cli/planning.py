@@ -27,11 +27,19 @@ def planning() -> None:
 @click.option("--user", "user_name", metavar="NAME", help="Import as this user: only their areas are accepted.")
 @click.pass_obj
 def import_command(settings: Settings, kind: str, file: Path, user_name: str | None) -> None:
-    from ingest.planning_xlsx import import_xlsx
+    """An alias of ``sinhke import targets|allocations FILE`` (the registry's layers), scoped to
+    ``--user`` when given; a refused file names every bad row and column, as it always did."""
+    from ingest.importing import run_import
+    from ingest.planning_xlsx import CellError, ImportRefused
     from spatial.accounts import apply_scope, get_user, principal
+    from webapp.cli.import_data import _operator
 
     with as_cli_user(settings) as session:
+        who = _operator()
         if user_name:
-            apply_scope(session, principal(get_user(session, user_name)))
-        r = import_xlsx(session, kind, file.read_bytes(), file.name)
+            who = principal(get_user(session, user_name))
+            apply_scope(session, who)
+        r = run_import(session, kind, file, file.name, who)
+    if r.refused:
+        raise ImportRefused(file.name, [CellError((p.row or 0) + 1, p.field or "-", p.reason) for p in r.errors])
     click.echo(f"{file.name}: {r.rows} rows: {r.inserted} added, {r.updated} changed, {r.unchanged} unchanged")

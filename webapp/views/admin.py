@@ -173,12 +173,20 @@ def rasters() -> ResponseReturnValue:
 
 @bp.post("/rasters")
 def upload_raster() -> ResponseReturnValue:
-    """A GeoTIFF from the form: checked, stored as a COG and catalogued, or refused with the reason."""
-    from ingest.raster import RasterMetadata, ingest_raster
+    """A GeoTIFF from the form: checked, stored as a COG and catalogued, or refused with the reason.
+    It goes through the import registry (layer ``raster``) as ``sinhke import raster`` does, so
+    it is an ``imports`` row too."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from ingest.importing import ImportFileError, ImportOptions, run_import
+    from ingest.raster import RasterMetadata
     from spatial.raster import RasterError
 
     f = request.form
     upload = request.files.get("file")
+    work = Path(tempfile.mkdtemp(prefix="sinhke-raster-"))
     try:
         if upload is None or not upload.filename:
             raise ParameterError("file", "choose a GeoTIFF to upload")
@@ -193,20 +201,19 @@ def upload_raster() -> ResponseReturnValue:
             name=f.get("name") or None,
         )
         replaces = _whole(f.get("replaces"), "replaces")
-        row, new = ingest_raster(
-            get_session(),
-            upload.stream,
-            upload.filename,
-            meta,
-            signed_in().name,
-            settings=current_app.config["SINHKE"],
-        )
+        path = work / "upload"
+        upload.save(path)  # the size limits: the app's (413), then the raster store's (ingest_raster)
+        options = ImportOptions(extra={"metadata": meta, "settings": current_app.config["SINHKE"]})
+        report = run_import(get_session(), "raster", path, upload.filename, signed_in(), options)
+        row, new = report.result
         if replaces is not None:
             from spatial.raster_catalogue import retire_raster
 
             retire_raster(get_session(), replaces, signed_in().name, replaced_by=row.id)
-    except (RasterError, ParameterError, NotFound) as exc:
+    except (RasterError, ParameterError, NotFound, ImportFileError) as exc:
         return _rasters_page(error=str(exc)), 400  # nothing stored: the request's transaction rolls back
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return redirect(url_for("admin.rasters", added=row.id, new=int(new)), 303)
 
 

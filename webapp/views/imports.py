@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
@@ -19,6 +19,7 @@ from ingest.importing import (
     layers,
     problems_csv,
     run_import,
+    start_import,
 )
 from spatial import ParameterError
 from spatial.params import MAX_ID, whole_number
@@ -30,6 +31,9 @@ bp = Blueprint("imports", __name__)
 ROLES = ("admin", "planner")
 #: problems listed on the page (the CSV download has them all)
 PAGE_PROBLEMS = 500
+#: a file larger than this is imported in a process of its own (ingest.import_once) while the
+#: report page shows its progress; a smaller one in the request, its report shown at once
+BACKGROUND_BYTES = 2 * 1024**2
 
 
 def _allowed() -> None:
@@ -67,12 +71,14 @@ def imports_page() -> ResponseReturnValue:
 def upload() -> ResponseReturnValue:
     """The file is copied to a temporary folder (the size limit is the app's MAX_CONTENT_LENGTH: 413),
     imported in the request's transaction, and the report shown; a refused file writes nothing
-    but its ``imports`` row."""
+    but its ``imports`` row. A file over :data:`BACKGROUND_BYTES` is imported out of the request
+    (:func:`_in_background`) and the report page shows its progress until it is done."""
     _allowed()
     who = signed_in()
     f = request.form
     upload = request.files.get("file")
     work = Path(tempfile.mkdtemp(prefix="sinhke-upload-"))
+    background = False
     try:
         if upload is None or not upload.filename:
             raise ParameterError("file", "choose a file to import")
@@ -97,19 +103,55 @@ def upload() -> ResponseReturnValue:
             encoding=f.get("encoding") or None,
             sheet=f.get("sheet") or None,
         )
-        report = run_import(get_session(), layer, path, Path(upload.filename).name, who, options)
+        filename = Path(upload.filename).name
+        if path.stat().st_size > BACKGROUND_BYTES:
+            import_id = _in_background(layer, path, filename, options)
+            background = True  # the import's process removes the folder when done
+            return redirect(url_for("imports.report", import_id=import_id), 303)
+        report = run_import(get_session(), layer, path, filename, who, options)
     except (ImportFileError, ParameterError) as exc:
         return _page(error=str(exc), form=dict(f)), 400
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not background:
+            shutil.rmtree(work, ignore_errors=True)
     return redirect(url_for("imports.report", import_id=report.import_id), 303)
 
 
+def _in_background(layer: str, path: Path, filename: str, options: ImportOptions) -> int:
+    """The ``imports`` row made and committed (status running), then the import started in a
+    process of its own, as /admin/jobs' "run now" starts a job; the report page follows it."""
+    from dataclasses import asdict
+
+    from ingest.import_once import launch
+
+    who = signed_in()
+    session = get_session()
+    import_id = start_import(session, layer, path, filename, who)
+    session.commit()  # the process and the page read the row
+    launch(
+        current_app.config["SINHKE"],
+        {
+            "import_id": import_id,
+            "path": str(path),
+            "filename": filename,
+            "layer": layer,
+            "who": asdict(who),
+            "options": {k: v for k, v in asdict(options).items() if k != "extra"},
+        },
+    )
+    return import_id
+
+
 def _import_row(import_id: str) -> Any:
+    from ingest.importing import check_alive
+
     iid = whole_number(import_id, "import_id", 0, 1, MAX_ID)
-    row = get_session().execute(text("SELECT * FROM imports WHERE id = :i"), {"i": iid}).one_or_none()
+    session = get_session()
+    row = session.execute(text("SELECT * FROM imports WHERE id = :i"), {"i": iid}).one_or_none()
     if row is None:
         abort(404, f"no import {iid} (or not one of yours)")
+    if not check_alive(session, row):  # its process died: the row now says failed
+        row = session.execute(text("SELECT * FROM imports WHERE id = :i"), {"i": iid}).one()
     return row
 
 
@@ -118,6 +160,23 @@ def report(import_id: str) -> ResponseReturnValue:
     _allowed()
     row = _import_row(import_id)
     return render_template("import_report.html", r=row, problems=row.problems[:PAGE_PROBLEMS], shown=PAGE_PROBLEMS)
+
+
+@bp.get("/imports/<import_id>/progress")
+def progress(import_id: str) -> ResponseReturnValue:
+    """A running import's phase and rows, for the report page to poll (JSON)."""
+    _allowed()
+    r = _import_row(import_id)
+    return jsonify(
+        {
+            "id": r.id,
+            "status": r.status,
+            "phase": r.phase,
+            "rows_read": r.rows_read,
+            "rows_estimated": r.rows_estimated,
+            "error": r.error,
+        }
+    )
 
 
 @bp.get("/imports/<import_id>/problems.csv")
