@@ -1,7 +1,7 @@
 """Imports: the days people write (the COPY fast path), and progress on the imports row
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0023
 
 ``import_date_forms``: every day from 1900 to 2100 as a provincial spreadsheet writes it
 (``2024-03-05``, ``05/03/2024``, ``5/3/2024``) and the date it is. The import's COPY fast path
@@ -18,7 +18,7 @@ the progress was last written, and the error. The application role may update it
 from alembic import op
 
 revision = "0024"
-down_revision = "0021"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 

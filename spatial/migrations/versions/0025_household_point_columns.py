@@ -2,7 +2,7 @@
 that row-level security lets use an index
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-02 03:40:00.000000
 
 Under a row-level-security policy PostgreSQL may use a condition as an index condition only
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0025"
-down_revision = "0023"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
