@@ -226,6 +226,7 @@ TABLE_LABELS = {
     "programme_parts": _("Programme projects and sub-projects"),
     "targets": _("Targets"),
     "allocations": _("Allocations and disbursements"),
+    "roads": _("Roads"),
     "sensor_things": _("Sensor devices"),
     "sensor_sensors": _("Sensor types"),
     "sensor_datastreams": _("Sensor datastreams"),

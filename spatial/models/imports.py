@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, func
+from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,7 +22,7 @@ class Import(Base):
 
     __tablename__ = "imports"
     __table_args__ = (
-        CheckConstraint("status IN ('imported','refused','dry_run')", name="status"),
+        CheckConstraint("status IN ('imported','refused','dry_run','running','failed')", name="status"),
         Index("ix_imports_layer_started", "layer", "started_at"),
         Index("ix_imports_sha256", "sha256"),
     )
@@ -49,3 +49,10 @@ class Import(Base):
     options: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     duration_ms: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    #: while an import runs out of process (migration 0024): its phase, rows read of about how many,
+    #: when it last said so, and why it failed
+    phase: Mapped[str | None] = mapped_column(String(10))
+    rows_read: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    rows_estimated: Mapped[int | None] = mapped_column(Integer)
+    progress_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
