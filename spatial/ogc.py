@@ -121,11 +121,27 @@ class ItemsQuery:
     filter: str | None = None
     filter_crs: str = CRS84
     sortby: tuple[tuple[str, bool], ...] = ()  # (property, descending)
+    #: keyset paging: the page starts after this row (the ``next`` link of an unsorted page says
+    #: where the page before it ended), read by index instead of skipping ``offset`` rows
+    after: int | None = None
     args: dict[str, str] = field(default_factory=dict)
 
 
 KNOWN_PARAMETERS = frozenset(
-    {"f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang", "filter-crs", "sortby"}
+    {
+        "f",
+        "limit",
+        "offset",
+        "after",
+        "bbox",
+        "bbox-crs",
+        "crs",
+        "datetime",
+        "filter",
+        "filter-lang",
+        "filter-crs",
+        "sortby",
+    }
 )
 
 
@@ -157,6 +173,9 @@ def parse_items_query(c: Collection, args: dict[str, str]) -> ItemsQuery:
     unknown = set(args) - KNOWN_PARAMETERS
     if unknown:
         raise ParameterError(sorted(unknown)[0], "unknown parameter", sorted(KNOWN_PARAMETERS))
+    after = int_parameter(args, "after", 0, 0, 2**31 - 1) if args.get("after") not in (None, "") else None
+    if after is not None and sortby:
+        raise ParameterError("after", "a page of a sorted collection is addressed by offset, not after")
     return ItemsQuery(
         limit=limit,
         offset=offset,
@@ -167,6 +186,7 @@ def parse_items_query(c: Collection, args: dict[str, str]) -> ItemsQuery:
         filter=args.get("filter") or None,
         filter_crs=filter_crs,
         sortby=tuple(sortby),
+        after=after,
         args=args,
     )
 
@@ -289,6 +309,7 @@ class ItemsPage:
     matched: int
     returned: int
     features_json: str  # the GeoJSON features array as PostgreSQL wrote it
+    last_id: int | None = None  # the page's last row (ids ascending when unsorted): the next page starts after it
 
 
 #: the tile layer whose version moves with every write to the tables a collection's rows and
@@ -369,12 +390,14 @@ def items(session: Session, c: Collection, q: ItemsQuery) -> ItemsPage:
     # its features are aggregated in the same order (a row_number() over every row up to the
     # offset took as long again as the offset itself)
     keys = [columns[name].label(f"k{i}") for i, (name, _desc) in enumerate(q.sortby)]
+    # after a known row (an unsorted page's next link): an index range, not an offset to skip
+    keyset = [rel.c.id > q.after] if q.after is not None else []
     ids = (
         select(rel.c.id, *keys)
-        .where(*conds)
+        .where(*conds, *keyset)
         .order_by(*_ordered([columns[name] for name, _ in q.sortby], q.sortby), rel.c.id)
         .limit(q.limit)
-        .offset(q.offset)
+        .offset(0 if q.after is not None else q.offset)
         .subquery("ids")
     )
     page = (
@@ -386,6 +409,7 @@ def items(session: Session, c: Collection, q: ItemsQuery) -> ItemsPage:
     features = (
         select(
             func.count().label("returned"),
+            func.max(page.c.pid).label("last_id"),
             cast(func.coalesce(func.json_agg(aggregate_order_by(page.c.f, *in_order)), func.json_build_array()), Text),
         )
         .select_from(page)
@@ -394,7 +418,7 @@ def items(session: Session, c: Collection, q: ItemsQuery) -> ItemsPage:
     row = session.execute(select(matched, *features.c)).one()
     if known is None:
         _remember_count(count_key, int(row[0]))
-    return ItemsPage(matched=row[0], returned=row[1], features_json=row[2])
+    return ItemsPage(matched=row[0], returned=row[1], features_json=row[3], last_id=row[2])
 
 
 def item(session: Session, c: Collection, feature_id: str, crs: str = CRS84) -> str:

@@ -37,6 +37,11 @@ def _items_parameters(c: Collection, temporal: bool) -> list[dict[str, Any]]:
         ),
         _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "features to skip"),
         _query(
+            "after",
+            {"type": "integer", "minimum": 0, "maximum": 2147483647},
+            "keyset paging (unsorted pages only): the page starts after this row; the next links carry it",
+        ),
+        _query(
             "bbox",
             {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
             "minx,miny,maxx,maxy in bbox-crs",

@@ -229,7 +229,9 @@ def items_view(collection_id: str) -> ResponseReturnValue:
         return _download(c, q, fmt)
     page = items(session, c, q)
     _ = _translator()
-    links = _page_links(c, q.limit, q.offset, page.matched, page.returned, _)
+    # an unsorted page's next link continues after its last row (keyset), as clients follow it
+    after = page.last_id if not q.sortby else None
+    links = _page_links(c, q.limit, q.offset, page.matched, page.returned, _, after)
     if fmt == "html":
         features = json.loads(page.features_json)
         columns = download_columns(c)
@@ -257,16 +259,29 @@ def _ogc_args() -> dict[str, str]:
 
 
 def _page_links(
-    c: Collection, limit: int, offset: int, matched: int, returned: int, _: Translate
+    c: Collection,
+    limit: int,
+    offset: int,
+    matched: int,
+    returned: int,
+    _: Translate,
+    after: int | None = None,
 ) -> list[dict[str, Any]]:
-    args = {k: v for k, v in _ogc_args().items() if k not in ("offset", "limit", "f")}
+    args = {k: v for k, v in _ogc_args().items() if k not in ("offset", "limit", "f", "after")}
+    here = _ogc_args().get("after")
 
-    def href(off: int, f: str = "json") -> str:
-        return _url("ogc.items_view", collection_id=c.id, **args, limit=limit, offset=off, f=f)
+    def href(off: int, f: str = "json", start: Any = None) -> str:
+        extra = {"after": start} if start not in (None, "") else {}
+        return _url("ogc.items_view", collection_id=c.id, **args, limit=limit, offset=off, f=f, **extra)
 
     links = [
-        {"rel": "self", "type": GEOJSON_MIME, "title": _("this page"), "href": href(offset)},
-        {"rel": "alternate", "type": "text/html", "title": _("this page (HTML)"), "href": href(offset, "html")},
+        {"rel": "self", "type": GEOJSON_MIME, "title": _("this page"), "href": href(offset, start=here)},
+        {
+            "rel": "alternate",
+            "type": "text/html",
+            "title": _("this page (HTML)"),
+            "href": href(offset, "html", start=here),
+        },
         {
             "rel": "collection",
             "type": JSON_MIME,
@@ -275,7 +290,8 @@ def _page_links(
         },
     ]
     if offset + returned < matched:
-        links.append({"rel": "next", "type": GEOJSON_MIME, "title": _("next page"), "href": href(offset + limit)})
+        nxt = href(offset + limit, start=after)
+        links.append({"rel": "next", "type": GEOJSON_MIME, "title": _("next page"), "href": nxt})
     if offset > 0:
         links.append(
             {"rel": "prev", "type": GEOJSON_MIME, "title": _("previous page"), "href": href(max(0, offset - limit))}
