@@ -168,6 +168,7 @@ def label(table: dict[str, Any], value: Any) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         role_label=lambda v: label(ROLE_LABELS, v),
+        status_label=lambda v: label(STATUS_LABELS, v),
         hazard_label=lambda v: label(HAZARD_LABELS, v),
         epoch_label=lambda v: label(EPOCH_LABELS, v),
         unit_label=lambda v: label(UNIT_LABELS, v),
@@ -350,7 +351,8 @@ FIELD_LABELS = {
 
 
 #: the values of the ``status`` columns of the audited tables (each value means the same in every
-#: table that has it): works, models, schemes, households, pass-ons, animals, reviews, runs
+#: table that has it): works, models, schemes, households, pass-ons, animals, reviews, runs; the
+#: pages name statuses through it (``status_label``), the audit trail too
 STATUS_LABELS = {
     "planned": _("Planned"),
     "active": _("Active"),
@@ -380,6 +382,10 @@ STATUS_LABELS = {
     "succeeded": _("succeeded"),
     "failed": _("failed"),
 }
+
+
+#: a visit's review statuses, as KoboToolbox has them, in order
+REVIEW_STATUSES = ("received", "approved", "on_hold", "rejected")
 
 
 def audit_value(name: str, value: Any) -> str:

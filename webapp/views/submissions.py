@@ -24,18 +24,15 @@ from spatial.submissions import (
 )
 from webapp.auth import current_principal, signed_in
 from webapp.db import get_session
+from webapp.labels import REVIEW_STATUSES, STATUS_LABELS
 
 bp = Blueprint("submissions", __name__)
 EXPORTS = ("csv", "xlsx")
 
 
 def status_labels() -> dict[str, str]:
-    return {
-        "received": _("Received"),
-        "approved": _("Approved"),
-        "on_hold": _("On hold"),
-        "rejected": _("Rejected"),
-    }
+    """The review statuses in order, named in the reader's language."""
+    return {status: str(STATUS_LABELS[status]) for status in REVIEW_STATUSES}
 
 
 def _lang() -> str:
