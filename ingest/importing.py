@@ -354,6 +354,16 @@ ALIVE_NAMESPACE = 1_912_000_012
 START_GRACE_SECONDS = 60
 
 
+def import_record(session: Session, import_id: int) -> Any:
+    """The ``imports`` row the caller may see (row-level security), or None; a running one whose
+    process died is marked failed first (:func:`check_alive`), so it is read as it now stands."""
+    read = text("SELECT * FROM imports WHERE id = :i")
+    row = session.execute(read, {"i": import_id}).one_or_none()
+    if row is not None and not check_alive(session, row):
+        row = session.execute(read, {"i": import_id}).one()
+    return row
+
+
 def check_alive(session: Session, row: Any) -> bool:
     """For a ``running`` row: whether its process still runs. It holds a session advisory lock
     while it lives; if the lock can be taken, the process died (killed, crashed) and, the import

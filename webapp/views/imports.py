@@ -143,15 +143,12 @@ def _in_background(layer: str, path: Path, filename: str, options: ImportOptions
 
 
 def _import_row(import_id: str) -> Any:
-    from ingest.importing import check_alive
+    from ingest.importing import import_record
 
     iid = whole_number(import_id, "import_id", 0, 1, MAX_ID)
-    session = get_session()
-    row = session.execute(text("SELECT * FROM imports WHERE id = :i"), {"i": iid}).one_or_none()
+    row = import_record(get_session(), iid)
     if row is None:
         abort(404, f"no import {iid} (or not one of yours)")
-    if not check_alive(session, row):  # its process died: the row now says failed
-        row = session.execute(text("SELECT * FROM imports WHERE id = :i"), {"i": iid}).one()
     return row
 
 
