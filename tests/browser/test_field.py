@@ -220,10 +220,6 @@ def _open_menu(page: Page) -> None:
 
 def test_language_switch_in_field_works_at_once_offline(worker_page, live_server: str) -> None:  # type: ignore[no-untyped-def]
     page, errors, model = worker_page
-    # before the visit: a model started in 2024 and never visited is overdue on its page
-    page.goto(f"{live_server}/models/{model}?lang=en")
-    before = page.locator("#model-status").inner_text()
-    assert "never visited" in before and "days overdue" in before
     page.goto(f"{live_server}/field?lang=en")
     _ready(page)
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=TIMEOUT_MS)
@@ -257,10 +253,6 @@ def test_language_switch_in_field_works_at_once_offline(worker_page, live_server
 
 def test_sign_out_clears_the_field_data_after_warning(worker_page, live_server: str, accounts) -> None:  # type: ignore[no-untyped-def]
     page, errors, model = worker_page
-    # before the visit: a model started in 2024 and never visited is overdue on its page
-    page.goto(f"{live_server}/models/{model}?lang=en")
-    before = page.locator("#model-status").inner_text()
-    assert "never visited" in before and "days overdue" in before
     page.goto(f"{live_server}/field?lang=en")
     _ready(page)
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=TIMEOUT_MS)

@@ -217,10 +217,6 @@ function summariseProvince(result, selection) {
 function summarise(shown, result, selection) {
   const { rows, missing } = result;
   const { year, indicator, level } = selection;
-  if (INDICATORS[indicator].kind === 'effect' && result.missing) {
-    summaryElement.replaceChildren(element('span', 'map-no-data', t.effect.legacy));
-    return;
-  }
   if (level === 'province' && !missing) {
     summariseProvince(result, selection);
     return;
