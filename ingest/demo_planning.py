@@ -4,7 +4,8 @@ one sub-project visibly fail to disburse.
 Targets (G, after Lạng Sơn's published plan for 2025): the poverty rate down 2 points in the
 province and in every commune (baseline 2024); 80 % of the poor and near-poor households of 2021
 supported by a livelihood model over 2021-2025 (poor and near-poor: at or under the rural income
-line); the works each commune completed in 2021-2023 again in 2024-2025. Money: projects 1, 2,
+line); the works each commune completed in 2021-2023 again in 2024-2025; every household connected
+to a water scheme served by a functional one (so the commune of a failing scheme lags). Money: projects 1, 2,
 3.1 and 5 in every commune, 2022-2025, central and local budget;
 most disburse 85-100 % of a past year's allocation (and of the elapsed share of the current year);
 every seventh commune, and sub-project 3.1 everywhere, disburse 15-45 % of it.
@@ -51,8 +52,20 @@ def seed_planning(session: Session, seed: int, today: date | None = None) -> int
                     WHERE w.status = 'completed' AND w.completion_date < '2024-01-01' GROUP BY 1""")
         ).all()
     )
+    connected: dict[int, int] = dict(
+        session.execute(
+            # every household connected to a scheme, in the commune holding its point: the plan keeps
+            # them all served by a working scheme, so a scheme that stops leaves its commune short
+            text("""SELECT c.id, count(DISTINCT wsh.household_id) FROM water_scheme_households wsh
+                    JOIN households h ON h.id = wsh.household_id
+                    JOIN admin_units c ON c.boundary = 'current' AND c.level = 'commune' AND ST_Contains(c.geom, h.geom)
+                    GROUP BY c.id""")
+        ).all()
+    )
     for unit, _code in communes:
         targets.append({"u": unit, "y": 2025, "i": "poverty_rate_reduction", "v": 2.0, "b": 2024})
+        if connected.get(unit):
+            targets.append({"u": unit, "y": 2025, "i": "households_with_water", "v": connected[unit], "b": 2024})
         if supported.get(unit):
             targets.append(
                 {"u": unit, "y": 2025, "i": "households_supported", "v": round(0.8 * supported[unit]), "b": 2020}

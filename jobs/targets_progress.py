@@ -67,10 +67,15 @@ def status_of(target: float | None, achieved: float | None, expected: float | No
 #: the units a target may name, and where their households and assets are placed
 _MEMBERS = """
 units AS (SELECT u.id, u.level FROM admin_units u WHERE u.boundary = 'current' AND u.level IN ('commune', 'province')),
-households_in AS (
-    SELECT hu.household_id, hu.commune_id AS unit_id FROM household_units hu WHERE hu.boundary = 'current'
-    UNION ALL
-    SELECT hu.household_id, hu.province_id FROM household_units hu WHERE hu.boundary = 'current'),
+served_in AS (
+    -- households connected to a functional scheme, by the commune and the province holding them: read
+    -- from the (few) connections, not from every household placed
+    SELECT x.household_id, x.unit_id
+    FROM water_scheme_households wsh
+    JOIN water_schemes s ON s.id = wsh.scheme_id AND s.status = 'functional' AND s.deleted_at IS NULL
+    JOIN household_units hu ON hu.household_id = wsh.household_id AND hu.boundary = 'current'
+    CROSS JOIN LATERAL (VALUES (hu.household_id, hu.commune_id), (hu.household_id, hu.province_id))
+        AS x(household_id, unit_id)),
 assets_in AS (
     SELECT au.asset_kind, au.asset_id, au.commune_id AS unit_id FROM asset_units au
     UNION ALL
@@ -115,16 +120,16 @@ works AS (
       AND w.completion_date >= make_date(t.baseline_year + 1, 1, 1) AND w.completion_date <= make_date(t.year, 12, 31)
     GROUP BY t.id),
 water AS (
-    SELECT t.id, count(DISTINCT hi.household_id) AS n
-    FROM t
-    JOIN households_in hi ON hi.unit_id = t.unit_id
-    JOIN water_scheme_households wsh ON wsh.household_id = hi.household_id
-    JOIN water_schemes s ON s.id = wsh.scheme_id AND s.status = 'functional' AND s.deleted_at IS NULL
+    SELECT t.id, count(DISTINCT si.household_id) AS n
+    FROM t JOIN served_in si ON si.unit_id = t.unit_id
     WHERE t.indicator = 'households_with_water'
     GROUP BY t.id),
 has_data AS (
     -- an area with households reviewed (or assets placed) has data: zero is then an answer
-    SELECT t.id, EXISTS (SELECT 1 FROM households_in hi WHERE hi.unit_id = t.unit_id) AS households,
+    SELECT t.id,
+           EXISTS (SELECT 1 FROM household_units hu WHERE hu.commune_id = t.unit_id AND hu.boundary = 'current')
+           OR EXISTS (SELECT 1 FROM household_units hu WHERE hu.province_id = t.unit_id AND hu.boundary = 'current')
+           AS households,
            EXISTS (SELECT 1 FROM assets_in ai WHERE ai.unit_id = t.unit_id) AS assets
     FROM t)
 SELECT t.id, t.unit_id, t.year, t.indicator, t.part_id, t.value, t.baseline_year,

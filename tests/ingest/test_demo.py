@@ -197,6 +197,36 @@ def test_targets_and_money_with_visible_laggards(db):
     assert {"met", "lagging", "no_target"} <= statuses
 
 
+def test_water_targets_follow_the_schemes_that_work(db):
+    """Every commune with households connected to a scheme has a 2025 target of all of them served by a
+    functional one; the job counts those served now, so the commune of a failing scheme falls short."""
+    progress = {
+        code: (target, achieved, status)
+        for code, target, achieved, status in db.execute(
+            text("""SELECT u.code, tp.target, tp.achieved, tp.status FROM target_progress tp
+                    JOIN admin_units u ON u.id = tp.unit_id
+                    WHERE tp.indicator = 'households_with_water' AND tp.year = 2025 AND u.level = 'commune'
+                      AND tp.status <> 'no_target'""")
+        )
+    }
+    placed = {
+        code: (served, total)
+        for code, served, total in db.execute(
+            text("""SELECT u.code, count(DISTINCT wsh.household_id) FILTER (WHERE s.status = 'functional'),
+                           count(DISTINCT wsh.household_id)
+                    FROM water_scheme_households wsh JOIN water_schemes s ON s.id = wsh.scheme_id
+                    JOIN household_units hu ON hu.household_id = wsh.household_id AND hu.boundary = 'current'
+                    JOIN admin_units u ON u.id = hu.commune_id GROUP BY u.code""")
+        )
+    }
+    assert progress and set(progress) == set(placed)
+    for code, (target, achieved, status) in progress.items():
+        served, total = placed[code]
+        assert (target, achieved) == (total, served), code
+        assert (status == "met") == (served >= total), code
+    assert any(status != "met" for _, _, status in progress.values())  # a failing scheme's commune
+
+
 def test_survey_rounds_written_in_blocks_are_the_rows_written_in_one(empty_db, monkeypatch):
     # COPY text is made a block of households at a time (a million households: 20 blocks a year)
     whole = _fingerprint(empty_db, 11)
