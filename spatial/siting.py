@@ -559,9 +559,11 @@ def solve_mclp(
     budget: float | None = None,
     allowed: np.ndarray | None = None,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    reduce: bool = True,
 ) -> Solution:
-    """The MCLP above, handed to HiGHS as one sparse model. ``allowed`` masks out candidates (upper
-    bound 0). At the time limit the best solution found is returned with its gap, ``optimal`` False."""
+    """The MCLP above, handed to HiGHS as one sparse model. ``allowed`` masks out candidates. At the
+    time limit the best solution found is returned with its gap, ``optimal`` False. ``reduce=False``
+    hands HiGHS every allowed candidate (what the benchmark's floor solves), not only the undominated."""
     import highspy
 
     n_d, n_c = cover.shape
@@ -569,45 +571,60 @@ def solve_mclp(
     # households no candidate covers add nothing: left out of the model
     keep = np.flatnonzero(cover.getnnz(axis=1) > 0) if n_d else np.array([], dtype=np.int64)
     # households covered by exactly the same candidates are one row of the model, their weights summed
-    a, w = _merge_identical_rows(cover[keep].tocsr(), weights[keep])
+    a_all, w_all = _merge_identical_rows(cover[keep].tocsr(), weights[keep])
+    # a candidate whose households another (allowed, no dearer) candidate also covers is never needed:
+    # left out of the model, and the rows that then cover alike merged again; ``cols`` are the model's
+    # columns as candidates, ``dominator`` a model candidate covering at least each one's households
+    if reduce:
+        cols, dominator = undominated(a_all, allowed=allowed, costs=costs if budget is not None else None)
+    else:
+        cols = np.arange(n_c) if allowed is None else np.flatnonzero(allowed)
+        dominator = np.full(n_c, -1, dtype=np.int64)
+        dominator[cols] = cols
+    a, w = _merge_identical_rows(a_all[:, cols].tocsr(), w_all)
+    model_cols = len(cols)
     m = a.shape[0]
     # rows: y_i - sum_j a_ij x_j <= 0 (i < m); sum_j x_j <= k; sum_j c_j x_j <= budget
     rows = [sparse.hstack([-a, sparse.identity(m, format="csr")], format="csr")]
     row_upper = [np.zeros(m)]
-    rows.append(sparse.csr_matrix(np.concatenate([np.ones(n_c), np.zeros(m)]).reshape(1, -1)))
+    rows.append(sparse.csr_matrix(np.concatenate([np.ones(model_cols), np.zeros(m)]).reshape(1, -1)))
     row_upper.append(np.array([float(k)]))
     if budget is not None and costs is not None:
-        rows.append(sparse.csr_matrix(np.concatenate([costs.astype(np.float64), np.zeros(m)]).reshape(1, -1)))
+        rows.append(sparse.csr_matrix(np.concatenate([costs[cols].astype(np.float64), np.zeros(m)]).reshape(1, -1)))
         row_upper.append(np.array([float(budget)]))
     matrix = sparse.vstack(rows, format="csc")
     matrix.sort_indices()
-    upper_x = np.ones(n_c) if allowed is None else allowed.astype(np.float64)
 
     lp = highspy.HighsLp()
-    lp.num_col_ = n_c + m
+    lp.num_col_ = model_cols + m
     lp.num_row_ = matrix.shape[0]
     lp.sense_ = highspy.ObjSense.kMaximize
-    lp.col_cost_ = np.concatenate([np.zeros(n_c), w])
-    lp.col_lower_ = np.zeros(n_c + m)
-    lp.col_upper_ = np.concatenate([upper_x, np.ones(m)])
+    lp.col_cost_ = np.concatenate([np.zeros(model_cols), w])
+    lp.col_lower_ = np.zeros(model_cols + m)
+    lp.col_upper_ = np.ones(model_cols + m)
     lp.row_lower_ = np.full(matrix.shape[0], -highspy.kHighsInf)
     lp.row_upper_ = np.concatenate(row_upper)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
     lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
     lp.a_matrix_.value_ = matrix.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_c + [highspy.HighsVarType.kContinuous] * m
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * model_cols + [highspy.HighsVarType.kContinuous] * m
 
     h = _highs()
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("threads", 1)
     h.passModel(lp)
-    start = [j for j, _, _ in greedy(cover, weights, k, costs=costs, budget=budget, allowed=allowed)]
-    if start:  # the greedy choice as the first incumbent: a run stopped at its time limit is never worse
-        x0 = np.zeros(n_c + m)
+    picks = [j for j, _, _ in greedy(cover, weights, k, costs=costs, budget=budget, allowed=allowed)]
+    # the greedy choice as the first incumbent (a run stopped at its time limit is never worse), each
+    # left-out pick replaced by a candidate of the model covering at least its households
+    position = np.full(n_c, -1, dtype=np.int64)
+    position[cols] = np.arange(model_cols)
+    start = sorted({int(position[dominator[j]]) for j in picks if dominator[j] >= 0})
+    if start:
+        x0 = np.zeros(model_cols + m)
         x0[start] = 1.0
-        x0[n_c:] = (a[:, start].getnnz(axis=1) > 0).astype(np.float64)
+        x0[model_cols:] = (a[:, start].getnnz(axis=1) > 0).astype(np.float64)
         incumbent = highspy.HighsSolution()
         incumbent.col_value = x0.tolist()
         incumbent.value_valid = True
@@ -618,14 +635,47 @@ def solve_mclp(
     status = h.getModelStatus()
     info = h.getInfo()
     seconds = time.perf_counter() - started
-    x = np.asarray(h.getSolution().col_value[:n_c]) if info.primal_solution_status else np.zeros(n_c)
-    chosen = [int(j) for j in np.flatnonzero(x > 0.5)]
-    objective = float(w @ (a[:, chosen].getnnz(axis=1) > 0)) if chosen and m else 0.0
+    x = np.asarray(h.getSolution().col_value[:model_cols]) if info.primal_solution_status else np.zeros(model_cols)
+    chosen = [int(cols[j]) for j in np.flatnonzero(x > 0.5)]
+    objective = float(w_all @ (a_all[:, chosen].getnnz(axis=1) > 0)) if chosen and m else 0.0
     optimal = status == highspy.HighsModelStatus.kOptimal
     # the solver's bound, or (stopped before it had one) every coverable household covered
     bound = min(float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else math.inf, float(w.sum()))
     gap = 0.0 if optimal else _gap(objective, bound)
     return Solution(chosen, objective, optimal, gap, seconds, h.modelStatusToString(status), solver_seconds)
+
+
+def undominated(
+    a: sparse.csr_matrix, *, allowed: np.ndarray | None = None, costs: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The candidates (columns of ``a``) worth a place in the model, and for every candidate one of
+    them that covers at least its households at no higher cost (itself if kept; -1 for a candidate
+    that is not allowed or covers no one).
+
+    Candidate j is dominated by j' (allowed) when every row j covers j' covers too, j' costs no more,
+    and j' covers more, costs less or comes first: a strict order, so every dominated candidate has an
+    undominated one above it, and swapping it in for j never lowers the objective nor breaks k or the
+    budget. Leaving the dominated ones out is exact. Containment is read off ``a.T @ a`` (the overlap
+    of every pair of candidates sharing a row), never a double loop."""
+    n_c = a.shape[1]
+    ok = np.ones(n_c, dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool).copy()
+    b = a.astype(bool).astype(np.int32).tocsc()
+    size = np.asarray(b.sum(axis=0)).ravel()
+    ok &= size > 0
+    c = np.zeros(n_c) if costs is None else np.asarray(costs, dtype=np.float64)
+    o = (b.T @ b).tocoo()
+    j, by = o.row, o.col
+    dominates = (
+        (j != by) & ok[by] & (o.data == size[j]) & (c[by] <= c[j]) & ((size[by] > size[j]) | (c[by] < c[j]) | (by < j))
+    )
+    dominated = np.zeros(n_c, dtype=bool)
+    dominated[j[dominates]] = True
+    keep = ok & ~dominated
+    dominator = np.where(keep, np.arange(n_c), -1)
+    # each dominated (allowed) candidate: any kept candidate among those dominating it (one exists)
+    hit = dominates & keep[by] & ok[j]
+    dominator[j[hit]] = by[hit]
+    return np.flatnonzero(keep), dominator
 
 
 def _merge_identical_rows(a: sparse.csr_matrix, w: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:

@@ -9,7 +9,7 @@ import pytest
 from scipy import sparse
 
 from spatial import ParameterError
-from spatial.siting import coverage, greedy, parse_weights, read_candidates, solve_mclp
+from spatial.siting import coverage, greedy, parse_weights, read_candidates, solve_mclp, undominated
 
 
 def _brute_force(cover: sparse.csr_matrix, w: np.ndarray, k: int, allowed: np.ndarray | None = None) -> float:
@@ -30,6 +30,41 @@ def test_exact_on_small_random_instances(seed):
     assert sol.objective == pytest.approx(_brute_force(cover, w, k))
     # greedy is never better than the optimum
     assert sum(g for _, g, _ in greedy(cover, w, k)) <= sol.objective + 1e-9
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_leaving_dominated_candidates_out_keeps_the_optimum(seed):
+    # clustered demand on a dense grid of candidates: many a candidate covers a subset of another's
+    rng = np.random.default_rng(seed)
+    households = np.array([106.7, 21.8]) + rng.normal(0, 0.006, (300, 2))
+    side = np.linspace(-0.04, 0.04, 5)
+    cands = np.array([[106.7 + x, 21.8 + y] for x in side for y in side])
+    cover = coverage(cands, households, 2_000)
+    w = rng.choice([0.5, 1.0], size=len(households))
+    cols, dominator = undominated(cover.tocsr())
+    assert len(cols) < cover.shape[1]  # some were dominated
+    dense = cover.toarray()
+    for j in range(cover.shape[1]):
+        if dense[:, j].any():  # each dominated candidate's households are all covered by its stand-in
+            assert dominator[j] in cols and not (dense[:, j] & ~dense[:, dominator[j]]).any()
+    for k in (2, 3):
+        reduced, full = solve_mclp(cover, w, k), solve_mclp(cover, w, k, reduce=False)
+        assert reduced.optimal and full.optimal
+        assert reduced.objective == pytest.approx(full.objective) == pytest.approx(_brute_force(cover, w, k))
+
+
+def test_a_candidate_is_dominated_only_by_one_allowed_and_no_dearer():
+    # 1 covers a superset of 0's households; 2 is identical to 1
+    dense = np.array([[1, 1, 1], [0, 1, 1], [0, 0, 0]], dtype=bool)
+    a = sparse.csr_matrix(dense)
+    assert undominated(a)[0].tolist() == [1]  # 0 under 1, 2 the same as 1 and later
+    assert undominated(a, allowed=np.array([True, False, True]))[0].tolist() == [2]
+    # with costs, a cheaper subset stays: it may be what the budget affords
+    cols, _ = undominated(a, costs=np.array([1.0, 5.0, 5.0]))
+    assert cols.tolist() == [0, 1]
+    assert undominated(a, costs=np.array([1.0, 5.0, 4.0]))[0].tolist() == [0, 2]
+    sol = solve_mclp(a, np.ones(3), 1, costs=np.array([1.0, 5.0, 5.0]), budget=2)
+    assert sol.chosen == [0] and sol.objective == 1
 
 
 def test_greedy_strictly_worse_and_solver_optimal():
