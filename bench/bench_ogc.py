@@ -29,7 +29,7 @@ import morecantile
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from bench._common import bench_settings, connect, say, scalar, table, wait_quiet, write_json
+from bench._common import OUT_DIR, bench_settings, connect, say, scalar, table, wait_quiet, write_json
 
 PAGE_SQL = """
 SELECT (SELECT count(*) FROM households WHERE deleted_at IS NULL AND geom IS NOT NULL) AS matched, json_agg(f) FROM (
@@ -245,11 +245,11 @@ def main() -> None:
     # -- /map's first view in headless Chromium: time to the first rendered data, bytes moved
     if not args.skip_browser:
         wait_quiet(args.quiet_wait)
-        results["map_first_view"] = map_first_view(app, args.repeat_browser)
+        results["map_first_view"] = map_first_view(app, args.repeat_browser, settings)
         first = results["map_first_view"]
         rows.append(
             [
-                f"/map first view, cold cache: time to data rendered (p50 / max ms, {first['runs']} runs)",
+                f"/map first view (gunicorn, cold cache): to data rendered, p50 / max ms, {first['runs']} runs",
                 f"{first['ms']['p50']:.0f} / {first['ms']['max']:.0f}",
                 "",
             ]
@@ -283,16 +283,39 @@ def main() -> None:
     write_json("bench_ogc", results)
 
 
-def map_first_view(app: Any, runs: int) -> dict[str, Any]:
+def map_first_view(app: Any, runs: int, settings: Any) -> dict[str, Any]:
     """Open /map signed in, each time in a fresh browser context (nothing cached), and time the
-    navigation to the page saying its data is rendered (body[data-map-ready] = 1); count the bytes
-    of every response as received (compressed)."""
-    from playwright.sync_api import sync_playwright
+    navigation to the page saying its data is rendered (body[data-map-ready] = 1), served by
+    ``sinhke serve`` (gunicorn, as the product is); then once more through Werkzeug with a WSGI
+    counter of the bytes of every response as sent (compressed)."""
+    from bench.bench_serving import Server
 
+    served = Server(settings, None, None, OUT_DIR / "ogc-serve.log")
+    served.start()
+    try:
+        times, _ = _first_views(served.base, runs, None)
+    finally:
+        served.stop()
     counter = _ByteCounter(app)
     server = make_server("127.0.0.1", 0, counter, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        werkzeug_times, sizes = _first_views(f"http://127.0.0.1:{server.server_port}", 1, counter)
+    finally:
+        server.shutdown()
+    return {
+        "runs": runs,
+        "server": "sinhke serve (gunicorn)",
+        "ms": _stats(times),
+        "werkzeug_ms": werkzeug_times,
+        "bytes": sizes,
+        "max_bytes": max(sizes),
+    }
+
+
+def _first_views(base: str, runs: int, counter: _ByteCounter | None) -> tuple[list[float], list[int]]:
+    from playwright.sync_api import sync_playwright
+
     times: list[float] = []
     sizes: list[int] = []
     with sync_playwright() as pw:
@@ -312,16 +335,17 @@ def map_first_view(app: Any, runs: int) -> dict[str, Any]:
             context = browser.new_context(viewport={"width": 1366, "height": 768})
             context.add_cookies(cookies)
             page = context.new_page()
-            counter.sent = 0
+            if counter is not None:
+                counter.sent = 0
             t0 = time.perf_counter()
             page.goto(f"{base}/map?lang=vi")
             page.wait_for_function("() => document.body.dataset.mapReady === '1'", timeout=120_000)
             times.append((time.perf_counter() - t0) * 1000)
-            sizes.append(counter.sent)
+            if counter is not None:
+                sizes.append(counter.sent)
             context.close()
         browser.close()
-    server.shutdown()
-    return {"runs": runs, "ms": _stats(times), "bytes": sizes, "max_bytes": max(sizes)}
+    return times, sizes
 
 
 class _ByteCounter:

@@ -147,6 +147,21 @@ def test_map_page_and_languages(client):
     assert client.get("/vendor/other/x.js").status_code == 404
 
 
+def test_map_page_preloads_its_whole_module_graph(client):
+    # the modules are fetched at once from the page's head, not import by import: every module of
+    # static/map is named there (a new one added and forgotten would fall back to the waterfall)
+    import re
+    from pathlib import Path
+
+    page = client.get("/map").get_data(as_text=True)
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="[^"]*/static/map/([\w-]+)\.js', page))
+    modules = {p.stem for p in (Path(__file__).parents[2] / "webapp" / "static" / "map").glob("*.js")}
+    assert preloaded == modules
+    for name in sorted(preloaded):
+        with client.get(f"/static/map/{name}.js") as js:
+            assert js.status_code == 200
+
+
 def test_error_page_for_people_has_no_trace(client):
     r = client.get("/no-such-page")
     assert r.status_code == 404

@@ -332,6 +332,14 @@ buildLegends();
 setReady(false);
 const exposureIndicators = addExposureIndicators();
 applyInitialState();
+// the first view's data asked for now, while MapLibre loads its style and worker: refresh() on the
+// map's 'load' finds these requests in the caches (a failure is reported there, when asked again)
+const firstView = currentSelection();
+boundaryLayers(firstView.boundaries).catch(() => {});
+if (INDICATORS[firstView.indicator]) {
+  indicatorRows(firstView.indicator, firstView.boundaries, firstView.year, firstView.level).catch(() => {});
+}
+const programmeCounts = countProgrammeLayers();
 yearSlider.addEventListener('change', refresh);
 boundarySelect.addEventListener('change', refresh);
 levelSelect.addEventListener('change', refresh);
@@ -352,7 +360,7 @@ map.on('load', async () => {
   }
   shownBoundaries = currentSelection().boundaries;
   addSourcesAndLayers(shownBoundaries);
-  programmeLayers = countProgrammeLayers();
+  programmeLayers = programmeCounts;
   refresh();
 });
 
