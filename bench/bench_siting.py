@@ -11,11 +11,19 @@ candidates). End to end is coverage (KD-tree, metric CRS) + model + solve
 of the same model plus the coverage. The reference builds spopt's MCLP formulation (binary site and
 coverage variables, one coverage constraint per household, one budget row) in PuLP from the same
 coverage and solves it with CBC; it is skipped above ``--pulp-max`` households (its model is built in
-Python, one constraint a household). spopt itself is not installed (not in the package index). No
-database: PostGIS reads of the demand are measured by the page and CLI, not here.
+Python, one constraint a household). spopt itself is not installed (not in the package index).
+
+``--database NAME`` takes the issue's own instances from a demo database instead (``bench_targets.py``
+builds ``sinhke_bench_targets`` at 1,000,000 households with the jobs the demand reads): demand is the
+poor and near-poor households that no functional scheme serves, read by the product's PostGIS query;
+``communes`` is the 10 communes holding the most of them with a grid of about 2,000 candidates inside,
+``province`` every commune with about 20,000. End to end is ``spatial.siting.run_siting`` as the CLI
+and the page call it (demand query, hazard limits, coverage, the reduced model and its solve, greedy,
+the sites in order); the floor is the same demand SQL through bare psycopg plus the coverage plus
+HiGHS's own run of the full model (every allowed candidate, no reduction), with its own time limit.
 
     .venv/bin/python bench/bench_siting.py [--households 1000000] [--instances communes,province]
-        [--repeat 1] [--pulp-max 100000]
+        [--repeat 1] [--pulp-max 100000] [--database sinhke_bench_targets --time-limit 600]
 """
 
 from __future__ import annotations
@@ -30,9 +38,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import loadavg, say, table, write_json  # noqa: E402
+from _common import bench_settings, connect, loadavg, say, table, write_json  # noqa: E402
 
-from spatial.siting import coverage, greedy, solve_mclp  # noqa: E402
+from spatial.db import transaction  # noqa: E402
+from spatial.siting import (  # noqa: E402
+    DEFAULT_WEIGHTS,
+    SitingParams,
+    coverage,
+    demand_sql,
+    greedy,
+    grid_candidates,
+    run_siting,
+    solve_mclp,
+)
 
 #: Lạng Sơn's extent (lon, lat)
 WEST, SOUTH, EAST, NORTH = 106.1, 21.3, 107.3, 22.4
@@ -91,6 +109,143 @@ def instances(households: int, names: list[str], seed: int):  # type: ignore[no-
             raise SystemExit(f"unknown instance {name!r} (communes, province)")
 
 
+#: the 2025 communes by their demand (poor and near-poor of the latest round, not served by a scheme)
+_BY_DEMAND = """
+    SELECT u.code, u.id, count(*) AS n FROM household_units hu
+    JOIN admin_units u ON u.id = hu.commune_id
+    JOIN households h ON h.id = hu.household_id
+    JOIN LATERAL (SELECT pc.status FROM survey_rounds sr JOIN poverty_classifications pc ON pc.survey_round_id = sr.id
+                  WHERE sr.household_id = h.id ORDER BY sr.year DESC LIMIT 1) l ON true
+    WHERE hu.boundary = 'current' AND l.status IN ('poor', 'near_poor')
+      AND NOT EXISTS (SELECT 1 FROM water_scheme_households wsh JOIN water_schemes s ON s.id = wsh.scheme_id
+                      WHERE wsh.household_id = h.id AND s.status = 'functional' AND s.deleted_at IS NULL)
+    GROUP BY u.code, u.id ORDER BY n DESC, u.code"""
+
+
+def demo_run(args: argparse.Namespace) -> None:
+    """The issue's instances on a demo database: run_siting end to end beside the bare floor."""
+    from sqlalchemy import text
+
+    settings = bench_settings(args.database)
+    with transaction(settings) as session:
+        communes = session.execute(text(_BY_DEMAND)).all()
+        area = dict(
+            session.execute(
+                text("SELECT id, ST_Area(ST_Transform(geom, 3405)) FROM admin_units WHERE boundary = 'current'")
+            ).all()
+        )
+    sets = {"communes": communes[:10], "province": communes}
+    wanted = {"communes": 2_000, "province": 20_000}
+    out, lines = [], []
+    sql = demand_sql("water_scheme").replace(":ids", "%(ids)s").replace(":classes", "%(classes)s")
+    for name in args.instances.split(","):
+        chosen = sets[name]
+        ids = [r.id for r in chosen]
+        spacing = round((sum(area[i] for i in ids) / wanted[name]) ** 0.5)
+        with transaction(settings) as session:
+            t0 = time.perf_counter()
+            cands = grid_candidates(session, ids, spacing)
+            t_grid = time.perf_counter() - t0
+        say(f"{name}: {len(ids)} communes, {len(cands):,} candidates ({spacing} m grid, {t_grid:.1f} s)")
+        lonlat = np.array([(c.lon, c.lat) for c in cands])
+        for k in [int(x) for x in args.ks.split(",")]:
+            params = SitingParams(
+                communes=tuple(r.code for r in chosen),
+                radius_m=args.radius,
+                k=k,
+                candidates=tuple(cands),
+                time_limit_s=args.time_limit,
+                candidate_source="grid",
+                grid_spacing_m=spacing,
+            )
+            with transaction(settings) as session:
+                t0 = time.perf_counter()
+                result = run_siting(session, params, settings.raster_store)
+                ours = time.perf_counter() - t0
+            # the floor: the demand SQL through bare psycopg, the coverage, HiGHS on the full model
+            with connect(settings) as conn:
+                conn.execute("SET jit = off")
+                t0 = time.perf_counter()
+                rows = conn.execute(sql, {"ids": ids, "classes": list(DEFAULT_WEIGHTS)}).fetchall()
+                t_sql = time.perf_counter() - t0
+            d_lonlat = np.array([(r[1], r[2]) for r in rows], dtype=np.float64)
+            w = np.array([DEFAULT_WEIGHTS[r[3]] for r in rows])
+            t0 = time.perf_counter()
+            cover = coverage(lonlat, d_lonlat, args.radius)
+            t_cov = time.perf_counter() - t0
+            full = solve_mclp(cover, w, k, time_limit_s=args.floor_time_limit, reduce=False)
+            floor = t_sql + t_cov + full.solver_seconds
+            ref = pulp_mclp(cover, w, k, args.pulp_time_limit) if len(rows) <= args.pulp_max else None
+            short = result.greedy_shortfall / result.objective if result.objective else 0.0
+            out.append(
+                {
+                    "instance": name,
+                    "communes": len(ids),
+                    "households": result.demand_households,
+                    "candidates": len(cands),
+                    "spacing_m": spacing,
+                    "k": k,
+                    "end_to_end_s": ours,
+                    "run_siting_seconds_field": result.seconds,
+                    "coverage_s": result.coverage_seconds,
+                    "objective": result.objective,
+                    "optimal": result.optimal,
+                    "gap": result.gap,
+                    "greedy_objective": result.greedy_objective,
+                    "greedy_shortfall": short,
+                    "floor_s": floor,
+                    "floor_demand_sql_s": t_sql,
+                    "floor_coverage_s": t_cov,
+                    "floor_highs_s": full.solver_seconds,
+                    "floor_objective": full.objective,
+                    "floor_optimal": full.optimal,
+                    "floor_gap": full.gap,
+                    "pulp_objective": ref[0] if ref else None,
+                    "pulp_build_s": ref[1] if ref else None,
+                    "pulp_solve_s": ref[2] if ref else None,
+                    "pulp_status": ref[3] if ref else None,
+                    "load": loadavg(),
+                }
+            )
+            lines.append(
+                [
+                    name,
+                    f"{result.demand_households:,} x {len(cands):,}",
+                    k,
+                    f"{ours:.2f}",
+                    f"{result.objective:,.1f}",
+                    "yes" if result.optimal else f"gap {result.gap:.2%}",
+                    f"{result.greedy_objective:,.1f} ({short:.2%})",
+                    f"{t_sql:.2f} + {t_cov:.2f} + {full.solver_seconds:.2f} = {floor:.2f}",
+                    f"{full.objective:,.1f} ({'optimal' if full.optimal else f'gap {full.gap:.2%}'})",
+                    f"{ours / floor:.2f}",
+                    f"{ref[1]:.1f} + {ref[2]:.1f}" if ref else "not run",
+                    f"{ref[0]:,.1f} ({ref[3]})" if ref else "–",
+                ]
+            )
+            say(f"  k={k}: {lines[-1]}")
+    print(
+        table(
+            [
+                "instance",
+                "households x candidates",
+                "k",
+                "run_siting end to end s",
+                "objective",
+                "optimal",
+                "greedy (short)",
+                "floor: SQL + coverage + HiGHS (full model) s",
+                "floor objective",
+                "ratio",
+                "PuLP+CBC build + solve s",
+                "PuLP objective",
+            ],
+            lines,
+        )
+    )
+    write_json("bench_siting_demo", {"args": vars(args), "results": out})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--households", type=int, default=1_000_000)
@@ -102,7 +257,12 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=60, help="our solve's time limit (HiGHS), s")
     ap.add_argument("--ks", default="10,40")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--database", help="the issue's instances from this demo database (see the module)")
+    ap.add_argument("--floor-time-limit", type=float, default=600, help="the floor's HiGHS time limit, s")
     args = ap.parse_args()
+    if args.database:
+        demo_run(args)
+        return
     say(f"{args.households:,} households, radius {args.radius:,.0f} m, load {loadavg()}")
     out, lines = [], []
     for name, demand, w, cands in instances(args.households, args.instances.split(","), args.seed):

@@ -473,11 +473,10 @@ _DEMAND_SQL = """
         ORDER BY h.code"""
 
 
-def demand(
-    session: Session, ids: Sequence[int], facility: str, radius_m: float, weights: Mapping[str, float]
-) -> Demand:
-    """Poor and near-poor households (latest classification) placed in the communes, not served."""
-    classes = [c for c, w in weights.items() if w > 0]
+def demand_sql(facility: str) -> str:
+    """The demand query for a facility type (binds ``:ids``, ``:classes``, ``:facility``, ``:radius``):
+    households a functional scheme serves, or within the radius of a completed work of the type,
+    count zero."""
     if facility == "water_scheme":
         served = """EXISTS (SELECT 1 FROM water_scheme_households wsh JOIN water_schemes s ON s.id = wsh.scheme_id
                     WHERE wsh.household_id = h.id AND s.status = 'functional' AND s.deleted_at IS NULL)"""
@@ -485,9 +484,16 @@ def demand(
         served = """EXISTS (SELECT 1 FROM infrastructure_works w
                     WHERE w.work_type = :facility AND w.status = 'completed' AND w.deleted_at IS NULL
                       AND ST_DWithin(w.geom::geography, h.geom::geography, :radius))"""
-    sql = _DEMAND_SQL.replace("SERVED", served)  # one of two fixed predicates
+    return _DEMAND_SQL.replace("SERVED", served)  # one of two fixed predicates
+
+
+def demand(
+    session: Session, ids: Sequence[int], facility: str, radius_m: float, weights: Mapping[str, float]
+) -> Demand:
+    """Poor and near-poor households (latest classification) placed in the communes, not served."""
+    classes = [c for c, w in weights.items() if w > 0]
     rows = session.execute(
-        text(sql),
+        text(demand_sql(facility)),
         {"ids": list(ids), "classes": classes, "facility": facility, "radius": radius_m},
     ).all()
     return Demand(
