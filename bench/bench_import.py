@@ -39,6 +39,10 @@ from spatial.migrate import upgrade  # noqa: E402
 DATABASE = "sinhke_bench_import"
 WORK = Path(__file__).resolve().parent.parent / "var" / "bench" / "import"
 BOX = "MULTIPOLYGON(((106.0 21.0, 107.5 21.0, 107.5 22.5, 106.0 22.5, 106.0 21.0)))"
+#: the province around the commune, and a second commune beside it (outside the planner's scope)
+PROVINCE = "MULTIPOLYGON(((105.5 20.5, 108.5 20.5, 108.5 23.0, 105.5 23.0, 105.5 20.5)))"
+NEIGHBOUR = "MULTIPOLYGON(((107.5 21.0, 108.4 21.0, 108.4 22.5, 107.5 22.5, 107.5 21.0)))"
+HOUSEHOLD_HEADER = ["Mã hộ", "Họ và tên chủ hộ", "Xã", "Số nhân khẩu", "Ngày đăng ký", "Kinh độ", "Vĩ độ"]
 HEADER = ["Mã hộ", "Năm", "Ngày điều tra", "Số nhân khẩu", "Thu nhập bình quân", "d_water", "d_latrine", "d_telecom"]
 COLUMNS = "household_id, year, surveyed_on, members, income_per_person_month, d_water, d_latrine, d_telecom, source"
 
@@ -62,19 +66,54 @@ def setup(settings, households: int) -> None:  # type: ignore[no-untyped-def]
     ensure_database(settings, DATABASE, fresh=True)
     upgrade(settings)
     with connect(settings) as conn:
-        conn.execute(
-            "INSERT INTO admin_units (level, code, name, unit_type, area_type, boundary, valid_from, geom) "
-            "VALUES ('commune', '99001', 'Tân Thanh', 'Xã', 'rural', 'current', '2000-01-01', "
-            "ST_GeomFromText(%s, 4326))",
-            (BOX,),
+        unit = (
+            "INSERT INTO admin_units (level, code, name, unit_type, area_type, boundary, valid_from, geom, parent_id) "
+            "VALUES (%s, %s, %s, %s, 'rural', 'current', '2000-01-01', "
+            # boundaries of ~6,000 vertices each, as surveyed communes have, not 5-point boxes
+            "ST_Multi(ST_Segmentize(ST_GeomFromText(%s, 4326), 0.001)), %s) RETURNING id"
         )
-        cid = conn.execute("SELECT id FROM admin_units").fetchone()[0]  # type: ignore[index]
+        pid = conn.execute(unit, ("province", "99", "Bắc Bộ", "Tỉnh", PROVINCE, None)).fetchone()[0]  # type: ignore[index]
+        cid = conn.execute(unit, ("commune", "99001", "Tân Thanh", "Xã", BOX, pid)).fetchone()[0]  # type: ignore[index]
+        conn.execute(unit, ("commune", "99002", "Tân Mỹ", "Xã", NEIGHBOUR, pid))
         with conn.cursor().copy(
             "COPY households (id, code, commune_id, head_name, members, registered_on) FROM STDIN"
         ) as cp:
             for h in range(households):
                 cp.write_row((h + 1, f"H{h:08d}", cid, "Hoàng Văn Thụ", 4, "2020-01-01"))
+        conn.execute("SELECT setval(pg_get_serial_sequence('households', 'id'), %s)", (households,))
         conn.execute("ALTER TABLE survey_rounds SET (autovacuum_enabled = false)")
+    from spatial.accounts import create_user
+    from spatial.db import transaction
+
+    with transaction(settings) as s:  # the scoped case's two users: the province's admin, the commune's planner
+        create_user(s, "bench_admin", "admin", areas=["99"])
+        create_user(s, "bench_planner", "planner", areas=["99001"])
+
+
+def household_file(n: int) -> Path:
+    """``n`` new households of the planner's commune, each with its point (codes S…, not the set-up's H…)."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / f"households-{n}.csv"
+    if not path.exists():
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(HOUSEHOLD_HEADER)
+            for i in range(n):
+                lon, lat = 106.01 + (i % 1000) * 0.0014, 21.01 + (i // 1000) * 0.0007
+                w.writerow([f"S{i:08d}", "Lò Văn Thắng", "99001", 1 + i % 7, "15/03/2024", f"{lon:.6f}", f"{lat:.6f}"])
+    return path
+
+
+def forget_imported_households(settings) -> None:  # type: ignore[no-untyped-def]
+    with connect(settings) as conn:
+        conn.execute(
+            "DELETE FROM household_units WHERE household_id IN (SELECT id FROM households WHERE code LIKE 'S%')"
+        )
+        conn.execute("DELETE FROM households WHERE code LIKE 'S%'")
+        conn.execute("DELETE FROM imports")
+    with connect(settings, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE households")
+        conn.execute("VACUUM ANALYZE household_units")
 
 
 def files(rows: int, households: int) -> tuple[Path, Path]:
@@ -144,12 +183,64 @@ def imported(path: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+#: households imported as a user through the application role (row-level security on), as the upload
+#: page runs it; with --statements, the slowest statements go to stderr
+SCOPED_CHILD = """
+import json, sys, time
+from pathlib import Path
+from sqlalchemy import event
+from ingest.importing import run_import
+from spatial.accounts import apply_scope, get_user, principal
+from spatial.db import engine_for, transaction
+from spatial.settings import Settings
+settings = Settings.from_env().with_database(sys.argv[1])
+took = []
+if sys.argv[4] == "1":
+    @event.listens_for(engine_for(settings), "before_cursor_execute")
+    def _start(conn, cursor, statement, params, context, many):
+        conn.info["t0"] = time.perf_counter()
+    @event.listens_for(engine_for(settings), "after_cursor_execute")
+    def _end(conn, cursor, statement, params, context, many):
+        took.append((time.perf_counter() - conn.info["t0"], " ".join(statement.split())[:300]))
+t0 = time.perf_counter()
+with transaction(settings) as s:
+    who = principal(get_user(s, sys.argv[3]))
+    apply_scope(s, who)
+    r = run_import(s, "households", Path(sys.argv[2]), Path(sys.argv[2]).name, who)
+for seconds, sql in sorted(took, reverse=True)[:12]:
+    print(f"{seconds:8.3f} s  {sql}", file=sys.stderr)
+print(json.dumps({"seconds": time.perf_counter() - t0, "status": r.status, "inserted": r.inserted,
+                  "problems": [p.as_dict() for p in r.problems[:5]]}))
+"""
+
+
+def imported_as(path: Path, user: str, statements: bool) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", SCOPED_CHILD, DATABASE, str(path), user, "1" if statements else "0"],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode:
+        raise SystemExit(out.stderr)
+    if statements:
+        say(f"slowest statements as {user}:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     ap.add_argument("--xlsx-rows", type=int, nargs="+", default=[1_000_000, 5_000_000], help="0: no XLSX run")
     ap.add_argument("--households", type=int, default=200_000)
     ap.add_argument("--quiet-wait", type=float, default=20)
+    ap.add_argument(
+        "--scoped-households",
+        type=int,
+        nargs="*",
+        default=[20_000],
+        help="households imported by the province's admin and by the commune's planner (0: none)",
+    )
+    ap.add_argument("--statements", action="store_true", help="print the slowest statements of the scoped case")
     args = ap.parse_args()
     settings = bench_settings(DATABASE)
     say(f"set-up: {args.households:,} households in {DATABASE}")
@@ -202,6 +293,21 @@ def main() -> None:
             f"{xrows:,} XLSX rows: bare COPY {floor:.1f} s, import {run['seconds']:.1f} s, "
             f"peak RSS {run['rss_mib']:.0f} MiB"
         )
+    scoped = []
+    for n in [n for n in args.scoped_households if n]:
+        path = household_file(n)
+        times = {}
+        for user in ("bench_admin", "bench_planner"):
+            forget_imported_households(settings)
+            busy = wait_quiet(args.quiet_wait)
+            run = imported_as(path, user, args.statements)
+            assert run["status"] == "imported" and run["inserted"] == n, run
+            times[user] = run["seconds"]
+            scoped.append({"households": n, "user": user, "import_s": run["seconds"], "busy_before": busy})
+        say(
+            f"{n:,} households: admin {times['bench_admin']:.1f} s, planner {times['bench_planner']:.1f} s "
+            f"({times['bench_planner'] / times['bench_admin']:.1f}×)"
+        )
     rows_out = [
         [
             r["format"],
@@ -234,6 +340,7 @@ def main() -> None:
         "import",
         {
             "results": results,
+            "scoped": scoped,
             "machine": machine(settings),
             "git": git_info(),
             "self_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -93,6 +93,30 @@ def test_vn2000_shift_matches_epsg_6960_for_every_form() -> None:
         parse_crs("EPSG:99999999")
 
 
+def test_vn2000_documented_example_point_of_another_converter_to_1_m() -> None:
+    """A VN-2000 point whose WGS 84 coordinates were published by someone else, to 1 m.
+
+    Source: the npm package ``vn2000-converter`` (github.com/namlunkaka/vn2000-converter,
+    README "Usage" and test/spec.js): ``vn2000_to_wgs84(557975.802, 1142228.861, 0,
+    'VN2000_DONG_THAP')`` gives lon 105.53115606, lat 10.32843706 (Đồng Tháp's 3° zone, central
+    meridian 105°00′, k 0.9999). What it is: another implementation's result (proj4js, the
+    7 parameters of Decision 05/2007/QĐ-BTNMT), not a surveyed control point; no survey mark with
+    both coordinates published was found. It writes the rotations with the coordinate-frame signs
+    in PROJ's position-vector ``towgs84``, so it sits about 0.5 m from EPSG:6960 here: within the
+    issue's 1 m, and the ~200 m datum shift cannot hide in that margin."""
+    from pyproj import Geod
+
+    lon, lat = to_wgs84_transformer(parse_crs("vn2000-tm3:105")).transform(557975.802, 1142228.861)  # type: ignore[union-attr]
+    metres = Geod(ellps="WGS84").inv(lon, lat, 105.53115606, 10.32843706)[2]
+    assert metres < 1.0
+    # without the datum shift the same point lands far off: the check can tell
+    bare = Transformer.from_crs(
+        "+proj=tmerc +lon_0=105 +k=0.9999 +x_0=500000 +ellps=WGS84 +no_defs", "EPSG:4326", always_xy=True
+    )
+    blon, blat = bare.transform(557975.802, 1142228.861)
+    assert Geod(ellps="WGS84").inv(blon, blat, 105.53115606, 10.32843706)[2] > 100
+
+
 # ----------------------------------------------------------------------------- broken files
 def test_empty_binary_and_misnamed_files(tmp_path: Path) -> None:
     empty = tmp_path / "a.csv"

@@ -239,6 +239,54 @@ def test_scoped_planner_gets_rows_outside_their_communes_rejected(db: Session, t
     assert (kept.inserted, kept.rejected) == (1, 1)
 
 
+def test_scoped_import_is_refused_for_a_point_outside_the_planners_communes(
+    db: Session, tmp_path: Path, place, accounts
+) -> None:  # type: ignore[no-untyped-def]
+    """The point decides: a row recorded in the planner's commune whose point lies in another 2025
+    commune is refused, that row named, and nothing of the file is written (migration 0027 finds a
+    point's commune without cutting polygons; the scope it gives must not change)."""
+    uid = db.execute(text("SELECT id FROM users WHERE name = 't_planner'")).scalar_one()
+    planner = Principal(user_id=uid, name="t_planner", role="planner")
+    pts = db.execute(
+        text("""SELECT c.code, ST_X(ST_PointOnSurface(c.geom)), ST_Y(ST_PointOnSurface(c.geom)) FROM admin_units c
+                WHERE c.boundary = 'current' AND c.level = 'commune' AND c.code IN (:a, :b) ORDER BY c.code = :a DESC"""),
+        {"a": accounts.commune_a, "b": accounts.commune_b},
+    ).all()
+    own = pts[0][0]
+    rows = [
+        ["T-SP-1", "Lò Văn A", own, "", 3, "2025-08-01", pts[0][1], pts[0][2]],
+        ["T-SP-2", "Lò Văn B", own, "", 3, "2025-08-01", pts[0][1] + 1e-5, pts[0][2]],
+        ["T-SP-3", "Lò Văn C", own, "", 3, "2025-08-01", pts[1][1], pts[1][2]],  # in commune B
+    ]
+    apply_scope(db, planner)
+    report = run_import(db, "households", write_csv(tmp_path / "p.csv", HEADER, rows), "p.csv", planner)
+    assert report.refused
+    assert [(p.row, p.field, p.value) for p in report.errors] == [(3, "commune", own)]
+    assert "outside your 2025 communes" in report.errors[0].reason
+    assert db.execute(text("SELECT count(*) FROM households WHERE code LIKE 'T-SP-%'")).scalar_one() == 0
+    # the policy holds on its own too: the scope check cannot be skipped by writing directly
+    with pytest.raises(Exception, match="row-level security"):
+        with db.begin_nested():
+            db.execute(
+                text("""INSERT INTO households (code, head_name, commune_id, members, registered_on, geom)
+                        SELECT 'T-SP-9', 'Lò Văn D', id, 3, '2025-08-01', ST_SetSRID(ST_MakePoint(:x, :y), 4326)
+                        FROM admin_units WHERE code = :own AND boundary = 'current'"""),
+                {"x": pts[1][1], "y": pts[1][2], "own": own},
+            )
+    # the two rows inside are written with --skip-invalid
+    kept = run_import(
+        db,
+        "households",
+        write_csv(tmp_path / "p.csv", HEADER, rows),
+        "p.csv",
+        planner,
+        ImportOptions(skip_invalid=True),
+    )
+    assert (kept.inserted, kept.rejected) == (2, 1)
+    stored = db.execute(text("SELECT code FROM households WHERE code LIKE 'T-SP-%' ORDER BY code")).scalars().all()
+    assert stored == ["T-SP-1", "T-SP-2"]
+
+
 def test_xlsx_merged_header_hidden_sheet_and_legacy_text(db: Session, tmp_path: Path, place) -> None:  # type: ignore[no-untyped-def]
     from openpyxl import Workbook
 
