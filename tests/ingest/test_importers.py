@@ -243,7 +243,7 @@ def test_scoped_import_is_refused_for_a_point_outside_the_planners_communes(
     db: Session, tmp_path: Path, place, accounts
 ) -> None:  # type: ignore[no-untyped-def]
     """The point decides: a row recorded in the planner's commune whose point lies in another 2025
-    commune is refused, that row named, and nothing of the file is written (migration 0027 finds a
+    commune is refused, that row named, and nothing of the file is written (migration 0026 finds a
     point's commune without cutting polygons; the scope it gives must not change)."""
     uid = db.execute(text("SELECT id FROM users WHERE name = 't_planner'")).scalar_one()
     planner = Principal(user_id=uid, name="t_planner", role="planner")

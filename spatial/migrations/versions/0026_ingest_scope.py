@@ -10,13 +10,13 @@ households took minutes for a planner where the admin, who is never checked, too
 For a point the answer is unchanged (every candidate ties at 1, so the lowest id wins, as before);
 lines and areas are ranked as before.
 
-Revision ID: 0027
+Revision ID: 0026
 Revises: 0025
 """
 
 from alembic import op
 
-revision = "0027"
+revision = "0026"
 down_revision = "0025"
 branch_labels = None
 depends_on = None
