@@ -90,6 +90,19 @@ def pulp_mclp(cover, weights: np.ndarray, k: int, time_limit: float) -> tuple[fl
     return float(pulp.value(prob.objective) or 0.0), built, solved, status
 
 
+def reference_fields(ref: tuple[float, float, float, str] | None) -> dict[str, object]:
+    """The PuLP + CBC reference of one run (or None: not run) for the JSON, with the load."""
+    keys = ("pulp_objective", "pulp_build_s", "pulp_solve_s", "pulp_status")
+    return {**dict(zip(keys, ref or (None,) * 4, strict=True)), "load": loadavg()}
+
+
+def reference_cells(ref: tuple[float, float, float, str] | None) -> list[str]:
+    """The reference's two cells of the Markdown table."""
+    if ref is None:
+        return ["not run", "–"]
+    return [f"{ref[1]:.1f} + {ref[2]:.1f}", f"{ref[0]:,.1f} ({ref[3]})"]
+
+
 def instances(households: int, names: list[str], seed: int):  # type: ignore[no-untyped-def]
     """(name, demand, weights, candidates) per instance asked for (see the module)."""
     demand, w, _ = instance(households, 1, seed)
@@ -200,11 +213,7 @@ def demo_run(args: argparse.Namespace) -> None:
                     "floor_objective": full.objective,
                     "floor_optimal": full.optimal,
                     "floor_gap": full.gap,
-                    "pulp_objective": ref[0] if ref else None,
-                    "pulp_build_s": ref[1] if ref else None,
-                    "pulp_solve_s": ref[2] if ref else None,
-                    "pulp_status": ref[3] if ref else None,
-                    "load": loadavg(),
+                    **reference_fields(ref),
                 }
             )
             lines.append(
@@ -219,8 +228,7 @@ def demo_run(args: argparse.Namespace) -> None:
                     f"{t_sql:.2f} + {t_cov:.2f} + {full.solver_seconds:.2f} = {floor:.2f}",
                     f"{full.objective:,.1f} ({'optimal' if full.optimal else f'gap {full.gap:.2%}'})",
                     f"{ours / floor:.2f}",
-                    f"{ref[1]:.1f} + {ref[2]:.1f}" if ref else "not run",
-                    f"{ref[0]:,.1f} ({ref[3]})" if ref else "–",
+                    *reference_cells(ref),
                 ]
             )
             say(f"  k={k}: {lines[-1]}")
@@ -300,11 +308,7 @@ def main() -> None:
                     "gap": sol.gap,
                     "greedy_objective": greedy_obj,
                     "greedy_shortfall": short,
-                    "pulp_objective": ref[0] if ref else None,
-                    "pulp_build_s": ref[1] if ref else None,
-                    "pulp_solve_s": ref[2] if ref else None,
-                    "pulp_status": ref[3] if ref else None,
-                    "load": loadavg(),
+                    **reference_fields(ref),
                 }
             )
             lines.append(
@@ -320,8 +324,7 @@ def main() -> None:
                     f"{sol.objective:,.1f}",
                     "yes" if sol.optimal else f"gap {sol.gap:.2%}",
                     f"{greedy_obj:,.1f} ({short:.2%})",
-                    f"{ref[1]:.1f} + {ref[2]:.1f}" if ref else "not run",
-                    f"{ref[0]:,.1f} ({ref[3]})" if ref else "–",
+                    *reference_cells(ref),
                 ]
             )
             say(f"  k={k}: {lines[-1]}")
