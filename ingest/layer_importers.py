@@ -105,7 +105,7 @@ class HouseholdImporter(TableImporter):
         )
         if moved:
             replace_placement(session, list(moved))
-            place_households(session)
+            place_households(session, list(moved))
 
 
 @register

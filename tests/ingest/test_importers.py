@@ -285,6 +285,21 @@ def test_scoped_import_is_refused_for_a_point_outside_the_planners_communes(
     assert (kept.inserted, kept.rejected) == (2, 1)
     stored = db.execute(text("SELECT code FROM households WHERE code LIKE 'T-SP-%' ORDER BY code")).scalars().all()
     assert stored == ["T-SP-1", "T-SP-2"]
+    # placed on both boundary versions in the import's own transaction, though the planner's scope
+    # cannot see a household's placement before it exists (read as the owner, past every policy)
+    db.execute(text("RESET ROLE"))
+    placed = db.execute(
+        text("""SELECT h.code, hu.boundary, c.code, hu.method FROM household_units hu
+                JOIN households h ON h.id = hu.household_id JOIN admin_units c ON c.id = hu.commune_id
+                WHERE h.code LIKE 'T-SP-%' ORDER BY h.code, hu.boundary""")
+    ).all()
+    assert [(r[0], r[1], r[3]) for r in placed] == [
+        ("T-SP-1", "current", "point"),
+        ("T-SP-1", "legacy", "point"),
+        ("T-SP-2", "current", "point"),
+        ("T-SP-2", "legacy", "point"),
+    ]
+    assert {r[2] for r in placed if r[1] == "current"} == {own}
 
 
 def test_xlsx_merged_header_hidden_sheet_and_legacy_text(db: Session, tmp_path: Path, place) -> None:  # type: ignore[no-untyped-def]
