@@ -162,3 +162,32 @@ def test_area_page_charts_rates_and_flags_estimates(app, accounts, db):
     assert 'id="area-rates"' in page and page.count("<polyline") == 2
     assert page.count('class="rate-pt rate-poverty_rate') == years
     assert page.count("rate-pt rate-poverty_rate estimated") == 1 and page.count('data-estimated="true"') == 1
+
+
+def test_upload_page_imports_targets_and_allocations_within_the_planners_communes(app, accounts, db):
+    """/imports (the common upload page) offers both layers; the report names the row and field,
+    and a planner's row outside their communes is refused whole."""
+    planner = client_for(app, accounts, "planner")
+    page = planner.get("/imports?lang=en").get_data(as_text=True)
+    assert 'value="targets"' in page and 'value="allocations"' in page
+    before = db.scalar(text("SELECT count(*) FROM allocations"))
+    rows = [
+        ["Dự án", "Địa bàn", "Năm", "Nguồn vốn", "Vốn giao"],
+        ["2", accounts.commune_a, 2027, "central", 10],
+        ["2", accounts.commune_b, 2027, "central", 10],
+    ]
+    r = planner.post(
+        "/imports", data={"layer": "allocations", "file": (io.BytesIO(_xlsx(rows)), "von.xlsx")}, follow_redirects=True
+    )
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200 and "outside your areas" in body and accounts.commune_b in body
+    assert db.scalar(text("SELECT count(*) FROM allocations")) == before
+    r = planner.post(
+        "/imports",
+        data={"layer": "allocations", "file": (io.BytesIO(_xlsx(rows[:2])), "von.xlsx")},
+        follow_redirects=True,
+    )
+    assert r.status_code == 200
+    assert db.scalar(text("SELECT count(*) FROM allocations")) == before + 1
+    last = db.execute(text("SELECT layer, status, inserted FROM imports ORDER BY id DESC LIMIT 2")).all()
+    assert [tuple(x) for x in last] == [("allocations", "imported", 1), ("allocations", "refused", 0)]
