@@ -1,328 +1,162 @@
-"""Targets and money from a spreadsheet (XLSX), headers in Vietnamese or English.
+"""Targets and money from a spreadsheet: the ``targets`` and ``allocations`` layers of the import registry.
 
-The same rules as every import: each bad cell is reported with its row (the sheet's own row
-number, the header is row 1) and column (the header as written and its letter) and the reason; one
-bad row and nothing is written; re-sending the same file changes nothing (rows are keyed by area,
-year, indicator / part and source, and updated in place). The rows are written in the caller's
-transaction and scope, so an area outside the user's communes is refused like an unknown one.
+Both are :class:`~ingest.tabular.TableImporter` layers like every other: XLSX or CSV (or any
+table format the framework reads), headers in Vietnamese (with or without diacritics) or English,
+the common report (data row, field, value, reason), all or nothing, ``--dry-run`` and
+``--skip-invalid``, one row in ``imports`` per file, and idempotent on the natural key: area ×
+year × indicator (× project) for a target, sub-project × area × year × source for an allocation;
+a row equal to the stored one is not touched, a changed one is updated and audited (the tables'
+triggers). An area is a 2025 commune or province the importer may see (row-level security): a
+planner's rows outside their communes are refused like unknown codes.
 
-Each kind is a layer of the import registry (:class:`TargetImporter`, :class:`AllocationImporter`):
-``sinhke import targets|allocations FILE`` and the upload page ``/imports`` run them through
-:func:`ingest.importing.run_import` (the same report, the ``imports`` row, all or nothing);
-``sinhke planning import`` is an alias of it, and :func:`import_xlsx` (the planning page's
-direct upload) checks and writes the same way, raising :class:`ImportRefused`.
+``sinhke import targets|allocations FILE``, the upload page ``/imports``, ``sinhke planning
+import`` and the planning page's own upload (:mod:`webapp.views.planning`) all go through
+:func:`ingest.importing.run_import`; :func:`cell_errors` says where each problem is on the sheet
+(its row and column letter) for the planning page and its API.
 """
 
 from __future__ import annotations
 
-import io
-import unicodedata
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-import openpyxl
 from openpyxl.utils import get_column_letter
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ingest.importing import Importer, ImportOptions, ImportReport, Problem, Progress, register
+from ingest.headers import fold
+from ingest.importing import ImportOptions, ImportReport, Progress, register
+from ingest.readers import SourceTable
+from ingest.tabular import Field, TableImporter
 from spatial import SinhkeError
 from spatial.accounts import Principal
 from spatial.models import MONEY_SOURCES, TARGET_INDICATORS
-from spatial.params import number_value, whole_value
+from spatial.planning_entry import COUNT_INDICATORS, MAX_VND
 
+#: the layers, as the planning page and its API name them (``/api/planning/import/<kind>``)
 KINDS = ("targets", "allocations")
-MAX_ROWS = 100_000
+
+AREA = ("area", "area code", "địa bàn", "mã địa bàn", "mã xã", "xã", "mã đơn vị", "commune", "province")
+YEAR = ("year", "năm")
+PART = ("project", "sub-project", "subproject", "dự án", "tiểu dự án", "dự án / tiểu dự án", "dự án/tiểu dự án")
+PROGRAMME = ("programme", "program", "chương trình")
 
 
-@dataclass(frozen=True)
-class CellError:
-    row: int
-    column: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.reason}"
+def _choices(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {fold(alias): stored for stored, aliases in table.items() for alias in (stored, *aliases)}
 
 
-class ImportRefused(SinhkeError):
-    """The file is refused as a whole; ``errors`` names every bad row and column."""
-
-    def __init__(self, filename: str, errors: list[CellError]):
-        self.filename = filename
-        self.errors = errors
-        shown = "; ".join(str(e) for e in errors[:20])
-        more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
-        super().__init__(f"{filename}: nothing imported: {shown}{more}")
-
-
-def _key(header: str) -> str:
-    """A header compared without case, accents or punctuation: 'Năm gốc' -> 'nam goc'."""
-    s = unicodedata.normalize("NFD", str(header).strip().lower().replace("đ", "d"))
-    s = "".join(c for c in s if unicodedata.category(c) != "Mn")
-    return " ".join("".join(c if c.isalnum() else " " for c in s).split())
-
-
-#: column -> the headers that name it (English, Vietnamese), compared by _key
-HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
-    "targets": {
-        "area": ("area", "area code", "dia ban", "ma dia ban", "ma xa", "xa"),
-        "year": ("year", "nam"),
-        "indicator": ("indicator", "chi tieu"),
-        "part": ("project", "sub project", "subproject", "du an", "tieu du an", "du an tieu du an"),
-        "value": ("value", "target", "gia tri", "muc tieu"),
-        "baseline_year": ("baseline year", "nam goc", "nam co so"),
-        "programme": ("programme", "program", "chuong trinh"),
-    },
-    "allocations": {
-        "part": ("project", "sub project", "subproject", "du an", "tieu du an", "du an tieu du an"),
-        "area": ("area", "area code", "dia ban", "ma dia ban", "ma xa", "xa"),
-        "year": ("year", "nam"),
-        "source": ("source", "nguon von", "nguon"),
-        "allocated": ("allocated", "allocated vnd", "von giao", "ke hoach von", "von duoc giao"),
-        "disbursed": ("disbursed", "disbursed vnd", "giai ngan", "von giai ngan", "da giai ngan"),
-        "programme": ("programme", "program", "chuong trinh"),
-    },
-}
-REQUIRED = {
-    "targets": ("area", "year", "indicator", "value"),
-    "allocations": ("part", "area", "year", "source", "allocated"),
-}
-INDICATOR_NAMES = {
-    **{_key(i): i for i in TARGET_INDICATORS},
-    _key("giảm tỷ lệ hộ nghèo"): "poverty_rate_reduction",
-    _key("số hộ được hỗ trợ"): "households_supported",
-    _key("công trình hoàn thành"): "works_completed",
-    _key("hộ có nước sinh hoạt"): "households_with_water",
-}
-SOURCE_NAMES = {
-    **{_key(s): s for s in MONEY_SOURCES},
-    _key("ngân sách trung ương"): "central",
-    _key("trung ương"): "central",
-    _key("ngân sách địa phương"): "local",
-    _key("địa phương"): "local",
-    _key("tín dụng chính sách"): "credit",
-    _key("vốn huy động"): "mobilised",
-    _key("huy động"): "mobilised",
-    "mobilized": "mobilised",
-}
-
-
-@dataclass
-class ImportResult:
-    kind: str
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rows: int = 0
-    columns: dict[str, str] = field(default_factory=dict)
-
-
-def import_xlsx(session: Session, kind: str, data: bytes, filename: str) -> ImportResult:
-    """Check every row of the first sheet, then write them all or none (see the module)."""
-    records, errors, columns = check_rows(session, kind, data, filename)
-    if errors:
-        raise ImportRefused(filename, errors)
-    return write_rows(session, kind, records, columns)
-
-
-def check_rows(
-    session: Session, kind: str, data: bytes, filename: str
-) -> tuple[list[dict[str, Any]], list[CellError], dict[str, str]]:
-    """(the rows as they will be written, every problem, column -> its header). Raises
-    :class:`ImportRefused` for a file unreadable as a whole or whose headers are wrong."""
-    if kind not in KINDS:
-        raise SinhkeError(f"unknown import kind {kind!r} (allowed: {', '.join(KINDS)})")
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same answer
-        raise ImportRefused(filename, [CellError(0, "-", f"not an XLSX workbook ({type(exc).__name__})")]) from None
-    ws = wb.worksheets[0]
-    rows = ws.iter_rows(values_only=True)
-    header = next(rows, None)
-    if not header:
-        raise ImportRefused(filename, [CellError(1, "-", "the first sheet is empty: row 1 holds the headers")])
-    wanted = HEADERS[kind]
-    where: dict[str, int] = {}
-    errors: list[CellError] = []
-    for i, h in enumerate(header):
-        if h is None or str(h).strip() == "":
-            continue
-        k = _key(h)
-        name = next((col for col, names in wanted.items() if k in names), None)
-        letter = get_column_letter(i + 1)
-        if name is None:
-            errors.append(CellError(1, f"{letter} ({h})", f"unknown column; known: {', '.join(wanted)}"))
-        elif name in where:
-            errors.append(CellError(1, f"{letter} ({h})", f"a second {name} column"))
-        else:
-            where[name] = i
-    for col in REQUIRED[kind]:
-        if col not in where:
-            errors.append(CellError(1, "-", f"no {col} column (e.g. {wanted[col][0]!r} or {wanted[col][2]!r})"))
-    if errors:
-        raise ImportRefused(filename, errors)
-    label = {c: f"{get_column_letter(i + 1)} ({header[i]})" for c, i in where.items()}
-
-    units: dict[str, int] = dict(
-        session.execute(
-            text("SELECT code, id FROM admin_units WHERE boundary = 'current' AND level IN ('commune', 'province')")
-        ).all()
-    )
-    parts = {
-        (prog, code): pid
-        for prog, code, pid in session.execute(
-            text("SELECT p.code, pp.code, pp.id FROM programme_parts pp JOIN programmes p ON p.id = pp.programme_id")
-        ).all()
+INDICATORS = _choices(
+    {
+        "poverty_rate_reduction": ("giảm tỷ lệ hộ nghèo", "giảm tỉ lệ hộ nghèo", "poverty rate reduction"),
+        "households_supported": ("số hộ được hỗ trợ", "hộ được hỗ trợ", "households supported"),
+        "works_completed": ("công trình hoàn thành", "số công trình hoàn thành", "works completed"),
+        "households_with_water": ("hộ có nước sinh hoạt", "hộ được cấp nước", "households with water"),
     }
-    programmes = {
-        code: (start, end)
-        for code, start, end in session.execute(text("SELECT code, start_year, end_year FROM programmes"))
+)
+assert set(INDICATORS.values()) == set(TARGET_INDICATORS)
+SOURCES = _choices(
+    {
+        "central": ("ngân sách trung ương", "trung ương", "central budget"),
+        "local": ("ngân sách địa phương", "địa phương", "local budget"),
+        "credit": ("tín dụng chính sách", "tín dụng", "social policy credit"),
+        "mobilised": ("vốn huy động", "huy động", "mobilized"),
     }
-    records: list[dict[str, Any]] = []
-    seen: dict[tuple, int] = {}
-    for n, row in enumerate(rows, start=2):
-        if n - 1 > MAX_ROWS:
-            errors.append(CellError(n, "-", f"more than {MAX_ROWS:,} rows"))
-            break
-        cell = {c: (row[i] if i < len(row) else None) for c, i in where.items()}
-        if all(v is None or str(v).strip() == "" for v in cell.values()):
-            continue  # blank rows are skipped
-        rec: dict[str, Any] = {"row": n}
-        bad = len(errors)
-
-        def fail(col: str, reason: str, n: int = n) -> None:
-            errors.append(CellError(n, label.get(col, col), reason))
-
-        area = cell.get("area")
-        code = "" if area is None else str(area).strip()
-        if isinstance(area, int | float) and not isinstance(area, bool):  # a code typed as a number lost its zeros
-            code = f"{int(area):05d}" if int(area) >= 100 else f"{int(area):02d}"
-        if code not in units:
-            fail("area", f"{code or 'empty'}: not a 2025 commune or province code, or outside your areas")
-        rec["unit_id"] = units.get(code)
-        year = whole_value(cell.get("year"))
-        if year is None or not 2000 <= year <= 2100:
-            fail("year", f"{cell.get('year')!r}: a year such as 2025")
-        rec["year"] = year
-        prog = str(cell.get("programme") or "").strip() or ("2021-2025" if (year or 0) <= 2025 else "2026-2035")
-        if prog not in programmes:
-            fail("programme", f"{prog!r}: unknown programme (known: {', '.join(programmes)})")
-        raw_part = cell.get("part")
-        part_code = "" if raw_part is None else str(raw_part).strip()
-        if isinstance(raw_part, float) and raw_part == int(raw_part):
-            part_code = str(int(raw_part))
-        part_code = part_code.lower().replace("dự án", "").replace("tiểu dự án", "").strip().rstrip(":")
-        if kind == "targets":
-            ind = INDICATOR_NAMES.get(_key(cell.get("indicator") or ""))
-            if ind is None:
-                fail(
-                    "indicator",
-                    f"{cell.get('indicator')!r}: unknown indicator (allowed: {', '.join(TARGET_INDICATORS)})",
-                )
-            rec["indicator"] = ind
-            value = number_value(cell.get("value"))
-            if value is None:
-                fail("value", f"{cell.get('value')!r} is not a number")
-            elif ind in ("households_supported", "works_completed", "households_with_water") and (
-                value < 0 or value != int(value)
-            ):
-                fail("value", f"{cell.get('value')!r}: a count is a whole number >= 0")
-            rec["value"] = value
-            base = cell.get("baseline_year")
-            rec["baseline_year"] = None
-            if base not in (None, ""):
-                b = whole_value(base)
-                if b is None or year is None or not 2000 <= b < year:
-                    fail("baseline_year", f"{base!r}: a year before the target's year")
-                rec["baseline_year"] = b
-        else:
-            source = SOURCE_NAMES.get(_key(cell.get("source") or ""))
-            if source is None:
-                fail("source", f"{cell.get('source')!r}: unknown source (allowed: {', '.join(MONEY_SOURCES)})")
-            rec["source"] = source
-            for col in ("allocated", "disbursed"):
-                raw = cell.get(col)
-                if col == "disbursed" and raw in (None, ""):
-                    rec["disbursed"] = 0
-                    continue
-                v = whole_value(raw)
-                if v is None:
-                    fail(col, f"{raw!r}: money is a whole number of VND")
-                elif v < 0:
-                    fail(col, f"{raw!r}: money cannot be negative")
-                rec[col] = v
-        rec["part_id"] = None
-        if part_code:
-            rec["part_id"] = parts.get((prog, part_code))
-            if rec["part_id"] is None:
-                fail("part", f"{raw_part!r}: no project or sub-project {part_code!r} in programme {prog}")
-        elif kind == "allocations":
-            fail("part", "empty: name the project or sub-project, e.g. 3.1")
-        if len(errors) == bad:
-            key = (
-                (rec["unit_id"], rec["year"], rec["indicator"], rec["part_id"])
-                if kind == "targets"
-                else (rec["part_id"], rec["unit_id"], rec["year"], rec["source"])
-            )
-            if key in seen:
-                fail("area", f"the same row as row {seen[key]}")
-            seen[key] = n
-            records.append(rec)
-    return records, errors, {c: str(header[i]) for c, i in where.items()}
+)
+assert set(SOURCES.values()) == set(MONEY_SOURCES)
 
 
-def write_rows(session: Session, kind: str, records: list[dict[str, Any]], columns: dict[str, str]) -> ImportResult:
-    """Upsert checked rows (an unchanged one is not touched) and count what happened."""
-    result = ImportResult(kind, rows=len(records), columns=columns)
-    for rec in records:
-        status = session.execute(_UPSERT[kind], rec).scalar_one_or_none()
-        if status == "inserted":
-            result.inserted += 1
-        elif status == "updated":
-            result.updated += 1
-        else:
-            result.unchanged += 1
-    return result
+def _area_code(value: str) -> str:
+    """A code typed as a number lost its leading zero: 2025 commune codes have 5 digits, provinces 2."""
+    if value.isdigit() and len(value) < 5:
+        return value.zfill(5 if len(value) >= 3 else 2)
+    return value
 
 
-_UPSERT = {
-    "targets": text("""
-    WITH old AS (SELECT id, value, baseline_year FROM targets
-                 WHERE unit_id = :unit_id AND year = :year AND indicator = :indicator
-                   AND coalesce(part_id, 0) = coalesce(CAST(:part_id AS int), 0)),
-    upd AS (UPDATE targets t SET value = :value, baseline_year = :baseline_year FROM old
-            WHERE t.id = old.id AND (old.value, old.baseline_year) IS DISTINCT FROM (:value, :baseline_year)
-            RETURNING t.id),
-    ins AS (INSERT INTO targets (unit_id, year, indicator, part_id, value, baseline_year)
-            SELECT :unit_id, :year, :indicator, :part_id, :value, :baseline_year
-            WHERE NOT EXISTS (SELECT 1 FROM old) RETURNING id)
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM ins) THEN 'inserted' WHEN EXISTS (SELECT 1 FROM upd) THEN 'updated' END
-    """),
-    "allocations": text("""
-    WITH old AS (SELECT id, allocated_vnd, disbursed_vnd FROM allocations
-                 WHERE part_id = :part_id AND unit_id = :unit_id AND year = :year AND source = :source),
-    upd AS (UPDATE allocations a SET allocated_vnd = :allocated, disbursed_vnd = :disbursed FROM old
-            WHERE a.id = old.id AND (old.allocated_vnd, old.disbursed_vnd) IS DISTINCT FROM (:allocated, :disbursed)
-            RETURNING a.id),
-    ins AS (INSERT INTO allocations (part_id, unit_id, year, source, allocated_vnd, disbursed_vnd)
-            SELECT :part_id, :unit_id, :year, :source, :allocated, :disbursed
-            WHERE NOT EXISTS (SELECT 1 FROM old) RETURNING id)
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM ins) THEN 'inserted' WHEN EXISTS (SELECT 1 FROM upd) THEN 'updated' END
-    """),
-}
+def _part_code(value: str) -> str:
+    """'Dự án 3', 'Tiểu dự án 3.1:', 'project 3.1' -> '3', '3.1'."""
+    v = re.sub(r"(?i)^\s*(tiểu dự án|dự án|tieu du an|du an|sub-?project|project)\s*", "", value)
+    return v.strip().rstrip(":").strip()
 
 
-class _PlanningImporter(Importer):
-    """Targets or allocations from XLSX through the registry: every :class:`CellError` becomes a
-    :class:`~ingest.importing.Problem` (its data row: the sheet's row less the header; its field:
-    the column as written), so the report, the refusal and the ``imports`` row are the common ones."""
+class _PlanningImporter(TableImporter):
+    """What targets and allocations share: an area (2025 commune or province code), a year, a
+    programme part (code within the programme of the year, unless the file names one)."""
 
-    formats = ("xlsx",)
     roles = ("admin", "planner")
-    kind: ClassVar[str]
+    geometry = None
+    has_commune = False
+    fast_path = False  # a few thousand rows at most, each checked in Python for its reason
 
+    def check_row(self, values: dict[str, Any]) -> list[tuple[str, Any, str]]:
+        if values.get("area"):
+            values["area"] = _area_code(values["area"])
+        if values.get("part"):
+            values["part"] = _part_code(values["part"])
+        if not values.get("programme") and values.get("year"):
+            values["programme"] = "2021-2025" if values["year"] <= 2025 else "2026-2035"
+        return []
+
+    def extra_stage_columns(self) -> list[str]:
+        return ["unit_id integer", "part_id integer"]
+
+    def written_columns(self) -> dict[str, str]:
+        return {**super().written_columns(), "unit_id": "unit_id", "part_id": "part_id"}
+
+    def resolve(self, session: Session, stg: str, report: ImportReport) -> None:
+        # admin_units is read under the importer's row-level security: another planner's commune is not found
+        session.execute(
+            text(f"""UPDATE {stg} s SET unit_id = u.id FROM admin_units u
+                     WHERE u.code = s.area AND u.boundary = 'current' AND u.level IN ('commune', 'province')""")
+        )
+        self.reject_where(
+            session,
+            f"SELECT row_no, area FROM {stg} WHERE unit_id IS NULL ORDER BY row_no",
+            {},
+            "area",
+            "not a 2025 commune or province code, or outside your areas",
+            report,
+        )
+        self.reject_where(
+            session,
+            f"""SELECT row_no, programme FROM {stg} s
+                WHERE NOT EXISTS (SELECT FROM programmes p WHERE p.code = s.programme) ORDER BY row_no""",
+            {},
+            "programme",
+            "unknown programme",
+            report,
+        )
+        session.execute(
+            text(f"""UPDATE {stg} s SET part_id = pp.id
+                     FROM programme_parts pp JOIN programmes p ON p.id = pp.programme_id
+                     WHERE p.code = s.programme AND pp.code = s.part""")
+        )
+        self.reject_where(
+            session,
+            f"""SELECT row_no, part FROM {stg} s WHERE part IS NOT NULL AND part_id IS NULL
+                AND EXISTS (SELECT FROM programmes p WHERE p.code = s.programme) ORDER BY row_no""",
+            {},
+            "part",
+            "no such project or sub-project in the programme",
+            report,
+        )
+
+    def _check_scope(self, session: Session, stg: str, report: ImportReport) -> None:
+        """Row-level security hides other communes already (see :meth:`resolve`); this says so
+        plainly should a policy ever let one through."""
+        self.reject_where(
+            session,
+            f"SELECT row_no, area FROM {stg} WHERE unit_id IS NOT NULL AND NOT sinhke_unit_visible(unit_id) "
+            "ORDER BY row_no",
+            {},
+            "area",
+            "outside your areas",
+            report,
+        )
+
+    # ------------------------------------------------------------------ where a problem is on the sheet
     def load(
         self,
         session: Session,
@@ -332,32 +166,137 @@ class _PlanningImporter(Importer):
         who: Principal,
         progress: Progress | None = None,
     ) -> None:
-        try:
-            records, errors, columns = check_rows(session, self.kind, path.read_bytes(), report.filename)
-        except ImportRefused as exc:
-            records, errors, columns = [], exc.errors, {}
-        for e in errors:
-            report.problems.append(Problem(e.row - 1 if e.row > 1 else None, e.column, None, e.reason))
-        report.rows = len(records) + len({e.row for e in errors if e.row > 1})
-        if columns:
-            report.notes.append("columns read: " + ", ".join(f"{h} → {c}" for c, h in columns.items()))
-        if progress:
-            progress("writing", report.rows)
-        if errors:
-            return  # refused: run_import rolls back and records it
-        result = write_rows(session, self.kind, records, columns)
-        report.inserted, report.updated, report.unchanged = result.inserted, result.updated, result.unchanged
+        self._sheet: SheetPlaces | None = None
+        super().load(session, path, report, options, who, progress)
+        report.result = self._sheet
+
+    def _match(self, table: SourceTable, report: ImportReport, options: ImportOptions) -> dict[str, int]:
+        found = super()._match(table, report, options)
+        self._sheet = SheetPlaces(table, {name: i for name, i in found.items()})
+        return found
+
+
+@dataclass
+class SheetPlaces:
+    """Where the rows and fields of a table read by a planning importer are on its sheet."""
+
+    table: SourceTable
+    found: dict[str, int] = field(default_factory=dict)
+
+    def row(self, data_row: int | None) -> int | None:
+        """The sheet's row number (the header is row 1 in a plain file), None for the file as a whole."""
+        if data_row is None:
+            return None
+        return self.table.sheet_row(data_row) or data_row + 1
+
+    def column(self, field_name: str | None) -> str:
+        """'E (Vốn giao)': the column letter and its header as written; the field's name if no column has it."""
+        if field_name is None:
+            return "-"
+        i = self.found.get(field_name)
+        if i is None:
+            return field_name
+        return f"{get_column_letter(self.table.first_column + i + 1)} ({self.table.columns[i]})"
+
+
+def cell_errors(report: ImportReport) -> list[dict[str, Any]]:
+    """A refused report's problems as the planning page and ``/api/planning/import`` show them:
+    the sheet's row, the column (letter and header), the field, the value and the reason."""
+    places = report.result if isinstance(report.result, SheetPlaces) else None
+    out = []
+    for p in report.errors:
+        out.append(
+            {
+                "row": places.row(p.row) if places else p.row,
+                "column": places.column(p.field) if places else (p.field or "-"),
+                "field": p.field,
+                "value": p.value,
+                "reason": str(p.reason),
+            }
+        )
+    return out
+
+
+class ImportRefused(SinhkeError):
+    """A refused planning file, for the planning page and its API (422): ``errors`` as
+    :func:`cell_errors` gives them, ``report`` the framework's own."""
+
+    def __init__(self, report: ImportReport, errors: list[dict[str, Any]] | None = None):
+        self.report = report
+        self.filename = report.filename
+        self.errors = cell_errors(report) if errors is None else errors
+        shown = "; ".join(f"row {e['row']}, column {e['column']}: {e['reason']}" for e in self.errors[:20])
+        more = f" (and {len(self.errors) - 20} more)" if len(self.errors) > 20 else ""
+        super().__init__(f"{self.filename}: nothing imported: {shown}{more}")
 
 
 @register
 class TargetImporter(_PlanningImporter):
     layer = "targets"
     title = "Targets"
-    kind = "targets"
+    table = "targets"
+    key: ClassVar[tuple[str, ...]] = ("area", "year", "indicator", "part")
+    fields = (
+        Field("area", required=True, max_length=20, column="", aliases=AREA),
+        Field("year", "year", required=True, minimum=2000, aliases=YEAR),
+        Field("indicator", "choice", required=True, choices=INDICATORS, aliases=("indicator", "chỉ tiêu")),
+        Field("part", max_length=20, column="", aliases=PART),
+        Field("value", "float", required=True, minimum=-1e12, maximum=1e12, aliases=("target", "giá trị", "mục tiêu")),
+        Field("baseline_year", "year", minimum=2000, aliases=("baseline year", "năm gốc", "năm cơ sở")),
+        Field("programme", max_length=20, column="", aliases=PROGRAMME),
+    )
+
+    def check_row(self, values: dict[str, Any]) -> list[tuple[str, Any, str]]:
+        out = super().check_row(values)
+        value = values.get("value")
+        if values.get("indicator") in COUNT_INDICATORS and value is not None and (value < 0 or value != int(value)):
+            out.append(("value", value, "a count is a whole number >= 0"))
+        base = values.get("baseline_year")
+        if base is not None and values.get("year") is not None and base >= values["year"]:
+            out.append(("baseline_year", base, "a year before the target's year"))
+        return out
+
+    def conflict_target(self) -> tuple[str, ...]:
+        return ("unit_id", "year", "indicator", "part_id")
+
+    def key_equals(self, column: str, staged: str) -> str:
+        if column == "part_id":  # no project is a key of its own (the unique index reads it as 0)
+            return f"coalesce(t.part_id, 0) = coalesce(s.{staged}, 0)"
+        return super().key_equals(column, staged)
 
 
 @register
 class AllocationImporter(_PlanningImporter):
     layer = "allocations"
-    title = "Allocations"
-    kind = "allocations"
+    title = "Allocations and disbursements"
+    table = "allocations"
+    key: ClassVar[tuple[str, ...]] = ("part", "area", "year", "source")
+    fields = (
+        Field("part", required=True, max_length=20, column="", aliases=PART),
+        Field("area", required=True, max_length=20, column="", aliases=AREA),
+        Field("year", "year", required=True, minimum=2000, aliases=YEAR),
+        Field("source", "choice", required=True, choices=SOURCES, aliases=("source", "nguồn vốn", "nguồn")),
+        Field(
+            "allocated",
+            "money",
+            required=True,
+            maximum=MAX_VND,
+            column="allocated_vnd",
+            aliases=("allocated", "allocated vnd", "vốn giao", "kế hoạch vốn", "vốn được giao"),
+        ),
+        Field(
+            "disbursed",
+            "money",
+            default=0,
+            maximum=MAX_VND,
+            column="disbursed_vnd",
+            aliases=("disbursed", "disbursed vnd", "giải ngân", "vốn giải ngân", "đã giải ngân"),
+        ),
+        Field("programme", max_length=20, column="", aliases=PROGRAMME),
+    )
+
+    def conflict_target(self) -> tuple[str, ...]:
+        return ("part_id", "unit_id", "year", "source")
+
+
+__all__ = ["KINDS", "AllocationImporter", "ImportRefused", "SheetPlaces", "TargetImporter", "cell_errors"]

@@ -10,6 +10,7 @@ the temporary folder or through a link.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import io
@@ -62,6 +63,18 @@ class SourceTable:
     #: a CSV file as it is on disk, for the COPY fast path (:mod:`ingest.tabular`): the path, its
     #: text encoding and the dialect the rows were read with
     csv_source: tuple[Path, str, Any] | None = None
+    #: XLSX: where the data rows are on the sheet, filled as the rows are read: (data row, its sheet
+    #: row less the data row) at the first row and wherever that difference grows (blank rows)
+    sheet_offsets: list[tuple[int, int]] | None = None
+    #: XLSX: the sheet column of ``columns[0]`` (0 for column A)
+    first_column: int = 0
+
+    def sheet_row(self, n: int) -> int | None:
+        """The sheet's own row number of data row ``n`` (read already), or None if unknown."""
+        if not self.sheet_offsets:
+            return None
+        at = bisect.bisect_right(self.sheet_offsets, (n, float("inf"))) - 1
+        return n + self.sheet_offsets[at][1] if at >= 0 else None
 
     def close(self) -> None:
         close_rows = getattr(self.rows, "close", None)
@@ -393,12 +406,18 @@ def read_xlsx(path: Path, filename: str, sheet: str | None = None) -> SourceTabl
             f"header spread over merged rows {header_at}–{last} of sheet {name!r}: the lowest label of each column used"
         )
 
+    offsets: list[tuple[int, int]] = []
+
     def rows() -> Iterator[tuple[int, list[Any], bytes | None]]:
-        n = 0
+        n, at, offset = 0, sheet_row, -1
         for values in rows_iter:
+            at += 1
             if not any(_text(v) for v in values):
                 continue
             n += 1
+            if at - n != offset:
+                offset = at - n
+                offsets.append((n, offset))
             vals = list(values[:width]) + [""] * (width - len(values))
             yield n, vals, None
 
@@ -407,7 +426,15 @@ def read_xlsx(path: Path, filename: str, sheet: str | None = None) -> SourceTabl
         if stream is not None:
             stream.close()
 
-    return SourceTable(columns=columns, rows=rows(), notes=notes, closer=close)
+    start = None if stream is not None else getattr(ws, "start", None)
+    return SourceTable(
+        columns=columns,
+        rows=rows(),
+        notes=notes,
+        closer=close,
+        sheet_offsets=offsets,
+        first_column=int(start[1]) if start else 0,
+    )
 
 
 #: a sheet whose XML is larger than this (uncompressed) is streamed (ingest.xlsx_stream), not read

@@ -985,6 +985,10 @@ class TableImporter(Importer):
     def conflict_target(self) -> tuple[str, ...]:
         return tuple(next((f.target for f in self.fields if f.name == k), k) for k in self.key)
 
+    def key_equals(self, column: str, staged: str) -> str:
+        """SQL: the stored row ``t`` and the staged row ``s`` agree on this key column."""
+        return f"t.{column} = s.{staged}"
+
     def _upsert(self, session: Session, stg: str, report: ImportReport) -> None:
         """An UPDATE of the rows whose key exists and whose values differ, then an INSERT of the
         rest: no ``ON CONFLICT … RETURNING``, whose row-level-security checks a scoped user's new
@@ -994,7 +998,7 @@ class TableImporter(Importer):
         keys = self.conflict_target()
         updates = [c for c in cols if c not in keys]
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"sinhke-import:{self.table}"})
-        match = " AND ".join(f"t.{k} = s.{cols[k]}" for k in keys)
+        match = " AND ".join(self.key_equals(k, cols[k]) for k in keys)
         # which rows exist, decided before anything is written: an INSERT … WHERE NOT EXISTS over
         # the table it fills, planned for an empty table, re-reads every row it has added (O(n²))
         session.execute(text(f"UPDATE {stg} s SET stored = true FROM {self.table} t WHERE {match}"))

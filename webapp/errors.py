@@ -52,7 +52,7 @@ def error_payload(exc: SinhkeError) -> tuple[int, str, dict]:
         if position is not None:
             extra["position"] = position
     elif isinstance(exc, ImportRefused):
-        extra = {"errors": [{"row": e.row, "column": e.column, "reason": e.reason} for e in exc.errors]}
+        extra = {"errors": exc.errors, "import_id": exc.report.import_id}
     elif isinstance(exc, InvalidVisit):
         extra = {"field": exc.field, "errors": exc.errors}
     elif isinstance(exc, VisitConflict):

@@ -58,3 +58,51 @@ def test_planner_runs_a_siting_and_sees_it_drawn(browser: Browser, live_server: 
     page.screenshot(path=str(SCREENSHOTS / "siting.png"))
     assert not errors
     context.close()
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_siting_panel_fits_and_the_map_has_the_basemap_of_map(  # type: ignore[no-untyped-def]
+    browser: Browser, live_server: str, accounts, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{live_server}/login")
+    page.fill("#username", accounts.name("planner"))
+    page.fill("#password", accounts.password)
+    page.click("form.stack-form button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+    for lang in ("vi", "en"):
+        page.goto(f"{live_server}/siting?lang={lang}")
+        # nothing of the form (fields, their labels) runs past the panel, and the panel does not scroll sideways
+        outside = page.evaluate(
+            """() => { const panel = document.querySelector('.siting-panel');
+                const p = panel.getBoundingClientRect();
+                const out = [...panel.querySelectorAll('input, select, label, button, legend')]
+                  .filter(e => e.getBoundingClientRect().width > 0)
+                  .filter(e => e.getBoundingClientRect().right > p.right + 0.5 || e.getBoundingClientRect().left < p.left - 0.5)
+                  .map(e => e.id || e.name || e.textContent.trim().slice(0, 30));
+                if (panel.scrollWidth > panel.clientWidth + 1) out.push('panel scrolls sideways');
+                if (document.documentElement.scrollWidth > window.innerWidth + 1) out.push('page scrolls sideways');
+                return out; }"""
+        )
+        assert outside == [], (width, lang, outside)
+        tops = page.evaluate(
+            "() => ['#siting-w-poor', '#siting-w-near'].map(s => document.querySelector(s).getBoundingClientRect().top)"
+        )
+        assert abs(tops[0] - tops[1]) < 1, (width, lang, tops)  # the weights side by side, whatever their labels
+        if lang == "vi":
+            SCREENSHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"siting-{width}-vi.png"), full_page=width < 800)
+    # the basemap of /map (no style URL configured: the one drawn from our own layers, villages included)
+    page.wait_for_function("() => window.sinhkeSitingMap && window.sinhkeSitingMap.isStyleLoaded()", timeout=30_000)
+    layers = page.evaluate("() => window.sinhkeSitingMap.getStyle().layers.map(l => l.id)")
+    assert {"background", "basemap-villages", "basemap-village-names"} <= set(layers)
+    assert layers.index("basemap-villages") > layers.index("communes-fill")  # above the communes' veil
+    tiles = page.evaluate("() => window.sinhkeSitingMap.getStyle().sources.basemap_villages.tiles[0]")
+    assert tiles.endswith("/tiles/villages/{z}/{x}/{y}.pbf")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"siting-{width}.png"), full_page=width < 800)
+    assert not errors
+    context.close()

@@ -32,10 +32,15 @@ def test_xlsx_upload_all_or_nothing(app, accounts, db):
     bad = _xlsx([["project", "area", "year", "source", "allocated"], ["2", accounts.commune_a, 2026, "central", "ten"]])
     r = planner.post("/api/planning/import/allocations", data={"file": (io.BytesIO(bad), "m.xlsx")})
     assert r.status_code == 422
-    assert r.get_json()["error"]["errors"] == [
-        {"row": 2, "column": "E (allocated)", "reason": "'ten': money is a whole number of VND"}
+    body = r.get_json()["error"]
+    assert body["errors"] == [
+        {"row": 2, "column": "E (allocated)", "field": "allocated", "value": "ten", "reason": "not a whole number"}
     ]
     assert db.scalar(text("SELECT count(*) FROM allocations")) == before
+    # through the import framework: the refusal is an imports row of the allocations layer
+    assert db.scalar(text("SELECT layer || ' ' || status FROM imports WHERE id = :i"), {"i": body["import_id"]}) == (
+        "allocations refused"
+    )
     good = _xlsx(
         [
             ["Dự án", "Địa bàn", "Năm", "Nguồn vốn", "Vốn giao", "Giải ngân"],
@@ -45,6 +50,42 @@ def test_xlsx_upload_all_or_nothing(app, accounts, db):
     r = planner.post("/api/planning/import/allocations", data={"file": (io.BytesIO(good), "m.xlsx")})
     assert r.status_code == 200 and r.get_json()["inserted"] == 1
     assert db.scalar(text("SELECT count(*) FROM allocations")) == before + 1
+    again = planner.post("/api/planning/import/allocations", data={"file": (io.BytesIO(good), "m.xlsx")})
+    assert {k: again.get_json()[k] for k in ("kind", "rows", "inserted", "updated", "unchanged")} == {
+        "kind": "allocations",
+        "rows": 1,
+        "inserted": 0,
+        "updated": 0,
+        "unchanged": 1,
+    }
+    # the page's form: a refused file shows its rows and columns, nothing written
+    page = planner.post(
+        "/planning/import?lang=en",
+        data={
+            "kind": "targets",
+            "file": (
+                io.BytesIO(
+                    _xlsx([["Địa bàn", "Năm", "Chỉ tiêu", "Giá trị"], [accounts.commune_b, 2025, "works_completed", 3]])
+                ),
+                "t.xlsx",
+            ),
+        },
+    )
+    assert page.status_code == 422 and b'id="import-errors"' in page.data
+    assert "outside your areas" in page.data.decode() and "A (Địa bàn)" in page.data.decode()
+    ok = planner.post(
+        "/planning/import",
+        data={
+            "kind": "targets",
+            "file": (
+                io.BytesIO(
+                    _xlsx([["Area", "Year", "Indicator", "Value"], [accounts.commune_a, 2026, "works_completed", 3]])
+                ),
+                "t.xlsx",
+            ),
+        },
+    )
+    assert ok.status_code == 302
     # the evaluator reads but does not enter money
     r = client_for(app, accounts, "evaluator").post(
         "/api/planning/import/allocations", data={"file": (io.BytesIO(good), "m.xlsx")}
@@ -84,7 +125,24 @@ def test_cli_import_refuses_a_bad_file_whole(demo_settings, tmp_path, accounts):
         main, ["planning", "import", "targets", str(path)], env={"SINHKE_DATABASE_URL": database_url(demo_settings)}
     )
     assert r.exit_code == 1
-    assert "row 2, column D (value): -2: a count is a whole number >= 0" in r.output
+    assert "row 2, column D (value): a count is a whole number >= 0" in r.output
+
+
+def test_sinhke_import_targets_refuses_a_bad_row_and_imports_a_good_file(demo_settings, tmp_path, accounts):
+    from click.testing import CliRunner
+
+    from spatial.cluster import database_url
+    from webapp.cli import main
+
+    env = {"SINHKE_DATABASE_URL": database_url(demo_settings)}
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(_xlsx([["Mã địa bàn", "Năm", "Chỉ tiêu", "Giá trị"], [accounts.commune_a, 2031, "tốt", 1]]))
+    r = CliRunner().invoke(main, ["import", "targets", str(bad)], env=env)
+    assert r.exit_code == 1 and "1,indicator,tốt," in r.output and "REFUSED" in r.output
+    good = tmp_path / "good.xlsx"
+    good.write_bytes(_xlsx([["Area", "Year", "Indicator", "Value"], [accounts.commune_a, 2031, "works_completed", 7]]))
+    r = CliRunner().invoke(main, ["import", "targets", str(good), "--dry-run"], env=env)
+    assert r.exit_code == 0 and "dry run" in r.output
 
 
 def test_area_page_charts_rates_and_flags_estimates(app, accounts, db):
@@ -104,3 +162,32 @@ def test_area_page_charts_rates_and_flags_estimates(app, accounts, db):
     assert 'id="area-rates"' in page and page.count("<polyline") == 2
     assert page.count('class="rate-pt rate-poverty_rate') == years
     assert page.count("rate-pt rate-poverty_rate estimated") == 1 and page.count('data-estimated="true"') == 1
+
+
+def test_upload_page_imports_targets_and_allocations_within_the_planners_communes(app, accounts, db):
+    """/imports (the common upload page) offers both layers; the report names the row and field,
+    and a planner's row outside their communes is refused whole."""
+    planner = client_for(app, accounts, "planner")
+    page = planner.get("/imports?lang=en").get_data(as_text=True)
+    assert 'value="targets"' in page and 'value="allocations"' in page
+    before = db.scalar(text("SELECT count(*) FROM allocations"))
+    rows = [
+        ["Dự án", "Địa bàn", "Năm", "Nguồn vốn", "Vốn giao"],
+        ["2", accounts.commune_a, 2027, "central", 10],
+        ["2", accounts.commune_b, 2027, "central", 10],
+    ]
+    r = planner.post(
+        "/imports", data={"layer": "allocations", "file": (io.BytesIO(_xlsx(rows)), "von.xlsx")}, follow_redirects=True
+    )
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200 and "outside your areas" in body and accounts.commune_b in body
+    assert db.scalar(text("SELECT count(*) FROM allocations")) == before
+    r = planner.post(
+        "/imports",
+        data={"layer": "allocations", "file": (io.BytesIO(_xlsx(rows[:2])), "von.xlsx")},
+        follow_redirects=True,
+    )
+    assert r.status_code == 200
+    assert db.scalar(text("SELECT count(*) FROM allocations")) == before + 1
+    last = db.execute(text("SELECT layer, status, inserted FROM imports ORDER BY id DESC LIMIT 2")).all()
+    assert [tuple(x) for x in last] == [("allocations", "imported", 1), ("allocations", "refused", 0)]

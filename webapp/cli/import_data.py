@@ -17,7 +17,8 @@ from webapp.cli.base import SinhkeGroup, as_cli_user, cli_actor
     "import",
     cls=SinhkeGroup,
     help="Bring data in: `sinhke import LAYER FILE` (households, livelihood_models, infrastructure_works, "
-    "water_schemes, villages, survey_rounds, participants, admin_units, admin_crosswalk, visits) from CSV, XLSX, "
+    "water_schemes, villages, survey_rounds, participants, admin_units, admin_crosswalk, visits, targets, allocations) "
+    "from CSV, XLSX, "
     "GeoJSON, GeoPackage or zipped Shapefile; "
     "climate-risk rasters with `sinhke import raster`.",
 )

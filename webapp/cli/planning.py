@@ -18,7 +18,7 @@ def planning() -> None:
 @planning.command(
     "import",
     help=(
-        "Import targets or allocations from an XLSX (first sheet, headers in row 1, Vietnamese or English). "
+        "Import targets or allocations from an XLSX or CSV (first visible sheet, Vietnamese or English headers). "
         "Every bad cell is named by row and column and nothing is written; re-sending changes nothing."
     ),
 )
@@ -30,7 +30,7 @@ def import_command(settings: Settings, kind: str, file: Path, user_name: str | N
     """An alias of ``sinhke import targets|allocations FILE`` (the registry's layers), scoped to
     ``--user`` when given; a refused file names every bad row and column, as it always did."""
     from ingest.importing import run_import
-    from ingest.planning_xlsx import CellError, ImportRefused
+    from ingest.planning_xlsx import ImportRefused
     from spatial.accounts import apply_scope, get_user, principal
     from webapp.cli.import_data import _operator
 
@@ -41,5 +41,5 @@ def import_command(settings: Settings, kind: str, file: Path, user_name: str | N
             apply_scope(session, who)
         r = run_import(session, kind, file, file.name, who)
     if r.refused:
-        raise ImportRefused(file.name, [CellError((p.row or 0) + 1, p.field or "-", p.reason) for p in r.errors])
+        raise ImportRefused(r)
     click.echo(f"{file.name}: {r.rows} rows: {r.inserted} added, {r.updated} changed, {r.unchanged} unchanged")

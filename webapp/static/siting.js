@@ -6,6 +6,8 @@
  * body[data-siting-households] count the features drawn. API text is only written as textContent.
  */
 
+import { BASEMAP_OVERLAYS, basemapStyle } from './map/basemap.js';
+
 const t = JSON.parse(document.getElementById('siting-i18n').textContent);
 const form = document.getElementById('siting-form');
 const statusEl = document.getElementById('siting-status');
@@ -23,13 +25,11 @@ function setStatus(message, error = false) {
   statusEl.classList.toggle('error', error);
 }
 
+const mapElement = document.getElementById('siting-map');
 const map = new maplibregl.Map({
-  container: 'siting-map',
-  style: {
-    version: 8,
-    sources: {},
-    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#e4e9ee' } }],
-  },
+  container: mapElement,
+  // the same basemap as /map: the configured style URL, or the one drawn from our own layers
+  style: basemapStyle(mapElement.dataset.basemapStyle || '', mapElement.dataset.tilesRoot || '/tiles'),
   center: [106.6, 21.85],
   zoom: 8,
   attributionControl: false,
@@ -57,6 +57,8 @@ ready.then(() => {
     paint: { 'circle-radius': 8, 'circle-color': ['get', 'colour'], 'circle-stroke-color': '#000', 'circle-stroke-width': 2 },
   });
   map.addLayer({ id: 'clicked', type: 'circle', source: 'clicked', paint: { 'circle-radius': 5, 'circle-color': '#000' } });
+  // the own basemap's villages above the communes' veil, under the households and sites
+  for (const id of BASEMAP_OVERLAYS) if (map.getLayer(id)) map.moveLayer(id, 'households');
   showCommunes(selectedCommunes());
   const wanted = new URLSearchParams(window.location.search).get('scenario');
   if (wanted && /^\d+$/.test(wanted)) openScenario(wanted);

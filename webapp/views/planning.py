@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from ingest.planning_xlsx import KINDS, ImportRefused, import_xlsx
+from ingest.importing import ImportFileError, ImportReport, run_import
+from ingest.planning_xlsx import KINDS, ImportRefused, cell_errors
+from ingest.readers import stream_copy
 from spatial import ParameterError
 from spatial.accounts import Conflict
 from spatial.models import MONEY_SOURCES, TARGET_INDICATORS
@@ -77,7 +82,10 @@ def map_layer() -> ResponseReturnValue:
     return response
 
 
-def _upload(kind: str) -> tuple[bytes, str]:
+def _import(kind: str) -> tuple[ImportReport, list[dict[str, Any]] | None]:
+    """The uploaded file through the import framework (:func:`ingest.importing.run_import`, the
+    ``targets`` or ``allocations`` layer): its report, and where each problem is on the sheet when
+    it is refused. A refusal keeps its ``imports`` row (nothing else is written)."""
     if signed_in().role not in EDITING_ROLES:
         abort(403, "targets and money are entered by planners and administrators")
     if kind not in KINDS:
@@ -85,36 +93,53 @@ def _upload(kind: str) -> tuple[bytes, str]:
     file = request.files.get("file")
     if file is None or not file.filename:
         raise ParameterError("file", "attach an XLSX file")
-    data = file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise ParameterError("file", f"larger than {MAX_UPLOAD // (1024 * 1024)} MB")
-    return data, file.filename
+    work = Path(tempfile.mkdtemp(prefix="sinhke-planning-"))
+    try:
+        path = work / "upload"
+        name = Path(file.filename).name
+        try:
+            stream_copy(file.stream, path, MAX_UPLOAD, name)  # type: ignore[arg-type]  # a BufferedIOBase at run time
+            report = run_import(get_session(), kind, path, name, signed_in())
+        except ImportFileError as exc:  # unreadable as a whole, or too large: nothing was read
+            raise ParameterError("file", str(exc)) from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if report.refused:
+        g.commit_on_error = True  # the refusal's imports row stays; the savepoint took back the rest
+        return report, cell_errors(report)
+    return report, None
 
 
 @bp.post("/api/planning/import/<kind>")
 def api_import(kind: str) -> ResponseReturnValue:
-    data, name = _upload(kind)
-    r = import_xlsx(get_session(), kind, data, name)
+    report, errors = _import(kind)
+    if errors is not None:
+        raise ImportRefused(report, errors)
     return jsonify(
-        {"kind": r.kind, "rows": r.rows, "inserted": r.inserted, "updated": r.updated, "unchanged": r.unchanged}
+        {
+            "kind": kind,
+            "rows": report.rows,
+            "inserted": report.inserted,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "import_id": report.import_id,
+        }
     )
 
 
 @bp.post("/planning/import")
 def form_import() -> ResponseReturnValue:
     kind = request.form.get("kind") or ""
-    data, name = _upload(kind)
-    try:
-        r = import_xlsx(get_session(), kind, data, name)
-    except ImportRefused as exc:
-        return render_template("planning_import.html", refused=exc), 422
+    report, errors = _import(kind)
+    if errors is not None:
+        return render_template("planning_import.html", refused=ImportRefused(report, errors)), 422
     flash(
         _(
             "%(file)s: %(inserted)s rows added, %(updated)s changed, %(unchanged)s unchanged.",
-            file=name,
-            inserted=r.inserted,
-            updated=r.updated,
-            unchanged=r.unchanged,
+            file=report.filename,
+            inserted=report.inserted,
+            updated=report.updated,
+            unchanged=report.unchanged,
         )
     )
     return redirect(url_for("planning.page"))

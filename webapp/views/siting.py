@@ -61,6 +61,7 @@ def page() -> ResponseReturnValue:
         weights=DEFAULT_WEIGHTS,
         max_radius=int(MAX_RADIUS_M),
         scenarios=list_scenarios(session, limit=50),
+        basemap_style=current_app.config["SINHKE"].basemap_style_url,
     )
 
 

@@ -1,3 +1,4 @@
+import { BASEMAP_OVERLAYS, LABEL_FONT, basemapStyle, isCluster } from './basemap.js';
 import { config, mapElement, maplibregl, t } from './config.js';
 import { CLUSTER_COLOURS, DEFAULT_INDICATOR, FILL_OPACITY, INDICATORS, MODEL_COLOURS, NO_DATA_COLOUR, RISK_COLOURS, SOURCE_IDS, WATER_COLOURS, WEAK_OPACITY, WORK_COLOURS } from './indicators.js';
 import { addSymbolImages, colourBy, iconBy } from './symbols.js';
@@ -12,15 +13,13 @@ export function tileUrl(layer, params) {
   return `${window.location.origin}${config.tilesRoot}/${layer}/{z}/{x}/{y}.pbf${query}`;
 }
 
+export { LABEL_FONT, isCluster };
+
 export const emptyCollection = () => ({ type: 'FeatureCollection', features: [] });
 export const isPolygon = ['in', ['geometry-type'], ['literal', ['Polygon', 'MultiPolygon']]];
 export const isLine = ['in', ['geometry-type'], ['literal', ['LineString', 'MultiLineString']]];
 export const isPoint = ['in', ['geometry-type'], ['literal', ['Point', 'MultiPoint']]];
-/** Below zoom 12 the tiles hold the points sharing a cell as one feature with `point_count`. */
-export const isCluster = ['has', 'point_count'];
 const isSinglePoint = ['all', isPoint, ['!', isCluster]];
-/** Labels are drawn by the browser's own sans-serif (no glyph server: the app runs offline). */
-export const LABEL_FONT = ['sans-serif'];
 export const indicatorValue = ['feature-state', 'value'];
 
 /** The communes' fill colour for an indicator: its classes, grey without a value. */
@@ -34,66 +33,12 @@ export function fillColour(name) {
   ];
 }
 
-/**
- * The default basemap, drawn from our own layers since a province's tile server may be offline:
- * a plain background and the villages, dots with their names close up (moved above the
- * choropleth once it is added).
- */
-export function ownBasemap() {
-  return {
-    version: 8,
-    sources: {
-      basemap_villages: {
-        type: 'vector',
-        tiles: [tileUrl('villages')],
-        minzoom: 0,
-        maxzoom: 15,
-        promoteId: { villages: 'code' },
-      },
-    },
-    layers: [
-      { id: 'background', type: 'background', paint: { 'background-color': '#e4e9ee' } },
-      {
-        id: 'basemap-villages',
-        type: 'circle',
-        source: 'basemap_villages',
-        'source-layer': 'villages',
-        minzoom: 12,
-        filter: ['!', isCluster],
-        paint: {
-          'circle-radius': 2.5,
-          'circle-color': '#4b5563',
-          'circle-stroke-color': '#ffffff',
-          'circle-stroke-width': 1,
-        },
-      },
-      {
-        id: 'basemap-village-names',
-        type: 'symbol',
-        source: 'basemap_villages',
-        'source-layer': 'villages',
-        minzoom: 13,
-        filter: ['!', isCluster],
-        layout: {
-          'text-field': ['get', 'name'],
-          'text-font': LABEL_FONT,
-          'text-size': 11,
-          'text-offset': [0, 0.8],
-          'text-anchor': 'top',
-          'text-optional': true,
-        },
-        paint: { 'text-color': '#374151', 'text-halo-color': '#ffffff', 'text-halo-width': 1.2 },
-      },
-    ],
-  };
-}
-const BASEMAP_OVERLAYS = ['basemap-villages', 'basemap-village-names'];
 
 const initialView = initialState.view || { center: [106.6, 21.85], zoom: 8 };
 
 export const map = new maplibregl.Map({
   container: mapElement,
-  style: config.basemapStyle || ownBasemap(),
+  style: basemapStyle(config.basemapStyle, config.tilesRoot),
   center: initialView.center,
   zoom: initialView.zoom,
   attributionControl: false,
