@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from spatial import ParameterError
+from spatial import N_, Message, ParameterError
 
 
 def fold(text: str) -> str:
@@ -53,7 +53,12 @@ def match_columns(
             )
         if target in found:
             notes.append(
-                f"column {header!r} also reads as {target}: the first one ({columns[found[target]]!r}) is used"
+                Message(
+                    N_("column '{column}' also reads as {field}: the first one ('{first}') is used"),
+                    column=header,
+                    field=target,
+                    first=columns[found[target]],
+                )
             )
             continue
         found[target] = i

@@ -46,7 +46,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ingest.readers import ImportFileError, sniff
-from spatial import ParameterError
+from spatial import N_, Message, ParameterError, stored_text
 from spatial.accounts import Principal
 
 #: the formats ingest.readers turns into tables
@@ -70,13 +70,16 @@ class Problem:
     repaired: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "row": self.row,
             "field": self.field,
             "value": self.value,
-            "reason": self.reason,
+            "reason": str(self.reason),
             "repaired": self.repaired,
         }
+        if isinstance(self.reason, Message):  # what translates it on a page
+            out["msgid"], out["args"] = self.reason.msgid, self.reason.args
+        return out
 
 
 @dataclass(frozen=True)
@@ -147,20 +150,31 @@ class ImportReport:
             "unchanged": self.unchanged,
             "rejected": self.rejected,
             "problems": [p.as_dict() for p in self.problems],
-            "notes": self.notes,
+            "notes": [str(n) for n in self.notes],
             "duration_ms": self.duration_ms,
         }
 
 
-def problems_csv(problems: Iterable[Problem | dict[str, Any]]) -> bytes:
-    """The validation report as CSV (UTF-8 with a BOM for Excel): row, field, value, reason, repaired."""
+def problems_csv(
+    problems: Iterable[Problem | dict[str, Any]], reason: Callable[[dict[str, Any]], str] | None = None
+) -> bytes:
+    """The validation report as CSV (UTF-8 with a BOM for Excel): row, field, value, reason, repaired;
+    ``reason`` says a problem's reason in the reader's language (the page's download), else English."""
     from spatial.exports import to_csv
 
     rows = []
     for p in problems:
         d = p.as_dict() if isinstance(p, Problem) else p
-        rows.append([d["row"], d["field"], d["value"], d["reason"], "yes" if d.get("repaired") else ""])
+        said = reason(d) if reason else d["reason"]
+        rows.append([d["row"], d["field"], d["value"], said, "yes" if d.get("repaired") else ""])
     return to_csv(["row", "field", "value", "reason", "repaired"], rows)
+
+
+def reason_of(exc: BaseException) -> str:
+    """An exception's reason as raised: its :class:`spatial.Message` (which a page translates),
+    else its text."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, str) else str(exc)
 
 
 # ----------------------------------------------------------------------------- the base class and registry
@@ -266,9 +280,9 @@ def run_import(
     if layer not in layers():
         raise ParameterError("layer", f"nothing imports into {layer!r}", layers())
     if path.is_dir():
-        raise ImportFileError(filename, "is a folder, not a file")
+        raise ImportFileError(filename, N_("is a folder, not a file"))
     if not path.is_file():
-        raise ImportFileError(filename, "no such file")
+        raise ImportFileError(filename, N_("no such file"))
     own = formats_of(layer)
     if len(own) == 1 and own[0] not in TABLE_FORMATS:
         fmt, note = own[0], None  # an importer of one non-table format checks the content itself (rasters)
@@ -443,7 +457,7 @@ def _record_values(report: ImportReport, who: Principal, options: ImportOptions)
         "rejected": report.rejected,
         "problems": _json([p.as_dict() for p in report.problems[:MAX_STORED_PROBLEMS]]),
         "problem_count": len(report.problems),
-        "notes": _json(report.notes),
+        "notes": _json([stored_text(n) for n in report.notes]),
         "options": _json(options.as_dict()),
         "duration": report.duration_ms,
     }

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ingest.headers import fold
 from ingest.importing import ImportReport, register
 from ingest.tabular import COMMUNE_ALIASES, VILLAGE_ALIASES, Field, TableImporter
+from spatial import N_, Message
 from spatial.models import CURRENT_VALID_FROM, DEPRIVATION_COLUMNS
 from spatial.placement import place_households, replace_placement
 
@@ -211,7 +212,13 @@ class LivelihoodModelImporter(TableImporter):
     def check_row(self, values: dict[str, Any]) -> list[tuple[str, Any, str]]:
         allocated, disbursed = values.get("budget_allocated_vnd"), values.get("budget_disbursed_vnd")
         if allocated is not None and disbursed is not None and disbursed > allocated:
-            return [("budget_disbursed_vnd", disbursed, f"more than the allocated {allocated:,}")]
+            return [
+                (
+                    "budget_disbursed_vnd",
+                    disbursed,
+                    Message(N_("more than the allocated {amount}"), amount=f"{allocated:,}"),
+                )
+            ]
         return []
 
 
@@ -248,19 +255,25 @@ class InfrastructureWorkImporter(TableImporter):
     )
 
     def check_row(self, values: dict[str, Any]) -> list[tuple[str, Any, str]]:
-        out = []
+        out: list[tuple[str, Any, str]] = []
         if (
             values.get("disbursed_vnd") is not None
             and values.get("budget_vnd") is not None
             and values["disbursed_vnd"] > values["budget_vnd"]
         ):
-            out.append(("disbursed_vnd", values["disbursed_vnd"], f"more than the budget {values['budget_vnd']:,}"))
+            out.append(
+                (
+                    "disbursed_vnd",
+                    values["disbursed_vnd"],
+                    Message(N_("more than the budget {amount}"), amount=f"{values['budget_vnd']:,}"),
+                )
+            )
         if (
             values.get("start_date")
             and values.get("completion_date")
             and values["completion_date"] < values["start_date"]
         ):
-            out.append(("completion_date", values["completion_date"], "before the start date"))
+            out.append(("completion_date", values["completion_date"], N_("before the start date")))
         return out
 
 
@@ -327,7 +340,7 @@ class WaterSchemeImporter(TableImporter):
                 WHERE NOT EXISTS (SELECT 1 FROM households h WHERE h.code = c) ORDER BY s.row_no""",
             {},
             "households",
-            "no household with code {value} (or not in your area)",
+            N_("no household with code {value} (or not in your area)"),
             report,
         )
 
@@ -342,7 +355,7 @@ class WaterSchemeImporter(TableImporter):
             SELECT count(*) FROM links""")
         ).scalar_one()
         if linked:
-            report.notes.append(f"{linked} household connections added to the schemes")
+            report.notes.append(Message(N_("{n} household connections added to the schemes"), n=linked))
 
 
 @register
@@ -426,7 +439,7 @@ class SurveyRoundImporter(TableImporter):
             f"SELECT row_no, household FROM {stg} WHERE household_id IS NULL ORDER BY row_no",
             {},
             "household",
-            "no household with this code (or not in your area)",
+            N_("no household with this code (or not in your area)"),
             report,
         )
 
@@ -457,9 +470,9 @@ class ParticipantImporter(TableImporter):
 
     def check_row(self, values: dict[str, Any]) -> list[tuple[str, Any, str]]:
         if values.get("left_on") and values.get("joined_on") and values["left_on"] < values["joined_on"]:
-            return [("left_on", values["left_on"], "before the date the household joined")]
+            return [("left_on", values["left_on"], N_("before the date the household joined"))]
         if values.get("received_from") and values["received_from"] == values.get("household"):
-            return [("received_from", values["received_from"], "a household cannot receive from itself")]
+            return [("received_from", values["received_from"], N_("a household cannot receive from itself"))]
         return []
 
     def extra_stage_columns(self) -> list[str]:
@@ -481,16 +494,16 @@ class ParticipantImporter(TableImporter):
     def resolve(self, session: Session, stg: str, report: ImportReport) -> None:
         session.execute(text(f"UPDATE {stg} s SET model_id = m.id FROM livelihood_models m WHERE m.code = s.model"))
         session.execute(text(f"UPDATE {stg} s SET household_id = h.id FROM households h WHERE h.code = s.household"))
-        for column, field_name, what in (
-            ("model_id", "model", "livelihood model"),
-            ("household_id", "household", "household"),
+        for column, field_name, reason in (
+            ("model_id", "model", N_("no livelihood model with this code (or not in your area)")),
+            ("household_id", "household", N_("no household with this code (or not in your area)")),
         ):
             self.reject_where(
                 session,
                 f"SELECT row_no, {field_name} FROM {stg} WHERE {column} IS NULL ORDER BY row_no",
                 {},
                 field_name,
-                f"no {what} with this code (or not in your area)",
+                reason,
                 report,
             )
         # the giver: a participant of the same model, stored already or elsewhere in this file
@@ -507,7 +520,7 @@ class ParticipantImporter(TableImporter):
                                 AND g.household = s.received_from) ORDER BY row_no""",
             {},
             "received_from",
-            "no participant of this model with household code {value}, stored or in this file",
+            N_("no participant of this model with household code {value}, stored or in this file"),
             report,
         )
 
@@ -548,7 +561,7 @@ class ParticipantImporter(TableImporter):
             f"SELECT row_no, received_from FROM {waiting} ORDER BY row_no",
             {},
             "received_from",
-            "a pass-on chain that returns to itself: household {value} cannot have received first",
+            N_("a pass-on chain that returns to itself: household {value} cannot have received first"),
             report,
         )
 
@@ -596,7 +609,7 @@ class AdminUnitImporter(TableImporter):
 
     def check_row(self, values: dict[str, Any]) -> list[tuple[str, Any, str]]:
         if values.get("valid_to") and values["valid_to"] < values["valid_from"]:
-            return [("valid_to", values["valid_to"], "before the first valid day")]
+            return [("valid_to", values["valid_to"], N_("before the first valid day"))]
         if values.get("area_type") is None:
             values["area_type"] = "urban" if fold(values["unit_type"]) in URBAN_TYPES else "rural"
         if values.get("boundary") is None:
@@ -634,7 +647,7 @@ class AdminUnitImporter(TableImporter):
                 AND u.valid_from = s.valid_from WHERE s.parent IS NOT NULL AND u.parent_id IS NULL ORDER BY s.row_no""",
             {},
             "parent",
-            "no unit above with code {value} valid while this one is",
+            N_("no unit above with code {value} valid while this one is"),
             report,
         )
 
@@ -686,7 +699,10 @@ class CrosswalkImporter(TableImporter):
         return ("old_unit_id", "new_unit_id")
 
     def resolve(self, session: Session, stg: str, report: ImportReport) -> None:
-        for column, field_name, boundary in (("old_unit_id", "old", "legacy"), ("new_unit_id", "new", "current")):
+        for column, field_name, boundary, reason in (
+            ("old_unit_id", "old", "legacy", N_("no legacy commune with code {value}")),
+            ("new_unit_id", "new", "current", N_("no 2025 commune with code {value}")),
+        ):
             session.execute(
                 text(f"""UPDATE {stg} s SET {column} = u.id FROM admin_units u
                          WHERE u.level = 'commune' AND u.boundary = '{boundary}' AND u.code = s.{field_name}""")
@@ -696,7 +712,7 @@ class CrosswalkImporter(TableImporter):
                 f"SELECT row_no, {field_name} FROM {stg} WHERE {column} IS NULL ORDER BY row_no",
                 {},
                 field_name,
-                f"no {boundary} commune with code {{value}}",
+                reason,
                 report,
             )
         self.reject_where(
@@ -704,7 +720,7 @@ class CrosswalkImporter(TableImporter):
             f"""SELECT min(row_no), old FROM {stg} GROUP BY old HAVING sum(weight_area) > 1.0001 ORDER BY 1""",
             {},
             "weight_area",
-            "the area shares of old commune {value} add up to more than 1",
+            N_("the area shares of old commune {value} add up to more than 1"),
             report,
         )
 

@@ -30,7 +30,7 @@ from ingest.headers import fold
 from ingest.importing import ImportOptions, ImportReport, Progress, register
 from ingest.readers import SourceTable
 from ingest.tabular import Field, TableImporter
-from spatial import SinhkeError
+from spatial import N_, SinhkeError
 from spatial.accounts import Principal
 from spatial.models import MONEY_SOURCES, TARGET_INDICATORS
 from spatial.planning_entry import COUNT_INDICATORS, MAX_VND
@@ -116,7 +116,7 @@ class _PlanningImporter(TableImporter):
             f"SELECT row_no, area FROM {stg} WHERE unit_id IS NULL ORDER BY row_no",
             {},
             "area",
-            "not a 2025 commune or province code, or outside your areas",
+            N_("not a 2025 commune or province code, or outside your areas"),
             report,
         )
         self.reject_where(
@@ -125,7 +125,7 @@ class _PlanningImporter(TableImporter):
                 WHERE NOT EXISTS (SELECT FROM programmes p WHERE p.code = s.programme) ORDER BY row_no""",
             {},
             "programme",
-            "unknown programme",
+            N_("unknown programme"),
             report,
         )
         session.execute(
@@ -139,7 +139,7 @@ class _PlanningImporter(TableImporter):
                 AND EXISTS (SELECT FROM programmes p WHERE p.code = s.programme) ORDER BY row_no""",
             {},
             "part",
-            "no such project or sub-project in the programme",
+            N_("no such project or sub-project in the programme"),
             report,
         )
 
@@ -152,7 +152,7 @@ class _PlanningImporter(TableImporter):
             "ORDER BY row_no",
             {},
             "area",
-            "outside your areas",
+            N_("outside your areas"),
             report,
         )
 
@@ -211,7 +211,7 @@ def cell_errors(report: ImportReport) -> list[dict[str, Any]]:
                 "column": places.column(p.field) if places else (p.field or "-"),
                 "field": p.field,
                 "value": p.value,
-                "reason": str(p.reason),
+                "reason": p.reason,  # a Message: the page says it in the reader's language
             }
         )
     return out

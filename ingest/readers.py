@@ -27,7 +27,7 @@ from datetime import date, datetime, time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from spatial import SinhkeError
+from spatial import N_, Message, SinhkeError
 
 
 class ImportFileError(SinhkeError):
@@ -84,6 +84,10 @@ class SourceTable:
             self.closer()
 
 
+def _damaged_zip(exc: BaseException) -> Message:
+    return Message(N_("a damaged or truncated zip archive ({error})"), error=exc)
+
+
 # ----------------------------------------------------------------------------- sniffing
 def sniff(path: Path, filename: str) -> tuple[str, str | None]:
     """(format, note): what the bytes are — csv, xlsx, geojson, gpkg, shapefile or geotiff.
@@ -92,7 +96,7 @@ def sniff(path: Path, filename: str) -> tuple[str, str | None]:
     refused here."""
     size = path.stat().st_size
     if size == 0:
-        raise ImportFileError(filename, "the file is empty")
+        raise ImportFileError(filename, N_("the file is empty"))
     with open(path, "rb") as fh:
         head = fh.read(4096)
     fmt: str
@@ -103,21 +107,25 @@ def sniff(path: Path, filename: str) -> tuple[str, str | None]:
     elif head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         fmt = _sniff_zip(path, filename)
     elif head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError(filename, "an old binary Excel (.xls) file: save it as .xlsx (or CSV) and import that")
+        raise ImportFileError(
+            filename, N_("an old binary Excel (.xls) file: save it as .xlsx (or CSV) and import that")
+        )
     else:
         stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
         if stripped.startswith((b"{", b"[")):
             fmt = "geojson"
         elif b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             raise ImportFileError(
-                filename, "not a file type sinhke reads (CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile)"
+                filename, N_("not a file type sinhke reads (CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile)")
             )
         else:
             fmt = "csv"
     claimed = _claimed(filename)
     note = None
     if claimed and claimed != fmt:
-        note = f"the file's name says {claimed}, its content is {fmt}: read as {fmt}"
+        note = Message(
+            N_("the file's name says {claimed}, its content is {format}: read as {format}"), claimed=claimed, format=fmt
+        )
     return fmt, note
 
 
@@ -141,12 +149,12 @@ def _sniff_zip(path: Path, filename: str) -> str:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ImportFileError(filename, f"a damaged or truncated zip archive ({exc})") from None
+        raise ImportFileError(filename, _damaged_zip(exc)) from None
     if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
         return "xlsx"
     if any(n.lower().endswith(".shp") for n in names):
         return "shapefile"
-    raise ImportFileError(filename, "a zip archive holding neither a Shapefile (.shp) nor a spreadsheet")
+    raise ImportFileError(filename, N_("a zip archive holding neither a Shapefile (.shp) nor a spreadsheet"))
 
 
 # ----------------------------------------------------------------------------- zip archives
@@ -159,7 +167,7 @@ def safe_extract(path: Path, filename: str, wanted: tuple[str, ...] = SHAPEFILE_
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ImportFileError(filename, f"a damaged or truncated zip archive ({exc})") from None
+        raise ImportFileError(filename, _damaged_zip(exc)) from None
     work = Path(tempfile.mkdtemp(prefix="sinhke-unzip-"))
     try:
         with zf:
@@ -170,7 +178,9 @@ def safe_extract(path: Path, filename: str, wanted: tuple[str, ...] = SHAPEFILE_
                     continue
                 target = work / PurePosixPath(info.filename).name
                 if target.exists():
-                    raise ImportFileError(filename, f"the zip holds two files named {target.name!r}")
+                    raise ImportFileError(
+                        filename, Message(N_("the zip holds two files named '{name}'"), name=target.name)
+                    )
                 budget = min(info.file_size, ZIP_MAX_TOTAL_BYTES - total)
                 try:
                     with zf.open(info) as src, open(target, "xb") as dst:
@@ -178,11 +188,17 @@ def safe_extract(path: Path, filename: str, wanted: tuple[str, ...] = SHAPEFILE_
                         while chunk := src.read(1 << 20):
                             written += len(chunk)
                             if written > budget:  # more than it declared: a lying header
-                                raise ImportFileError(filename, f"{info.filename} unpacks to more than it declares")
+                                raise ImportFileError(
+                                    filename,
+                                    Message(N_("{entry} unpacks to more than it declares"), entry=info.filename),
+                                )
                             dst.write(chunk)
                 except (zipfile.BadZipFile, EOFError, OSError, zlib_error()) as exc:
                     raise ImportFileError(
-                        filename, f"{info.filename} in the zip is damaged or truncated ({exc})"
+                        filename,
+                        Message(
+                            N_("{entry} in the zip is damaged or truncated ({error})"), entry=info.filename, error=exc
+                        ),
                     ) from None
                 total += written
         yield work
@@ -194,10 +210,19 @@ def check_zip(zf: zipfile.ZipFile, filename: str) -> list[zipfile.ZipInfo]:
     """Every entry of an archive checked before anything is read from it (the limits above)."""
     infos = zf.infolist()
     if len(infos) > ZIP_MAX_ENTRIES:
-        raise ImportFileError(filename, f"the zip holds {len(infos)} entries (at most {ZIP_MAX_ENTRIES})")
+        raise ImportFileError(
+            filename, Message(N_("the zip holds {n} entries (at most {most})"), n=len(infos), most=ZIP_MAX_ENTRIES)
+        )
     declared = sum(i.file_size for i in infos)
     if declared > ZIP_MAX_TOTAL_BYTES:
-        raise ImportFileError(filename, f"the zip would unpack to {declared:,} bytes (at most {ZIP_MAX_TOTAL_BYTES:,})")
+        raise ImportFileError(
+            filename,
+            Message(
+                N_("the zip would unpack to {n} bytes (at most {most})"),
+                n=f"{declared:,}",
+                most=f"{ZIP_MAX_TOTAL_BYTES:,}",
+            ),
+        )
     for info in infos:
         _check_entry(info, filename)
     return infos
@@ -213,15 +238,19 @@ def _check_entry(info: zipfile.ZipInfo, filename: str) -> None:
     name = info.filename
     parts = PurePosixPath(name.replace("\\", "/")).parts
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
-        raise ImportFileError(filename, f"the zip entry {name!r} points outside its folder")
+        raise ImportFileError(filename, Message(N_("the zip entry '{name}' points outside its folder"), name=name))
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        raise ImportFileError(filename, f"the zip entry {name!r} is a link")
+        raise ImportFileError(filename, Message(N_("the zip entry '{name}' is a link"), name=name))
     if info.compress_size and info.file_size / info.compress_size > ZIP_MAX_RATIO and info.file_size > 1 << 20:
         raise ImportFileError(
             filename,
-            f"the zip entry {name!r} is compressed {info.file_size // info.compress_size}:1 "
-            f"(at most {ZIP_MAX_RATIO}:1): refused as a possible zip bomb",
+            Message(
+                N_("the zip entry '{name}' is compressed {ratio}:1 (at most {most}:1): refused as a possible zip bomb"),
+                name=name,
+                ratio=info.file_size // info.compress_size,
+                most=ZIP_MAX_RATIO,
+            ),
         )
 
 
@@ -235,17 +264,17 @@ def read_csv(path: Path, filename: str, encoding: str | None = None) -> SourceTa
     legacy = False
     if head.startswith(codecs.BOM_UTF8):
         enc = "utf-8-sig"
-        notes.append("text: UTF-8 with a byte-order mark")
+        notes.append(N_("text: UTF-8 with a byte-order mark"))
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         enc = "utf-16"
-        notes.append("text: UTF-16")
+        notes.append(N_("text: UTF-16"))
     elif encoding and encoding.lower().replace("-", "").replace("_", "") not in ("utf8", "utf8sig"):
         enc, legacy = "latin-1", True
     elif _is_utf8(path):
         enc = "utf-8"
     else:
         if encoding:
-            raise ImportFileError(filename, "--encoding says UTF-8, but the file is not valid UTF-8")
+            raise ImportFileError(filename, N_("--encoding says UTF-8, but the file is not valid UTF-8"))
         enc, legacy = "latin-1", True
     fh_text = open(path, encoding=enc, newline="")  # noqa: SIM115 - closed by the generator
     sample = fh_text.read(65536)
@@ -259,10 +288,10 @@ def read_csv(path: Path, filename: str, encoding: str | None = None) -> SourceTa
         header = next(reader)
     except StopIteration:
         fh_text.close()
-        raise ImportFileError(filename, "the file is empty") from None
+        raise ImportFileError(filename, N_("the file is empty")) from None
     except csv.Error as exc:
         fh_text.close()
-        raise ImportFileError(filename, f"not readable as CSV ({exc})") from None
+        raise ImportFileError(filename, Message(N_("not readable as CSV ({error})"), error=exc)) from None
     width = len(header)
 
     def rows() -> Iterator[tuple[int, list[Any], bytes | None]]:
@@ -277,7 +306,9 @@ def read_csv(path: Path, filename: str, encoding: str | None = None) -> SourceTa
                         values = values + [""] * (width - len(values))
                     yield n, values, None
             except csv.Error as exc:
-                raise ImportFileError(filename, f"CSV line {reader.line_num}: {exc}") from None
+                raise ImportFileError(
+                    filename, Message(N_("CSV line {line}: {error}"), line=reader.line_num, error=exc)
+                ) from None
 
     if legacy:
         header = [_utf8_if_valid(h) for h in header]
@@ -323,27 +354,40 @@ def read_xlsx(path: Path, filename: str, sheet: str | None = None) -> SourceTabl
         with zipfile.ZipFile(path) as zf:  # an XLSX is a zip: the same limits before calamine opens it
             check_zip(zf, filename)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ImportFileError(filename, f"a damaged or truncated zip archive ({exc})") from None
+        raise ImportFileError(filename, _damaged_zip(exc)) from None
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for damaged files
-        raise ImportFileError(filename, f"not a readable XLSX workbook ({_first_line(exc)})") from None
+        raise ImportFileError(
+            filename, Message(N_("not a readable XLSX workbook ({error})"), error=_first_line(exc))
+        ) from None
     metas = list(wb.sheets_metadata)
     hidden = [m.name for m in metas if m.visible != SheetVisibleEnum.Visible]
     if sheet is not None:
         if sheet not in wb.sheet_names:
-            raise ImportFileError(filename, f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheet_names)})")
+            raise ImportFileError(
+                filename,
+                Message(
+                    N_("no sheet named '{sheet}' (sheets: {sheets})"), sheet=sheet, sheets=", ".join(wb.sheet_names)
+                ),
+            )
         name = sheet
     else:
         visible = [m.name for m in metas if m.visible == SheetVisibleEnum.Visible]
         if not visible:
-            raise ImportFileError(filename, "the workbook has no visible sheet")
+            raise ImportFileError(filename, N_("the workbook has no visible sheet"))
         name = visible[0]
         others = [n for n in visible[1:]]
         if others:
-            notes.append(f"sheet {name!r} read; other sheets not read: {', '.join(others)}")
+            notes.append(
+                Message(
+                    N_("sheet '{sheet}' read; other sheets not read: {others}"), sheet=name, others=", ".join(others)
+                )
+            )
     if hidden:
-        notes.append(f"hidden sheets not read: {', '.join(hidden)} (name one with --sheet to read it)")
+        notes.append(
+            Message(N_("hidden sheets not read: {sheets} (name one with --sheet to read it)"), sheets=", ".join(hidden))
+        )
     from ingest.xlsx_stream import XlsxSheets, sheet_xml_size
 
     stream: XlsxSheets | None = None
@@ -360,7 +404,9 @@ def read_xlsx(path: Path, filename: str, sheet: str | None = None) -> SourceTabl
     except Exception as exc:  # noqa: BLE001
         if stream is not None:
             stream.close()
-        raise ImportFileError(filename, f"sheet {name!r} cannot be read ({_first_line(exc)})") from None
+        raise ImportFileError(
+            filename, Message(N_("sheet '{sheet}' cannot be read ({error})"), sheet=name, error=_first_line(exc))
+        ) from None
 
     sheet_row = 0
     header: list[Any] | None = None
@@ -376,12 +422,18 @@ def read_xlsx(path: Path, filename: str, sheet: str | None = None) -> SourceTabl
             break
     else:
         raise ImportFileError(
-            filename, f"sheet {name!r} is empty" if not pending else f"sheet {name!r} has no header row"
+            filename,
+            Message(N_("sheet '{sheet}' is empty"), sheet=name)
+            if not pending
+            else Message(N_("sheet '{sheet}' has no header row"), sheet=name),
         )
     titles, header = pending[:-1], pending[-1]
     if titles:
         notes.append(
-            f"title rows above the header skipped: {', '.join(_text(t) for r in titles for t in r if _text(t))}"
+            Message(
+                N_("title rows above the header skipped: {titles}"),
+                titles=", ".join(_text(t) for r in titles for t in r if _text(t)),
+            )
         )
     # merged cells touching the header row: the header goes down to the lowest row they reach
     last = header_at
@@ -403,7 +455,15 @@ def read_xlsx(path: Path, filename: str, sheet: str | None = None) -> SourceTabl
                 columns[i] = _text(v)
     if last > header_at:
         notes.append(
-            f"header spread over merged rows {header_at}–{last} of sheet {name!r}: the lowest label of each column used"
+            Message(
+                N_(
+                    "header spread over merged rows {first}–{last} of sheet '{sheet}': "
+                    "the lowest label of each column used"
+                ),
+                first=header_at,
+                last=last,
+                sheet=name,
+            )
         )
 
     offsets: list[tuple[int, int]] = []
@@ -464,14 +524,15 @@ def read_vector(path: Path, filename: str, fmt: str) -> Generator[SourceTable, N
         with safe_extract(path, filename) as folder:
             shps = sorted(folder.glob("*.shp")) + sorted(folder.glob("*.SHP"))
             if len(shps) != 1:
-                raise ImportFileError(filename, f"the zip holds {len(shps)} .shp files (one, please)")
+                raise ImportFileError(filename, Message(N_("the zip holds {n} .shp files (one, please)"), n=len(shps)))
             shp = shps[0]
             present = {p.suffix.lower() for p in folder.iterdir() if p.stem == shp.stem}
-            for part, why in ((".dbf", "its attributes"), (".shx", "its index")):
+            for part, why in (
+                (".dbf", N_("{shp} comes without its .dbf file (its attributes): zip them together")),
+                (".shx", N_("{shp} comes without its .shx file (its index): zip them together")),
+            ):
                 if part not in present:
-                    raise ImportFileError(
-                        filename, f"{shp.name} comes without its {part} file ({why}): zip them together"
-                    )
+                    raise ImportFileError(filename, Message(why, shp=shp.name))
             yield _read_ogr(shp, filename)
         return
     if fmt == "geojson":
@@ -484,9 +545,9 @@ def _check_json(path: Path, filename: str) -> None:
         with open(path, encoding="utf-8-sig") as fh:
             doc = json.load(fh)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ImportFileError(filename, f"not valid JSON ({exc})") from None
+        raise ImportFileError(filename, Message(N_("not valid JSON ({error})"), error=exc)) from None
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
-        raise ImportFileError(filename, "JSON, but not a GeoJSON FeatureCollection")
+        raise ImportFileError(filename, N_("JSON, but not a GeoJSON FeatureCollection"))
 
 
 def _read_ogr(path: Path, filename: str) -> SourceTable:
@@ -497,13 +558,20 @@ def _read_ogr(path: Path, filename: str) -> SourceTable:
         meta, _fids, geometry, field_data = read(str(path), encoding=None)
     except Exception as exc:  # noqa: BLE001 - GDAL's errors come in several types
         raise ImportFileError(
-            filename, f"cannot be read as {path.suffix or 'vector'} data ({_first_line(exc)})"
+            filename,
+            Message(
+                N_("cannot be read as {kind} data ({error})"), kind=path.suffix or "vector", error=_first_line(exc)
+            ),
         ) from None
     notes: list[str] = []
     layers_in = pyogrio.list_layers(str(path)) if path.suffix.lower() == ".gpkg" else []
     if len(layers_in) > 1:
         notes.append(
-            f"layer {layers_in[0][0]!r} read; other layers not read: {', '.join(str(r[0]) for r in layers_in[1:])}"
+            Message(
+                N_("layer '{layer}' read; other layers not read: {others}"),
+                layer=layers_in[0][0],
+                others=", ".join(str(r[0]) for r in layers_in[1:]),
+            )
         )
     columns = [str(c) for c in meta["fields"]]
     n = len(geometry) if geometry is not None else (len(field_data[0]) if field_data else 0)
@@ -546,7 +614,7 @@ def read_table(
             finally:
                 table.close()
     else:
-        raise ImportFileError(filename, f"a {fmt} file holds no table")
+        raise ImportFileError(filename, Message(N_("a {format} file holds no table"), format=fmt))
 
 
 def stream_copy(source: io.BufferedIOBase, dest: Path, max_bytes: int, filename: str) -> None:
@@ -558,7 +626,7 @@ def stream_copy(source: io.BufferedIOBase, dest: Path, max_bytes: int, filename:
             if size > max_bytes:
                 out.close()
                 os.unlink(dest)
-                raise ImportFileError(filename, f"larger than the limit of {max_bytes:,} bytes")
+                raise ImportFileError(filename, Message(N_("larger than the limit of {n} bytes"), n=f"{max_bytes:,}"))
             out.write(chunk)
 
 

@@ -40,9 +40,9 @@ from sqlalchemy.orm import Session
 
 from ingest import fastpath, vntext
 from ingest.headers import fold, match_columns
-from ingest.importing import Importer, ImportFileError, ImportOptions, ImportReport, Problem, Progress
+from ingest.importing import Importer, ImportFileError, ImportOptions, ImportReport, Problem, Progress, reason_of
 from ingest.readers import SourceTable, read_table
-from spatial import ParameterError
+from spatial import N_, Message, ParameterError
 from spatial.accounts import Principal
 from spatial.db import driver_connection, rowcount
 
@@ -93,7 +93,7 @@ def _text(f: Field, raw: Any) -> str:
     value = unicodedata.normalize("NFC", str(raw).strip())
     value = re.sub(r"\s+", " ", value)
     if f.max_length and len(value) > f.max_length:
-        raise ValueError(f"longer than {f.max_length} characters")
+        raise ValueError(Message(N_("longer than {n} characters"), n=f.max_length))
     return value
 
 
@@ -104,12 +104,12 @@ def _number_text(raw: Any) -> str:
 
 def _int(f: Field, raw: Any) -> int:
     if isinstance(raw, bool):
-        raise ValueError("not a whole number")
+        raise ValueError(N_("not a whole number"))
     if isinstance(raw, int):
         value = raw
     elif isinstance(raw, float):
         if not raw.is_integer():
-            raise ValueError("not a whole number")
+            raise ValueError(N_("not a whole number"))
         value = int(raw)
     else:
         s = _number_text(raw)
@@ -118,7 +118,7 @@ def _int(f: Field, raw: Any) -> int:
         elif re.fullmatch(r"-?\d+[.,]0+", s):
             s = re.split(r"[.,]", s)[0]
         if not re.fullmatch(r"-?\d+", s):
-            raise ValueError("not a whole number")
+            raise ValueError(N_("not a whole number"))
         value = int(s)
     _range(f, value)
     return value
@@ -134,18 +134,18 @@ def _float(f: Field, raw: Any) -> float:
         try:
             value = float(s)
         except ValueError:
-            raise ValueError("not a number") from None
+            raise ValueError(N_("not a number")) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError("not a number")
+        raise ValueError(N_("not a number"))
     _range(f, value)
     return value
 
 
 def _range(f: Field, value: float) -> None:
     if f.minimum is not None and value < f.minimum:
-        raise ValueError(f"less than {f.minimum:g}")
+        raise ValueError(Message(N_("less than {minimum}"), minimum=f"{f.minimum:g}"))
     if f.maximum is not None and value > f.maximum:
-        raise ValueError(f"more than {f.maximum:g}")
+        raise ValueError(Message(N_("more than {maximum}"), maximum=f"{f.maximum:g}"))
 
 
 def _date(f: Field, raw: Any) -> date:
@@ -162,14 +162,14 @@ def _date(f: Field, raw: Any) -> date:
         if m:  # Vietnamese order: day/month/year
             return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
     except ValueError:
-        raise ValueError("no such date") from None
-    raise ValueError("not a date (YYYY-MM-DD or DD/MM/YYYY)")
+        raise ValueError(N_("no such date")) from None
+    raise ValueError(N_("not a date (YYYY-MM-DD or DD/MM/YYYY)"))
 
 
 def _year(f: Field, raw: Any) -> int:
     value = _int(Field(f.name, "int"), raw)
     if not 1900 <= value <= 2100:
-        raise ValueError("not a year")
+        raise ValueError(N_("not a year"))
     _range(f, value)
     return value
 
@@ -188,7 +188,7 @@ def _bool(f: Field, raw: Any) -> bool:
         return True
     if key in _FALSE:
         return False
-    raise ValueError("not yes/no (có/không, 1/0, x)")
+    raise ValueError(N_("not yes/no (có/không, 1/0, x)"))
 
 
 def _choice(f: Field, raw: Any) -> str:
@@ -199,7 +199,7 @@ def _choice(f: Field, raw: Any) -> str:
             return stored
     if key in choices:
         return choices[key]
-    raise ValueError(f"not one of {', '.join(sorted(set(choices.values())))}")
+    raise ValueError(Message(N_("not one of {choices}"), choices=", ".join(sorted(set(choices.values())))))
 
 
 def _codes(f: Field, raw: Any) -> list[str]:
@@ -329,17 +329,20 @@ class TableImporter(Importer):
                 converted = [vntext.convert(h, enc) if h in retry else h for h in columns]
                 f2, u2, _ = match_columns(converted, aliases, options.mapping)
                 if len(f2) > len(found):
-                    report.notes.append(f"headers read as {vntext.ENCODINGS[enc]}")
+                    report.notes.append(Message(N_("headers read as {encoding}"), encoding=vntext.ENCODINGS[enc]))
                     columns, found, unmapped = converted, f2, u2
                     break
         report.notes.extend(notes)
         if unmapped:
             report.notes.append(
-                f"columns not imported (no field matches; name one with --mapping): {', '.join(unmapped)}"
+                Message(
+                    N_("columns not imported (no field matches; name one with --mapping): {columns}"),
+                    columns=", ".join(unmapped),
+                )
             )
         mapped = ", ".join(f"{columns[i]} → {name}" for name, i in sorted(found.items(), key=lambda kv: kv[1]))
         if mapped:
-            report.notes.append(f"columns read: {mapped}")
+            report.notes.append(Message(N_("columns read: {columns}"), columns=mapped))
         table.columns = columns
         return found
 
@@ -358,7 +361,16 @@ class TableImporter(Importer):
         if missing:
             for name in missing:
                 report.problems.append(
-                    Problem(None, name, None, f"no column for {name} (headers read: {', '.join(table.columns)})")
+                    Problem(
+                        None,
+                        name,
+                        None,
+                        Message(
+                            N_("no column for {field} (headers read: {headers})"),
+                            field=name,
+                            headers=", ".join(table.columns),
+                        ),
+                    )
                 )
             return
         geometry_from: str | None = None
@@ -372,7 +384,10 @@ class TableImporter(Importer):
             elif self.geometry_required:
                 report.problems.append(
                     Problem(
-                        None, "geometry", None, "no geometry: give lon and lat columns (kinh độ, vĩ độ) or a WKT column"
+                        None,
+                        "geometry",
+                        None,
+                        N_("no geometry: give lon and lat columns (kinh độ, vĩ độ) or a WKT column"),
                     )
                 )
                 return
@@ -400,11 +415,11 @@ class TableImporter(Importer):
             progress("checking", count)
         if count == 0:
             report.problems.append(
-                Problem(None, None, None, "no data rows: the file has a header and nothing under it")
+                Problem(None, None, None, N_("no data rows: the file has a header and nothing under it"))
             )
             return
         if crs_label:
-            report.notes.append(f"coordinates read in {crs_label} and stored in WGS 84")
+            report.notes.append(Message(N_("coordinates read in {crs} and stored in WGS 84"), crs=crs_label))
         session.execute(text(f"ANALYZE {stg}"))  # temporary tables get no statistics otherwise
         self._duplicates(session, stg, report)
         self._check_in_database(session, stg, report, who)
@@ -618,7 +633,9 @@ class TableImporter(Importer):
         ).all()
         for row_no, first, value in sorted(dups):
             report.problems.append(
-                Problem(row_no, "/".join(self.key), value, f"duplicate: the same key as row {first}")
+                Problem(
+                    row_no, "/".join(self.key), value, Message(N_("duplicate: the same key as row {row}"), row=first)
+                )
             )
 
     # ---- text
@@ -654,9 +671,17 @@ class TableImporter(Importer):
                 enc = "cp1258"  # bytes that are not UTF-8 and read as no Vietnamese font: the Windows code page
             if enc:
                 out[i] = enc
-                report.notes.append(f"column {header!r} converted from {vntext.ENCODINGS[enc]} to Unicode")
+                report.notes.append(
+                    Message(
+                        N_("column '{column}' converted from {encoding} to Unicode"),
+                        column=header,
+                        encoding=vntext.ENCODINGS[enc],
+                    )
+                )
         if given and given != "utf-8":
-            report.notes.append(f"text columns converted from {vntext.ENCODINGS[given]} (--encoding)")
+            report.notes.append(
+                Message(N_("text columns converted from {encoding} (--encoding)"), encoding=vntext.ENCODINGS[given])
+            )
         return out
 
     # ---- coordinates
@@ -669,7 +694,7 @@ class TableImporter(Importer):
             crs = parse_crs(options.crs)
             label = f"{options.crs} (--crs)"
             if table.crs:
-                report.notes.append(f"the file's own CRS is overridden by --crs {options.crs}")
+                report.notes.append(Message(N_("the file's own CRS is overridden by --crs {crs}"), crs=options.crs))
         elif table.crs:
             crs = parse_crs(table.crs, parameter="crs of the file")
             label = describe(crs)
@@ -702,13 +727,13 @@ class TableImporter(Importer):
                 try:
                     value = f.parse(raw)
                 except ValueError as exc:
-                    report.problems.append(Problem(number, f.name, _show(raw), str(exc)))
+                    report.problems.append(Problem(number, f.name, _show(raw), reason_of(exc)))
                     bad = True
                     continue
                 if value is None:
                     value = defaults.get(f.name, f.default)
                 if value is None and f.required:
-                    report.problems.append(Problem(number, f.name, None, "required, but empty"))
+                    report.problems.append(Problem(number, f.name, None, N_("required, but empty")))
                     bad = True
                 values[f.name] = value
             for field_name, value, reason in [] if bad else self.check_row(values):
@@ -744,7 +769,7 @@ class TableImporter(Importer):
                 elif geom is not None:
                     item.wkb = shapely.to_wkb(shapely.set_srid(geom, 4326), hex=True, include_srid=True)
             elif self.geometry_required:
-                report.problems.append(Problem(item.row, "geometry", None, "required, but empty"))
+                report.problems.append(Problem(item.row, "geometry", None, N_("required, but empty")))
                 continue
             keep.append(item)
         return keep
@@ -759,7 +784,7 @@ class TableImporter(Importer):
             try:
                 return shapely.force_2d(shapely.from_wkb(wkb)), None, None, None
             except shapely.errors.GEOSException as exc:
-                return None, f"unreadable geometry ({exc})", "geometry", None
+                return None, Message(N_("unreadable geometry ({error})"), error=exc), "geometry", None
         if source == "wkt":
             raw = cells[found["wkt"]]
             if raw is None or not str(raw).strip():
@@ -767,24 +792,28 @@ class TableImporter(Importer):
             try:
                 return shapely.force_2d(shapely.from_wkt(str(raw))), None, None, None
             except shapely.errors.GEOSException as exc:
-                return None, f"not WKT ({str(exc)[:120]})", "wkt", _show(raw)
+                return None, Message(N_("not WKT ({error})"), error=str(exc)[:120]), "wkt", _show(raw)
         lon_raw, lat_raw = cells[found["lon"]], cells[found["lat"]]
         if (lon_raw is None or str(lon_raw).strip() == "") and (lat_raw is None or str(lat_raw).strip() == ""):
             return None, None, None, None
         try:
             x = LON.parse(lon_raw)
         except ValueError as exc:
-            return None, str(exc), "lon", _show(lon_raw)
+            return None, reason_of(exc), "lon", _show(lon_raw)
         try:
             y = LAT.parse(lat_raw)
         except ValueError as exc:
-            return None, str(exc), "lat", _show(lat_raw)
+            return None, reason_of(exc), "lat", _show(lat_raw)
         if x is None or y is None:
-            return None, "give both lon and lat, or neither", "lon" if x is None else "lat", None
+            return None, N_("give both lon and lat, or neither"), "lon" if x is None else "lat", None
         if VN_LAT[0] <= x <= VN_LAT[1] and VN_LON[0] <= y <= VN_LON[1]:
             report.problems.append(
                 Problem(
-                    number, "lon/lat", f"{x}, {y}", "longitude and latitude were swapped: swapped back", repaired=True
+                    number,
+                    "lon/lat",
+                    f"{x}, {y}",
+                    N_("longitude and latitude were swapped: swapped back"),
+                    repaired=True,
                 )
             )
             x, y = y, x
@@ -793,25 +822,25 @@ class TableImporter(Importer):
     def _check_geometry(self, geom: Any, number: int) -> tuple[Any, Problem | None]:
         kind = geom.geom_type
         if geom.is_empty:
-            return None, Problem(number, "geometry", None, "empty geometry")
+            return None, Problem(number, "geometry", None, N_("empty geometry"))
         if self.geometry == "point" and kind != "Point":
             if kind == "MultiPoint" and len(geom.geoms) == 1:
                 return geom.geoms[0], Problem(
-                    number, "geometry", "MultiPoint", "a one-point MultiPoint: stored as its point", repaired=True
+                    number, "geometry", "MultiPoint", N_("a one-point MultiPoint: stored as its point"), repaired=True
                 )
-            return None, Problem(number, "geometry", kind, "a point is expected here")
+            return None, Problem(number, "geometry", kind, N_("a point is expected here"))
         if self.geometry == "multipolygon":
             if kind == "Polygon":
                 geom = shapely.MultiPolygon([geom])
             elif kind != "MultiPolygon":
-                return None, Problem(number, "geometry", kind, "a polygon is expected here")
+                return None, Problem(number, "geometry", kind, N_("a polygon is expected here"))
         x0, y0, x1, y1 = geom.bounds
         if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
             return None, Problem(
                 number,
                 "geometry",
                 f"{x0:.6g}, {y0:.6g}",
-                "not longitude/latitude: give --crs (e.g. 3405 or vn2000:lang_son)",
+                N_("not longitude/latitude: give --crs (e.g. 3405 or vn2000:lang_son)"),
             )
         if not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
@@ -819,10 +848,10 @@ class TableImporter(Importer):
             same_area = abs(shapely.area(fixed) - abs(_signed_area(geom))) <= 1e-12 + 1e-9 * shapely.area(fixed)
             if fixed.geom_type == kind and same_area:
                 return fixed, Problem(
-                    number, "geometry", reason, "invalid geometry repaired (same shape, fixed rings)", repaired=True
+                    number, "geometry", reason, N_("invalid geometry repaired (same shape, fixed rings)"), repaired=True
                 )
             return None, Problem(
-                number, "geometry", reason, "invalid geometry: fix it in the GIS (no unambiguous repair)"
+                number, "geometry", reason, N_("invalid geometry: fix it in the GIS (no unambiguous repair)")
             )
         return geom, None
 
@@ -856,11 +885,20 @@ class TableImporter(Importer):
         return tuple(row)
 
     def reject_where(
-        self, session: Session, sql: str, params: dict[str, Any], field_name: str, reason: str, report: ImportReport
+        self,
+        session: Session,
+        sql: str,
+        params: dict[str, Any],
+        field_name: str,
+        reason: str,
+        report: ImportReport,
+        **values: object,
     ) -> None:
-        """Report each staged row ``sql`` selects (``row_no``, ``value``) as a problem of ``field_name``."""
+        """Report each staged row ``sql`` selects (``row_no``, ``value``) as a problem of ``field_name``;
+        ``reason`` is a marked message that may name ``{value}`` and ``values``."""
         for row_no, value in session.execute(text(sql), params).all():
-            report.problems.append(Problem(row_no, field_name, _show(value), reason.format(value=value)))
+            shown = _show(value)
+            report.problems.append(Problem(row_no, field_name, shown, Message(reason, value=shown or "", **values)))
 
     def _check_in_database(self, session: Session, stg: str, report: ImportReport, who: Principal) -> None:
         if self.geometry:
@@ -877,7 +915,7 @@ class TableImporter(Importer):
                 "WHERE geom IS NOT NULL AND NOT sinhke_in_province(s.geom) ORDER BY row_no",
                 {},
                 "geometry",
-                "outside the province",
+                N_("outside the province"),
                 report,
             )
         if self.has_commune:
@@ -906,7 +944,7 @@ class TableImporter(Importer):
             f"SELECT row_no, commune FROM {stg} s WHERE commune IS NOT NULL AND commune_id IS NULL ORDER BY row_no",
             {},
             "commune",
-            "no commune with this code or name valid at the row's date (or not in your area)",
+            N_("no commune with this code or name valid at the row's date (or not in your area)"),
             report,
         )
         self.reject_where(
@@ -918,7 +956,7 @@ class TableImporter(Importer):
                         OR lower(u.unit_type || ' ' || u.name) = lower(s.commune))) > 1 ORDER BY row_no""",
             {},
             "commune",
-            "several communes are named {value}: give its code",
+            N_("several communes are named {value}: give its code"),
             report,
         )
 
@@ -936,7 +974,7 @@ class TableImporter(Importer):
             f"SELECT row_no, village FROM {stg} WHERE village IS NOT NULL AND village_id IS NULL ORDER BY row_no",
             {},
             "village",
-            "no village with this code (or this name in the row's commune)",
+            N_("no village with this code (or this name in the row's commune)"),
             report,
         )
 
@@ -951,7 +989,7 @@ class TableImporter(Importer):
                 f"AND NOT sinhke_asset_placeable({geom}, s.commune_id) ORDER BY row_no",
                 {},
                 "commune",
-                "outside your 2025 communes: only an admin or a user of that commune may import it",
+                N_("outside your 2025 communes: only an admin or a user of that commune may import it"),
                 report,
             )
         if self.key == ("code",) and self.table in (
@@ -967,7 +1005,7 @@ class TableImporter(Importer):
                 f"(SELECT sinhke_import_hidden_codes(:layer, (SELECT array_agg(code) FROM {stg}))) ORDER BY s.row_no",
                 {"layer": self.table},
                 "code",
-                "this code names a record outside your communes",
+                N_("this code names a record outside your communes"),
                 report,
             )
 

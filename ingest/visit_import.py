@@ -31,9 +31,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ingest.headers import fold
-from ingest.importing import Importer, ImportOptions, ImportReport, Problem, Progress, register
+from ingest.importing import Importer, ImportOptions, ImportReport, Problem, Progress, reason_of, register
 from ingest.readers import read_table
 from ingest.tabular import Field
+from spatial import N_, Message
 from spatial.accounts import Principal
 
 ID_COLUMNS = ("meta/instanceid", "instanceid", "_uuid", "key", "meta-instanceid", "id")
@@ -99,7 +100,7 @@ class VisitImporter(Importer):
                 target_key, target_col = self._target(columns)
                 if target_col is None:
                     report.problems.append(
-                        Problem(None, "model", None, "no target column: model, work or water_scheme (a code)")
+                        Problem(None, "model", None, N_("no target column: model, work or water_scheme (a code)"))
                     )
                     return
                 form = self._form(session, columns, KIND_OF_TARGET[target_key], report)
@@ -110,7 +111,12 @@ class VisitImporter(Importer):
                 time_col = next((lowered.index(c) for c in TIME_COLUMNS if c in lowered), None)
                 if time_col is None:
                     report.problems.append(
-                        Problem(None, "visited_at", None, f"no time column ({', '.join(TIME_COLUMNS)})")
+                        Problem(
+                            None,
+                            "visited_at",
+                            None,
+                            Message(N_("no time column ({columns})"), columns=", ".join(TIME_COLUMNS)),
+                        )
                     )
                     return
                 lat = next((i for i, c in enumerate(lowered) if c.endswith("latitude")), None)
@@ -134,7 +140,13 @@ class VisitImporter(Importer):
                     if i not in used and i not in answer_cols and not columns[i].startswith("_")
                 ]
                 if ignored:
-                    report.notes.append(f"columns not read (no field of {form['form_id']}): {', '.join(ignored)}")
+                    report.notes.append(
+                        Message(
+                            N_("columns not read (no field of {form}): {columns}"),
+                            form=form["form_id"],
+                            columns=", ".join(ignored),
+                        )
+                    )
                 layout = ExportLayout(
                     columns,
                     form,
@@ -170,11 +182,16 @@ class VisitImporter(Importer):
                     self._send(session, who, bodies, report, sync_batch, (InvalidVisit, VisitConflict, VisitForbidden))
                 report.rows = count
                 report.notes.append(
-                    f"form {form['form_id']} version {form['version']}, target column {columns[target_col]!r}"
+                    Message(
+                        N_("form {form} version {version}, target column '{column}'"),
+                        form=form["form_id"],
+                        version=form["version"],
+                        column=columns[target_col],
+                    )
                 )
                 if count == 0:
                     report.problems.append(
-                        Problem(None, None, None, "no data rows: the file has a header and nothing under it")
+                        Problem(None, None, None, N_("no data rows: the file has a header and nothing under it"))
                     )
         finally:
             tables.close()
@@ -211,7 +228,12 @@ class VisitImporter(Importer):
                 best, best_score = {"form_id": form_id, "version": version, **definition}, score
         if best is None:
             report.problems.append(
-                Problem(None, None, None, f"the columns match no loaded {target} form (sinhke forms list)")
+                Problem(
+                    None,
+                    None,
+                    None,
+                    Message(N_("the columns match no loaded {kind} form (sinhke forms list)"), kind=target),
+                )
             )
         return best
 
@@ -235,17 +257,19 @@ class VisitImporter(Importer):
             try:
                 visit_id = str(uuid.UUID(str(raw_id).removeprefix("uuid:")))
             except ValueError:
-                return {}, Problem(number, columns[id_col], str(raw_id), "not a submission id (uuid:…)")
+                return {}, Problem(number, columns[id_col], str(raw_id), N_("not a submission id (uuid:…)"))
         when = cell(time_col)
         if isinstance(when, str):
             try:
                 when = datetime.fromisoformat(when.strip().replace(" ", "T", 1))
             except ValueError:
-                return {}, Problem(number, columns[time_col], when, "not a date-time (ISO 8601)")
+                return {}, Problem(number, columns[time_col], when, N_("not a date-time (ISO 8601)"))
         if isinstance(when, date) and not isinstance(when, datetime):
             when = datetime(when.year, when.month, when.day, 12)
         if not isinstance(when, datetime):
-            return {}, Problem(number, columns[time_col], None if when is None else str(when), "required, but empty")
+            return {}, Problem(
+                number, columns[time_col], None if when is None else str(when), N_("required, but empty")
+            )
         if when.tzinfo is None:
             when = when.replace(tzinfo=zone)
         answers: dict[str, Any] = {}
@@ -261,7 +285,7 @@ class VisitImporter(Importer):
             try:
                 answers[name] = _answer(field, value)
             except ValueError as exc:
-                return {}, Problem(number, columns[i], str(value), str(exc))
+                return {}, Problem(number, columns[i], str(value), reason_of(exc))
         body: dict[str, Any] = {
             "id": visit_id,
             target_key: str(cell(target_col) or "").strip() or None,
@@ -282,7 +306,7 @@ class VisitImporter(Importer):
                 if ac is not None:
                     body["accuracy_m"] = float(ac)
             except ValueError:
-                return {}, Problem(number, "location", f"{la} {lo}", "not a geopoint (latitude longitude)")
+                return {}, Problem(number, "location", f"{la} {lo}", N_("not a geopoint (latitude longitude)"))
         return body, None
 
     @staticmethod

@@ -10,6 +10,32 @@ def N_(message: str) -> str:
     return message
 
 
+class Message(str):
+    """A text for people made from a catalogue message and its values: the English text itself (a
+    ``str``, for the CLI, logs and tests), keeping ``msgid`` and ``args`` so a page can show it in
+    the reader's language (``webapp.labels.message_text``). Mark the message for the catalogue:
+    ``Message(N_("less than {minimum}"), minimum="1")``; a message without values can stay a
+    plain ``N_()`` string, its text being its msgid."""
+
+    msgid: str
+    args: dict[str, str]
+
+    def __new__(cls, msgid: str, **args: object) -> "Message":
+        values = {k: str(v) for k, v in args.items()}
+        self = super().__new__(cls, msgid.format(**values) if values else msgid)
+        self.msgid, self.args = msgid, values
+        return self
+
+    def stored(self) -> dict[str, object]:
+        """As kept in a JSON column: the text, and what translates it."""
+        return {"text": str(self), "msgid": self.msgid, "args": self.args}
+
+
+def stored_text(text: str) -> str | dict[str, object]:
+    """A text as kept in a JSON column: a :class:`Message` with its msgid and values, else as is."""
+    return text.stored() if isinstance(text, Message) else text
+
+
 class SinhkeError(Exception):
     """Base of every error sinhke reports to a person (CLI message, HTTP body)."""
 

@@ -13,6 +13,8 @@ from typing import Any
 from flask import Flask
 from flask_babel import gettext, lazy_gettext
 
+from spatial import Message
+
 _ = lazy_gettext
 
 ROLE_LABELS = {
@@ -139,6 +141,36 @@ def error_detail(message: str) -> str:
     return message
 
 
+def message_text(text: Any, args: dict[str, Any] | None = None) -> str:
+    """A text from below the web layer in the reader's language: a :class:`spatial.Message`, or
+    one as stored in JSON (``{"text", "msgid", "args"}``), or a plain marked message (its text is
+    its msgid). A message the catalogue lacks, or whose translation does not take the stored
+    values, is shown in English as written."""
+    if text is None:
+        return ""
+    if isinstance(text, Message):
+        english, msgid, values = str(text), text.msgid, text.args
+    elif isinstance(text, dict):
+        english, msgid, values = str(text.get("text", "")), str(text.get("msgid") or ""), text.get("args") or {}
+    else:
+        english, msgid, values = str(text), str(text), args or {}
+    if not msgid:
+        return english
+    translated = gettext(msgid)
+    if not values:
+        return translated
+    try:
+        return translated.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return english
+
+
+def problem_reason(problem: dict[str, Any]) -> str:
+    """An import problem's reason (stored as ``reason``, ``msgid``, ``args``) in the reader's language."""
+    reason = problem.get("reason") or ""
+    return message_text({"text": reason, "msgid": problem.get("msgid") or reason, "args": problem.get("args")})
+
+
 def standard_notes(code: str, notes: str | None) -> str:
     """A poverty standard's notes: the shipped text translated, an admin's own as written."""
     shipped = STANDARD_NOTES.get(code)
@@ -176,6 +208,8 @@ def init_app(app: Flask) -> None:
         deprivation_label=lambda v: label(DEPRIVATION_LABELS, v),
         duplicate_reason=duplicate_reason,
         error_detail=error_detail,
+        message_text=message_text,
+        problem_reason=problem_reason,
         schedule_label=schedule_label,
         table_label=table_label,
         import_layer_label=lambda v: label(IMPORT_LAYER_LABELS, v),

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ingest.importing import REGISTRY, ImportFileError, ImportOptions, importer_for, layers, problems_csv, run_import
-from spatial import ParameterError
+from spatial import Message, ParameterError
 from spatial.accounts import SYSTEM, Principal, apply_scope
 
 HEADER = ["Mã hộ", "Họ và tên chủ hộ", "Xã", "Thôn/bản", "Số nhân khẩu", "Ngày đăng ký", "Kinh độ", "Vĩ độ"]
@@ -647,3 +647,33 @@ def test_visits_from_a_kobo_export(db: Session, tmp_path: Path) -> None:
     assert stored[0] == "1500000" and stored[1] == 5 and stored[2].hour == 8 and stored[2].minute == 40
     again = run_import(db, "visits", path, "kobo.csv", SYSTEM, ImportOptions(skip_invalid=True))
     assert (again.inserted, again.unchanged) == (0, 2)
+
+
+def test_every_reason_and_note_of_a_bad_file_is_a_catalogued_message(db: Session, tmp_path: Path, place) -> None:  # type: ignore[no-untyped-def]
+    """What a report says is made of messages the Vietnamese catalogue holds (marked with N_), so a
+    page can say all of it in Vietnamese: none is an English text built on the fly."""
+    from tests.webapp.test_translations import _extracted
+
+    catalogue = _extracted()
+    rows = households(place, 8)
+    rows[0][4] = "bốn"  # not a whole number
+    rows[1][5] = "2024-13-45"  # not a date
+    rows[2][2] = "99999"  # no commune
+    rows[3][6] = ""  # only one coordinate
+    rows[4][6], rows[4][7] = 200, 300  # not longitude/latitude
+    rows[5][1] = ""  # required
+    rows[7][0] = rows[6][0]  # duplicate
+    path = write_csv(tmp_path / "bad.csv", [*HEADER, "Cột lạ"], [r + ["?"] for r in rows])
+    report = run_import(db, "households", path, "bad.csv", SYSTEM)
+    assert report.refused and len(report.problems) == 7, report.problems
+    # a CSV named .xlsx: read as CSV, with a note saying so
+    renamed = run_import(db, "households", write_csv(tmp_path / "h.xlsx", HEADER, households(place)), "h.xlsx", SYSTEM)
+    assert any("its content is csv" in n for n in renamed.notes)
+    said = [p.reason for p in report.problems] + list(report.notes) + list(renamed.notes)
+    unmarked = [str(t) for t in said if (t.msgid if isinstance(t, Message) else t) not in catalogue]
+    assert unmarked == []
+    assert any(isinstance(t, Message) and t.args for t in said)  # values travel beside their message
+    (tmp_path / "empty.csv").write_bytes(b"")
+    with pytest.raises(ImportFileError) as refused:
+        run_import(db, "households", tmp_path / "empty.csv", "empty.csv", SYSTEM)
+    assert refused.value.reason in catalogue or getattr(refused.value.reason, "msgid", None) in catalogue

@@ -72,7 +72,7 @@ def test_bad_uploads_are_400s_and_too_large_is_413(app, accounts, monkeypatch) -
     )
     assert r.status_code == 400 and "layer: nothing imports into" in r.get_data(as_text=True)
     r = admin.post(
-        "/imports",
+        "/imports?lang=en",
         data={"layer": "households", "file": (io.BytesIO(b""), "x.csv")},
         content_type="multipart/form-data",
     )
@@ -131,3 +131,46 @@ def test_a_running_import_shows_its_progress_and_polls_it(app, db, accounts, dem
     worker = client_for(app, accounts, "extension_worker")
     assert worker.get(f"/imports/{import_id}/progress").status_code == 403
     assert client_for(app, accounts, "admin").get("/imports/999999999/progress").status_code == 404
+
+
+def test_the_report_says_reasons_and_notes_in_the_readers_language(app, db, accounts) -> None:  # type: ignore[no-untyped-def]
+    """Reasons are stored with what translates them: the page and its CSV say them in Vietnamese or
+    English, values kept as written; a file refused whole says why in the reader's language too."""
+    x, y = _point(db, accounts.commune_a)
+    body = (
+        HEADER.rstrip("\n")
+        + ",Ghi chú\n"
+        + f"L-1,Lò Văn Tư,{accounts.commune_a},0,2025-09-01,{x},{y},a\n"  # members below 1
+        + f"L-2,Lò Văn Năm,{accounts.commune_a},4,31/02/2025,{x},{y},b\n"  # no such date
+        + f"L-3,Lò Văn Sáu,{accounts.commune_a},4,2025-09-01,{x},{y},c\n"
+        + f"L-3,Lò Văn Bảy,{accounts.commune_a},4,2025-09-01,{x},{y},d\n"  # duplicate key of row 3
+    )
+    admin = client_for(app, accounts, "admin")
+    r = admin.post(
+        "/imports",
+        data={"layer": "households", "file": (io.BytesIO(body.encode()), "ho.csv")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 303
+    report = r.headers["Location"]
+    vi = admin.get(report + "?lang=vi").get_data(as_text=True)
+    assert "nhỏ hơn 1" in vi and "không có ngày này" in vi and "trùng lặp: cùng khóa với dòng 3" in vi
+    assert "các cột không được nhập" in vi and "Ghi chú" in vi  # a note, its value as written
+    assert "less than 1" not in vi and "no such date" not in vi
+    en = admin.get(report + "?lang=en").get_data(as_text=True)
+    assert "less than 1" in en and "no such date" in en and "duplicate: the same key as row 3" in en
+    assert "nhỏ hơn 1" not in en
+    lines = admin.get(report + "/problems.csv?lang=vi").get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0] == "row,field,value,reason,repaired"
+    assert "1,members,0,nhỏ hơn 1," in lines
+    # the imports row keeps the English text beside its message: what scripts read is unchanged
+    stored = db.execute(text("SELECT problems FROM imports ORDER BY id DESC LIMIT 1")).scalar_one()
+    first = next(p for p in stored if p["field"] == "members")
+    assert (first["reason"], first["msgid"], first["args"]) == ("less than 1", "less than {minimum}", {"minimum": "1"})
+    # a file refused as a whole, on the upload page
+    r = admin.post(
+        "/imports?lang=vi",
+        data={"layer": "households", "file": (io.BytesIO(b""), "rong.csv")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 400 and "rong.csv: tệp rỗng" in r.get_data(as_text=True)

@@ -25,6 +25,7 @@ from spatial import ParameterError
 from spatial.params import MAX_ID, whole_number
 from webapp.auth import signed_in
 from webapp.db import get_session
+from webapp.labels import message_text, problem_reason
 
 bp = Blueprint("imports", __name__)
 
@@ -109,7 +110,9 @@ def upload() -> ResponseReturnValue:
             background = True  # the import's process removes the folder when done
             return redirect(url_for("imports.report", import_id=import_id), 303)
         report = run_import(get_session(), layer, path, filename, who, options)
-    except (ImportFileError, ParameterError) as exc:
+    except ImportFileError as exc:
+        return _page(error=f"{exc.filename}: {message_text(exc.reason)}", form=dict(f)), 400
+    except ParameterError as exc:
         return _page(error=str(exc), form=dict(f)), 400
     finally:
         if not background:
@@ -182,7 +185,7 @@ def problems(import_id: str) -> ResponseReturnValue:
     row = _import_row(import_id)
     name = f"import-{row.id}-problems.csv"
     return Response(
-        problems_csv(row.problems),
+        problems_csv(row.problems, problem_reason),
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
