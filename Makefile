@@ -53,6 +53,7 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
+	@bash scripts/system-deps.sh bench
 	$(BIN)/sinhke db up
 	$(BIN)/python bench/bench_demo_load.py
 	$(BIN)/python bench/bench_jobs.py

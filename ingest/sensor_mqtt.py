@@ -51,7 +51,9 @@ def handle_message(settings: Settings, topic: str, payload: bytes | bytearray) -
             if device.code != code:
                 return {"error": f"the token is device {device.code}'s, not {code}'s"}
             act_as(session, f"device:{device.code}")
-            result = ingest_observations(session, body["observations"], channel="mqtt", device_id=device.thing_id)
+            result = ingest_observations(
+                session, body["observations"], channel="mqtt", device_id=device.thing_id, digest=device.digest
+            )
             return result.as_json()
     except SensorError as exc:
         return {"error": str(exc)}

@@ -2,7 +2,8 @@
 
 ``ingest_observations`` checks each row (known datastream, of the sending device, numeric, in the
 datastream's valid range, a time with its zone and not in the future), writes the good rows in one
-statement and answers every other row with its reason. Writing is idempotent on
+statement (a second one only when some of their times are stored already) and answers every other
+row with its reason. Writing is idempotent on
 (datastream, phenomenon_time): the same value again changes nothing, a different value replaces
 the stored one and the database keeps the replaced value in ``sensor_corrections`` (a trigger,
 so no way in can overwrite silently).
@@ -15,12 +16,13 @@ import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from spatial.db import rowcount
 from spatial.sensors import BatchTooLarge, DeviceForbidden, SensorError, ensure_partitions, parse_time
 
 #: the most rows one batch may carry (HTTP answers 413 above it)
@@ -96,90 +98,134 @@ def ingest_observations(
     now: datetime | None = None,
     row_numbers: Sequence[int] | None = None,
     limit: int = BATCH_LIMIT,
+    digest: str | None = None,
 ) -> IngestResult:
     """Write the good rows of the batch, answer the others (see the module).
 
     ``device_id``: the sending device (HTTP, MQTT); a row naming another device's datastream
     refuses the whole batch (DeviceForbidden). ``row_numbers`` names the rows in the rejections
-    (a CSV file's lines; default: the position in the batch). Runs in the caller's transaction and
-    commits nothing."""
+    (a CSV file's lines; default: the position in the batch). ``digest``: the sending device's
+    token digest (``DeviceIdentity.digest``); its batch is then read and written by the token's
+    definer functions (migration 0028), not under a person's scope. Runs in the caller's
+    transaction and commits nothing.
+
+    A row as devices send it (an integer datastream, an ISO time with its zone, a JSON number) is
+    checked inline with one ``fromisoformat``; any other row goes through the parsers that name
+    the reason. The times travel as epoch seconds (PostgreSQL rounds them to the microsecond)."""
     if len(rows) > limit:
         raise BatchTooLarge(f"{len(rows)} observations in one batch; the limit is {limit}")
     now = now or datetime.now(UTC)
+    horizon = (now + CLOCK_SKEW).timestamp()
     result = IngestResult()
-    parsed: list[tuple[int, int, datetime, float]] = []
+    rejected = result.rejected
     numbers = row_numbers if row_numbers is not None else range(len(rows))
+    streams = _streams(session, _stream_ids(rows), digest)
+    foreign: set[int] = set()
+    good: dict[tuple[int, float], tuple[int, float]] = {}
+    fromiso = datetime.fromisoformat
     for i, row in zip(numbers, rows, strict=True):
-        if not isinstance(row, Mapping):
-            result.rejected.append(Rejection(i, None, "each observation must be an object"))
+        try:  # the common case, without a call per field
+            ds, t, v = row["datastream"], row["phenomenon_time"], row["value"]
+            when = fromiso(t)
+            if type(ds) is not int or when.tzinfo is None or (type(v) is not float and type(v) is not int):
+                raise ValueError
+            epoch, value = when.timestamp(), float(v)
+            if not math.isfinite(value):
+                raise ValueError
+        except (KeyError, TypeError, ValueError, OverflowError):
+            checked = _check_row(i, row)
+            if isinstance(checked, Rejection):
+                rejected.append(checked)
+                continue
+            ds, epoch, value = checked
+        if epoch > horizon:
+            rejected.append(Rejection(i, ds, f"phenomenon_time {row['phenomenon_time']} is in the future"))
             continue
-        stream = row.get("datastream")
-        try:
-            missing = [k for k in CSV_COLUMNS if row.get(k) in (None, "")]
-            if missing:
-                raise ValueError(f"missing {', '.join(missing)}")
-            ds = parse_stream(stream)
-            when = parse_time(row["phenomenon_time"])
-            value = parse_value(row["value"])
-        except ValueError as exc:
-            result.rejected.append(Rejection(i, stream, str(exc)))
+        stream = streams.get(ds)
+        if stream is None:
+            rejected.append(Rejection(i, ds, f"unknown datastream {ds}"))
             continue
-        if when > now + CLOCK_SKEW:
-            result.rejected.append(Rejection(i, ds, f"phenomenon_time {row['phenomenon_time']} is in the future"))
+        owner, lo, hi = stream
+        if device_id is not None and owner != device_id:
+            foreign.add(ds)
             continue
-        parsed.append((i, ds, when, value))
-
-    streams = _streams(session, {p[1] for p in parsed})
-    if device_id is not None:
-        foreign = sorted({ds for _, ds, _, _ in parsed if ds in streams and streams[ds][0] != device_id})
-        if foreign:
-            names = ", ".join(map(str, foreign))
-            which = f"datastreams {names} belong" if len(foreign) > 1 else f"datastream {names} belongs"
-            raise DeviceForbidden(f"{which} to another device; nothing of this batch was written")
-    good: dict[tuple[int, datetime], tuple[int, float]] = {}
-    for i, ds, when, value in parsed:
-        if ds not in streams:
-            result.rejected.append(Rejection(i, ds, f"unknown datastream {ds}"))
-            continue
-        _, lo, hi = streams[ds]
         if not lo <= value <= hi:
-            result.rejected.append(Rejection(i, ds, f"value {value:g} is outside the valid range {lo:g} to {hi:g}"))
+            rejected.append(Rejection(i, ds, f"value {value:g} is outside the valid range {lo:g} to {hi:g}"))
             continue
-        earlier = good.get((ds, when))
-        if earlier is not None and earlier[1] != value:
-            result.rejected.append(
-                Rejection(i, ds, f"row {earlier[0]} of this batch gives another value for the same time")
-            )
-            continue
-        if earlier is not None:
+        key = (ds, epoch)
+        earlier = good.get(key)
+        if earlier is None:
+            good[key] = (i, value)
+        elif earlier[1] == value:
             result.unchanged += 1
-            continue
-        good[(ds, when)] = (i, value)
+        else:
+            rejected.append(Rejection(i, ds, f"row {earlier[0]} of this batch gives another value for the same time"))
+    if foreign:
+        names = ", ".join(map(str, sorted(foreign)))
+        which = f"datastreams {names} belong" if len(foreign) > 1 else f"datastream {names} belongs"
+        raise DeviceForbidden(f"{which} to another device; nothing of this batch was written")
     if good:
-        ensure_partitions(session, [when.date() for _, when in good])
+        days = {int(epoch // 86400) for _, epoch in good}
+        ensure_partitions(session, [_EPOCH_DAY + timedelta(days=d) for d in days])
         # the columns as array literals made by joins (PostgreSQL parses them in C): the driver's
         # own list adaptation quotes element by element in Python, a third of a batch's time
-        written = session.execute(
-            _UPSERT,
-            {
-                "ds": "{" + ",".join(str(k[0]) for k in good) + "}",
-                "t": "{" + ",".join(k[1].isoformat() for k in good) + "}",
-                "v": "{" + ",".join(repr(v[1]) for v in good.values()) + "}",
-                "ch": channel,
-            },
-        ).one()
-        result.inserted += written.inserted
-        result.corrected += written.corrected
-        result.unchanged += len(good) - written.inserted - written.corrected
-    result.rejected.sort(key=lambda r: r.row)
+        values = {
+            "ds": "{" + ",".join([str(k[0]) for k in good]) + "}",
+            "t": "{" + ",".join([repr(k[1]) for k in good]) + "}",
+            "v": "{" + ",".join([repr(v[1]) for v in good.values()]) + "}",
+            "ch": channel,
+        }
+        if digest is not None:
+            inserted, corrected = session.execute(_DEVICE_WRITE, {**values, "digest": digest}).one()
+        else:
+            inserted = rowcount(session.execute(_INSERT, values))
+            # only when some times were stored already: those with another value are corrected
+            # (the trigger keeps the old value); the rest are unchanged
+            corrected = rowcount(session.execute(_CORRECT, values)) if inserted < len(good) else 0
+        result.inserted += inserted
+        result.corrected += corrected
+        result.unchanged += len(good) - inserted - corrected
+    rejected.sort(key=lambda r: r.row)
     return result
 
 
-def _streams(session: Session, ids: Iterable[int]) -> dict[int, tuple[int, float, float]]:
+_EPOCH_DAY = date(1970, 1, 1)
+
+
+def _stream_ids(rows: Sequence[Any]) -> set[int]:
+    """The datastream ids a batch names (as devices send them, or as digits)."""
+    ids: set[int] = set()
+    for row in rows:
+        ds = row.get("datastream") if isinstance(row, Mapping) else None
+        if type(ds) is int:
+            ids.add(ds)
+        elif isinstance(ds, str) and ds.strip().isdigit():
+            ids.add(int(ds.strip()))
+    return ids
+
+
+def _check_row(i: int, row: Any) -> tuple[int, float, float] | Rejection:
+    """One row that is not in the devices' usual form: (datastream, epoch seconds, value), or why not."""
+    if not isinstance(row, Mapping):
+        return Rejection(i, None, "each observation must be an object")
+    stream = row.get("datastream")
+    try:
+        missing = [k for k in CSV_COLUMNS if row.get(k) in (None, "")]
+        if missing:
+            raise ValueError(f"missing {', '.join(missing)}")
+        return parse_stream(stream), parse_time(row["phenomenon_time"]).timestamp(), parse_value(row["value"])
+    except ValueError as exc:
+        return Rejection(i, stream, str(exc))
+
+
+def _streams(session: Session, ids: Iterable[int], digest: str | None) -> dict[int, tuple[int, float, float]]:
     """datastream id -> (device, valid min, valid max), for the live ones among ``ids``."""
     ids = sorted(ids)
     if not ids:
         return {}
+    if digest is not None:
+        found = session.execute(_DEVICE_STREAMS, {"digest": digest, "ids": "{" + ",".join(map(str, ids)) + "}"})
+        return {r.id: (r.thing_id, r.valid_min, r.valid_max) for r in found}
     return {
         r.id: (r.thing_id, r.valid_min, r.valid_max)
         for r in session.execute(
@@ -193,23 +239,27 @@ def _streams(session: Session, ids: Iterable[int]) -> dict[int, tuple[int, float
     }
 
 
-#: insert new times; for a stored time with another value, update it (the corrections trigger keeps
-#: the old one); a stored time with the same value is left alone
-_UPSERT = text("""
-    WITH input AS (
-      SELECT * FROM unnest(CAST(:ds AS int[]), CAST(:t AS timestamptz[]), CAST(:v AS float8[])) AS i(ds, t, v)),
-    stored AS (
-      SELECT count(*) AS n FROM sensor_observations o
-      JOIN input i ON o.datastream_id = i.ds AND o.phenomenon_time = i.t),
-    written AS (
-      INSERT INTO sensor_observations (datastream_id, phenomenon_time, value, channel)
-      SELECT ds, t, v, CAST(:ch AS varchar) FROM input
-      ON CONFLICT (datastream_id, phenomenon_time) DO UPDATE
-        SET value = EXCLUDED.value, channel = EXCLUDED.channel, result_time = now()
-        WHERE sensor_observations.value IS DISTINCT FROM EXCLUDED.value
-      RETURNING 1)
-    SELECT (SELECT count(*) FROM input) - (SELECT n FROM stored) AS inserted,
-           (SELECT count(*) FROM written) - (SELECT count(*) FROM input) + (SELECT n FROM stored) AS corrected""")
+_DEVICE_STREAMS = text("SELECT * FROM sinhke_device_streams(:digest, CAST(:ids AS int[]))")
+_DEVICE_WRITE = text(
+    "SELECT inserted, corrected FROM "
+    "sinhke_device_write(:digest, CAST(:ds AS int[]), CAST(:t AS float8[]), CAST(:v AS float8[]), :ch)"
+)
+#: new times in; a time stored already is left to _CORRECT
+_INSERT = text("""
+    INSERT INTO sensor_observations (datastream_id, phenomenon_time, value, channel)
+    SELECT ds, to_timestamp(t), v, CAST(:ch AS varchar)
+    FROM unnest(CAST(:ds AS int[]), CAST(:t AS float8[]), CAST(:v AS float8[])) AS i(ds, t, v)
+    ON CONFLICT (datastream_id, phenomenon_time) DO NOTHING""")
+#: a stored time sent with another value gets it (the corrections trigger keeps the old one); run
+#: after _INSERT, so every row conflicts and the count is of the corrected ones (each found by the
+#: primary key, as a join of the batch with a partitioned table is not planned to be)
+_CORRECT = text("""
+    INSERT INTO sensor_observations (datastream_id, phenomenon_time, value, channel)
+    SELECT ds, to_timestamp(t), v, CAST(:ch AS varchar)
+    FROM unnest(CAST(:ds AS int[]), CAST(:t AS float8[]), CAST(:v AS float8[])) AS i(ds, t, v)
+    ON CONFLICT (datastream_id, phenomenon_time) DO UPDATE
+      SET value = EXCLUDED.value, channel = EXCLUDED.channel, result_time = now()
+      WHERE sensor_observations.value IS DISTINCT FROM EXCLUDED.value""")
 
 
 def read_logger_csv(data: bytes | str, *, name: str = "file") -> tuple[list[dict[str, str]], list[int]]:

@@ -2,6 +2,7 @@
 # Install the system packages sinhke needs, from Debian/Ubuntu's own repositories.
 #   scripts/system-deps.sh base      python venv, PostgreSQL + PostGIS + pgRouting, Mosquitto, Node.js + npm
 #   scripts/system-deps.sh browser   the above plus Chromium (browser tests) gdal-bin, python3-qgis (OGC API clients)
+#   scripts/system-deps.sh bench     the base plus wrk (the load generator of bench/bench_serving.py)
 # As root it installs what is missing; otherwise it prints the exact command and stops.
 set -euo pipefail
 want="${1:-base}"
@@ -46,6 +47,10 @@ if [ "$want" = "browser" ]; then
   command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)
   # QGIS itself (headless) opens every /ogc collection as an OAPIF layer in the same test
   /usr/bin/python3 -c 'import qgis.core' 2>/dev/null || missing+=(python3-qgis)
+fi
+
+if [ "$want" = "bench" ]; then
+  command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -338,6 +338,8 @@ def revoke_device_tokens(session: Session, device: str) -> int:
 class DeviceIdentity:
     thing_id: int
     code: str
+    #: the token's digest, which the device's writes present again (``sinhke_device_write``)
+    digest: str
 
 
 def device_for_token(session: Session, token: str | None) -> DeviceIdentity:
@@ -346,14 +348,13 @@ def device_for_token(session: Session, token: str | None) -> DeviceIdentity:
         raise DeviceUnauthorized("send the device's token: Authorization: Bearer shd_…")
     if not token.startswith(DEVICE_TOKEN_PREFIX):
         raise DeviceUnauthorized("not a device token (they start with shd_)")
-    row = session.execute(
-        text("SELECT thing_id, code, revoked FROM sinhke_device_token(:d)"), {"d": _digest(token)}
-    ).first()
+    digest = _digest(token)
+    row = session.execute(text("SELECT thing_id, code, revoked FROM sinhke_device_token(:d)"), {"d": digest}).first()
     if row is None or row.thing_id is None:
         raise DeviceUnauthorized("unknown device token")
     if row.revoked:
         raise DeviceUnauthorized(f"the token of device {row.code} was revoked")
-    return DeviceIdentity(row.thing_id, row.code)
+    return DeviceIdentity(row.thing_id, row.code, digest)
 
 
 def ensure_partitions(session: Session, months: list[date]) -> list[str]:

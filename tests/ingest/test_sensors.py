@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
@@ -135,3 +135,77 @@ def test_a_logger_file_names_its_lines_and_wrong_columns_are_refused(db, devices
     ) == datetime(2026, 7, 1, 17, 0, tzinfo=UTC)
     with pytest.raises(SensorError, match="gauge.csv, line 1: the columns are time, mm; a logger file has exactly"):
         ingest_logger_csv(db, b"time,mm\n2026-07-02T00:00:00Z,3\n", name="gauge.csv")
+
+
+def test_a_batch_mixing_new_stored_and_changed_times_counts_each_and_keeps_the_microseconds(db, devices):
+    t = T0 - timedelta(days=3) + timedelta(microseconds=123457)
+    first = ingest_observations(
+        db, [{"datastream": devices.flow, "phenomenon_time": _iso(t), "value": 5.0}], channel="http"
+    )
+    assert first.inserted == 1
+    local = (t + timedelta(minutes=1)).astimezone(timezone(timedelta(hours=7))).isoformat()  # +07:00, not Z
+    rows = [
+        {"datastream": devices.flow, "phenomenon_time": _iso(t), "value": 5},  # stored, same value (an int now)
+        {"datastream": devices.flow, "phenomenon_time": _iso(t + timedelta(minutes=1)), "value": 6.25},  # new
+        {"datastream": devices.flow, "phenomenon_time": local, "value": 6.25},  # the same instant again
+        {"datastream": devices.flow, "phenomenon_time": _iso(t + timedelta(minutes=2)), "value": True},
+        {"datastream": str(devices.flow), "phenomenon_time": f" {_iso(t + timedelta(minutes=3))} ", "value": "7"},
+        {"datastream": devices.flow, "phenomenon_time": _iso(t + timedelta(minutes=4)), "value": 1e308},
+    ]
+    result = ingest_observations(db, rows, channel="http")
+    assert (result.inserted, result.corrected, result.unchanged) == (2, 0, 2)
+    assert [(r.row, r.reason) for r in result.rejected] == [
+        (3, "value must be a number, not true/false"),
+        (5, "value 1e+308 is outside the valid range 0 to 500"),
+    ]
+    changed = ingest_observations(
+        db,
+        [{"datastream": devices.flow, "phenomenon_time": _iso(t), "value": 5.5}, rows[1]],
+        channel="mqtt",
+    )
+    assert (changed.inserted, changed.corrected, changed.unchanged) == (0, 1, 1)
+    stored = db.execute(
+        text(
+            "SELECT phenomenon_time, value FROM sensor_observations WHERE datastream_id = :d ORDER BY phenomenon_time"
+        ),
+        {"d": devices.flow},
+    ).all()
+    assert [(s.phenomenon_time, s.value) for s in stored] == [
+        (t, 5.5),
+        (t + timedelta(minutes=1), 6.25),
+        (t + timedelta(minutes=3), 7.0),
+    ]
+
+
+def test_a_devices_batch_is_written_by_its_token_and_only_into_its_own_streams(db, devices):
+    meter = device_for_token(db, devices.token)
+    t = datetime(2026, 5, 1, tzinfo=UTC)
+    rows = [
+        {"datastream": devices.flow, "phenomenon_time": _iso(t + timedelta(minutes=i)), "value": i} for i in range(3)
+    ]
+    first = ingest_observations(db, rows, channel="http", device_id=meter.thing_id, digest=meter.digest)
+    assert (first.inserted, first.corrected, first.unchanged) == (3, 0, 0)
+    rows[1] = dict(rows[1], value=42)
+    again = ingest_observations(db, rows, channel="http", device_id=meter.thing_id, digest=meter.digest)
+    assert (again.inserted, again.corrected, again.unchanged) == (0, 1, 2)
+    assert db.execute(
+        text("SELECT old_value, new_value FROM sensor_corrections WHERE datastream_id = :d"), {"d": devices.flow}
+    ).one() == (1.0, 42.0)
+    other = device_for_token(db, devices.other_token)
+
+    def write(digest: str, stream: int) -> None:
+        with db.begin_nested():
+            db.execute(
+                text("SELECT sinhke_device_write(:g, ARRAY[:d], ARRAY[1.75e9::float8], ARRAY[1::float8], 'http')"),
+                {"g": digest, "d": stream},
+            )
+
+    # the definer function itself refuses another device's stream and a token that is not live
+    with pytest.raises(Exception, match="not the device's"):
+        write(other.digest, devices.flow)
+    revoke_device_tokens(db, devices.meter)
+    with pytest.raises(Exception, match="not a live device token"):
+        write(meter.digest, devices.flow)
+    assert (
+        db.scalar(text("SELECT count(*) FROM sensor_observations WHERE datastream_id = :d"), {"d": devices.flow}) == 3
+    )

@@ -26,5 +26,5 @@ def observations() -> ResponseReturnValue:
         raise SensorError('the body must be a JSON list of observations, or {"observations": [...]}')
     # the device writes as itself (audit: device:CODE); which streams it may write, the ingest checks
     apply_scope(session, Principal(user_id=0, name=f"device:{device.code}", role="admin"))
-    result = ingest_observations(session, rows, channel="http", device_id=device.thing_id)
+    result = ingest_observations(session, rows, channel="http", device_id=device.thing_id, digest=device.digest)
     return jsonify(result.as_json())
