@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from ingest.sensor_mqtt import handle_messages
 from spatial.cluster import database_url
 from spatial.db import transaction
 from webapp.cli import main
@@ -190,3 +191,37 @@ def test_a_qos1_stream_survives_a_broker_restart_with_nothing_lost(demo_settings
         if subscriber.stdout is not None:
             subscriber.stdout.close()
         broker.stop()
+
+
+def test_messages_that_arrive_together_share_a_transaction_and_each_gets_its_own_answer(demo_settings, gauge):
+    stream, token = gauge
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=10)
+
+    def body(i: int, **change: object) -> bytes:
+        obs = {"datastream": stream, "phenomenon_time": (start + timedelta(hours=i)).isoformat(), "value": i}
+        return json.dumps({"token": token, "observations": [obs], **change}).encode()
+
+    topic = f"sinhke/observations/{CODE}"
+    answers = handle_messages(
+        demo_settings,
+        [
+            (topic, body(0)),
+            (topic, b"not json"),
+            (topic, body(1, token="shd_forged")),
+            ("sinhke/observations/SOMEONE-ELSE", body(2)),
+            (topic, body(3, observations=[{"datastream": 987654321, "phenomenon_time": "x", "value": 1}])),
+            (topic, body(4)),
+            (topic, body(0)),  # a redelivery of the first: harmless
+        ],
+    )
+    assert [a.get("inserted") for a in answers] == [1, None, None, None, 0, 1, 0]
+    assert answers[1]["error"].startswith("the message is not JSON")
+    assert answers[2]["error"] == "unknown device token"
+    assert answers[3]["error"] == f"the token is device {CODE}'s, not SOMEONE-ELSE's"
+    assert answers[4]["rejected"][0]["row"] == 0 and answers[6]["unchanged"] == 1
+    with transaction(demo_settings) as s:
+        stored = s.scalars(
+            text("SELECT value FROM sensor_observations WHERE datastream_id = :d ORDER BY phenomenon_time"),
+            {"d": stream},
+        ).all()
+    assert stored == [0.0, 4.0]
