@@ -165,14 +165,16 @@ def ingest_observations(
         which = f"datastreams {names} belong" if len(foreign) > 1 else f"datastream {names} belongs"
         raise DeviceForbidden(f"{which} to another device; nothing of this batch was written")
     if good:
-        days = {int(epoch // 86400) for _, epoch in good}
-        ensure_partitions(session, [_EPOCH_DAY + timedelta(days=d) for d in days])
+        if digest is None:  # the device's write makes its partitions itself
+            days = {int(epoch // 86400) for _, epoch in good}
+            ensure_partitions(session, [_EPOCH_DAY + timedelta(days=d) for d in days])
         # the columns as array literals made by joins (PostgreSQL parses them in C): the driver's
         # own list adaptation quotes element by element in Python, a third of a batch's time
+        ds_list, t_list = zip(*good, strict=True)
         values = {
-            "ds": "{" + ",".join([str(k[0]) for k in good]) + "}",
-            "t": "{" + ",".join([repr(k[1]) for k in good]) + "}",
-            "v": "{" + ",".join([repr(v[1]) for v in good.values()]) + "}",
+            "ds": "{" + ",".join(map(str, ds_list)) + "}",
+            "t": "{" + ",".join(map(repr, t_list)) + "}",
+            "v": "{" + ",".join([repr(v) for _, v in good.values()]) + "}",
             "ch": channel,
         }
         if digest is not None:
@@ -196,7 +198,7 @@ def _stream_ids(rows: Sequence[Any]) -> set[int]:
     """The datastream ids a batch names (as devices send them, or as digits)."""
     ids: set[int] = set()
     for row in rows:
-        ds = row.get("datastream") if isinstance(row, Mapping) else None
+        ds = row.get("datastream") if type(row) is dict or isinstance(row, Mapping) else None
         if type(ds) is int:
             ids.add(ds)
         elif isinstance(ds, str) and ds.strip().isdigit():

@@ -342,19 +342,26 @@ class DeviceIdentity:
     digest: str
 
 
-def device_for_token(session: Session, token: str | None) -> DeviceIdentity:
-    """The device a live token belongs to; DeviceUnauthorized for none, an unknown or a revoked one."""
+def device_for_token(session: Session, token: str | None, *, act: bool = False) -> DeviceIdentity:
+    """The device a live token belongs to; DeviceUnauthorized for none, an unknown or a revoked one.
+    ``act``: the transaction's changes are the device's (``act_as``), in the same statement."""
     if not token:
         raise DeviceUnauthorized("send the device's token: Authorization: Bearer shd_…")
     if not token.startswith(DEVICE_TOKEN_PREFIX):
         raise DeviceUnauthorized("not a device token (they start with shd_)")
     digest = _digest(token)
-    row = session.execute(text("SELECT thing_id, code, revoked FROM sinhke_device_token(:d)"), {"d": digest}).first()
+    row = session.execute(_TOKEN_ACTING if act else _TOKEN, {"d": digest}).first()
     if row is None or row.thing_id is None:
         raise DeviceUnauthorized("unknown device token")
     if row.revoked:
         raise DeviceUnauthorized(f"the token of device {row.code} was revoked")
     return DeviceIdentity(row.thing_id, row.code, digest)
+
+
+_TOKEN = text("SELECT thing_id, code, revoked FROM sinhke_device_token(:d)")
+_TOKEN_ACTING = text(
+    "SELECT thing_id, code, revoked, set_config('sinhke.actor', 'device:' || code, true) FROM sinhke_device_token(:d)"
+)
 
 
 def ensure_partitions(session: Session, months: list[date]) -> list[str]:

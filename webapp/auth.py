@@ -92,7 +92,7 @@ def init_app(app: Flask) -> None:
         if endpoint is None:
             return None  # 404 follows
         if endpoint in DEVICE_ENDPOINTS:
-            apply_scope(get_session(), None)  # the view checks the device's token and scopes to it
+            # anonymous, as every web connection is until scoped; the view checks the device's token
             g.principal = None
             return None
         header = request.headers.get("Authorization", "")

@@ -15,7 +15,8 @@ The device's token is what authorises it, not a person's scope, so the token dec
   valid range (those of other devices too, so the ingest can refuse a batch naming one); nothing
   for a digest that is not a live token.
 - ``sinhke_device_write(digest, ds, t, v, channel)``: refuses (SQLSTATE 28000) unless the digest is
-  a live token of a live device and every datastream in ``ds`` is that device's; then inserts the
+  a live token of a live device and every datastream in ``ds`` is that device's; then makes the
+  months' partitions where missing (``sinhke_sensor_partition``), inserts the
   readings whose times are not stored (epoch seconds in ``t``) and gives a stored time with another
   value the new value (the corrections trigger keeps the old one), returning how many of each.
   When no stored reading of these streams lies in the batch's time span, a plain INSERT (no
@@ -53,6 +54,7 @@ def upgrade() -> None:
       LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
     DECLARE
       device int;
+      own int[];
       lo float8;
       hi float8;
     BEGIN
@@ -61,12 +63,18 @@ def upgrade() -> None:
       IF device IS NULL THEN
         RAISE EXCEPTION 'not a live device token' USING ERRCODE = '28000';
       END IF;
-      IF EXISTS (SELECT 1 FROM (SELECT DISTINCT x FROM unnest(ds) AS x) s
-                 WHERE NOT EXISTS (SELECT 1 FROM sensor_datastreams d
-                                   WHERE d.id = s.x AND d.thing_id = device AND d.deleted_at IS NULL)) THEN
+      SELECT coalesce(array_agg(d.id), '{{}}') INTO own FROM sensor_datastreams d
+      WHERE d.thing_id = device AND d.deleted_at IS NULL;
+      IF EXISTS (SELECT 1 FROM unnest(ds) AS x WHERE x <> ALL (own)) THEN
         RAISE EXCEPTION 'a datastream of this batch is not the device''s' USING ERRCODE = '28000';
       END IF;
       SELECT min(x), max(x) INTO lo, hi FROM unnest(t) AS x;
+      IF date_trunc('month', to_timestamp(lo) AT TIME ZONE 'UTC') = date_trunc('month', to_timestamp(hi) AT TIME ZONE 'UTC') THEN
+        PERFORM sinhke_sensor_partition((to_timestamp(lo) AT TIME ZONE 'UTC')::date);
+      ELSE
+        PERFORM sinhke_sensor_partition(m) FROM (
+          SELECT DISTINCT (date_trunc('month', to_timestamp(x) AT TIME ZONE 'UTC'))::date AS m FROM unnest(t) AS x) s;
+      END IF;
       inserted := NULL;
       IF NOT EXISTS (SELECT 1 FROM sensor_observations o
                      WHERE o.datastream_id = ANY(ds) AND o.phenomenon_time BETWEEN to_timestamp(lo) AND to_timestamp(hi)) THEN
@@ -95,7 +103,10 @@ def upgrade() -> None:
       END IF;
     END $$
     """)
-    for fn in ("sinhke_device_streams(text, int[])", "sinhke_device_write(text, int[], float8[], float8[], text)"):
+    for fn in (
+        "sinhke_device_streams(text, int[])",
+        "sinhke_device_write(text, int[], float8[], float8[], text)",
+    ):
         op.execute(f"REVOKE ALL ON FUNCTION {fn} FROM PUBLIC")
         op.execute(f"GRANT EXECUTE ON FUNCTION {fn} TO sinhke_app")
 
