@@ -17,11 +17,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.orm import Session, load_only, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from spatial import NotFound, ParameterError, SinhkeError
 from spatial.db import rowcount, session_factory
@@ -261,19 +262,28 @@ def assign_areas(session: Session, user: User, codes: list[str], *, replace: boo
     return units
 
 
-def user_areas(session: Session, user_id: int) -> list[AdminUnit]:
-    return list(
-        session.scalars(
-            select(AdminUnit)
-            .options(load_only(AdminUnit.code, AdminUnit.name, AdminUnit.level))  # not the outlines
-            .join(UserArea, UserArea.unit_id == AdminUnit.id)
-            .where(UserArea.user_id == user_id)
-            .order_by(AdminUnit.code)
-        )
-    )
+class AreaRef(NamedTuple):
+    """An area as a user's assignment names it (not its outline)."""
+
+    code: str
+    name: str
+    level: str
 
 
-def users_with_areas(session: Session) -> list[tuple[User, list[AdminUnit]]]:
+#: a constant statement: /api/me asks it on every map load, and building the ORM query cost more
+#: than running it
+_USER_AREAS = text(
+    "SELECT a.code, a.name, a.level FROM admin_units a JOIN user_areas ua ON ua.unit_id = a.id "
+    "WHERE ua.user_id = :u ORDER BY a.code"
+)
+
+
+def user_areas(session: Session, user_id: int) -> list[AreaRef]:
+    """The areas assigned to the user, by code."""
+    return [AreaRef(*r) for r in session.execute(_USER_AREAS, {"u": user_id})]
+
+
+def users_with_areas(session: Session) -> list[tuple[User, list[AreaRef]]]:
     """Every user by name, with the areas assigned to each."""
     return [(u, user_areas(session, u.id)) for u in session.scalars(select(User).order_by(User.name))]
 

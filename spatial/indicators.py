@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Numeric, cast, func, null, select
+from sqlalchemy import Numeric, Select, bindparam, cast, func, null, select
 from sqlalchemy.orm import Session
 
 from spatial import ParameterError
@@ -71,10 +71,9 @@ def parse_indicator_query(session: Session, args: dict[str, str]) -> IndicatorQu
         raise ParameterError("span", f"unknown span {span!r}", list(SPANS))
     # the year is checked against the rows of this level and version, through their index: a
     # scan of every visible row (row-level security tests each one) was most of the request
-    rows = select(table.year).where(table.boundary == boundaries, table.level == level)
     raw = args.get("year")
     if raw in (None, ""):
-        year = session.scalar(rows.order_by(table.year.desc()).limit(1))
+        year = session.scalar(_LATEST_YEAR[table], {"b": boundaries, "l": level})
         if year is None:  # nothing at this level: the latest year of any, as the whole table says
             years = available_years(session, table)
             if not years:
@@ -87,15 +86,15 @@ def parse_indicator_query(session: Session, args: dict[str, str]) -> IndicatorQu
         except ValueError:
             years = available_years(session, table)
             raise ParameterError("year", f"{raw!r} is not a year", [str(y) for y in years]) from None
-        if not (0 < year < 10_000 and session.scalar(select(rows.where(table.year == year).exists()))):
+        if not (0 < year < 10_000 and session.scalar(_HAS_YEAR[table], {"b": boundaries, "l": level, "y": year})):
             years = available_years(session, table)
             if year not in years:
                 raise ParameterError("year", f"no indicators for {year}", [str(y) for y in years])
     return IndicatorQuery(indicator, level, boundaries, year, span)
 
 
-def indicator_rows(session: Session, q: IndicatorQuery) -> list[dict[str, Any]]:
-    table, value, numerator, denominator = INDICATORS[q.indicator]
+def _rows_statement(indicator: str) -> Select[Any]:
+    table, value, numerator, denominator = INDICATORS[indicator]
     stmt = (
         select(
             AdminUnit.code,
@@ -107,13 +106,35 @@ def indicator_rows(session: Session, q: IndicatorQuery) -> list[dict[str, Any]]:
             table.estimated,
         )
         .join(AdminUnit, AdminUnit.id == table.unit_id)
-        .where(table.boundary == q.boundaries, table.level == q.level, table.year == q.year)
+        .where(table.boundary == bindparam("b"), table.level == bindparam("l"), table.year == bindparam("y"))
         .order_by(AdminUnit.code)
     )
     if table is C:
-        stmt = stmt.where(C.span == q.span).add_columns(C.prev_year)
+        stmt = stmt.where(C.span == bindparam("span")).add_columns(C.prev_year)
+    return stmt
+
+
+#: the statements of every request, built once (building them cost more than running them); the
+#: values are bound per request
+_ROWS = {name: _rows_statement(name) for name in INDICATORS}
+_LATEST_YEAR = {
+    t: select(t.year).where(t.boundary == bindparam("b"), t.level == bindparam("l")).order_by(t.year.desc()).limit(1)
+    for t in (A, C)
+}
+_HAS_YEAR = {
+    t: select(
+        select(t.year).where(t.boundary == bindparam("b"), t.level == bindparam("l"), t.year == bindparam("y")).exists()
+    )
+    for t in (A, C)
+}
+
+
+def indicator_rows(session: Session, q: IndicatorQuery) -> list[dict[str, Any]]:
+    values = {"b": q.boundaries, "l": q.level, "y": q.year}
+    if INDICATORS[q.indicator][0] is C:
+        values["span"] = q.span
     rows = []
-    for r in session.execute(stmt):
+    for r in session.execute(_ROWS[q.indicator], values):
         d = r._asdict()
         if d["value"] is not None:
             d["value"] = float(d["value"])
