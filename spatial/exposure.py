@@ -43,24 +43,29 @@ def _ids(session: Session) -> list[str]:
     ]
 
 
-def area_exposure(session: Session, args: dict[str, str], *, with_geometry: bool = False) -> dict[str, Any]:
-    """``raster``, ``level`` (province|district|commune), ``boundaries`` (legacy|current) → rows."""
-    raster_id = _raster_id(session, args.get("raster"))
-    raster = (
-        session.execute(
-            text("""
+#: the statements of every /api/exposure request, made once
+_RASTER = text("""
         SELECT r.id, r.name, r.hazard, r.unit, r.return_period, r.scenario, r.epoch, r.retired_at,
                r.replaced_by_id, t.op AS threshold_op, t.value AS threshold_value, t.label AS threshold_label
         FROM rasters r LEFT JOIN LATERAL (
             SELECT op, value, label FROM exposure_thresholds t
             WHERE t.hazard = r.hazard AND (t.return_period = r.return_period OR t.return_period IS NULL)
             ORDER BY t.return_period NULLS LAST LIMIT 1) t ON true
-        WHERE r.id = :r"""),
-            {"r": raster_id},
-        )
-        .mappings()
-        .first()
-    )
+        WHERE r.id = :r""")
+_AREA_ROWS_SQL = """
+    SELECT u.code, u.name, a.count, a.mean, a.min, a.max, a.p50, a.p90, a.share_above, a.households,
+           a.households_exposed{geometry}
+    FROM area_exposure a JOIN admin_units u ON u.id = a.unit_id
+    WHERE a.raster_id = :r AND u.level = :level AND u.boundary = :b
+    ORDER BY u.code"""
+_AREA_ROWS = text(_AREA_ROWS_SQL.format(geometry=""))
+_AREA_ROWS_WITH_GEOMETRY = text(_AREA_ROWS_SQL.format(geometry=", ST_AsBinary(u.geom) AS wkb"))
+
+
+def area_exposure(session: Session, args: dict[str, str], *, with_geometry: bool = False) -> dict[str, Any]:
+    """``raster``, ``level`` (province|district|commune), ``boundaries`` (legacy|current) → rows."""
+    raster_id = _raster_id(session, args.get("raster"))
+    raster = session.execute(_RASTER, {"r": raster_id}).mappings().first()
     if raster is None:
         raise ParameterError("raster", f"no catalogued raster {raster_id}", _ids(session))
     if raster["retired_at"] is not None:
@@ -68,20 +73,8 @@ def area_exposure(session: Session, args: dict[str, str], *, with_geometry: bool
         raise ParameterError("raster", f"raster {raster_id} is retired{successor}", _ids(session))
     shown = {k: v for k, v in raster.items() if k not in ("retired_at", "replaced_by_id")}
     level, boundaries = parse_level_boundaries(args)
-    geometry = ", ST_AsBinary(u.geom) AS wkb" if with_geometry else ""  # a fixed fragment
-    rows = (
-        session.execute(
-            text(f"""
-        SELECT u.code, u.name, a.count, a.mean, a.min, a.max, a.p50, a.p90, a.share_above, a.households,
-               a.households_exposed{geometry}
-        FROM area_exposure a JOIN admin_units u ON u.id = a.unit_id
-        WHERE a.raster_id = :r AND u.level = :level AND u.boundary = :b
-        ORDER BY u.code"""),
-            {"r": raster_id, "level": level, "b": boundaries},
-        )
-        .mappings()
-        .all()
-    )
+    statement = _AREA_ROWS_WITH_GEOMETRY if with_geometry else _AREA_ROWS
+    rows = session.execute(statement, {"r": raster_id, "level": level, "b": boundaries}).mappings().all()
     return {"raster": shown, "level": level, "boundaries": boundaries, "rows": [dict(r) for r in rows]}
 
 
