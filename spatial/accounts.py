@@ -273,6 +273,27 @@ def user_areas(session: Session, user_id: int) -> list[AdminUnit]:
     )
 
 
+def visible_extent(session: Session) -> dict[str, list[float] | None]:
+    """The box [west, south, east, north] (WGS 84) around the communes the session's user may
+    see (row-level security), on each boundary version: a scoped user's map opens on it."""
+    extent = func.ST_Extent(AdminUnit.geom)
+    rows = session.execute(
+        select(
+            AdminUnit.boundary,
+            func.ST_XMin(extent),
+            func.ST_YMin(extent),
+            func.ST_XMax(extent),
+            func.ST_YMax(extent),
+        )
+        .where(AdminUnit.level == "commune", AdminUnit.geom.is_not(None))
+        .group_by(AdminUnit.boundary)
+    ).all()
+    out: dict[str, list[float] | None] = {"current": None, "legacy": None}
+    for boundary, *box in rows:
+        out[boundary] = [round(float(v), 6) for v in box]
+    return out
+
+
 def users_with_areas(session: Session) -> list[tuple[User, list[AdminUnit]]]:
     """Every user by name, with the areas assigned to each."""
     return [(u, user_areas(session, u.id)) for u in session.scalars(select(User).order_by(User.name))]

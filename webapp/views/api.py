@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from spatial import ParameterError
-from spatial.accounts import user_areas
+from spatial.accounts import user_areas, visible_extent
 from spatial.evaluations import COLUMNS, evaluation_rows
 from spatial.exports import FORMATS, MIME, table_file
 from spatial.exposure import AREA_COLUMNS, area_exposure, asset_exposure
@@ -56,7 +56,8 @@ def _geojson(body: dict[str, Any]) -> Response:
 @bp.get("/me")
 def me() -> ResponseReturnValue:
     who = signed_in()
-    areas = user_areas(get_session(), who.user_id)
+    session = get_session()
+    areas = user_areas(session, who.user_id)
     return jsonify(
         {
             "name": who.name,
@@ -65,6 +66,7 @@ def me() -> ResponseReturnValue:
             "read_only": who.read_only,
             "sees_everything": who.sees_everything,
             "areas": [{"code": a.code, "name": a.name, "level": a.level} for a in areas],
+            "extent": visible_extent(session),
         }
     )
 
