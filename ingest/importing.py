@@ -79,6 +79,8 @@ class Problem:
         }
         if isinstance(self.reason, Message):  # what translates it on a page
             out["msgid"], out["args"] = self.reason.msgid, self.reason.args
+            if self.reason.texts:
+                out["texts"] = self.reason.texts
         return out
 
 

@@ -184,10 +184,12 @@ class SheetPlaces:
     found: dict[str, int] = field(default_factory=dict)
 
     def row(self, data_row: int | None) -> int | None:
-        """The sheet's row number (the header is row 1 in a plain file), None for the file as a whole."""
+        """An XLSX sheet's own row number; in any other file the data row as the import report
+        counts it (from 1, blank lines not counted, see :func:`ingest.readers.read_table`); None
+        for the file as a whole."""
         if data_row is None:
             return None
-        return self.table.sheet_row(data_row) or data_row + 1
+        return self.table.sheet_row(data_row) or data_row
 
     def column(self, field_name: str | None) -> str:
         """'E (Vốn giao)': the column letter and its header as written; the field's name if no column has it."""

@@ -19,16 +19,37 @@ class Message(str):
 
     msgid: str
     args: dict[str, str]
+    #: the message's own wording by language ({"vi": …, "en": …}), which a page prefers to the
+    #: catalogue's: a text the data words itself, such as a form's constraint message
+    texts: dict[str, str]
 
     def __new__(cls, msgid: str, **args: object) -> "Message":
         values = {k: str(v) for k, v in args.items()}
         self = super().__new__(cls, msgid.format(**values) if values else msgid)
-        self.msgid, self.args = msgid, values
+        self.msgid, self.args, self.texts = msgid, values, {}
+        return self
+
+    @classmethod
+    def worded(cls, texts: dict[str, str] | None, default: "Message | str") -> "Message":
+        """A message its source words in each language itself (an XLSForm's ``{"vi", "en"}``): its
+        English text is ``texts["en"]``, else ``default`` (a catalogued message), which also says it
+        in a language ``texts`` lacks."""
+        own = {str(k): str(v) for k, v in (texts or {}).items() if v}
+        if "en" in own:
+            self = cls(own["en"])
+        elif isinstance(default, Message):
+            self = cls(default.msgid, **default.args)
+        else:
+            self = cls(default)
+        self.texts = own
         return self
 
     def stored(self) -> dict[str, object]:
         """As kept in a JSON column: the text, and what translates it."""
-        return {"text": str(self), "msgid": self.msgid, "args": self.args}
+        out: dict[str, object] = {"text": str(self), "msgid": self.msgid, "args": self.args}
+        if self.texts:
+            out["texts"] = self.texts
+        return out
 
 
 def stored_text(text: str) -> str | dict[str, object]:

@@ -283,6 +283,28 @@ def user_areas(session: Session, user_id: int) -> list[AreaRef]:
     return [AreaRef(*r) for r in session.execute(_USER_AREAS, {"u": user_id})]
 
 
+#: the box around each boundary version's communes among the user's visible units: from the
+#: user's own rows of user_visible_units (a few), not by testing every commune against the policy
+_VISIBLE_EXTENT = text("""
+    SELECT a.boundary, ST_XMin(box), ST_YMin(box), ST_XMax(box), ST_YMax(box)
+    FROM (SELECT a.boundary, ST_Extent(a.geom) AS box
+          FROM user_visible_units v JOIN admin_units a ON a.id = v.unit_id
+          WHERE v.user_id = sinhke_user_id() AND a.level = 'commune' AND a.geom IS NOT NULL
+          GROUP BY a.boundary) a""")
+
+
+def visible_extent(session: Session, who: Principal) -> dict[str, list[float] | None]:
+    """The box [west, south, east, north] (WGS 84) around the communes the user may see, on each
+    boundary version: a scoped user's map opens on it. None for a user who sees everything (their
+    map opens on the province)."""
+    out: dict[str, list[float] | None] = {"current": None, "legacy": None}
+    if who.sees_everything:
+        return out
+    for boundary, *box in session.execute(_VISIBLE_EXTENT):
+        out[boundary] = [round(float(v), 6) for v in box]
+    return out
+
+
 def users_with_areas(session: Session) -> list[tuple[User, list[AreaRef]]]:
     """Every user by name, with the areas assigned to each."""
     return [(u, user_areas(session, u.id)) for u in session.scalars(select(User).order_by(User.name))]

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from spatial import SinhkeError
+from spatial import N_, Message, SinhkeError
 
 #: answer types the validators know; ``note`` shows text and takes no answer
 FIELD_TYPES = ("text", "integer", "decimal", "date", "select_one", "select_multiple", "note")
@@ -62,6 +62,10 @@ class ExpressionError(SinhkeError):
 
 @dataclass(frozen=True)
 class AnswerError:
+    """Why one answer was refused (or warned of): ``message`` is English (a catalogued
+    :class:`spatial.Message` or ``N_()`` text, or the form's own wording), which a page says in
+    the reader's language."""
+
     field: str
     code: str
     message: str
@@ -216,38 +220,42 @@ def condition_holds(cond: dict[str, Any], value: Any) -> bool:
     return op == "!="
 
 
+def _not_a_choice(value: str, names: list[str]) -> Message:
+    return Message(N_("{value} is not one of {choices}"), value=repr(value), choices=", ".join(names))
+
+
 def _type_error(field: dict[str, Any], value: Any) -> tuple[str, str] | None:
     t = field["type"]
     if t == "text":
-        return None if isinstance(value, str) else ("type", "must be text")
+        return None if isinstance(value, str) else ("type", N_("must be text"))
     if t == "integer":
         ok = _is_number(value) and (isinstance(value, int) or float(value).is_integer())
-        return None if ok else ("type", "must be a whole number")
+        return None if ok else ("type", N_("must be a whole number"))
     if t == "decimal":
-        return None if _is_number(value) else ("type", "must be a number")
+        return None if _is_number(value) else ("type", N_("must be a number"))
     if t == "date":
         m = _DATE.match(value) if isinstance(value, str) else None
         if m is None:
-            return "type", "must be a date YYYY-MM-DD"
+            return "type", N_("must be a date YYYY-MM-DD")
         y, mo, d = (int(g) for g in m.groups())
         if y < 1 or not 1 <= mo <= 12 or not 1 <= d <= calendar.monthrange(y, mo)[1]:
-            return "type", "is not a calendar date"
+            return "type", N_("is not a calendar date")
         return None
     names = [c["name"] for c in field.get("choices", [])]
     if t == "select_one":
         if not isinstance(value, str):
-            return "type", "must be one choice name"
-        return None if value in names else ("choice", f"{value!r} is not one of {', '.join(names)}")
+            return "type", N_("must be one choice name")
+        return None if value in names else ("choice", _not_a_choice(value, names))
     if t == "select_multiple":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return "type", "must be a list of choice names"
+            return "type", N_("must be a list of choice names")
         bad = [v for v in value if v not in names]
         if bad:
-            return "choice", f"{bad[0]!r} is not one of {', '.join(names)}"
+            return "choice", _not_a_choice(bad[0], names)
         if len(set(value)) != len(value):
-            return "choice", "lists a choice twice"
+            return "choice", N_("lists a choice twice")
         return None
-    return "type", f"unknown field type {t!r}"
+    return "type", Message(N_("unknown field type {type}"), type=repr(t))
 
 
 def validate_answers(definition: dict[str, Any], answers: Any) -> list[AnswerError]:
@@ -256,7 +264,7 @@ def validate_answers(definition: dict[str, Any], answers: Any) -> list[AnswerErr
     Mirrors ``validateAnswers`` in ``webapp/static/field/validate.js`` rule for rule.
     """
     if not isinstance(answers, dict):
-        return [AnswerError("answers", "type", "answers must be an object keyed by field name")]
+        return [AnswerError("answers", "type", N_("answers must be an object keyed by field name"))]
     errors: list[AnswerError] = []
     values: dict[str, Any] = {}
     known: set[str] = set()
@@ -270,13 +278,17 @@ def validate_answers(definition: dict[str, Any], answers: Any) -> list[AnswerErr
         if relevant and not all(condition_holds(c, values.get(c["ref"])) for c in relevant["all"]):
             if not is_empty(raw):
                 errors.append(
-                    AnswerError(name, "not_relevant", f"must be empty: it applies only when {relevant['expr']}")
+                    AnswerError(
+                        name,
+                        "not_relevant",
+                        Message(N_("must be empty: it applies only when {condition}"), condition=relevant["expr"]),
+                    )
                 )
             values[name] = None
             continue
         if is_empty(raw):
             if field.get("required"):
-                errors.append(AnswerError(name, "required", "is required"))
+                errors.append(AnswerError(name, "required", N_("is required")))
             values[name] = None
             continue
         problem = _type_error(field, raw)
@@ -287,10 +299,13 @@ def validate_answers(definition: dict[str, Any], answers: Any) -> list[AnswerErr
         values[name] = raw
         constraint = field.get("constraint")
         if constraint and not all(condition_holds(c, raw) for c in constraint["all"]):
-            message = (field.get("constraint_message") or {}).get("en") or f"must satisfy {constraint['expr']}"
+            message = Message.worded(
+                field.get("constraint_message"),
+                Message(N_("must satisfy {condition}"), condition=constraint["expr"]),
+            )
             errors.append(AnswerError(name, "constraint", message))
     for name in sorted(set(answers) - known):
-        errors.append(AnswerError(name, "unknown_field", "is not a field of this form"))
+        errors.append(AnswerError(name, "unknown_field", N_("is not a field of this form")))
     return errors
 
 
@@ -319,7 +334,9 @@ def answer_warnings(definition: dict[str, Any], answers: Any) -> list[AnswerErro
         if not usable or not warning or name in refused:
             continue
         if not all(condition_holds(c, raw) for c in warning["all"]):
-            message = (field.get("warning_message") or {}).get("en") or f"usually {warning['expr']}"
+            message = Message.worded(
+                field.get("warning_message"), Message(N_("usually {condition}"), condition=warning["expr"])
+            )
             warnings.append(AnswerError(name, "warning", message))
     return warnings
 

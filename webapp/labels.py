@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from flask import Flask
-from flask_babel import gettext, lazy_gettext
+from flask_babel import get_locale, gettext, lazy_gettext
 
 from spatial import Message
 
@@ -143,17 +143,22 @@ def error_detail(message: str) -> str:
 
 def message_text(text: Any, args: dict[str, Any] | None = None) -> str:
     """A text from below the web layer in the reader's language: a :class:`spatial.Message`, or
-    one as stored in JSON (``{"text", "msgid", "args"}``), or a plain marked message (its text is
-    its msgid). A message the catalogue lacks, or whose translation does not take the stored
-    values, is shown in English as written."""
+    one as stored in JSON (``{"text", "msgid", "args", "texts"}``), or a plain marked message (its
+    text is its msgid). A message's own wording in the reader's language (``texts``, e.g. a form's
+    constraint message) comes first; a message the catalogue lacks, or whose translation does not
+    take the stored values, is shown in English as written."""
     if text is None:
         return ""
+    own: dict[str, Any] = {}
     if isinstance(text, Message):
-        english, msgid, values = str(text), text.msgid, text.args
+        english, msgid, values, own = str(text), text.msgid, text.args, text.texts
     elif isinstance(text, dict):
         english, msgid, values = str(text.get("text", "")), str(text.get("msgid") or ""), text.get("args") or {}
+        own = text.get("texts") or {}
     else:
         english, msgid, values = str(text), str(text), args or {}
+    if own and (worded := own.get(str(get_locale()))):
+        return str(worded)
     if not msgid:
         return english
     translated = gettext(msgid)
@@ -166,9 +171,17 @@ def message_text(text: Any, args: dict[str, Any] | None = None) -> str:
 
 
 def problem_reason(problem: dict[str, Any]) -> str:
-    """An import problem's reason (stored as ``reason``, ``msgid``, ``args``) in the reader's language."""
+    """An import problem's reason (stored as ``reason``, ``msgid``, ``args``, ``texts``) in the
+    reader's language."""
     reason = problem.get("reason") or ""
-    return message_text({"text": reason, "msgid": problem.get("msgid") or reason, "args": problem.get("args")})
+    return message_text(
+        {
+            "text": reason,
+            "msgid": problem.get("msgid") or reason,
+            "args": problem.get("args"),
+            "texts": problem.get("texts"),
+        }
+    )
 
 
 def standard_notes(code: str, notes: str | None) -> str:

@@ -470,8 +470,13 @@ def openapi_document() -> dict[str, Any]:
             },
             "/api/me": {
                 "get": {
-                    "summary": "The caller: name, role, areas",
-                    "responses": {"200": {"description": "the signed-in user or token owner"}},
+                    "summary": "The caller: name, role, areas, and the extent of the communes they may see",
+                    "responses": {
+                        "200": {
+                            "description": "the signed-in user or token owner",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Me"}}},
+                        }
+                    },
                 }
             },
             "/api/openapi.json": {
@@ -504,6 +509,44 @@ def openapi_document() -> dict[str, Any]:
                 "session": {"type": "apiKey", "in": "cookie", "name": "sinhke_session"},
             },
             "schemas": {
+                "Me": {
+                    "type": "object",
+                    "required": ["name", "role", "sees_everything", "areas", "extent"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "role": {"type": "string"},
+                        "display_name": {"type": ["string", "null"]},
+                        "read_only": {"type": "boolean"},
+                        "sees_everything": {"type": "boolean"},
+                        "areas": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "code": {"type": "string"},
+                                    "name": {"type": "string"},
+                                    "level": {"type": "string"},
+                                },
+                            },
+                        },
+                        "extent": {
+                            "type": "object",
+                            "description": "[west, south, east, north] in WGS 84 around the communes the caller "
+                            "may see, on each boundary version (null: none, and for a caller who sees everything: "
+                            "their map opens on the province)",
+                            "required": ["current", "legacy"],
+                            "properties": {
+                                name: {
+                                    "type": ["array", "null"],
+                                    "items": {"type": "number"},
+                                    "minItems": 4,
+                                    "maxItems": 4,
+                                }
+                                for name in ("current", "legacy")
+                            },
+                        },
+                    },
+                },
                 "Error": {
                     "type": "object",
                     "required": ["error"],

@@ -150,7 +150,7 @@ def planning_paths() -> dict[str, Any]:
         ),
         "/api/planning/import/{kind}": {
             "post": {
-                "summary": "Targets or allocations from an XLSX (Vietnamese or English headers): all rows or none",
+                "summary": "Targets or allocations from an XLSX or CSV (Vietnamese or English headers): all or none",
                 "parameters": [
                     {
                         "name": "kind",

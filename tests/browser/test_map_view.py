@@ -280,3 +280,72 @@ def test_the_hazard_layer_is_in_the_shared_link(
     assert page.input_value("#hazard-select") == ""
     assert page.input_value("#hazard-opacity") == "75"
     assert console_errors == []
+
+
+BOUNDS = (
+    "() => { const b = window.sinhkeMap.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }"
+)
+
+
+@pytest.fixture(scope="module")
+def first_view_extents(demo_settings) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+    """[west, south, east, north] of the province, and of the 2025 communes the demo planner may see."""
+    with transaction(demo_settings) as s:
+        box = "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM admin_units u"
+        province = s.execute(text(f"{box} WHERE level = 'province' AND boundary = 'current') x")).one()
+        planner = s.execute(
+            text(f"""{box} JOIN user_visible_units v ON v.unit_id = u.id JOIN users p ON p.id = v.user_id
+                     WHERE p.name = 'planner' AND u.level = 'commune' AND u.boundary = 'current') x""")
+        ).one()
+        communes = s.scalar(
+            text("""SELECT count(*) FROM user_areas a JOIN users p ON p.id = a.user_id
+                    JOIN admin_units u ON u.id = a.unit_id WHERE p.name = 'planner' AND u.level = 'commune'""")
+        )
+    assert communes == 4 and None not in planner
+    return {"province": list(province), "planner": list(planner)}
+
+
+def _first_view(browser: Browser, live_server: str, name: str, password: str, width: int) -> list[float]:
+    context = browser.new_context(viewport={"width": width, "height": 844 if width < 600 else 800}, locale="vi-VN")
+    page = context.new_page()  # noqa: F811
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server}/login")
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("form.stack-form button[type=submit]")
+    page.wait_for_url(f"{live_server}/map")
+    page.goto(f"{live_server}/map?lang=en")  # no view in the URL: the first view is fitted
+    wait_until_ready(page)
+    bounds = page.evaluate(BOUNDS)
+    context.close()
+    assert errors == []
+    return bounds
+
+
+def _fits(view: list[float], box: list[float]) -> bool:
+    """The view holds the box, and fits it: no more than a margin larger along one of its axes."""
+    west, south, east, north = view
+    tolerance = 1e-3
+    holds = west <= box[0] + tolerance and south <= box[1] + tolerance
+    holds = holds and east >= box[2] - tolerance and north >= box[3] - tolerance
+    tight = (east - west) <= 1.25 * (box[2] - box[0]) or (north - south) <= 1.25 * (box[3] - box[1])
+    return holds and tight
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_first_view_fits_the_communes_a_scoped_user_may_see(  # type: ignore[no-untyped-def]
+    browser: Browser, live_server: str, accounts, first_view_extents, width: int
+) -> None:
+    from ingest.demo import demo_password
+    from tests.conftest import DEMO_SEED
+
+    communes, province = first_view_extents["planner"], first_view_extents["province"]
+    assert (communes[2] - communes[0]) * (communes[3] - communes[1]) < 0.5 * (
+        (province[2] - province[0]) * (province[3] - province[1])
+    )  # the planner's communes are a part of the province: fitting them is a closer view
+    planner = _first_view(browser, live_server, "planner", demo_password(DEMO_SEED, "planner"), width)
+    assert _fits(planner, communes), (planner, communes)
+    assert not _fits(planner, province)
+    admin = _first_view(browser, live_server, accounts.name("admin"), accounts.password, width)
+    assert _fits(admin, province), (admin, province)

@@ -677,3 +677,37 @@ def test_every_reason_and_note_of_a_bad_file_is_a_catalogued_message(db: Session
     with pytest.raises(ImportFileError) as refused:
         run_import(db, "households", tmp_path / "empty.csv", "empty.csv", SYSTEM)
     assert refused.value.reason in catalogue or getattr(refused.value.reason, "msgid", None) in catalogue
+
+
+def test_every_reason_of_a_bad_visit_export_is_catalogued_or_worded_by_its_form(db: Session, tmp_path: Path) -> None:
+    """A visit export's reasons, the form's answer checks among them, are catalogued messages, or
+    a form's own message carrying its Vietnamese and English (a constraint message)."""
+    from tests.webapp.test_translations import _extracted
+
+    catalogue = _extracted()
+    model = db.execute(
+        text("SELECT code FROM livelihood_models WHERE deleted_at IS NULL ORDER BY id LIMIT 1")
+    ).scalar_one()
+    header = ["end", "participants_present", "progress", "problems", "next_visit_on", "model", "_uuid", "Cột lạ"]
+    uid = "uuid:7c2e0f4a-1b3d-4e5f-8a9b-0c1d2e3f40{:02d}".format
+    rows = [
+        ["2026-11-20T08:00:00", 12, "delayed", "", "", model, uid(1), ""],  # problems required
+        ["2026-11-20T08:00:00", 12, "lost", "", "", model, uid(2), ""],  # no such choice
+        ["2026-11-20T08:00:00", 900, "on_track", "", "", model, uid(3), ""],  # the form's constraint
+        ["2026-11-20T08:00:00", 12, "on_track", "thiếu giống", "", model, uid(4), ""],  # not relevant
+        ["2026-11-20T08:00:00", 12, "on_track", "", "2026-02-30", model, uid(5), ""],  # no such date
+        ["2026-11-20T08:00:00", "mười", "on_track", "", "", model, uid(6), ""],  # not a whole number
+        ["2026-11-20T08:00:00", 12, "on_track", "", "", model, "uuid:x", ""],  # not a submission id
+        ["hôm qua", 12, "on_track", "", "", model, uid(8), ""],  # not a date-time
+    ]
+    report = run_import(db, "visits", write_csv(tmp_path / "kobo.csv", header, rows), "kobo.csv", SYSTEM)
+    assert report.refused and {p.row for p in report.problems} == set(range(1, 9)), report.problems
+    reasons = {(p.row, p.field): p.reason for p in report.problems}
+    assert reasons[1, "problems"] == "is required" and reasons[2, "progress"].startswith("'lost' is not one of")
+    assert reasons[4, "problems"] == "must be empty: it applies only when ${progress} != 'on_track'"
+    assert reasons[5, "next_visit_on"] == "is not a calendar date"
+    said = [p.reason for p in report.problems] + list(report.notes)
+    worded = [t for t in said if isinstance(t, Message) and t.texts]
+    assert [dict(t.texts) for t in worded] == [{"vi": "Từ 0 đến 500 hộ", "en": "From 0 to 500 households"}]
+    unmarked = [str(t) for t in said if t not in worded and (t.msgid if isinstance(t, Message) else t) not in catalogue]
+    assert unmarked == []

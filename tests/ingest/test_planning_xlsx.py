@@ -152,3 +152,16 @@ def test_a_count_target_must_be_whole(db, accounts, tmp_path):
     assert r.refused and [(e["row"], e["column"], e["reason"]) for e in cell_errors(r)] == [
         (2, "D (value)", "a count is a whole number >= 0")
     ]
+
+
+def test_a_csv_with_blank_lines_names_the_data_row_as_every_import_report(db, accounts, tmp_path):
+    """Blank lines are not rows (the common CSV reader skips them): the refusal's row is the data
+    row the report and the upload page count, on the planning page and its API too."""
+    a = accounts.commune_a
+    body = f"Area,Year,Indicator,Value\n\n{a},2025,works_completed,4\n\n\n{a},2025,happiness,3\n{a},2026,works_completed,x\n"
+    report = _run(db, tmp_path, "targets", body, "t.csv")
+    assert report.refused
+    assert [(p.row, p.field) for p in report.errors] == [(2, "indicator"), (3, "value")]
+    cells = [(e["row"], e["column"]) for e in cell_errors(report)]
+    assert cells == [(2, "C (Indicator)"), (3, "D (Value)")]
+    assert "row 2, column C (Indicator)" in str(ImportRefused(report))

@@ -505,3 +505,20 @@ def test_admin_update_with_unknown_role_changes_nothing(app, accounts, db):
     assert r.status_code == 400 and r.get_json()["error"]["parameter"] == "role"
     role, name = db.execute(text("SELECT role, display_name FROM users WHERE name = :n"), {"n": target}).one()
     assert (role, name) == ("extension_worker", None)
+
+
+def test_me_says_the_extent_of_the_communes_the_caller_may_see(app, db, accounts):
+    """A scoped user's map opens on their communes: /api/me gives the box around them (PostGIS),
+    on both boundary versions; the admin, who sees everything, gets none (their map opens on the province)."""
+    box = "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM admin_units"
+    commune = db.execute(text(f"{box} WHERE code = :c AND boundary = 'current') x"), {"c": accounts.commune_a}).one()
+    province = db.execute(text(f"{box} WHERE level = 'province' AND boundary = 'current') x")).one()
+    planner = client_for(app, accounts, "planner").get("/api/me").get_json()
+    assert planner["sees_everything"] is False
+    assert planner["extent"]["current"] == pytest.approx(list(commune), abs=1e-6)
+    legacy = planner["extent"]["legacy"]  # the legacy communes linked to theirs: around the same place
+    assert legacy is not None and legacy[0] < commune[2] and legacy[2] > commune[0]
+    admin = client_for(app, accounts, "admin").get("/api/me").get_json()
+    assert admin["sees_everything"] is True
+    assert admin["extent"] == {"current": None, "legacy": None}
+    assert province is not None

@@ -174,3 +174,43 @@ def test_the_report_says_reasons_and_notes_in_the_readers_language(app, db, acco
         content_type="multipart/form-data",
     )
     assert r.status_code == 400 and "rong.csv: tệp rỗng" in r.get_data(as_text=True)
+
+
+def test_a_visit_exports_refused_answers_are_said_in_the_readers_language(app, db, accounts) -> None:  # type: ignore[no-untyped-def]
+    """A KoboToolbox export's answers refused by the form: the catalogue's reasons and the form's own
+    constraint message, in Vietnamese by default and in English with ?lang=en."""
+    model = db.execute(
+        text("SELECT code FROM livelihood_models WHERE deleted_at IS NULL ORDER BY id LIMIT 1")
+    ).scalar_one()
+    head = "start,end,grp_main/participants_present,grp_main/progress,grp_main/problems,model,meta/instanceID\n"
+    body = (
+        head
+        + f"2026-11-20T08:00:00,2026-11-20T08:40:00,12,delayed,,{model},uuid:5a1f0e2c-0d3b-4c6e-9f10-7a2b3c4d5e01\n"
+        + f"2026-11-21T08:00:00,2026-11-21T08:40:00,12,lost,,{model},uuid:5a1f0e2c-0d3b-4c6e-9f10-7a2b3c4d5e02\n"
+        + f"2026-11-22T08:00:00,2026-11-22T08:40:00,900,on_track,,{model},uuid:5a1f0e2c-0d3b-4c6e-9f10-7a2b3c4d5e03\n"
+    )
+    admin = client_for(app, accounts, "admin")
+    r = admin.post(
+        "/imports",
+        data={"layer": "visits", "file": (io.BytesIO(body.encode()), "kobo.csv")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 303
+    report = r.headers["Location"]
+    vi = admin.get(report).get_data(as_text=True)
+    assert "bắt buộc phải trả lời" in vi  # row 1: problems is required when progress is delayed
+    assert "&#39;lost&#39; không phải là một trong các lựa chọn on_track, delayed, stopped" in vi
+    assert "Từ 0 đến 500 hộ" in vi  # the form's own Vietnamese
+    assert "is required" not in vi and "is not one of" not in vi and "From 0 to 500 households" not in vi
+    en = admin.get(report + "?lang=en").get_data(as_text=True)
+    assert "is required" in en and "&#39;lost&#39; is not one of on_track, delayed, stopped" in en
+    assert "From 0 to 500 households" in en and "Từ 0 đến 500 hộ" not in en
+    lines = admin.get(report + "/problems.csv?lang=vi").get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert "3,participants_present,,Từ 0 đến 500 hộ," in lines
+    # the imports row keeps the English text, and what says it in each language
+    stored = db.execute(text("SELECT problems FROM imports ORDER BY id DESC LIMIT 1")).scalar_one()
+    by_field = {p["field"]: p for p in stored}
+    assert by_field["problems"]["reason"] == "is required"
+    assert by_field["progress"]["args"] == {"value": "'lost'", "choices": "on_track, delayed, stopped"}
+    assert by_field["participants_present"]["reason"] == "From 0 to 500 households"
+    assert by_field["participants_present"]["texts"] == {"vi": "Từ 0 đến 500 hộ", "en": "From 0 to 500 households"}

@@ -191,3 +191,15 @@ def test_upload_page_imports_targets_and_allocations_within_the_planners_commune
     assert db.scalar(text("SELECT count(*) FROM allocations")) == before + 1
     last = db.execute(text("SELECT layer, status, inserted FROM imports ORDER BY id DESC LIMIT 2")).all()
     assert [tuple(x) for x in last] == [("allocations", "imported", 1), ("allocations", "refused", 0)]
+
+
+def test_csv_upload_with_blank_lines_names_the_data_row(app, accounts):
+    planner = client_for(app, accounts, "planner")
+    a = accounts.commune_a
+    body = f"project,area,year,source,allocated\n\n2,{a},2026,central,10\n\n2,{a},2026,local,ten\n"
+    r = planner.post("/api/planning/import/allocations", data={"file": (io.BytesIO(body.encode()), "m.csv")})
+    assert r.status_code == 422
+    assert [(e["row"], e["column"]) for e in r.get_json()["error"]["errors"]] == [(2, "E (allocated)")]
+    page = planner.get("/planning?lang=vi").get_data(as_text=True)
+    assert "Nhập chỉ tiêu hoặc vốn giao (XLSX hoặc CSV)" in page and "hoặc tệp CSV" in page
+    assert "Import targets or allocations (XLSX or CSV)" in planner.get("/planning?lang=en").get_data(as_text=True)

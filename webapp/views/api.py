@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from spatial import ParameterError
-from spatial.accounts import user_areas
+from spatial.accounts import user_areas, visible_extent
 from spatial.evaluations import COLUMNS, evaluation_rows
 from spatial.exports import FORMATS, MIME, table_file
 from spatial.exposure import AREA_COLUMNS, area_exposure, asset_exposure
@@ -53,10 +54,20 @@ def _geojson(body: dict[str, Any]) -> Response:
     return response
 
 
+#: user id -> (when, extent): the box changes only with a user's areas or the boundaries, and
+#: /api/me is asked on every map load; a box a few minutes old only places the first view
+_EXTENTS: dict[int, tuple[float, dict[str, list[float] | None]]] = {}
+EXTENT_TTL_S = 300.0
+
+
 @bp.get("/me")
 def me() -> ResponseReturnValue:
     who = signed_in()
-    areas = user_areas(get_session(), who.user_id)
+    session = get_session()
+    areas = user_areas(session, who.user_id)
+    cached = _EXTENTS.get(who.user_id)
+    if cached is None or time.monotonic() - cached[0] > EXTENT_TTL_S:
+        cached = _EXTENTS[who.user_id] = (time.monotonic(), visible_extent(session, who))
     return jsonify(
         {
             "name": who.name,
@@ -65,6 +76,7 @@ def me() -> ResponseReturnValue:
             "read_only": who.read_only,
             "sees_everything": who.sees_everything,
             "areas": [{"code": a.code, "name": a.name, "level": a.level} for a in areas],
+            "extent": cached[1],
         }
     )
 

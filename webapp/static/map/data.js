@@ -44,9 +44,19 @@ export async function getAllFeatures(path, params) {
 export const boundaryCache = new Map();
 export const indicatorCache = new Map();
 
+let caller = null;
+
+/** The caller as /api/me describes them (asked once); null when it cannot be had. */
+export function me() {
+  if (!caller) caller = getJSON(`${config.apiRoot}/me`).catch(() => null);
+  return caller;
+}
+
 /**
  * What the map needs of a boundary version besides its tiles: the province outline (one
- * feature, also the first view's extent) and how many communes the caller may see.
+ * feature), how many communes the caller may see, and the first view's extent: around the
+ * communes of a scoped caller ([west, south, east, north], computed by the server), else null
+ * (the province outline's).
  */
 export function boundaryLayers(boundaries) {
   if (!boundaryCache.has(boundaries)) {
@@ -54,7 +64,11 @@ export function boundaryLayers(boundaries) {
     const request = Promise.all([
       getAllFeatures('/layers/admin_units', { level: 'province', boundaries }),
       collectionCount(collection),
-    ]).then(([province, communes]) => ({ province, communes }));
+      me(),
+    ]).then(([province, communes, who]) => {
+      const box = who && !who.sees_everything && who.extent ? who.extent[boundaries] : null;
+      return { province, communes, extent: Array.isArray(box) && box.length === 4 ? box : null };
+    });
     request.catch(() => boundaryCache.delete(boundaries));
     boundaryCache.set(boundaries, request);
   }

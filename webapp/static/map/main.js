@@ -311,7 +311,9 @@ async function refresh() {
     buildIndicatorLegend(selection.indicator, selection.level);
     summarise(selection.level === 'commune' ? layers.communes : result.rows.length, result, selection);
     if (!fitted) {
-      const bounds = boundsOf(layers.province);
+      // a scoped user's communes, else the province (a view in the URL is kept: fitted already)
+      const [west, south, east, north] = layers.extent || [];
+      const bounds = layers.extent ? [[west, south], [east, north]] : boundsOf(layers.province);
       if (bounds) map.fitBounds(bounds, { padding: 24, animate: false });
       fitted = true;
     }
