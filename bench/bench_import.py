@@ -135,6 +135,7 @@ def xlsx(rows: int, households: int) -> Path:
 
     path = WORK / f"rounds-{rows}-{households}.xlsx"
     if not path.exists():
+        WORK.mkdir(parents=True, exist_ok=True)  # an XLSX-only run (--rows 0) writes no CSV first
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("Rà soát")
         ws.append(HEADER)

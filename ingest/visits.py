@@ -39,6 +39,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from ingest import IngestError
+from spatial import N_, Message
 from spatial.accounts import Principal
 from spatial.field import TARGETS, visit_json, visits_json
 from spatial.forms import validate_answers
@@ -67,6 +68,12 @@ REQUIRED = ("id", "visited_at", "form", "form_version", "answers")
 #: device clocks drift; a visit more than this far in the future is a wrong clock, not a visit
 CLOCK_SKEW = timedelta(hours=26)
 MAX_BATCH = 500
+#: a visit's target code that names nothing, per kind of target (a noun of its own in Vietnamese)
+_NO_TARGET = {
+    "livelihood_model": N_("no livelihood model with code {code}"),
+    "infrastructure_work": N_("no infrastructure work with code {code}"),
+    "water_scheme": N_("no water scheme with code {code}"),
+}
 
 
 class InvalidVisit(IngestError):
@@ -179,11 +186,11 @@ def _visited_at(value: Any) -> datetime:
             raise ValueError
         when = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidVisit("visited_at", "must be an ISO 8601 date-time, e.g. 2025-12-01T09:30:00+07:00") from exc
+        raise InvalidVisit("visited_at", N_("must be an ISO 8601 date-time, e.g. 2025-12-01T09:30:00+07:00")) from exc
     if when.tzinfo is None:
-        raise InvalidVisit("visited_at", "needs a UTC offset (e.g. +07:00 or Z)")
+        raise InvalidVisit("visited_at", N_("needs a UTC offset (e.g. +07:00 or Z)"))
     if when > datetime.now(UTC) + CLOCK_SKEW:
-        raise InvalidVisit("visited_at", "lies in the future; check the device's clock")
+        raise InvalidVisit("visited_at", N_("lies in the future; check the device's clock"))
     return when
 
 
@@ -237,7 +244,7 @@ def _store(
         raise InvalidVisit(unknown[0], f"is not a visit field (fields: {', '.join(FIELDS)})")
     for key in REQUIRED:
         if body.get(key) is None:
-            raise InvalidVisit(key, "is required")
+            raise InvalidVisit(key, N_("is required"))
     visit_id = _uuid(body, "id")
     digest = body_sha256(body)
     if memo.get(("stored", str(visit_id))) == digest:
@@ -267,8 +274,8 @@ def _store(
         memo["target", key, code] = target
     else:
         if session.scalar(text("SELECT sinhke_target_exists(:k, :c)"), {"k": kind, "c": code}):
-            raise VisitForbidden(f"{key} {code!r} lies outside your communes")
-        raise InvalidVisit(key, f"no {kind.replace('_', ' ')} with code {code!r}")
+            raise VisitForbidden(Message(N_("{field} {code} lies outside your communes"), field=key, code=repr(code)))
+        raise InvalidVisit(key, Message(_NO_TARGET[kind], code=repr(code)))
     target_id, commune_id = target[0], target[1]
     target_type = target[2] if type_column is not None else None
 
@@ -387,8 +394,16 @@ def _form_for(session: Session, form_id: str, version: str, kind: str, target_ty
             select(FormDefinition.version).where(FormDefinition.form_id == form_id).order_by(FormDefinition.id)
         ).all()
         if not known:
-            raise InvalidVisit("form", f"no form {form_id!r}")
-        raise InvalidVisit("form_version", f"form {form_id!r} has no version {version!r} (loaded: {', '.join(known)})")
+            raise InvalidVisit("form", Message(N_("no form {form}"), form=repr(form_id)))
+        raise InvalidVisit(
+            "form_version",
+            Message(
+                N_("form {form} has no version {version} (loaded: {loaded})"),
+                form=repr(form_id),
+                version=repr(version),
+                loaded=", ".join(known),
+            ),
+        )
     if form.target != kind or ("*" not in form.target_types and target_type not in form.target_types):
         made_for = f"{form.target} ({', '.join(form.target_types)})"
         raise InvalidVisit(

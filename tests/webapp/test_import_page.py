@@ -188,6 +188,7 @@ def test_a_visit_exports_refused_answers_are_said_in_the_readers_language(app, d
         + f"2026-11-20T08:00:00,2026-11-20T08:40:00,12,delayed,,{model},uuid:5a1f0e2c-0d3b-4c6e-9f10-7a2b3c4d5e01\n"
         + f"2026-11-21T08:00:00,2026-11-21T08:40:00,12,lost,,{model},uuid:5a1f0e2c-0d3b-4c6e-9f10-7a2b3c4d5e02\n"
         + f"2026-11-22T08:00:00,2026-11-22T08:40:00,900,on_track,,{model},uuid:5a1f0e2c-0d3b-4c6e-9f10-7a2b3c4d5e03\n"
+        + "2026-11-23T08:00:00,2026-11-23T08:40:00,12,on_track,,NO-SUCH,uuid:5a1f0e2c-0d3b-4c6e-9f10-7a2b3c4d5e04\n"
     )
     admin = client_for(app, accounts, "admin")
     r = admin.post(
@@ -201,10 +202,12 @@ def test_a_visit_exports_refused_answers_are_said_in_the_readers_language(app, d
     assert "bắt buộc phải trả lời" in vi  # row 1: problems is required when progress is delayed
     assert "&#39;lost&#39; không phải là một trong các lựa chọn on_track, delayed, stopped" in vi
     assert "Từ 0 đến 500 hộ" in vi  # the form's own Vietnamese
+    assert "không có mô hình sinh kế nào mã &#39;NO-SUCH&#39;" in vi  # row 4: the visit check's own reason
     assert "is required" not in vi and "is not one of" not in vi and "From 0 to 500 households" not in vi
     en = admin.get(report + "?lang=en").get_data(as_text=True)
     assert "is required" in en and "&#39;lost&#39; is not one of on_track, delayed, stopped" in en
     assert "From 0 to 500 households" in en and "Từ 0 đến 500 hộ" not in en
+    assert "no livelihood model with code &#39;NO-SUCH&#39;" in en
     lines = admin.get(report + "/problems.csv?lang=vi").get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert "3,participants_present,,Từ 0 đến 500 hộ," in lines
     # the imports row keeps the English text, and what says it in each language
