@@ -119,12 +119,20 @@ def run_subscriber(
             return
         connection[0] += 1
         c.subscribe(topic, qos=1)  # again after every reconnect: a restarted broker may have lost the session
-        echo(f"subscribed to {topic} at {host}:{port}")
+
+    def on_subscribe(_c: mqtt.Client, _u: Any, _mid: int, granted: list[Any], _p: Any) -> None:
+        # said only once the broker has the subscription (its SUBACK), not when it was asked for:
+        # a broker stopped in between never had it, and what is published before it is not queued for us
+        if any(code.is_failure for code in granted):
+            echo(f"mqtt: {host}:{port} refused the subscription to {topic} ({granted[0]})")
+        else:
+            echo(f"subscribed to {topic} at {host}:{port}")
 
     def on_message(_c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         inbox.put((connection[0], msg))
 
     client.on_connect = on_connect
+    client.on_subscribe = on_subscribe
     client.on_message = on_message
 
     def stop(_sig: int, _frame: Any) -> None:
