@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from ingest import IngestError
 from spatial import N_, Message
 from spatial.accounts import Principal
-from spatial.field import TARGETS, visit_json, visits_json
+from spatial.field import NEW_VISIT_RETURNING, TARGETS, new_visit_json, visit_json, visits_json
 from spatial.forms import validate_answers
 from spatial.model_status import programme_today, refresh_model_status
 from spatial.models import FormDefinition, InfrastructureWork, LivelihoodModel, Visit, VisitPhoto
@@ -199,7 +199,8 @@ def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
     memo = _stored_digests(session, [body])
     status, visit_id = _store(session, who, body, memo, isolate=False)
     _count_at_once(session, memo)
-    return SyncOutcome(status, visit_json(session, visit_id))
+    created = memo.get(("created", str(visit_id)))
+    return SyncOutcome(status, created if created is not None else visit_json(session, visit_id))
 
 
 #: the memo's entry for the models a sync stored visits of
@@ -323,7 +324,9 @@ def _store(
     ledger = key == "model" and target_type in LEDGER_MODEL_TYPES and form.form_id == LEDGER_FORM and replaces is None
     # only the ledger can refuse a visit after its row is written; a database error fails the request
     with session.begin_nested() if isolate and ledger else nullcontext():
-        inserted = session.execute(insert(Visit).values(**values).on_conflict_do_nothing().returning(Visit.id)).first()
+        inserted = session.execute(
+            insert(Visit).values(**values).on_conflict_do_nothing().returning(*NEW_VISIT_RETURNING)
+        ).first()
         if inserted is not None:
             if photo is not None:
                 session.add(VisitPhoto(visit_id=visit_id, content_type=photo[0], data=photo[1], bytes=len(photo[1])))
@@ -332,6 +335,10 @@ def _store(
                 _apply_to_ledger(session, who, visit_id, code, visited_at, body["answers"])
             if key == "model":  # its status is recomputed once the batch is stored (_count_at_once)
                 memo.setdefault(VISITED_MODELS, set()).add(target_id)
+            if replaces is not None:  # an edit in the same batch: the version it replaces is no longer current
+                memo.pop(("created", str(replaces)), None)
+            if not ledger:  # the ledger may write visit rows of its own: those are read back
+                memo["created", str(visit_id)] = new_visit_json(inserted, values, key, code, photo is not None)
             return "created", visit_id
 
     stored = session.execute(select(Visit.body_sha256).where(Visit.id == visit_id)).scalar()
@@ -443,7 +450,10 @@ def sync_batch(session: Session, who: Principal, bodies: Any) -> list[SyncOutcom
         except (InvalidVisit, VisitForbidden, VisitConflict) as exc:
             stored.append(exc)
     _count_at_once(session, memo)
-    found = visits_json(session, [r[1] for r in stored if isinstance(r, tuple)])
+    found = visits_json(session, [r[1] for r in stored if isinstance(r, tuple) and ("created", str(r[1])) not in memo])
+    found.update(
+        {r[1]: memo["created", str(r[1])] for r in stored if isinstance(r, tuple) and ("created", str(r[1])) in memo}
+    )
     return [
         SyncOutcome(r[0], found.get(r[1]) or visit_json(session, r[1])) if isinstance(r, tuple) else r for r in stored
     ]

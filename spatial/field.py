@@ -161,6 +161,39 @@ def _visit_json(row: Any) -> dict[str, Any]:
     }
 
 
+#: what a new visit's INSERT returns, so the answer to its sync needs no read-back (new_visit_json)
+NEW_VISIT_RETURNING = (
+    Visit.id,
+    Visit.visited_at,
+    Visit.received_at,
+    Visit.accuracy_m,
+    Visit.answers,
+    func.ST_AsGeoJSON(Visit.geom, 7).label("location"),
+)
+
+
+def new_visit_json(row: Any, values: dict[str, Any], target: str, code: str, has_photo: bool) -> dict[str, Any]:
+    """A visit just inserted, as ``visit_json`` gives it, from the INSERT's ``NEW_VISIT_RETURNING``
+    row and the values it was given: a new id is current (a successor names a stored version)."""
+    return {
+        "id": str(row.id),
+        target: code,
+        "visited_at": row.visited_at.isoformat(),
+        "form": values["form_id"],
+        "form_version": values["form_version"],
+        "location": json.loads(row.location) if row.location else None,
+        "accuracy_m": row.accuracy_m,
+        "answers": row.answers,
+        "replaces": str(values["replaces_id"]) if values["replaces_id"] else None,
+        "version": values["version"],
+        "root": str(values["root_id"]),
+        "current": True,
+        "submitted_by": values["submitted_by"],
+        "received_at": row.received_at.isoformat(),
+        "photo": f"/api/visits/{row.id}/photo" if has_photo else None,
+    }
+
+
 def visit_json(session: Session, visit_id: uuid.UUID | str) -> dict[str, Any]:
     try:
         vid = uuid.UUID(str(visit_id))

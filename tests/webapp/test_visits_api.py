@@ -192,6 +192,35 @@ def test_first_receipt_201_identical_again_200_and_nothing_changes(app, accounts
     assert c.get(f"/api/visits/{body['id']}").get_json() == got
 
 
+def test_the_answer_to_a_new_visit_is_the_stored_visit_as_read_back(app, targets):
+    """A new visit's answer is built from its INSERT's RETURNING, not read back: it must be what
+    GET /api/visits/{id} gives, to the digit (a location of 9 decimals, a whole accuracy, answers
+    in another key order, the phone's time zone), alone and in a batch where a later body edits it."""
+    c = worker(app, targets)
+    body = general_body(
+        targets,
+        targets["cow"],
+        location={"type": "Point", "coordinates": [106.352123456, 21.847312345]},
+        accuracy_m=7,
+        answers={"progress": "delayed", "problems": "ốm", "participants_present": 4},
+        visited_at="2025-12-02T08:15:00+07:00",
+    )
+    r = c.post("/api/visits", json=body)
+    assert r.status_code == 201, r.get_json()
+    assert r.get_data(as_text=True) == c.get(f"/api/visits/{body['id']}").get_data(as_text=True)
+
+    first = general_body(targets, targets["cow"], accuracy_m=3.25)
+    edit = general_body(
+        targets, targets["cow"], replaces=first["id"], answers={"participants_present": 5, "progress": "on_track"}
+    )
+    results = c.post("/api/visits/batch", json={"visits": [first, edit]}).get_json()["results"]
+    assert [x["status"] for x in results] == [201, 201]
+    for result, sent in zip(results, (first, edit), strict=True):
+        assert result["visit"] == c.get(f"/api/visits/{sent['id']}").get_json()
+    assert (results[0]["visit"]["current"], results[1]["visit"]["current"]) == (False, True)
+    assert results[1]["visit"]["version"] == 2 and results[1]["visit"]["root"] == first["id"]
+
+
 def test_different_body_same_id_409_and_the_original_is_kept(app, accounts, targets):
     c = worker(app, targets)
     body = cow_body(targets)
