@@ -41,7 +41,15 @@ from sqlalchemy.orm import Session
 from ingest import IngestError
 from spatial import N_, Message
 from spatial.accounts import Principal
-from spatial.field import NEW_VISIT_RETURNING, TARGETS, new_visit_json, visit_json, visits_json
+from spatial.field import (
+    NEW_VISIT_RETURNING,
+    TARGETS,
+    new_visit_json,
+    stored_visit,
+    stored_visit_json,
+    visit_json,
+    visits_json,
+)
 from spatial.forms import validate_answers
 from spatial.model_status import programme_today, refresh_model_status
 from spatial.models import FormDefinition, InfrastructureWork, LivelihoodModel, Visit, VisitPhoto
@@ -196,9 +204,14 @@ def _visited_at(value: Any) -> datetime:
 
 def sync_visit(session: Session, who: Principal, body: Any) -> SyncOutcome:
     """Store one visit body from a device, or say why not. See the module's rules."""
-    memo = _stored_digests(session, [body])
+    # a re-send (a phone that lost the answer) is answered from this one statement
+    sent_id = _uuid_or_none(body.get("id")) if isinstance(body, dict) else None
+    stored = stored_visit(session, sent_id) if sent_id is not None else None
+    memo: dict[tuple[str, ...], Any] = {("stored", str(sent_id)): stored.Visit.body_sha256} if stored else {}
     status, visit_id = _store(session, who, body, memo, isolate=False)
     _count_at_once(session, memo)
+    if status == "unchanged" and stored is not None:
+        return SyncOutcome(status, stored_visit_json(stored))
     created = memo.get(("created", str(visit_id)))
     return SyncOutcome(status, created if created is not None else visit_json(session, visit_id))
 

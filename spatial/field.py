@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import cache
 from typing import Any
 
 from sqlalchemy import exists, func, select, text
@@ -120,7 +121,10 @@ def participating_households(session: Session) -> str:
     return str(session.execute(_PARTICIPANTS).scalar_one())
 
 
+@cache
 def _visit_select():
+    """The visit rows as visit_json gives them; built once (a statement is immutable, ``where``
+    makes a new one)."""
     m, w, s = LivelihoodModel, InfrastructureWork, WaterScheme
     successor = aliased(Visit)
     return (
@@ -139,7 +143,8 @@ def _visit_select():
     )
 
 
-def _visit_json(row: Any) -> dict[str, Any]:
+def stored_visit_json(row: Any) -> dict[str, Any]:
+    """A row of the visit statement (``stored_visit``) as the API gives a visit."""
     v: Visit = row.Visit
     target = next(k for k in TARGETS if getattr(row, k) is not None)
     return {
@@ -194,6 +199,12 @@ def new_visit_json(row: Any, values: dict[str, Any], target: str, code: str, has
     }
 
 
+def stored_visit(session: Session, visit_id: uuid.UUID) -> Any | None:
+    """The stored row of a visit id in the caller's scope (its ``Visit.body_sha256`` says what was
+    sent), for ``stored_visit_json``; None when there is none."""
+    return session.execute(_visit_select().where(Visit.id == visit_id)).first()
+
+
 def visit_json(session: Session, visit_id: uuid.UUID | str) -> dict[str, Any]:
     try:
         vid = uuid.UUID(str(visit_id))
@@ -202,7 +213,7 @@ def visit_json(session: Session, visit_id: uuid.UUID | str) -> dict[str, Any]:
     row = session.execute(_visit_select().where(Visit.id == vid)).first()
     if row is None:
         raise NotFound(f"no visit {visit_id!r}")
-    return _visit_json(row)
+    return stored_visit_json(row)
 
 
 def visits_json(session: Session, visit_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
@@ -210,7 +221,7 @@ def visits_json(session: Session, visit_ids: list[uuid.UUID]) -> dict[uuid.UUID,
     if not visit_ids:
         return {}
     rows = session.execute(_visit_select().where(Visit.id.in_(set(visit_ids))))
-    return {row.Visit.id: _visit_json(row) for row in rows}
+    return {row.Visit.id: stored_visit_json(row) for row in rows}
 
 
 def visit_photo(session: Session, visit_id: str) -> tuple[str, bytes]:
@@ -245,4 +256,4 @@ def visits_of(session: Session, args: dict[str, str]) -> dict[str, Any]:
         successor = aliased(Visit)
         q = q.where(~exists().where(successor.replaces_id == Visit.id))
     q = q.order_by(Visit.visited_at.desc(), Visit.version.desc()).limit(MAX_VISITS)
-    return {key: args[key], "visits": [_visit_json(r) for r in session.execute(q)]}
+    return {key: args[key], "visits": [stored_visit_json(r) for r in session.execute(q)]}
