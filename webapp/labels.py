@@ -334,6 +334,9 @@ FIELD_LABELS = {
     "user_id": _("User"),
     "unit_id": _("Area"),
     "status": _("Status"),
+    "status_reason": _("Why (status)"),
+    "status_reason_messages": _("Why (status)"),
+    "status_reported_on": _("Status reported on"),
     "decision": _("Decision"),
     "decided_by": _("Decided by"),
     "decided_at": _("Decided at"),
@@ -477,6 +480,8 @@ def audit_value(name: str, value: Any) -> str:
         return label(HAZARD_LABELS, value)
     if name == "technology":
         return label(TECHNOLOGY_LABELS, value)
+    if name.endswith("_messages") and isinstance(value, list):
+        return messages_text(value)
     if name == "reasons" and isinstance(value, list):
         return "; ".join(duplicate_reason(str(v)) for v in value)
     if isinstance(value, list):

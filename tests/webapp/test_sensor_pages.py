@@ -179,3 +179,34 @@ def test_the_demo_pages_show_what_the_sensor_jobs_made_of_the_demo(app, db, acco
     assert top[0] >= 1 and top[1] > 0
     alerts = admin.get("/sensors/alerts").get_data(as_text=True)
     assert alerts.count("<tr") > 1
+
+
+def test_the_audit_trail_says_a_schemes_new_reason_in_the_readers_language(app, db, accounts, devices):
+    """The job's change of a scheme's status is audited; its reason reads as the page's language,
+    once (the English text beside the messages is not shown again)."""
+    scheme_id = db.scalar(text("SELECT id FROM water_schemes WHERE code = :c"), {"c": devices.scheme_code})
+    flow = [
+        {"datastream": devices.flow, "phenomenon_time": (NOW + timedelta(hours=i)).isoformat(), "value": 0.0}
+        for i in range(1, 3 * 24 + 1)
+    ]
+    ingest_observations(db, flow, channel="demo", now=NOW + timedelta(days=3))
+    sensor_jobs.scheme_functionality(db, now=NOW + timedelta(days=3))
+    days = sensor_jobs.RULES.no_flow_days
+    admin = client_for(app, accounts, "admin")
+    pages = {
+        lang: admin.get(f"/admin/audit?table=water_schemes&row_id={scheme_id}&lang={lang}").get_data(as_text=True)
+        for lang in ("vi", "en")
+    }
+    # the fixture's run and this one, newest first (one transaction: one time, either order)
+    entries = {
+        lang: [e.split("</tr>", 1)[0] for e in page.split('class="audit-entry"')[1:]] for lang, page in pages.items()
+    }
+    down = {
+        lang: [e for e in found if "<ins>" + ("không hoạt động" if lang == "vi" else "not functional") in e]
+        for lang, found in entries.items()
+    }
+    assert len(down["vi"]) == len(down["en"]) == 1
+    assert f"<ins>không có lưu lượng trong {days} ngày</ins>" in down["vi"][0]
+    assert f"<ins>no flow for {days} days</ins>" in down["en"][0]
+    for entry in down["vi"] + down["en"]:
+        assert entry.count('data-field="status_reason') == 1 and "msgid" not in entry
