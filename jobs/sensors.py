@@ -244,7 +244,8 @@ def scheme_functionality(session: Session, *, now: datetime | None = None, rules
             },
         )
         # the scheme's own status (what classify_households reads for its households' domestic
-        # water), changed only when the status or its reason changes: the audit trail keeps the history
+        # water), changed only when the status or its reason (text or messages) changes: the audit
+        # trail keeps the history
         changed += rowcount(
             session.execute(
                 text("""
