@@ -3,6 +3,10 @@ water scheme that stopped working. Sent to the users responsible for the commune
 kind of event (``notification_settings``), by e-mail (SMTP) and by a signed webhook (HMAC-SHA256 of
 the body in ``X-Sinhke-Signature``) that an SMS or Zalo OA gateway receives.
 
+A notification says its subject and text in Vietnamese and then in English (users have no language
+setting): the catalogue's wording of the rainfall figures and of the scheme's stored reasons
+(``sensor_scheme_status.detail_messages``).
+
 An event is a row with a key (``rain_alert:<commune>:<local day>:<level>``,
 ``scheme_down:<scheme>:<first day down>``): made once however many readings or job runs see it.
 A delivery is a row per event, user and channel; one that failed is tried again on the next run.
@@ -10,30 +14,38 @@ A delivery is a row per event, user and channel; one that failed is tried again 
 
 from __future__ import annotations
 
+import gettext
 import hashlib
 import hmac
 import json
+import re
 import smtplib
 import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from jobs.progress import report
+from spatial import N_, Message
 from spatial.settings import Settings
 
 SIGNATURE_HEADER = "X-Sinhke-Signature"
-LEVEL_NAMES = {1: "1 (moderate)", 2: "2 (high)", 3: "3 (very high)"}
 
 
 def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-_NEW_EVENTS = text("""
+#: the events of now: each commune's latest rainfall assessment at level 1 or more, each scheme whose
+#: latest assessment is not functional (since the first day of that run), with what words them;
+#: those already made are left out
+_CANDIDATES = text("""
     WITH latest AS (
       SELECT DISTINCT ON (a.commune_id) a.* FROM sensor_rain_alerts a ORDER BY a.commune_id, a.computed_for DESC),
     down AS (
@@ -42,28 +54,119 @@ _NEW_EVENTS = text("""
                AND x.assessed_on > coalesce((SELECT max(y.assessed_on) FROM sensor_scheme_status y
                                               WHERE y.scheme_id = s.scheme_id AND y.status <> 'not_functional'),
                                              '-infinity')) AS since,
-             s.detail
+             s.detail, s.detail_messages
       FROM (SELECT DISTINCT ON (scheme_id) * FROM sensor_scheme_status ORDER BY scheme_id, assessed_on DESC) s
       JOIN water_schemes w ON w.id = s.scheme_id
       JOIN asset_units au ON au.asset_kind = 'water_scheme' AND au.asset_id = s.scheme_id
-      WHERE s.status = 'not_functional')
+      WHERE s.status = 'not_functional'),
+    candidates AS (
+      SELECT 'rain_alert:' || l.commune_id || ':' || to_char(l.computed_for AT TIME ZONE :zone, 'YYYY-MM-DD')
+               || ':' || l.risk_level AS event_key,
+             'rain_alert' AS kind, l.commune_id, c.name, :base || '/sensors/alerts' AS link,
+             l.risk_level, l.rain_24h_mm, l.rain_72h_mm, l.band, l.susceptibility, l.models, l.schemes, l.households,
+             NULL AS detail, NULL::jsonb AS detail_messages
+      FROM latest l JOIN admin_units c ON c.id = l.commune_id WHERE l.risk_level >= 1
+      UNION ALL
+      SELECT 'scheme_down:' || d.scheme_id || ':' || d.since, 'scheme_down', d.commune_id, d.name,
+             :base || '/sensors/schemes/' || d.scheme_id,
+             NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, d.detail, d.detail_messages
+      FROM down d)
+    SELECT * FROM candidates n
+    WHERE NOT EXISTS (SELECT 1 FROM notification_events e WHERE e.event_key = n.event_key)""")
+
+_NEW_EVENT = text("""
     INSERT INTO notification_events (event_key, kind, commune_id, subject, body, link)
-    SELECT 'rain_alert:' || l.commune_id || ':' || to_char(l.computed_for AT TIME ZONE :zone, 'YYYY-MM-DD')
-             || ':' || l.risk_level,
-           'rain_alert', l.commune_id,
-           'Rainfall risk level ' || l.risk_level || ': ' || c.name,
-           format('%s mm in 24 h, %s mm in 72 h (band %s of Decision 18/2021/QĐ-TTg); landslide susceptibility %s. '
-                  'Inside: %s models, %s water schemes, %s households.',
-                  round(l.rain_24h_mm::numeric, 1), round(l.rain_72h_mm::numeric, 1), l.band,
-                  coalesce(l.susceptibility::text, 'unknown'), l.models, l.schemes, l.households),
-           :base || '/sensors/alerts'
-    FROM latest l JOIN admin_units c ON c.id = l.commune_id WHERE l.risk_level >= 1
-    UNION ALL
-    SELECT 'scheme_down:' || d.scheme_id || ':' || d.since, 'scheme_down', d.commune_id,
-           'Water scheme not working: ' || d.name, d.detail, :base || '/sensors/schemes/' || d.scheme_id
-    FROM down d
+    VALUES (:event_key, :kind, :commune_id, :subject, :body, :link)
     ON CONFLICT (event_key) DO NOTHING
     RETURNING event_key""")
+
+#: the web app's compiled catalogue (``make translations``): users have no language of their own,
+#: so a notification says it in Vietnamese, the interface's default, and then in English
+CATALOGUE = Path(__file__).resolve().parents[1] / "webapp" / "translations"
+#: an English decimal, perhaps with its unit ("0.5", "5.5 %")
+_DECIMAL = re.compile(r"^(-?\d+)\.(\d+)(\D*)$")
+
+
+@cache
+def _catalogue(language: str) -> gettext.NullTranslations:
+    return gettext.translation("messages", CATALOGUE, languages=[language], fallback=True)
+
+
+def languages() -> tuple[str, ...]:
+    """Vietnamese and English; English alone where the catalogue was not compiled (rather than the
+    English twice)."""
+    return ("vi", "en") if isinstance(_catalogue("vi"), gettext.GNUTranslations) else ("en",)
+
+
+def _decimal(value: str, language: str) -> str:
+    """An English decimal ("1250.5") the language's way: Vietnamese groups with "." and writes ","."""
+    found = _DECIMAL.match(value)
+    if language != "vi" or not found:
+        return value
+    whole, fraction, unit = found.groups()
+    return f"{int(whole):,}".replace(",", ".") + "," + fraction + unit
+
+
+def worded(messages: Sequence[Mapping[str, Any]], language: str) -> str:
+    """Stored messages (``spatial.Message.stored``) in ``language``, joined with "; "; a message the
+    catalogue lacks, or whose translation does not take its values, as its English text."""
+    parts = []
+    for message in messages:
+        msgid, english = str(message.get("msgid") or ""), str(message.get("text") or "")
+        if not msgid:
+            parts.append(english)
+            continue
+        args = {k: _decimal(str(v), language) for k, v in (message.get("args") or {}).items()}
+        wording = _catalogue(language).gettext(msgid) if language != "en" else msgid
+        try:
+            parts.append(wording.format(**args) if args else wording)
+        except (KeyError, IndexError, ValueError):
+            parts.append(english or msgid)
+    return "; ".join(parts)
+
+
+def _stored(*messages: Message | str) -> list[Mapping[str, Any]]:
+    return [m.stored() if isinstance(m, Message) else Message(m).stored() for m in messages]
+
+
+def _wording(row: Any) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """An event's subject and its body's one or two sentences, as stored messages (a sentence's
+    messages are joined with "; ")."""
+    if row.kind == "rain_alert":
+        rain = Message(
+            N_("{rain_24h} mm in 24 h, {rain_72h} mm in 72 h (band {band} of Decision 18/2021/QĐ-TTg)"),
+            rain_24h=f"{row.rain_24h_mm:.1f}",
+            rain_72h=f"{row.rain_72h_mm:.1f}",
+            band=row.band,
+        )
+        slopes = (
+            N_("landslide susceptibility unknown")
+            if row.susceptibility is None
+            else Message(N_("landslide susceptibility {susceptibility}"), susceptibility=row.susceptibility)
+        )
+        inside = Message(
+            N_("Inside: {models} models, {schemes} water schemes, {households} households."),
+            models=row.models,
+            schemes=row.schemes,
+            households=row.households,
+        )
+        subject = Message(N_("Rainfall risk level {level}"), level=row.risk_level)
+        return _stored(subject), _stored(rain, slopes), _stored(inside)
+    # a status written before its messages were kept (migration 0030) has its English text only
+    detail = row.detail_messages or [{"text": row.detail, "msgid": "", "args": {}}]
+    return _stored(N_("Water scheme not working")), detail, []
+
+
+def event_texts(row: Any) -> tuple[str, str]:
+    """(subject, body) of an event, in Vietnamese and then in English: "<vi> / <en>: <name>", and the
+    body's Vietnamese paragraph, a blank line, its English one."""
+    subject, first, second = _wording(row)
+    heading = " / ".join(worded(subject, language) for language in languages())
+    paragraphs = [
+        worded(first, language) + (". " + worded(second, language) if second else "") for language in languages()
+    ]
+    return f"{heading}: {row.name}", "\n\n".join(paragraphs)
+
 
 _PENDING = text("""
     SELECT e.event_key, e.kind, e.subject, e.body, e.link, c.name AS commune, ns.user_id, u.name AS user_name,
@@ -93,7 +196,22 @@ def notify(session: Session, *, settings: Settings | None = None) -> int:
 
 def notify_events(session: Session, settings: Settings) -> Outcome:
     base = settings.public_url.rstrip("/")
-    new = session.execute(_NEW_EVENTS, {"zone": settings.timezone, "base": base}).scalars().all()
+    new = []
+    for candidate in session.execute(_CANDIDATES, {"zone": settings.timezone, "base": base}).all():
+        subject, body = event_texts(candidate)
+        made = session.execute(
+            _NEW_EVENT,
+            {
+                "event_key": candidate.event_key,
+                "kind": candidate.kind,
+                "commune_id": candidate.commune_id,
+                "subject": subject,
+                "body": body,
+                "link": candidate.link,
+            },
+        ).scalar()
+        if made:
+            new.append(made)
     done = {
         (r.event_key, r.user_id, r.channel)
         for r in session.execute(

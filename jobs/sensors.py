@@ -7,6 +7,7 @@ idempotent: it rewrites the results of the period it covers.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from jobs.progress import report
+from spatial import N_, Message
 from spatial.db import rowcount
 
 #: months of partitions kept ahead of the current one, and months of raw readings kept
@@ -154,6 +156,12 @@ class FunctionalityRules:
 
 RULES = FunctionalityRules()
 _RANK = {"functional": 0, "partially_functional": 1, "not_functional": 2}
+#: a visit report's status as the detail says it
+VISIT_REPORTS = {
+    "functional": N_("visit report: functional"),
+    "partially_functional": N_("visit report: partially functional"),
+    "not_functional": N_("visit report: not functional"),
+}
 
 
 def scheme_functionality(session: Session, *, now: datetime | None = None, rules: FunctionalityRules = RULES) -> int:
@@ -214,24 +222,45 @@ def scheme_functionality(session: Session, *, now: datetime | None = None, rules
     written = changed = 0
     for r in rows:
         status, reasons, detail = assess(r, rules)
+        english = "; ".join(detail)
+        facts = json.dumps([m.stored() for m in detail], ensure_ascii=False)
         session.execute(
             text("""
-            INSERT INTO sensor_scheme_status (scheme_id, assessed_on, status, reasons, detail, households_served)
-            VALUES (:s, :d, :status, :reasons, :detail, :hh)
+            INSERT INTO sensor_scheme_status (scheme_id, assessed_on, status, reasons, detail, detail_messages,
+                                              households_served)
+            VALUES (:s, :d, :status, :reasons, :detail, CAST(:facts AS jsonb), :hh)
             ON CONFLICT (scheme_id, assessed_on) DO UPDATE SET status = EXCLUDED.status,
-              reasons = EXCLUDED.reasons, detail = EXCLUDED.detail, households_served = EXCLUDED.households_served
+              reasons = EXCLUDED.reasons, detail = EXCLUDED.detail, detail_messages = EXCLUDED.detail_messages,
+              households_served = EXCLUDED.households_served
             """),
-            {"s": r.id, "d": today, "status": status, "reasons": reasons, "detail": detail, "hh": r.households},
+            {
+                "s": r.id,
+                "d": today,
+                "status": status,
+                "reasons": reasons,
+                "detail": english,
+                "facts": facts,
+                "hh": r.households,
+            },
         )
         # the scheme's own status (what classify_households reads for its households' domestic
-        # water), changed only when the status or its reason changes: the audit trail keeps the history
+        # water), changed only when the status or its reason (text or messages) changes: the audit
+        # trail keeps the history
         changed += rowcount(
             session.execute(
                 text("""
-                UPDATE water_schemes SET status = :status, status_reason = :reason, status_reported_on = :d
-                WHERE id = :s AND (status, status_reason) IS DISTINCT FROM (:status, :reason)
+                UPDATE water_schemes SET status = :status, status_reason = :reason,
+                  status_reason_messages = CAST(:facts AS jsonb), status_reported_on = :d
+                WHERE id = :s AND (status, status_reason, status_reason_messages)
+                      IS DISTINCT FROM (:status, :reason, CAST(:facts AS jsonb))
                 """),
-                {"s": r.id, "d": today, "status": status, "reason": detail or None},
+                {
+                    "s": r.id,
+                    "d": today,
+                    "status": status,
+                    "reason": english or None,
+                    "facts": facts if detail else None,
+                },
             )
         )
         written += 1
@@ -239,33 +268,46 @@ def scheme_functionality(session: Session, *, now: datetime | None = None, rules
     return written
 
 
-def assess(r: object, rules: FunctionalityRules = RULES) -> tuple[str, list[str], str]:
-    """(status, reasons, detail) of one scheme's readings and visit (see scheme_functionality)."""
+def assess(r: object, rules: FunctionalityRules = RULES) -> tuple[str, list[str], list[Message]]:
+    """(status, reasons, detail) of one scheme's readings and visit (see scheme_functionality): the
+    detail is a catalogue message per reason, with its numbers, so it can be worded in any language
+    (``"; ".join(detail)`` is the English text)."""
     status, reasons, detail = "functional", [], []
     flow_n, peak = getattr(r, "flow_n", None), getattr(r, "peak", None)
     if flow_n and peak is not None and peak <= 0:
         status = "not_functional"
         reasons.append("no_flow")
-        detail.append(f"no flow for {rules.no_flow_days} days")
+        detail.append(Message(N_("no flow for {days} days"), days=rules.no_flow_days))
     pressure_n, outside = getattr(r, "pressure_n", None) or 0, getattr(r, "outside", None) or 0
     if pressure_n and outside / pressure_n > rules.pressure_share:
         status = max(status, "partially_functional", key=_RANK.__getitem__)
         reasons.append("pressure_out_of_range")
         detail.append(
-            f"pressure outside {rules.pressure_min_bar:g}–{rules.pressure_max_bar:g} bar in "
-            f"{outside} of {pressure_n} readings of the last day"
+            Message(
+                N_("pressure outside {low}–{high} bar in {outside} of {readings} readings of the last day"),
+                low=f"{rules.pressure_min_bar:g}",
+                high=f"{rules.pressure_max_bar:g}",
+                outside=outside,
+                readings=pressure_n,
+            )
         )
     tank_n, highest = getattr(r, "tank_n", None), getattr(r, "highest", None)
     if tank_n and highest is not None and highest < rules.tank_empty_pct:
         status = max(status, "partially_functional", key=_RANK.__getitem__)
         reasons.append("tank_empty")
-        detail.append(f"tank below {rules.tank_empty_pct:g} % for {rules.tank_empty_hours} hours")
+        detail.append(
+            Message(
+                N_("tank below {level} for {hours} hours"),
+                level=f"{rules.tank_empty_pct:g} %",  # the sign in the value: "% f" would read as a %-format
+                hours=rules.tank_empty_hours,
+            )
+        )
     visit = getattr(r, "visit_status", None)
     if visit in _RANK:
         reasons.append(f"visit_{visit}")
-        detail.append(f"visit report: {visit.replace('_', ' ')}")
+        detail.append(Message(VISIT_REPORTS[visit]))
         status = max(status, visit, key=_RANK.__getitem__)
-    return status, reasons, "; ".join(detail)
+    return status, reasons, detail
 
 
 # ----------------------------------------------------------------------------- rainfall

@@ -157,7 +157,8 @@ READING_COLUMNS = ("datastream", "phenomenon_time", "value", "channel", "result_
 def scheme_history(session: Session, scheme_id: int) -> dict[str, Any]:
     rows = _rows(
         session,
-        "SELECT w.id, w.code, w.name, w.status AS recorded_status, w.status_reason, w.status_reported_on, "
+        "SELECT w.id, w.code, w.name, w.status AS recorded_status, w.status_reason, w.status_reason_messages, "
+        "w.status_reported_on, "
         "c.name AS commune, (SELECT count(DISTINCT sr.household_id) FROM water_scheme_households wh "
         "JOIN survey_rounds sr ON sr.household_id = wh.household_id "
         "JOIN poverty_classifications pc ON pc.survey_round_id = sr.id AND pc.water_reason IS NOT NULL "
@@ -170,7 +171,7 @@ def scheme_history(session: Session, scheme_id: int) -> dict[str, Any]:
     scheme = rows[0]
     scheme["history"] = _rows(
         session,
-        "SELECT assessed_on, status, reasons, detail, households_served FROM sensor_scheme_status "
+        "SELECT assessed_on, status, reasons, detail, detail_messages, households_served FROM sensor_scheme_status "
         "WHERE scheme_id = :s ORDER BY assessed_on DESC LIMIT 400",
         {"s": scheme_id},
     )

@@ -170,6 +170,30 @@ def message_text(text: Any, args: dict[str, Any] | None = None) -> str:
         return english
 
 
+#: an English decimal, perhaps with its unit ("0.5", "5.5 %")
+_DECIMAL = re.compile(r"^(-?\d+\.(\d+))(\D*)$")
+
+
+def messages_text(messages: list[dict[str, Any]] | None, english: str | None = None) -> str:
+    """Stored messages (a job's reasons, ``spatial.Message.stored``) in the reader's language, joined
+    with "; ", their decimals written the locale's way (0,5 bar); ``english`` (the text stored beside
+    them) when there are none, as a row written before they were kept."""
+    from webapp.numbers import number
+
+    if not messages:
+        return english or ""
+    worded = []
+    for message in messages:
+        args = {
+            k: number(float(d.group(1)), len(d.group(2))) + d.group(3)
+            if isinstance(v, str) and (d := _DECIMAL.match(v))
+            else v
+            for k, v in (message.get("args") or {}).items()
+        }
+        worded.append(message_text({**message, "args": args}))
+    return "; ".join(worded)
+
+
 def problem_reason(problem: dict[str, Any]) -> str:
     """An import problem's reason (stored as ``reason``, ``msgid``, ``args``, ``texts``) in the
     reader's language."""
@@ -222,6 +246,7 @@ def init_app(app: Flask) -> None:
         duplicate_reason=duplicate_reason,
         error_detail=error_detail,
         message_text=message_text,
+        messages_text=messages_text,
         problem_reason=problem_reason,
         schedule_label=schedule_label,
         table_label=table_label,
@@ -309,6 +334,9 @@ FIELD_LABELS = {
     "user_id": _("User"),
     "unit_id": _("Area"),
     "status": _("Status"),
+    "status_reason": _("Why (status)"),
+    "status_reason_messages": _("Why (status)"),
+    "status_reported_on": _("Status reported on"),
     "decision": _("Decision"),
     "decided_by": _("Decided by"),
     "decided_at": _("Decided at"),
@@ -452,6 +480,8 @@ def audit_value(name: str, value: Any) -> str:
         return label(HAZARD_LABELS, value)
     if name == "technology":
         return label(TECHNOLOGY_LABELS, value)
+    if name.endswith("_messages") and isinstance(value, list):
+        return messages_text(value)
     if name == "reasons" and isinstance(value, list):
         return "; ".join(duplicate_reason(str(v)) for v in value)
     if isinstance(value, list):

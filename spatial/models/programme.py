@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spatial.models.base import Base, Edited
@@ -122,6 +123,8 @@ class WaterScheme(Base, Edited):
     status_reported_on: Mapped[date | None] = mapped_column(Date)
     #: why: the meters' and visit reports' reasons when ``scheme_functionality`` set the status
     status_reason: Mapped[str | None] = mapped_column(Text)
+    #: the same reason as stored messages (``spatial.Message.stored``), for pages in either language
+    status_reason_messages: Mapped[list[dict] | None] = mapped_column(JSONB)
     budget_vnd: Mapped[int | None] = mapped_column(BigInteger)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

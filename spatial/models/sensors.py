@@ -214,7 +214,10 @@ class SchemeFunctionality(Base):
     status: Mapped[str] = mapped_column(String(20), nullable=False)
     #: machine-readable reasons, e.g. no_flow_days, pressure_out_of_range, tank_empty, visit_reported
     reasons: Mapped[list[str]] = mapped_column(ARRAY(String(40)), nullable=False, server_default="{}")
+    #: the reasons in English, "; "-separated (what the API gives)
     detail: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    #: the same reasons as stored messages (``spatial.Message.stored``), so a page words them in its language
+    detail_messages: Mapped[list[dict]] = mapped_column(JSONB, nullable=False, server_default="[]")
     households_served: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
 

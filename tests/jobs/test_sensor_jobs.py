@@ -103,14 +103,23 @@ def test_aggregates_and_gaps(db, devices):
     ]
 
 
-def _status(db, scheme_code: str):
+def _assessment(db, scheme_code: str, columns: str):
+    """Columns of a scheme's assessment (``s``) and of the scheme (``w``)."""
     return db.execute(
         text(
-            "SELECT s.status, s.reasons, s.detail FROM sensor_scheme_status s "
-            "JOIN water_schemes w ON w.id = s.scheme_id WHERE w.code = :c"
+            f"SELECT {columns} FROM sensor_scheme_status s JOIN water_schemes w ON w.id = s.scheme_id WHERE w.code = :c"
         ),
         {"c": scheme_code},
     ).one()
+
+
+def _status(db, scheme_code: str):
+    return _assessment(db, scheme_code, "s.status, s.reasons, s.detail")
+
+
+def _messages(db, scheme_code: str):
+    """The assessment's reasons as stored messages, and the scheme's recorded ones."""
+    return _assessment(db, scheme_code, "s.detail_messages, w.status_reason_messages")
 
 
 def test_no_flow_for_three_days_is_not_functional(db, devices):
@@ -119,6 +128,14 @@ def test_no_flow_for_three_days_is_not_functional(db, devices):
     jobs.scheme_functionality(db, now=NOW)
     status, reasons, detail = _status(db, devices.scheme_code)
     assert (status, reasons) == ("not_functional", ["no_flow"]) and "no flow for 3 days" in detail
+    # the facts beside the English text, to word it in any language; the scheme records the same
+    assessed, recorded = _messages(db, devices.scheme_code)
+    assert assessed == [{"msgid": "no flow for {days} days", "args": {"days": "3"}, "text": "no flow for 3 days"}]
+    assert recorded == assessed
+    # a province's own rules are its numbers
+    jobs.scheme_functionality(db, now=NOW, rules=jobs.FunctionalityRules(no_flow_days=2))
+    assert _status(db, devices.scheme_code)[2] == "no flow for 2 days"
+    assert _messages(db, devices.scheme_code)[0][0]["args"] == {"days": "2"}
     _load(db, devices.flow, [0.4], end=NOW + timedelta(minutes=-30))  # a trickle: it flows
     jobs.scheme_functionality(db, now=NOW)
     assert _status(db, devices.scheme_code)[0] == "functional"
@@ -135,6 +152,15 @@ def test_pressure_out_of_range_and_an_empty_tank_are_partial_and_visits_count(db
     status, reasons, detail = _status(db, devices.scheme_code)
     assert status == "partially_functional" and reasons == ["pressure_out_of_range", "tank_empty"]
     assert "13 of 24 readings of the last day" in detail
+    assessed, recorded = _messages(db, devices.scheme_code)
+    assert [(m["msgid"], m["args"]) for m in assessed] == [
+        (
+            "pressure outside {low}–{high} bar in {outside} of {readings} readings of the last day",
+            {"low": "0.5", "high": "8", "outside": "13", "readings": "24"},
+        ),
+        ("tank below {level} for {hours} hours", {"level": "5 %", "hours": "6"}),
+    ]
+    assert "; ".join(m["text"] for m in assessed) == detail and recorded == assessed
     # a visit report saying it does not work, within 30 days, makes it not functional
     db.execute(
         text("""
@@ -151,6 +177,9 @@ def test_pressure_out_of_range_and_an_empty_tank_are_partial_and_visits_count(db
     status, reasons, detail = _status(db, devices.scheme_code)
     assert status == "not_functional" and reasons[-1] == "visit_not_functional"
     assert detail.endswith("visit report: not functional")
+    assessed, recorded = _messages(db, devices.scheme_code)
+    assert assessed[-1] == {"msgid": "visit report: not functional", "args": {}, "text": "visit report: not functional"}
+    assert len(assessed) == 3 and recorded == assessed
 
 
 @pytest.mark.parametrize(
@@ -277,7 +306,16 @@ def test_a_scheme_that_stops_working_deprives_its_households_of_domestic_water(d
     later = NOW + timedelta(days=4)
     _load(db, devices.flow, [4.0] * 24, end=later)
     jobs.scheme_functionality(db, now=later)
-    assert db.scalar(text("SELECT status_reason FROM water_schemes WHERE id = :s"), {"s": scheme_id}) is None
+    assert db.execute(
+        text("SELECT status_reason, status_reason_messages FROM water_schemes WHERE id = :s"), {"s": scheme_id}
+    ).one() == (None, None)
+    assert (
+        db.scalar(
+            text("SELECT detail_messages FROM sensor_scheme_status WHERE scheme_id = :s AND assessed_on = :d"),
+            {"s": scheme_id, "d": later.date()},
+        )
+        == []
+    )
     classify_households(db)
     assert tuple(classification(latest)) == ("near_poor", 2, None)
 

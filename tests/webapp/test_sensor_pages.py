@@ -111,6 +111,45 @@ def test_scheme_history_and_alerts(app, db, accounts, devices):
     assert mine and mine[0]["properties"]["band"] == 2 and mine[0]["geometry"]["type"].endswith("Polygon")
 
 
+def test_a_schemes_reasons_are_in_the_readers_language(app, db, accounts, devices):
+    """What the meters found, with its numbers, in Vietnamese (its decimals too) and in English: the
+    scheme's recorded reason and the day's row of its history."""
+    low = [
+        {"datastream": devices.pressure, "phenomenon_time": (NOW - timedelta(hours=i)).isoformat(), "value": 0.2}
+        for i in range(13)
+    ]
+    fine = [
+        {"datastream": devices.pressure, "phenomenon_time": (NOW - timedelta(hours=i)).isoformat(), "value": 2.0}
+        for i in range(13, 24)
+    ]
+    ingest_observations(db, low + fine, channel="demo")
+    sensor_jobs.scheme_functionality(db, now=NOW)
+    scheme = db.execute(
+        text("SELECT id, status, status_reason FROM water_schemes WHERE code = :c"), {"c": devices.scheme_code}
+    ).one()
+    rules = sensor_jobs.RULES
+    english = (
+        f"pressure outside {rules.pressure_min_bar:g}–{rules.pressure_max_bar:g} bar "
+        "in 13 of 24 readings of the last day"
+    )
+    assert (scheme.status, scheme.status_reason) == ("partially_functional", english)
+    planner = client_for(app, accounts, "planner")
+    vi = planner.get(f"/sensors/schemes/{scheme.id}").get_data(as_text=True)  # Vietnamese by default
+    worded = (
+        f"áp lực ngoài khoảng {str(rules.pressure_min_bar).replace('.', ',')}–{rules.pressure_max_bar:g} bar "
+        "ở 13/24 lần đo trong ngày qua"
+    )
+    assert rules.pressure_min_bar == 0.5 and "0,5–" in worded  # a decimal, written the Vietnamese way
+    status_line = vi[vi.index('id="scheme-status"') :].split("</p>")[0]
+    assert f": {worded}" in status_line and "<strong>hoạt động một phần</strong>" in status_line
+    history = vi[vi.index('id="scheme-history"') :]
+    assert f'<small class="reason-detail">({worded})</small>' in history
+    assert english not in vi
+    en = planner.get(f"/sensors/schemes/{scheme.id}?lang=en").get_data(as_text=True)
+    assert en.count(english) == 2 and f'<small class="reason-detail">({english})</small>' in en
+    assert worded not in en
+
+
 def test_the_demo_pages_show_what_the_sensor_jobs_made_of_the_demo(app, db, accounts):
     """The test demo runs the sensor jobs once (tests/conftest.py): its failing scheme is not functional
     on its page, with the reason, and its storm is on the alerts page, without a test running a job."""
@@ -128,7 +167,46 @@ def test_the_demo_pages_show_what_the_sensor_jobs_made_of_the_demo(app, db, acco
     assert history >= 1 and 'class="status-not_functional"' in page
     vi = admin.get(f"/sensors/schemes/{failing.id}?lang=vi").get_data(as_text=True)
     assert '<span class="reason">không có dòng chảy</span>' in vi  # the reason in the reader's language
+    days = db.scalar(
+        text(
+            "SELECT detail_messages -> 0 -> 'args' ->> 'days' FROM water_schemes w JOIN sensor_scheme_status s "
+            "ON s.scheme_id = w.id WHERE w.id = :s ORDER BY s.assessed_on DESC LIMIT 1"
+        ),
+        {"s": failing.id},
+    )
+    assert f"không có lưu lượng trong {days} ngày" in vi and f"no flow for {days} days" in failing.status_reason
     top = db.execute(text("SELECT max(risk_level), count(*) FROM sensor_rain_alerts")).one()
     assert top[0] >= 1 and top[1] > 0
     alerts = admin.get("/sensors/alerts").get_data(as_text=True)
     assert alerts.count("<tr") > 1
+
+
+def test_the_audit_trail_says_a_schemes_new_reason_in_the_readers_language(app, db, accounts, devices):
+    """The job's change of a scheme's status is audited; its reason reads as the page's language,
+    once (the English text beside the messages is not shown again)."""
+    scheme_id = db.scalar(text("SELECT id FROM water_schemes WHERE code = :c"), {"c": devices.scheme_code})
+    flow = [
+        {"datastream": devices.flow, "phenomenon_time": (NOW + timedelta(hours=i)).isoformat(), "value": 0.0}
+        for i in range(1, 3 * 24 + 1)
+    ]
+    ingest_observations(db, flow, channel="demo", now=NOW + timedelta(days=3))
+    sensor_jobs.scheme_functionality(db, now=NOW + timedelta(days=3))
+    days = sensor_jobs.RULES.no_flow_days
+    admin = client_for(app, accounts, "admin")
+    pages = {
+        lang: admin.get(f"/admin/audit?table=water_schemes&row_id={scheme_id}&lang={lang}").get_data(as_text=True)
+        for lang in ("vi", "en")
+    }
+    # the fixture's run and this one, newest first (one transaction: one time, either order)
+    entries = {
+        lang: [e.split("</tr>", 1)[0] for e in page.split('class="audit-entry"')[1:]] for lang, page in pages.items()
+    }
+    down = {
+        lang: [e for e in found if "<ins>" + ("không hoạt động" if lang == "vi" else "not functional") in e]
+        for lang, found in entries.items()
+    }
+    assert len(down["vi"]) == len(down["en"]) == 1
+    assert f"<ins>không có lưu lượng trong {days} ngày</ins>" in down["vi"][0]
+    assert f"<ins>no flow for {days} days</ins>" in down["en"][0]
+    for entry in down["vi"] + down["en"]:
+        assert entry.count('data-field="status_reason') == 1 and "msgid" not in entry
