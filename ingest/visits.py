@@ -32,9 +32,10 @@ import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import Select, bindparam, exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -238,6 +239,26 @@ def _stored_digests(session: Session, bodies: list[Any]) -> dict[tuple[str, ...]
     return {("stored", str(vid)): digest for vid, digest in rows}
 
 
+#: the column that says a target's type, for the targets that have one
+_TYPE_COLUMNS = {"model": LivelihoodModel.model_type, "work": InfrastructureWork.work_type}
+
+
+@cache
+def _target_statement(key: str) -> Select[Any]:
+    """id, commune and type (where it has one) of the target a visit names by ``:code``; made
+    once per process (building it and its cache key per visit cost more than running it)."""
+    table = TARGETS[key][1]
+    typed = [_TYPE_COLUMNS[key]] if key in _TYPE_COLUMNS else []
+    return select(table.id, table.commune_id, *typed).where(table.code == bindparam("code"))
+
+
+@cache
+def _form_statement() -> Select[Any]:
+    return select(FormDefinition).where(
+        FormDefinition.form_id == bindparam("form_id"), FormDefinition.version == bindparam("version")
+    )
+
+
 def _store(
     session: Session, who: Principal, body: Any, memo: dict[tuple[str, ...], Any], *, isolate: bool
 ) -> tuple[str, uuid.UUID]:
@@ -279,11 +300,10 @@ def _store(
         raise InvalidVisit("replaces", "an edit has its own id, different from the version it replaces")
 
     kind, table = TARGETS[key]
-    type_column = {"model": LivelihoodModel.model_type, "work": InfrastructureWork.work_type}.get(key)
-    columns = [table.id, table.commune_id] + ([type_column] if type_column is not None else [])
+    has_type = key in _TYPE_COLUMNS
     target = memo.get(("target", key, code))
     if target is None:
-        target = session.execute(select(*columns).where(table.code == code)).first()
+        target = session.execute(_target_statement(key), {"code": code}).first()
     if target is not None:
         memo["target", key, code] = target
     else:
@@ -291,7 +311,7 @@ def _store(
             raise VisitForbidden(Message(N_("{field} {code} lies outside your communes"), field=key, code=repr(code)))
         raise InvalidVisit(key, Message(_NO_TARGET[kind], code=repr(code)))
     target_id, commune_id = target[0], target[1]
-    target_type = target[2] if type_column is not None else None
+    target_type = target[2] if has_type else None
 
     form_key = ("form", body["form"], body["form_version"], kind, str(target_type))
     form = memo.get(form_key) or _form_for(session, body["form"], body["form_version"], kind, target_type)
@@ -406,9 +426,7 @@ def _apply_to_ledger(
 
 
 def _form_for(session: Session, form_id: str, version: str, kind: str, target_type: str | None) -> FormDefinition:
-    form = session.scalar(
-        select(FormDefinition).where(FormDefinition.form_id == form_id, FormDefinition.version == version)
-    )
+    form = session.scalar(_form_statement(), {"form_id": form_id, "version": version})
     if form is None:
         known = session.scalars(
             select(FormDefinition.version).where(FormDefinition.form_id == form_id).order_by(FormDefinition.id)

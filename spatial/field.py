@@ -11,7 +11,7 @@ import uuid
 from functools import cache
 from typing import Any
 
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import bindparam, exists, func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from spatial import NotFound, ParameterError
@@ -199,10 +199,15 @@ def new_visit_json(row: Any, values: dict[str, Any], target: str, code: str, has
     }
 
 
+@cache
+def _visit_by_id():  # the statement and its cache key made once, not per request
+    return _visit_select().where(Visit.id == bindparam("visit_id"))
+
+
 def stored_visit(session: Session, visit_id: uuid.UUID) -> Any | None:
     """The stored row of a visit id in the caller's scope (its ``Visit.body_sha256`` says what was
     sent), for ``stored_visit_json``; None when there is none."""
-    return session.execute(_visit_select().where(Visit.id == visit_id)).first()
+    return session.execute(_visit_by_id(), {"visit_id": visit_id}).first()
 
 
 def visit_json(session: Session, visit_id: uuid.UUID | str) -> dict[str, Any]:
@@ -210,7 +215,7 @@ def visit_json(session: Session, visit_id: uuid.UUID | str) -> dict[str, Any]:
         vid = uuid.UUID(str(visit_id))
     except ValueError as exc:
         raise NotFound(f"no visit {visit_id!r}") from exc
-    row = session.execute(_visit_select().where(Visit.id == vid)).first()
+    row = stored_visit(session, vid)
     if row is None:
         raise NotFound(f"no visit {visit_id!r}")
     return stored_visit_json(row)
