@@ -33,9 +33,9 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, exists, func, select, text
+from sqlalchemy import Float, Select, Table, bindparam, exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -252,11 +252,72 @@ def _target_statement(key: str) -> Select[Any]:
     return select(table.id, table.commune_id, *typed).where(table.code == bindparam("code"))
 
 
+@dataclass(frozen=True)
+class _Form:
+    """What a sync needs of a form version; the parsed definition is shared per content hash."""
+
+    form_id: str
+    version: str
+    target: str
+    target_types: list[str]
+    definition: dict[str, Any]
+
+
 @cache
-def _form_statement() -> Select[Any]:
-    return select(FormDefinition).where(
-        FormDefinition.form_id == bindparam("form_id"), FormDefinition.version == bindparam("version")
+def _form_statement() -> Any:
+    f = FormDefinition
+    return select(f.id, f.form_id, f.version, f.target, f.target_types, f.definition_sha256).where(
+        f.form_id == bindparam("form_id"), f.version == bindparam("version")
     )
+
+
+#: form definitions by their SHA-256: content never changes under its hash, so a process parses a
+#: definition (tens of kB of JSON) once instead of on every visit
+_DEFINITIONS: dict[str, dict[str, Any]] = {}
+_DEFINITION = text("SELECT definition FROM form_definitions WHERE id = :id")
+
+
+def _definition(session: Session, form_id: int, sha256: str) -> dict[str, Any]:
+    found = _DEFINITIONS.get(sha256)
+    if found is None:
+        found = session.scalar(_DEFINITION, {"id": form_id})
+        if len(_DEFINITIONS) < 256:
+            _DEFINITIONS[sha256] = found
+    return found
+
+
+@cache
+def _insert_statement() -> Any:
+    """The visit INSERT with bound parameters (its point from ``lon``/``lat``, NULL without), made
+    once: built from a values dict per visit, it was compiled and keyed anew each time."""
+    table = cast(Table, Visit.__table__)
+    columns = {c: bindparam(c, type_=table.c[c].type) for c in _INSERT_COLUMNS}
+    point = func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float))
+    return (
+        insert(table)
+        .values({**columns, "geom": func.ST_SetSRID(point, 4326)})
+        .on_conflict_do_nothing()
+        .returning(*NEW_VISIT_RETURNING)
+    )
+
+
+_INSERT_COLUMNS = (
+    "id",
+    "commune_id",
+    "visited_at",
+    "form_id",
+    "form_version",
+    "accuracy_m",
+    "answers",
+    "body_sha256",
+    "replaces_id",
+    "root_id",
+    "version",
+    "submitted_by",
+    "model_id",
+    "work_id",
+    "scheme_id",
+)
 
 
 def _store(
@@ -352,14 +413,13 @@ def _store(
         "model_id": target_id if key == "model" else None,
         "work_id": target_id if key == "work" else None,
         "scheme_id": target_id if key == "water_scheme" else None,
-        "geom": func.ST_SetSRID(func.ST_MakePoint(*point), 4326) if point else None,
+        "lon": point[0] if point else None,
+        "lat": point[1] if point else None,
     }
     ledger = key == "model" and target_type in LEDGER_MODEL_TYPES and form.form_id == LEDGER_FORM and replaces is None
     # only the ledger can refuse a visit after its row is written; a database error fails the request
     with session.begin_nested() if isolate and ledger else nullcontext():
-        inserted = session.execute(
-            insert(Visit).values(**values).on_conflict_do_nothing().returning(*NEW_VISIT_RETURNING)
-        ).first()
+        inserted = session.execute(_insert_statement(), values).first()
         if inserted is not None:
             if photo is not None:
                 session.add(VisitPhoto(visit_id=visit_id, content_type=photo[0], data=photo[1], bytes=len(photo[1])))
@@ -425,9 +485,9 @@ def _apply_to_ledger(
         ) from None
 
 
-def _form_for(session: Session, form_id: str, version: str, kind: str, target_type: str | None) -> FormDefinition:
-    form = session.scalar(_form_statement(), {"form_id": form_id, "version": version})
-    if form is None:
+def _form_for(session: Session, form_id: str, version: str, kind: str, target_type: str | None) -> _Form:
+    row = session.execute(_form_statement(), {"form_id": form_id, "version": version}).first()
+    if row is None:
         known = session.scalars(
             select(FormDefinition.version).where(FormDefinition.form_id == form_id).order_by(FormDefinition.id)
         ).all()
@@ -442,6 +502,13 @@ def _form_for(session: Session, form_id: str, version: str, kind: str, target_ty
                 loaded=", ".join(known),
             ),
         )
+    form = _Form(
+        row.form_id,
+        row.version,
+        row.target,
+        list(row.target_types),
+        _definition(session, row.id, row.definition_sha256),
+    )
     if form.target != kind or ("*" not in form.target_types and target_type not in form.target_types):
         made_for = f"{form.target} ({', '.join(form.target_types)})"
         raise InvalidVisit(
