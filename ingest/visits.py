@@ -548,10 +548,10 @@ def sync_batch(session: Session, who: Principal, bodies: Any) -> list[SyncOutcom
         except (InvalidVisit, VisitForbidden, VisitConflict) as exc:
             stored.append(exc)
     _count_at_once(session, memo)
-    found = visits_json(session, [r[1] for r in stored if isinstance(r, tuple) and ("created", str(r[1])) not in memo])
-    found.update(
-        {r[1]: memo["created", str(r[1])] for r in stored if isinstance(r, tuple) and ("created", str(r[1])) in memo}
-    )
+    ids = [r[1] for r in stored if isinstance(r, tuple)]
+    # the new visits' answers came with their INSERTs; the others are read back as the batch left them
+    found = {i: memo["created", str(i)] for i in ids if ("created", str(i)) in memo}
+    found.update(visits_json(session, [i for i in ids if i not in found]))
     return [
         SyncOutcome(r[0], found.get(r[1]) or visit_json(session, r[1])) if isinstance(r, tuple) else r for r in stored
     ]

@@ -18,7 +18,6 @@ import gettext
 import hashlib
 import hmac
 import json
-import re
 import smtplib
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -28,11 +27,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_decimal
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from jobs.progress import report
-from spatial import N_, Message
+from spatial import N_, Message, word_message
 from spatial.settings import Settings
 
 SIGNATURE_HEADER = "X-Sinhke-Signature"
@@ -83,8 +83,6 @@ _NEW_EVENT = text("""
 #: the web app's compiled catalogue (``make translations``): users have no language of their own,
 #: so a notification says it in Vietnamese, the interface's default, and then in English
 CATALOGUE = Path(__file__).resolve().parents[1] / "webapp" / "translations"
-#: an English decimal, perhaps with its unit ("0.5", "5.5 %")
-_DECIMAL = re.compile(r"^(-?\d+)\.(\d+)(\D*)$")
 
 
 @cache
@@ -98,31 +96,17 @@ def languages() -> tuple[str, ...]:
     return ("vi", "en") if isinstance(_catalogue("vi"), gettext.GNUTranslations) else ("en",)
 
 
-def _decimal(value: str, language: str) -> str:
-    """An English decimal ("1250.5") the language's way: Vietnamese groups with "." and writes ","."""
-    found = _DECIMAL.match(value)
-    if language != "vi" or not found:
-        return value
-    whole, fraction, unit = found.groups()
-    return f"{int(whole):,}".replace(",", ".") + "," + fraction + unit
-
-
 def worded(messages: Sequence[Mapping[str, Any]], language: str) -> str:
     """Stored messages (``spatial.Message.stored``) in ``language``, joined with "; "; a message the
     catalogue lacks, or whose translation does not take its values, as its English text."""
-    parts = []
-    for message in messages:
-        msgid, english = str(message.get("msgid") or ""), str(message.get("text") or "")
-        if not msgid:
-            parts.append(english)
-            continue
-        args = {k: _decimal(str(v), language) for k, v in (message.get("args") or {}).items()}
-        wording = _catalogue(language).gettext(msgid) if language != "en" else msgid
-        try:
-            parts.append(wording.format(**args) if args else wording)
-        except (KeyError, IndexError, ValueError):
-            parts.append(english or msgid)
-    return "; ".join(parts)
+    translate = _catalogue(language).gettext if language != "en" else str
+
+    def decimal(value: float, digits: int) -> str:  # English as written ("1250.5"), Vietnamese 1.250,5
+        if language == "en":
+            return f"{value:.{digits}f}"
+        return format_decimal(value, format="#,##0." + "0" * digits, locale=language)
+
+    return "; ".join(word_message(m, translate, decimal) for m in messages)
 
 
 def _stored(*messages: Message | str) -> list[Mapping[str, Any]]:

@@ -3,6 +3,10 @@
 This package imports none of ``ingest``, ``jobs`` or ``webapp``.
 """
 
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
 
 def N_(message: str) -> str:
     """Marks ``message`` for the translation catalogue (Babel's ``N_``); the web layer translates it
@@ -50,6 +54,30 @@ class Message(str):
         if self.texts:
             out["texts"] = self.texts
         return out
+
+
+#: an English decimal among a message's values, perhaps with its unit ("0.5", "7.5 %")
+_DECIMAL = re.compile(r"^(-?\d+)\.(\d+)(\D*)$")
+
+
+def word_message(
+    stored: Mapping[str, Any], translate: Callable[[str], str], decimal: Callable[[float, int], str]
+) -> str:
+    """A stored message (:meth:`Message.stored`) in a language: ``translate`` gives its msgid's
+    wording, ``decimal(value, digits)`` writes a decimal value the language's way (its unit kept).
+    Without a msgid, or when the wording does not take the values, its English text."""
+    english, msgid = str(stored.get("text") or ""), str(stored.get("msgid") or "")
+    if not msgid:
+        return english
+    values = {}
+    for key, value in (stored.get("args") or {}).items():
+        found = _DECIMAL.match(value) if isinstance(value, str) else None
+        values[key] = decimal(float(f"{found[1]}.{found[2]}"), len(found[2])) + found[3] if found else value
+    wording = translate(msgid)
+    try:
+        return wording.format(**values) if values else wording
+    except (KeyError, IndexError, ValueError):
+        return english or msgid
 
 
 def stored_text(text: str) -> str | dict[str, object]:

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import get_locale, gettext, lazy_gettext
 
-from spatial import Message
+from spatial import Message, word_message
 
 _ = lazy_gettext
 
@@ -170,10 +170,6 @@ def message_text(text: Any, args: dict[str, Any] | None = None) -> str:
         return english
 
 
-#: an English decimal, perhaps with its unit ("0.5", "5.5 %")
-_DECIMAL = re.compile(r"^(-?\d+\.(\d+))(\D*)$")
-
-
 def messages_text(messages: list[dict[str, Any]] | None, english: str | None = None) -> str:
     """Stored messages (a job's reasons, ``spatial.Message.stored``) in the reader's language, joined
     with "; ", their decimals written the locale's way (0,5 bar); ``english`` (the text stored beside
@@ -182,16 +178,7 @@ def messages_text(messages: list[dict[str, Any]] | None, english: str | None = N
 
     if not messages:
         return english or ""
-    worded = []
-    for message in messages:
-        args = {
-            k: number(float(d.group(1)), len(d.group(2))) + d.group(3)
-            if isinstance(v, str) and (d := _DECIMAL.match(v))
-            else v
-            for k, v in (message.get("args") or {}).items()
-        }
-        worded.append(message_text({**message, "args": args}))
-    return "; ".join(worded)
+    return "; ".join(word_message(m, gettext, number) for m in messages)
 
 
 def problem_reason(problem: dict[str, Any]) -> str:
