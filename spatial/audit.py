@@ -19,7 +19,7 @@ ACTIONS = ("insert", "update", "delete", "import")
 #: columns every edited table carries, stamped by triggers: not a change anyone made
 STAMPS = frozenset({"created_at", "updated_at", "created_by", "updated_by"})
 #: columns the database derives from others (a household's coordinates from its point): not a change either
-DERIVED = frozenset({"geom_lon", "geom_lat"})
+DERIVED = frozenset({"geom_lon", "geom_lat", "tile_key"})
 #: English texts kept beside their catalogue messages (migration 0030): an entry holding the messages
 #: shows those (a page words them in its reader's language), not the text again
 WORDED = {"status_reason": "status_reason_messages"}

@@ -34,6 +34,26 @@ def check_tile_grid(z: int, x: int, y: int, min_zoom: int, max_zoom: int) -> Non
         raise ParameterError("y", f"row {y} does not exist at zoom {z} (0–{last})")
 
 
+#: households carry the Morton code of the zoom-24 Web Mercator tile holding them (``tile_key``,
+#: migration 0031's ``sinhke_tile_key``): a tile of zoom z ≤ 24 is one range of those keys
+TILE_KEY_ZOOM = 24
+
+
+def _morton(x: int, y: int) -> int:
+    """x's bits on the even places, y's on the odd ones, as ``sinhke_tile_key`` interleaves them."""
+    key = 0
+    for bit in range(TILE_KEY_ZOOM):
+        key |= ((x >> bit) & 1) << (2 * bit) | ((y >> bit) & 1) << (2 * bit + 1)
+    return key
+
+
+def tile_key_range(z: int, x: int, y: int) -> tuple[int, int]:
+    """The ``tile_key`` values of the points inside tile (z, x, y), both ends included."""
+    shift = 2 * (TILE_KEY_ZOOM - z)
+    low = _morton(x, y) << shift
+    return low, low + (1 << shift) - 1
+
+
 #: a CRS as an EPSG code or anything pyproj reads ("EPSG:3405", WKT)
 CrsLike = int | str
 

@@ -15,6 +15,7 @@ from sqlalchemy import JSON, ColumnElement, Select, Text, cast, func, literal, s
 from sqlalchemy.orm import Session, aliased
 
 from spatial import NotFound, ParameterError
+from spatial.geometry import tile_key_range
 from spatial.models import (
     AdminUnit,
     FallbackRisk,
@@ -49,6 +50,8 @@ BOUNDARIES = ("current", "legacy")
 @dataclass(frozen=True)
 class LayerQuery:
     bbox: tuple[float, float, float, float] | None = None
+    #: a vector tile (z, x, y): households are then exactly those of its ``tile_key`` range
+    tile: tuple[int, int, int] | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
     level: str | None = None
@@ -195,12 +198,16 @@ def _households(q: LayerQuery) -> LayerSource:
 
 
 def _within_box(stmt: Select[Any], q: LayerQuery) -> Select[Any]:
-    """Households inside ``q.bbox`` by their generated coordinates: leakproof comparisons, so an
-    index range scan under row-level security (the caller still tests the geometry exactly)."""
+    """Households inside ``q.tile`` (exactly: the range of its ``tile_key``) or ``q.bbox`` (by the
+    generated coordinates; the caller still tests the geometry exactly): leakproof comparisons,
+    so an index range scan under row-level security."""
+    h = Household
+    if q.tile is not None:
+        low, high = tile_key_range(*q.tile)
+        return stmt.where(h.tile_key.between(low, high))
     if q.bbox is None:
         return stmt
     west, south, east, north = q.bbox
-    h = Household
     return stmt.where(h.geom_lon.between(west, east), h.geom_lat.between(south, north))
 
 

@@ -24,14 +24,17 @@ from sqlalchemy import (
     Float,
     Integer,
     Numeric,
+    Select,
     Text,
     and_,
     case,
     cast,
     func,
+    literal,
     null,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import insert
@@ -39,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from spatial import NotFound, ParameterError
 from spatial.db import without_jit
-from spatial.geometry import check_tile_grid
+from spatial.geometry import TILE_KEY_ZOOM, check_tile_grid
 from spatial.indicators import INDICATORS, available_years
 from spatial.layers import BOUNDARIES, LAYERS, LayerQuery, check_level_boundaries
 from spatial.models import AreaIncomeChange, AreaIndicator, Household, LayerVersion, TileCache
@@ -57,8 +60,10 @@ HOUSEHOLD_POINTS_MIN_ZOOM = 12
 #: 1,000,000-household demo a z12 tile of points reached 609 kB (about 75 bytes a household);
 #: 5,000 keeps a points tile near 375 kB, under the 500 kB a tile may weigh
 MAX_HOUSEHOLD_POINTS = 5000
-#: cells across a tile when households are aggregated (a 64 × 64 grid, 2.4 km cells at z8)
-CELLS_PER_TILE = 64
+#: cells across a tile when households are aggregated (a 64 × 64 grid, 2.4 km cells at z8): the
+#: tiles CELL_ZOOMS zooms further in
+CELL_ZOOMS = 6
+CELLS_PER_TILE = 2**CELL_ZOOMS
 #: below this zoom the points of the other point layers that share a cell are one feature with a
 #: ``point_count`` (about 540 symbols at z8 on the demo buried the choropleth); lines and areas stay
 POINTS_CLUSTERED_BELOW_ZOOM = 12
@@ -68,7 +73,8 @@ CLUSTER_CELLS_PER_TILE = 8
 LABELS_SUFFIX = "_labels"
 # Moved whenever what a tile holds changes in code (a layer, a property): the cache is keyed by it.
 # 2: districts carry label points (districts_labels). 3: dense household tiles counted in cells.
-TILE_FORMAT = 3
+# 4: households picked and counted by their tile key (a household on a tile's edge is in one tile).
+TILE_FORMAT = 4
 WEB_MERCATOR_WIDTH = 40075016.685578488
 
 
@@ -84,6 +90,8 @@ class TileLayer:
     level: str | None = None
     default_boundaries: str | None = None  # set: the layer takes ?boundaries= (and ?year= for indicators)
     clustered: bool = False  # points sharing a cell below POINTS_CLUSTERED_BELOW_ZOOM become one
+    #: its rows are households picked by their ``tile_key``: exactly a tile's, no ST_Intersects needed
+    keyed: bool = False
     labelled: bool = False  # the tile holds a second layer, {name}_labels, of label points
 
 
@@ -111,7 +119,7 @@ TILE_LAYERS: dict[str, TileLayer] = {
             labelled=True,
         ),
         TileLayer("villages", "Villages", "villages", ("villages", *_PLACED), clustered=True),
-        TileLayer("households", "Households", "households", ("households", "villages", *_PLACED)),
+        TileLayer("households", "Households", "households", ("households", "villages", *_PLACED), keyed=True),
         TileLayer(
             "livelihood_models",
             "Livelihood models",
@@ -139,6 +147,7 @@ TILE_LAYERS: dict[str, TileLayer] = {
             "fallback_risk",
             ("fallback_risk", "households", "villages", *_PLACED),
             clustered=True,
+            keyed=True,
         ),
     )
 }
@@ -226,12 +235,16 @@ def tile_bbox(z: int, x: int, y: int) -> tuple[float, float, float, float]:
 
 
 def layer_relation(
-    spec: TileLayer, boundaries: str | None, year: int | None, bbox: tuple[float, float, float, float] | None = None
+    spec: TileLayer,
+    boundaries: str | None,
+    year: int | None,
+    bbox: tuple[float, float, float, float] | None = None,
+    tile: tuple[int, int, int] | None = None,
 ) -> Any:
-    """The tile layer as a subquery: ``id``, its properties, ``geom`` (EPSG:4326); with ``bbox``,
-    the layer may leave out rows outside it early (households do, by index)."""
+    """The tile layer as a subquery: ``id``, its properties, ``geom`` (EPSG:4326); with ``bbox`` or
+    ``tile``, the layer may leave out rows outside it early (households keep exactly the tile's)."""
     layer = LAYERS[spec.layer]
-    rel = layer.relation(LayerQuery(level=spec.level, boundaries=boundaries, bbox=bbox))
+    rel = layer.relation(LayerQuery(level=spec.level, boundaries=boundaries, bbox=bbox, tile=tile))
     if spec.default_boundaries is None:
         return rel
     # the indicators the map shows, from the area_indicators and income_change jobs' results
@@ -279,11 +292,13 @@ def tile_fields(spec: TileLayer, z: int | None = None) -> dict[str, str]:
 def render_tile(session: Session, req: TileRequest) -> bytes:
     """The tile as PostGIS encodes it: features intersecting the tile, clipped, in tile coordinates."""
     spec = TILE_LAYERS[req.layer]
-    rel = layer_relation(spec, req.boundaries, req.year, tile_bbox(req.z, req.x, req.y))
+    tile_xyz = (req.z, req.x, req.y)
+    rel = layer_relation(spec, req.boundaries, req.year, tile_bbox(*tile_xyz), tile=tile_xyz)
     envelope = func.ST_TileEnvelope(req.z, req.x, req.y)
-    inside = func.ST_Intersects(rel.c.geom, func.ST_Transform(envelope, 4326))
     if spec.name == "households" and (req.z < HOUSEHOLD_POINTS_MIN_ZOOM or _too_many_points(session, req)):
-        return _household_cells(session, rel, req, envelope, inside)
+        return _household_cells(session, req, envelope)
+    # a keyed layer's rows are exactly the tile's (its tile_key range); the others are tested here
+    inside = true() if spec.keyed else func.ST_Intersects(rel.c.geom, func.ST_Transform(envelope, 4326))
     if spec.clustered and req.z < POINTS_CLUSTERED_BELOW_ZOOM:
         return _clustered_points(session, spec, rel, req, envelope, inside)
     mvt_geom = func.ST_AsMVTGeom(func.ST_Transform(rel.c.geom, 3857), envelope, EXTENT, BUFFER, True)
@@ -356,33 +371,35 @@ def _clustered_points(
 
 def _too_many_points(session: Session, req: TileRequest) -> bool:
     """Whether the tile would hold more than MAX_HOUSEHOLD_POINTS households: the ones the caller
-    may see in the tile's box, counted up to one more from the coordinates' index (the box is the
-    tile's extent, so no geometry is read)."""
-    west, south, east, north = tile_bbox(req.z, req.x, req.y)
-    h = Household
-    capped = (
-        select(h.id)
-        .where(h.deleted_at.is_(None), h.geom_lon.between(west, east), h.geom_lat.between(south, north))
-        .limit(MAX_HOUSEHOLD_POINTS + 1)
-        .subquery()
-    )
+    may see in the tile, counted up to one more from the ``tile_key`` index (no geometry is read)."""
+    capped = _household_rows(req).limit(MAX_HOUSEHOLD_POINTS + 1).subquery()
     return int(session.scalar(select(func.count()).select_from(capped)) or 0) > MAX_HOUSEHOLD_POINTS
 
 
-def _household_cells(session: Session, rel: Any, req: TileRequest, envelope: Any, inside: Any) -> bytes:
-    """Households counted in a CELLS_PER_TILE grid: no codes, names or single points below the zoom."""
-    size = WEB_MERCATOR_WIDTH / 2**req.z / CELLS_PER_TILE
-    point = func.ST_Transform(rel.c.geom, 3857)
-    col = func.floor(func.ST_X(point) / size).label("col")
-    row = func.floor(func.ST_Y(point) / size).label("row")
+def _household_rows(req: TileRequest) -> Select[Any]:
+    """The households layer's rows in the tile (its filters, the tile's key range), id only."""
+    return LAYERS["households"].source(LayerQuery(tile=(req.z, req.x, req.y))).base
+
+
+def _household_cells(session: Session, req: TileRequest, envelope: Any) -> bytes:
+    """Households counted in a CELLS_PER_TILE grid: no codes, names or single points below the zoom.
+    The grid's cells are the tiles CELL_ZOOMS zooms further in, so a household's cell is its
+    ``tile_key`` shifted right: counted without projecting a single point."""
+    zoom = min(req.z + CELL_ZOOMS, TILE_KEY_ZOOM)
+    cell = Household.tile_key.op(">>")(literal(2 * (TILE_KEY_ZOOM - zoom), Integer)).label("cell")
     counted = (
-        select(col, row, func.count().label("households"), func.sum(rel.c.members).label("members"))
-        .where(inside)
-        .group_by(col, row)
+        _household_rows(req)
+        .with_only_columns(cell, func.count().label("households"), func.sum(Household.members).label("members"))
+        .group_by(cell)
         .subquery("cells")
     )
+    size = WEB_MERCATOR_WIDTH / 2**zoom
+    half = WEB_MERCATOR_WIDTH / 2
     centre = func.ST_SetSRID(
-        func.ST_MakePoint((counted.c.col + 0.5) * size, (counted.c.row + 0.5) * size),
+        func.ST_MakePoint(
+            (func.sinhke_tile_key_x(counted.c.cell) + 0.5) * size - half,
+            half - (func.sinhke_tile_key_y(counted.c.cell) + 0.5) * size,
+        ),
         3857,
     )
     rows = select(

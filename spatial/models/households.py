@@ -52,6 +52,7 @@ class Household(Base, Edited):
         UniqueConstraint("code", name="uq_households_code"),
         Index("ix_households_geom", "geom", postgresql_using="gist"),
         Index("ix_households_lon_lat", "geom_lon", "geom_lat"),
+        Index("ix_households_tile_key", "tile_key"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(30), nullable=False)
@@ -60,6 +61,11 @@ class Household(Base, Edited):
     #: row-level security (migration 0025), which PostGIS's operators cannot
     geom_lon: Mapped[float | None] = mapped_column(Double, Computed("ST_X(geom)", persisted=True))
     geom_lat: Mapped[float | None] = mapped_column(Double, Computed("ST_Y(geom)", persisted=True))
+    #: the Morton code of the zoom-24 Web Mercator tile holding the point (migration 0031): a
+    #: vector tile's households are one index range of it (spatial.geometry.tile_key_range)
+    tile_key: Mapped[int | None] = mapped_column(
+        BigInteger, Computed("sinhke_tile_key(ST_X(geom), ST_Y(geom))", persisted=True)
+    )
     #: the commune valid at the household's registration date
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), nullable=False, index=True)
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)

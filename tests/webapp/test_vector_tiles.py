@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 
 from spatial.accounts import apply_scope, get_user, principal
 from spatial.db import transaction
+from spatial.geometry import tile_key_range
 from spatial.vector_tiles import (
     HOUSEHOLD_POINTS_MIN_ZOOM,
     POINTS_CLUSTERED_BELOW_ZOOM,
@@ -300,3 +301,87 @@ def test_household_tiles_use_an_index_under_row_level_security(accounts, db, dem
     plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
     assert "ix_households_lon_lat" in plan, plan
     assert db.scalar(text("SELECT current_user")) == "sinhke_app"  # under the policy, as a request is
+
+
+def test_a_household_tile_is_one_range_of_tile_keys_under_row_level_security(accounts, db, demo_settings):
+    """The tile's households come from one index range of ``tile_key`` (migration 0031), leakproof
+    under the policy, and are the ones ST_Intersects finds in the tile (as the owner, no policy)."""
+    lon, lat = first_feature(demo_settings, "households")
+    t = TMS.tile(lon, lat, 14)
+    expected = intersecting(demo_settings, "households", 14, t.x, t.y)
+    apply_scope(db, principal(get_user(db, accounts.name("admin"))))
+    rel = layer_relation(TILE_LAYERS["households"], None, None, tile_bbox(14, t.x, t.y), tile=(14, t.x, t.y))
+    stmt = select(rel.c.id)
+    compiled = stmt.compile(dialect=db.get_bind().dialect)
+    plan = "\n".join(r[0] for r in db.connection().exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
+    assert "ix_households_tile_key" in plan, plan
+    assert set(db.scalars(stmt)) == expected and expected
+
+
+def test_tile_keys_are_the_zoom_24_tiles_morton_codes(db):
+    """``sinhke_tile_key`` against morecantile's tiles, and its column and row read back: a point's
+    key lies in the key range of the tile that holds it, at every zoom, and of no other tile there."""
+    points = [(106.76, 21.85), (105.0001, 20.9999), (107.5, 22.75), (-179.99, -85.0), (179.99, 85.0), (0.0, 0.0)]
+    for lon, lat in points:
+        key = db.scalar(text("SELECT sinhke_tile_key(:lon, :lat)"), {"lon": lon, "lat": lat})
+        deep = TMS.tile(lon, lat, 24)
+        assert db.execute(text("SELECT sinhke_tile_key_x(:k), sinhke_tile_key_y(:k)"), {"k": key}).one() == (
+            deep.x,
+            deep.y,
+        )
+        for z in (0, 5, 8, 12, 14, 22):
+            t = TMS.tile(lon, lat, z)
+            low, high = tile_key_range(z, t.x, t.y)
+            assert low <= key <= high, (lon, lat, z)
+            if t.x + 1 < 2**z:
+                assert not tile_key_range(z, t.x + 1, t.y)[0] <= key <= tile_key_range(z, t.x + 1, t.y)[1]
+    assert db.scalar(text("SELECT sinhke_tile_key(NULL, 21.0)")) is None
+    # beyond Web Mercator's latitudes a point keeps to the edge row: north row 0, south the last
+    edges = "SELECT sinhke_tile_key_y(sinhke_tile_key(10, 89.9)), sinhke_tile_key_y(sinhke_tile_key(10, -89.9))"
+    assert db.execute(text(edges)).one() == (0, 2**24 - 1)
+
+
+def test_household_cells_are_the_grid_postgis_projects(client, demo_settings):
+    """Each cell of a z8 household tile holds the households that ``ST_Transform`` puts in that
+    64 × 64 grid cell (the tile is counted from tile keys, with no projection per household)."""
+    z = 8
+    t = TMS.tile(*LANG_SON_CITY, z)
+    size = 40075016.685578488 / 2**z / 64
+    with transaction(demo_settings) as s:
+        rows = s.execute(
+            text("""
+            SELECT floor(ST_X(p) / :s) AS col, floor(ST_Y(p) / :s) AS row, count(*) FROM (
+              SELECT ST_Transform(geom, 3857) AS p FROM households WHERE deleted_at IS NULL AND geom IS NOT NULL
+                AND ST_Intersects(geom, ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326))) h GROUP BY 1, 2"""),
+            {"s": size, "z": z, "x": t.x, "y": t.y},
+        ).all()
+        # each grid cell's centre, in the tile's own coordinates as ST_AsMVTGeom writes them
+        expected = {}
+        for col, row, count in rows:
+            x, y = s.execute(
+                text("""SELECT ST_X(g), ST_Y(g) FROM ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(:cx, :cy), 3857),
+                        ST_TileEnvelope(:z, :x, :y), 4096, 64, true) g"""),
+                {"cx": (col + 0.5) * size, "cy": (row + 0.5) * size, "z": z, "x": t.x, "y": t.y},
+            ).one()
+            expected[(int(x), 4096 - int(y))] = count  # the decoder puts y up
+    cells = decode(client.get(f"/tiles/households/{z}/{t.x}/{t.y}.pbf").data)["households"]["features"]
+    got = {tuple(c["geometry"]["coordinates"]): c["properties"]["households"] for c in cells}
+    assert got == expected and len(expected) > 3
+
+
+def test_scoped_reads_give_the_same_rows_in_a_parallel_worker(accounts, db, demo_settings):
+    """The scope functions are parallel safe (migration 0031): a worker sees the caller's scope
+    (the transaction's settings reach it), so a plan run in a worker keeps exactly the caller's rows."""
+    apply_scope(db, principal(get_user(db, accounts.name("planner"))))
+    count = "SELECT count(*), sum(id) FROM households WHERE deleted_at IS NULL"
+    alone = db.execute(text(count)).one()
+    setting = db.scalar(
+        text("SELECT name FROM pg_settings WHERE name IN ('debug_parallel_query', 'force_parallel_mode')")
+    )
+    db.execute(text("SELECT set_config(:n, 'on', true)"), {"n": setting})
+    plan = "\n".join(db.scalars(text(f"EXPLAIN {count}")))
+    assert "Gather" in plan, plan
+    assert db.execute(text(count)).one() == alone
+    with transaction(demo_settings) as s:  # the table owner: every household
+        everyone = s.scalar(text("SELECT count(*) FROM households WHERE deleted_at IS NULL"))
+    assert 0 < alone[0] < everyone  # the planner's communes only
