@@ -24,6 +24,12 @@ The scope helpers the policies call were ``PARALLEL UNSAFE`` by default, so no s
 parallel (a z8 household tile: 0.9 s alone against 0.6 s with two workers). They only read tables
 and the transaction's settings, which PostgreSQL hands to its parallel workers; they are marked
 ``PARALLEL SAFE``.
+
+The policies that were ``sinhke_unit_visible(unit)`` alone now say ``sinhke_scope_all() OR
+sinhke_unit_visible(unit)``: the same rows (the function begins with that test), but the first term
+is inlined, so a caller who sees everything pays no function call per row. A household tile names
+each household's commune and village, and those two lookups per household under the policies took
+23 ms of a 2,732-household tile against 9 ms as the table owner.
 """
 
 from alembic import op
@@ -99,6 +105,30 @@ PARALLEL_SAFE = (
 )
 
 
+#: (table, policy, the unit column its policy checks): the policies that were sinhke_unit_visible alone
+UNIT_POLICIES = (
+    ("admin_crosswalk", "admin_crosswalk_scope", "new_unit_id"),
+    ("admin_units", "admin_units_scope", "id"),
+    ("allocations", "allocations_scope", "unit_id"),
+    ("area_exposure", "area_exposure_scope", "unit_id"),
+    ("area_income_change", "area_income_change_scope", "unit_id"),
+    ("area_indicators", "area_indicators_scope", "unit_id"),
+    ("disbursement_progress", "disbursement_progress_scope", "unit_id"),
+    ("model_evaluations", "model_evaluations_scope", "unit_id"),
+    ("notification_events", "notification_events_scope", "commune_id"),
+    ("sensor_rain_alerts", "sensor_rain_alerts_scope", "commune_id"),
+    ("target_progress", "target_progress_scope", "unit_id"),
+    ("targets", "targets_scope", "unit_id"),
+    ("villages", "villages_scope", "commune_id"),
+)
+
+
+def _unit_policies(check: str) -> None:
+    for table, policy, column in UNIT_POLICIES:
+        condition = check.format(column=column)
+        op.execute(f"ALTER POLICY {policy} ON {table} USING ({condition}) WITH CHECK ({condition})")
+
+
 def upgrade() -> None:
     op.execute(TILE_KEY)
     op.execute(TILE_KEY_PARTS)
@@ -109,9 +139,11 @@ def upgrade() -> None:
     op.execute("CREATE INDEX ix_households_tile_key ON households (tile_key)")
     for signature in PARALLEL_SAFE:
         op.execute(f"ALTER FUNCTION {signature} PARALLEL SAFE")
+    _unit_policies("sinhke_scope_all() OR sinhke_unit_visible({column})")
 
 
 def downgrade() -> None:
+    _unit_policies("sinhke_unit_visible({column})")
     for signature in PARALLEL_SAFE:
         op.execute(f"ALTER FUNCTION {signature} PARALLEL UNSAFE")
     op.execute("DROP INDEX ix_households_tile_key")
