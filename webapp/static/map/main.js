@@ -141,9 +141,16 @@ function loadedCodes(level) {
     .map((feature) => String(feature.id));
 }
 
-/** Areas of newly loaded tiles get the shown indicator's state. */
+/** Areas of newly loaded tiles get the shown indicator's state; says whether any was new. */
 function stateForNewTiles() {
-  for (const code of loadedCodes(shownLevel)) if (!statedCodes[shownLevel].has(code)) setAreaState(shownLevel, code);
+  let stated = false;
+  for (const code of loadedCodes(shownLevel)) {
+    if (!statedCodes[shownLevel].has(code)) {
+      setAreaState(shownLevel, code);
+      stated = true;
+    }
+  }
+  return stated;
 }
 
 /**
@@ -319,8 +326,9 @@ async function refresh() {
     }
     const failures = await programmeLayers;
     await whenRendered();
-    stateForNewTiles();
-    await whenRendered();
+    // areas the first frame drew without a row get their (empty) state, and are drawn again; when
+    // every drawn area had a row already, the frame on screen is the final one
+    if (stateForNewTiles()) await whenRendered();
     if (run !== generation) return;
     if (failures.length) reportFailures(failures);
     else setStatus('');
