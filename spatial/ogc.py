@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from spatial import N_, NotFound, ParameterError
 from spatial.cql2 import compile_filter, kind_of
-from spatial.db import without_jit
+from spatial.db import without_jit, without_parallel_workers
 from spatial.layers import DEFAULT_LIMIT, LAYERS, MAX_LIMIT, LayerQuery, int_parameter
 from spatial.models import LayerVersion
 
@@ -372,6 +372,10 @@ def _ordered(cols: list[Any], sortby: Any) -> list[Any]:
     return [col.desc() if desc else col.asc() for col, (_name, desc) in zip(cols, sortby, strict=True)]
 
 
+#: a page from this offset on skips its rows in one process (``without_parallel_workers``)
+SERIAL_FROM_OFFSET = 10_000
+
+
 def items(session: Session, c: Collection, q: ItemsQuery) -> ItemsPage:
     """One page of a collection: the count of all that match and the page's features, in one query."""
     without_jit(session)
@@ -385,6 +389,8 @@ def items(session: Session, c: Collection, q: ItemsQuery) -> ItemsPage:
     matched = (
         literal(known) if known is not None else select(func.count()).select_from(rel).where(*conds).scalar_subquery()
     )
+    if known is not None and q.after is None and q.offset >= SERIAL_FROM_OFFSET:
+        without_parallel_workers(session)  # counted already: the statement only skips to its page
     # the page's ids first, features only for them: building a feature for every row up to the
     # offset made reading a collection page by page quadratic. The page carries its sort keys so
     # its features are aggregated in the same order (a row_number() over every row up to the
