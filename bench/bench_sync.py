@@ -129,9 +129,11 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
 class DroppingProxy:
     """An HTTP/1.1 proxy on 127.0.0.1 that loses a share of the responses after the server answered.
 
-    Each request is sent to the upstream server on a connection of its own
-    (``Connection: close``) and the whole response is read before anything is decided, so
-    the server has finished (committed) the request. Then the response is either returned
+    Each phone connection has one keep-alive connection to the upstream server (as a reverse
+    proxy keeps its upstream connections; one connection per request cost both the proxy and
+    gunicorn a TCP set-up and tear-down per request), and the whole response is read before
+    anything is decided, so the server has finished (committed) the request. Then the response
+    is either returned
     on the phone's keep-alive connection or, for a pseudo-random ``drop_rate`` of
     responses, the phone's connection is closed without a byte. The choice depends only on
     the seed, the request body and how many times that same body was seen, so a run drops
@@ -214,6 +216,7 @@ class DroppingProxy:
     def _serve_connection(self, sock: socket.socket) -> None:
         sock.settimeout(self.idle_timeout)
         reader = sock.makefile("rb")
+        upstream = _Upstream(self.upstream)
         try:
             while True:
                 head = _read_head(reader)
@@ -233,7 +236,7 @@ class DroppingProxy:
                 )
                 with self._lock:
                     self.requests += 1
-                response = self._forward(request_line, headers, body, keep_alive)
+                response = self._forward(upstream, request_line, headers, body, keep_alive)
                 if self.should_drop(body):
                     with self._lock:
                         self.dropped += 1
@@ -249,8 +252,11 @@ class DroppingProxy:
                 self.client_errors += 1
         finally:
             reader.close()
+            upstream.close()
 
-    def _forward(self, request_line: bytes, headers: list[tuple[str, bytes]], body: bytes, keep_alive: bool) -> bytes:
+    def _forward(
+        self, upstream: _Upstream, request_line: bytes, headers: list[tuple[str, bytes]], body: bytes, keep_alive: bool
+    ) -> bytes:
         """The upstream's whole response, re-framed for the phone's connection."""
         out = [request_line]
         out += [
@@ -258,28 +264,70 @@ class DroppingProxy:
             for name, value in headers
             if name not in HOP_BY_HOP and name != "content-length"
         ]
-        out += [f"Content-Length: {len(body)}".encode(), b"Connection: close", b"", b""]
+        out += [f"Content-Length: {len(body)}".encode(), b"Connection: keep-alive", b"", b""]
         try:
-            with socket.create_connection(self.upstream, timeout=120) as up:
-                up.sendall(b"\r\n".join(out) + body)
-                chunks = []
-                while chunk := up.recv(65536):
-                    chunks.append(chunk)
-        except OSError:
+            lines, content, framed = upstream.exchange(b"\r\n".join(out) + body)
+        except (OSError, ValueError):
             with self._lock:
                 self.upstream_errors += 1
             return b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        raw = b"".join(chunks)
-        head, sep, content = raw.partition(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        status = int(lines[0].split(b" ", 2)[1]) if sep and len(lines[0].split(b" ")) > 1 else 502
+        status = int(lines[0].split(b" ", 2)[1]) if len(lines[0].split(b" ")) > 1 else 502
         with self._lock:
             self.upstream_status[status] += 1
         kept = _headers(lines[1:])
-        framed = dict(kept).get("content-length") == str(len(content)).encode()
         reply = [lines[0]] + [f"{name}: ".encode() + value for name, value in kept if name not in HOP_BY_HOP]
         reply.append(b"Connection: keep-alive" if keep_alive and framed else b"Connection: close")
         return b"\r\n".join(reply) + b"\r\n\r\n" + content
+
+
+class _Upstream:
+    """The proxy's keep-alive connection to the server for one phone connection."""
+
+    def __init__(self, address: tuple[str, int]):
+        self.address = address
+        self.sock: socket.socket | None = None
+        self.reader: Any = None
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = self.reader = None
+
+    def exchange(self, message: bytes) -> tuple[list[bytes], bytes, bool]:
+        """Send one request; its response's start and header lines, body, and whether a length framed
+        it. A connection the server closed while idle (no byte of an answer) is opened again once:
+        the request did not reach the server; a visit is idempotent anyway."""
+        for attempt in (1, 2):
+            reused = self.sock is not None
+            if self.sock is None:
+                self.sock = socket.create_connection(self.address, timeout=120)
+                self.reader = self.sock.makefile("rb")
+            try:
+                self.sock.sendall(message)
+                head = _read_head(self.reader)
+            except OSError:
+                head = None
+            if head is None:
+                self.close()
+                if reused and attempt == 1:
+                    continue
+                raise ConnectionError("the server closed the connection without an answer")
+            fields = dict(_headers(head[1:]))
+            length = fields.get("content-length")
+            status = head[0].split(b" ", 2)[1] if len(head[0].split(b" ")) > 1 else b""
+            if status in (b"204", b"304") or status.startswith(b"1"):
+                length = b"0"  # no body, whatever the headers say
+            if length is not None:
+                content = self.reader.read(int(length))
+                framed = len(content) == int(length)
+            else:  # read to the end: the server closes
+                content, framed = self.reader.read(), False
+            if not framed or fields.get("connection", b"").lower() == b"close":
+                self.close()
+            return head, content, framed
+        raise ConnectionError("unreachable")
 
 
 # ----------------------------------------------------------------------------- the phones
