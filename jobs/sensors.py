@@ -321,13 +321,15 @@ RAIN_BANDS: tuple[tuple[int, float, bool, float | None], ...] = (
 #: the landslide raster's classes 0–5 (NASA global susceptibility) as the decision's zone susceptibility
 SUSCEPTIBILITY_ZONES = ("low", "low", "low", "medium", "high", "very_high")
 #: the risk matrix: rain band x zone susceptibility -> risk level (1 low, 2 medium, 3 large: the
-#: decision's colours). Art. 46 also weighs the days of rain before and the province's region
-#: (Appendix XII puts Lạng Sơn in region 2); this table is for region 2 with rain the days before.
-#: Its level-1 cells follow Art. 46 for region 2 (100–200 mm in a medium zone, 200–400 mm in a low
-#: zone); the others are G: to be checked by the province before the levels are published.
+#: decision's colours; 0 no level). Art. 46 also weighs the days of rain before and the province's
+#: region (Appendix XII puts Lạng Sơn in region 2); this table is for region 2 with rain the days
+#: before. Art. 46 cl. 1 (level 1) names, for region 2, 100–200 mm in a medium zone and 200–400 mm
+#: in a low zone, and no band-1 case in a low zone (region 1's clause names low zones, region 2's
+#: does not): band 1 in a low zone is no level. The other cells (levels 2 and 3, clauses 2 and 3,
+#: whose text was not at hand) are G: to be checked by the province before the levels are published.
 #: README "Rainfall risk matrix" prints it.
 RISK_MATRIX: dict[int, dict[str, int]] = {
-    1: {"low": 1, "medium": 1, "high": 2, "very_high": 2},
+    1: {"low": 0, "medium": 1, "high": 2, "very_high": 2},
     2: {"low": 1, "medium": 2, "high": 2, "very_high": 3},
     3: {"low": 2, "medium": 3, "high": 3, "very_high": 3},
 }

@@ -214,7 +214,8 @@ def test_several_gauges_near_a_commune_are_weighted_by_inverse_distance():
     assert jobs.idw([(100.0, 1000.0), (400.0, 2000.0)]) == pytest.approx((100 / 1 + 400 / 4) / (1 + 1 / 4))
     assert jobs.idw([(100.0, 0.0), (400.0, 2000.0)]) == 100.0
     assert jobs.idw([(100.0, 0.0), (300.0, 0.5), (400.0, 2000.0)]) == 200.0
-    assert [jobs.risk_level(1, s) for s in (None, 1, 3, 4, 5)] == [1, 1, 1, 2, 2]
+    # Art. 46 cl. 1, region 2: 100–200 mm is level 1 in a medium zone and no level in a low one
+    assert [jobs.risk_level(1, s) for s in (None, 1, 3, 4, 5)] == [1, 0, 1, 2, 2]
     assert jobs.risk_level(0, 5) == 0 and jobs.risk_level(3, 5) == 3
 
 
@@ -328,5 +329,6 @@ def test_the_risk_matrix_is_whole_and_grows_with_rain_and_susceptibility():
         assert [row[z] for z in zones] == sorted(row[z] for z in zones), band  # never lower on worse slopes
         if band > 1:
             assert all(row[z] >= jobs.RISK_MATRIX[band - 1][z] for z in zones), band  # nor with more rain
-    # classes 0-2 of the raster are the low zone, 3-5 medium, high, very high
+    # classes 0-2 of the raster are the low zone, 3-5 medium, high, very high; Art. 46 cl. 1, region
+    # 2: 200–400 mm in a low zone is level 1
     assert [jobs.risk_level(2, c) for c in range(6)] == [1, 1, 1, 2, 2, 3]
