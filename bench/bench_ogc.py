@@ -5,10 +5,13 @@ In database ``sinhke_bench_ogc`` (a demo of ``--households`` is built there when
 - an items page of 1,000 households through the app (Flask's test client: routing, auth, RLS,
   the query, the response) beside the bare SQL that builds the same page (table owner, no RLS);
 - vector tiles at z8/10/12/14 over a sweep of the tiles covering the households, made by the
-  app (cache miss) beside a bare ``ST_AsMVT`` of the same rows; a cache hit through the domain
+  app (cache miss) beside a bare ``ST_AsMVT`` of the same rows, each side rendering each tile once
+  untimed first (so neither pays the other's cold buffers); a cache hit through the domain
   function and through HTTP;
-- GDAL's ``ogr2ogr`` reading the whole households collection with its default options from a
-  live server beside one bare SQL GeoJSON of the table.
+- /map's first view in headless Chromium after one untimed view;
+- GDAL reading the whole households collection from ``sinhke serve`` beside one bare SQL GeoJSON
+  of the table: Debian's ``ogr2ogr`` (its default 10 a page only up to 100,000 households, and
+  ``PAGE_SIZE=1000``) and the GDAL in pyogrio's wheel with its default options.
 
     .venv/bin/python bench/bench_ogc.py [--households 20000] [--repeat 20] [--tiles 40]
 """
