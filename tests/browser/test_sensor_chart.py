@@ -73,13 +73,16 @@ def test_the_chart_draws_and_zooms(browser: Browser, live_server: str, accounts,
         full = page.get_attribute(f"{chart} path.line", "d")
         with page.expect_response(lambda r: "/readings?" in r.url):
             page.click(f"{chart} [data-zoom=in]")
-        page.wait_for_function(f"document.querySelector('{chart}').dataset.points !== '960'")
+        # a function, not an expression: Playwright compiles an expression in the page when it has to
+        # poll, and the page's Content-Security-Policy forbids that (a flaky failure when the chart
+        # had not redrawn by the first check)
+        page.wait_for_function(f"() => document.querySelector('{chart}').dataset.points !== '960'")
         half = int(page.get_attribute(chart, "data-points") or 0)
         assert 0 < half < 960 and page.get_attribute(f"{chart} path.line", "d") != full
         with page.expect_response(lambda r: "/readings?" in r.url):
             page.hover(f"{chart} svg")
             page.mouse.wheel(0, -200)
-        page.wait_for_function(f"Number(document.querySelector('{chart}').dataset.points) < {half}")
+        page.wait_for_function(f"() => Number(document.querySelector('{chart}').dataset.points) < {half}")
         csv = page.get_attribute(f"{chart} .chart-csv", "href") or ""
         assert "from=" in csv and "to=" in csv
         page.goto(f"{live_server}/sensors/alerts")
