@@ -47,7 +47,7 @@ down_revision = "0030"
 branch_labels = None
 depends_on = None
 
-#: (mask, shift) steps that spread the 24 bits of a tile column or row over the even bits of 48
+#: (shift, mask) steps that spread the 24 bits of a tile column or row over the even bits of 48
 _SPREAD = (
     (16, 0x0000FFFF0000FFFF),
     (8, 0x00FF00FF00FF00FF),
