@@ -12,7 +12,6 @@ in the same transaction as the edit.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -223,28 +222,13 @@ def _tile_params(session: Session, spec: TileLayer, args: dict[str, str]) -> tup
     return boundaries, year
 
 
-def tile_bbox(z: int, x: int, y: int) -> tuple[float, float, float, float]:
-    """A tile's (west, south, east, north) in degrees, widened by a hair against rounding: the
-    box a layer may use to pick its rows by index before the exact ``ST_Intersects``."""
-    n = 2**z
-    west, east = x / n * 360.0 - 180.0, (x + 1) / n * 360.0 - 180.0
-    north = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / n))))
-    south = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + 1) / n))))
-    eps = 1e-9
-    return west - eps, south - eps, east + eps, north + eps
-
-
 def layer_relation(
-    spec: TileLayer,
-    boundaries: str | None,
-    year: int | None,
-    bbox: tuple[float, float, float, float] | None = None,
-    tile: tuple[int, int, int] | None = None,
+    spec: TileLayer, boundaries: str | None, year: int | None, tile: tuple[int, int, int] | None = None
 ) -> Any:
-    """The tile layer as a subquery: ``id``, its properties, ``geom`` (EPSG:4326); with ``bbox`` or
-    ``tile``, the layer may leave out rows outside it early (households keep exactly the tile's)."""
+    """The tile layer as a subquery: ``id``, its properties, ``geom`` (EPSG:4326); with ``tile``
+    (z, x, y), a keyed layer holds exactly the tile's rows (households by their ``tile_key``)."""
     layer = LAYERS[spec.layer]
-    rel = layer.relation(LayerQuery(level=spec.level, boundaries=boundaries, bbox=bbox, tile=tile))
+    rel = layer.relation(LayerQuery(level=spec.level, boundaries=boundaries, tile=tile))
     if spec.default_boundaries is None:
         return rel
     # the indicators the map shows, from the area_indicators and income_change jobs' results
@@ -292,8 +276,7 @@ def tile_fields(spec: TileLayer, z: int | None = None) -> dict[str, str]:
 def render_tile(session: Session, req: TileRequest) -> bytes:
     """The tile as PostGIS encodes it: features intersecting the tile, clipped, in tile coordinates."""
     spec = TILE_LAYERS[req.layer]
-    tile_xyz = (req.z, req.x, req.y)
-    rel = layer_relation(spec, req.boundaries, req.year, tile_bbox(*tile_xyz), tile=tile_xyz)
+    rel = layer_relation(spec, req.boundaries, req.year, tile=(req.z, req.x, req.y))
     envelope = func.ST_TileEnvelope(req.z, req.x, req.y)
     if spec.name == "households" and (req.z < HOUSEHOLD_POINTS_MIN_ZOOM or _too_many_points(session, req)):
         return _household_cells(session, req, envelope)
