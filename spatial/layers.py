@@ -79,6 +79,8 @@ class Layer:
     geometry_type: str = "Point"
     #: property names of the interval a feature is valid in (start, end or None), for ``datetime``
     temporal: tuple[str, str | None] | None = None
+    #: given ``LayerQuery.tile``, the source keeps exactly the tile's rows (households by ``tile_key``)
+    tile_exact: bool = False
 
     def build(self, q: LayerQuery) -> tuple[Select[Any], Any, Any]:
         """(select of id + properties as one JSON object, id column, geometry column)."""
@@ -267,12 +269,13 @@ LAYERS: dict[str, Layer] = {
             temporal=("start_date", "completion_date"),
         ),
         Layer("water_schemes", "Water schemes", _water_schemes, WaterScheme.code),
-        Layer("households", "Households", _households, Household.code),
+        Layer("households", "Households", _households, Household.code, tile_exact=True),
         Layer(
             "fallback_risk",
             "Households at risk of falling back into poverty",
             _fallback_risk,
             Household.code,
+            tile_exact=True,
         ),
         Layer("villages", "Villages", _villages, Village.code),
     )

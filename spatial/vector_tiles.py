@@ -89,8 +89,6 @@ class TileLayer:
     level: str | None = None
     default_boundaries: str | None = None  # set: the layer takes ?boundaries= (and ?year= for indicators)
     clustered: bool = False  # points sharing a cell below POINTS_CLUSTERED_BELOW_ZOOM become one
-    #: its rows are households picked by their ``tile_key``: exactly a tile's, no ST_Intersects needed
-    keyed: bool = False
     labelled: bool = False  # the tile holds a second layer, {name}_labels, of label points
 
 
@@ -118,7 +116,7 @@ TILE_LAYERS: dict[str, TileLayer] = {
             labelled=True,
         ),
         TileLayer("villages", "Villages", "villages", ("villages", *_PLACED), clustered=True),
-        TileLayer("households", "Households", "households", ("households", "villages", *_PLACED), keyed=True),
+        TileLayer("households", "Households", "households", ("households", "villages", *_PLACED)),
         TileLayer(
             "livelihood_models",
             "Livelihood models",
@@ -146,7 +144,6 @@ TILE_LAYERS: dict[str, TileLayer] = {
             "fallback_risk",
             ("fallback_risk", "households", "villages", *_PLACED),
             clustered=True,
-            keyed=True,
         ),
     )
 }
@@ -226,7 +223,7 @@ def layer_relation(
     spec: TileLayer, boundaries: str | None, year: int | None, tile: tuple[int, int, int] | None = None
 ) -> Any:
     """The tile layer as a subquery: ``id``, its properties, ``geom`` (EPSG:4326); with ``tile``
-    (z, x, y), a keyed layer holds exactly the tile's rows (households by their ``tile_key``)."""
+    (z, x, y), a ``tile_exact`` layer holds exactly the tile's rows (households by their ``tile_key``)."""
     layer = LAYERS[spec.layer]
     rel = layer.relation(LayerQuery(level=spec.level, boundaries=boundaries, tile=tile))
     if spec.default_boundaries is None:
@@ -280,8 +277,9 @@ def render_tile(session: Session, req: TileRequest) -> bytes:
     envelope = func.ST_TileEnvelope(req.z, req.x, req.y)
     if spec.name == "households" and (req.z < HOUSEHOLD_POINTS_MIN_ZOOM or _too_many_points(session, req)):
         return _household_cells(session, req, envelope)
-    # a keyed layer's rows are exactly the tile's (its tile_key range); the others are tested here
-    inside = true() if spec.keyed else func.ST_Intersects(rel.c.geom, func.ST_Transform(envelope, 4326))
+    # a layer that keeps exactly the tile's rows (households by tile_key) needs no test; the others do
+    exact = LAYERS[spec.layer].tile_exact
+    inside = true() if exact else func.ST_Intersects(rel.c.geom, func.ST_Transform(envelope, 4326))
     if spec.clustered and req.z < POINTS_CLUSTERED_BELOW_ZOOM:
         return _clustered_points(session, spec, rel, req, envelope, inside)
     mvt_geom = func.ST_AsMVTGeom(func.ST_Transform(rel.c.geom, 3857), envelope, EXTENT, BUFFER, True)
